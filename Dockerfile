@@ -1,0 +1,10 @@
+FROM node:20-bookworm-slim
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts
+COPY gen ./gen
+COPY src ./src
+COPY tsconfig.json ./
+ENV PORT=8080
+EXPOSE 8080
+CMD ["node", "--import", "tsx", "src/cli/main.ts", "serve"]

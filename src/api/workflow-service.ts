@@ -1,0 +1,78 @@
+/**
+ * `weft.v1.WorkflowService`: define workflows and start runs. Thin: checks,
+ * conversions and error codes; the store does the work.
+ *
+ * @example
+ *   registerWorkflowService(router, { store, checks });
+ */
+import { create } from "@bufbuild/protobuf";
+import type { ConnectRouter } from "@connectrpc/connect";
+import {
+  TriggerWorkflowResponseSchema,
+  WorkflowService,
+  type TriggerWorkflowRequest,
+} from "../../gen/weft/v1/workflow_service_pb.js";
+import type { Store, TriggerResult } from "../store/types.js";
+import { valueToJson, workflowToProto } from "./convert.js";
+import { notFound } from "./errors.js";
+import { pageSize } from "./paging.js";
+import type { RequestChecks } from "./request-checks.js";
+import { readWorkflowSpec } from "./workflow-spec.js";
+
+export interface WorkflowServiceDeps {
+  store: Store;
+  checks: RequestChecks;
+  /** Called after runs were recorded, so dispatchers can look for work at once. */
+  onRunsTriggered?: (runIds: string[]) => void;
+}
+
+export function registerWorkflowService(router: ConnectRouter, deps: WorkflowServiceDeps): void {
+  const { store, checks } = deps;
+
+  const trigger = async (reqs: TriggerWorkflowRequest[], fieldPrefix: (i: number) => string) => {
+    const results = await store.triggerRuns(
+      reqs.map((r) => ({
+        workflowId: r.workflowId,
+        version: r.version || undefined,
+        input: valueToJson(r.input, {}),
+        idempotencyKey: r.idempotencyKey || undefined,
+      })),
+    );
+    const created = results.flatMap((r) => (r.ok && r.created ? [r.runId] : []));
+    if (created.length > 0) deps.onRunsTriggered?.(created);
+    return results.map((r: TriggerResult, i) => {
+      if (!r.ok) throw notFound(`${fieldPrefix(i)}${r.message}`);
+      return create(TriggerWorkflowResponseSchema, { runId: r.runId, created: r.created });
+    });
+  };
+
+  router.service(WorkflowService, {
+    async createWorkflow(req) {
+      const { def, specJson, specHash } = readWorkflowSpec(req, checks);
+      const { workflow, created } = await store.createWorkflow({ id: def.id, spec: specJson, def, specHash });
+      return { workflow: workflowToProto(workflow), created };
+    },
+    async getWorkflow(req) {
+      const workflow = await store.getWorkflow(req.id, req.version || undefined);
+      if (!workflow) {
+        throw notFound(req.version ? `workflow "${req.id}" version ${req.version} not found` : `workflow "${req.id}" not found`);
+      }
+      return { workflow: workflowToProto(workflow), versions: await store.listWorkflowVersions(req.id) };
+    },
+    async listWorkflows(req) {
+      const page = await store.listWorkflows({ pageSize: pageSize(req.pageSize), pageToken: req.pageToken || undefined });
+      return { workflows: page.items.map(workflowToProto), nextPageToken: page.next ?? "" };
+    },
+    async deleteWorkflow(req) {
+      if (!(await store.deleteWorkflow(req.id))) throw notFound(`workflow "${req.id}" not found`);
+      return {};
+    },
+    async triggerWorkflow(req) {
+      const [result] = await trigger([req], () => "");
+      return result!;
+    },
+    async triggerWorkflows(req) {
+      return { runs: await trigger(req.triggers, (i) => `triggers[${i}]: `) };
+    },
+  });
+}

@@ -1,0 +1,93 @@
+/**
+ * The `weft` command.
+ *
+ *   weft [serve] [--port 8080] [--database-url postgres://…] …   start the control plane
+ *   weft migrate [--database-url …]                              apply migrations and exit
+ *   weft help                                                    print the options
+ *
+ * Exit codes: 0 clean shutdown, 1 runtime failure (e.g. database unreachable),
+ * 2 bad usage or configuration, 130/143 forced stop on a second signal.
+ */
+import { ConfigError, OPTIONS, loadConfig } from "../config.js";
+import { createLogger } from "../log.js";
+import { startServer } from "../server.js";
+import { openStore } from "../store/open.js";
+
+const USAGE = `usage: weft [serve|migrate|help] [options]
+
+options (flag / environment variable / default):
+${Object.values(OPTIONS)
+  .map((o) => `  --${o.flag.padEnd(20)} ${o.env.padEnd(24)} ${(o.default ?? "(unset)").padEnd(40)} ${o.help}`)
+  .join("\n")}
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const command = argv[0] && !argv[0].startsWith("-") ? argv[0] : "serve";
+  const rest = argv[0] === command ? argv.slice(1) : argv;
+  if (command === "help" || rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  let config;
+  try {
+    config = loadConfig(rest, process.env);
+  } catch (err) {
+    if (err instanceof ConfigError || (err instanceof Error && "code" in err && String(err.code).startsWith("ERR_PARSE_ARGS"))) {
+      process.stderr.write(`weft: ${(err as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  switch (command) {
+    case "migrate": {
+      const store = await openStore(config, logger);
+      try {
+        await store.migrate();
+        logger.info("migrations applied");
+      } finally {
+        await store.close();
+      }
+      return 0;
+    }
+    case "serve": {
+      const server = await startServer(config, logger);
+      logger.info({ port: server.port, mode: config.databaseUrl ? "postgres" : "embedded" }, "weft listening");
+      return new Promise<number>((resolve) => {
+        let stopping = false;
+        const stop = (signal: NodeJS.Signals) => {
+          if (stopping) {
+            logger.warn({ signal }, "second signal: exiting now");
+            process.exit(signal === "SIGINT" ? 130 : 143);
+          }
+          stopping = true;
+          logger.info({ signal }, "shutting down");
+          server.close().then(
+            () => resolve(0),
+            (err: unknown) => {
+              logger.error({ err }, "shutdown failed");
+              resolve(1);
+            },
+          );
+        };
+        process.on("SIGTERM", stop);
+        process.on("SIGINT", stop);
+      });
+    }
+    default:
+      process.stderr.write(`weft: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Let pino flush; then make sure stray handles (e.g. a stuck client) do not keep us alive.
+    setTimeout(() => process.exit(code), 500).unref();
+  },
+  (err: unknown) => {
+    process.stderr.write(`weft: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,215 @@
+/**
+ * The dispatcher of one replica: knows its connected workers and their free
+ * slots, claims ready steps for them in batches, leases them, pushes them down
+ * the streams, and group-commits their results.
+ *
+ * Wake-ups come from this replica (triggers, completions, new sessions) and
+ * from others (store signals); a slow timer is only the safety net.
+ *
+ * @example
+ *   const dispatcher = createDispatcher({ store, leases, logger, options });
+ *   dispatcher.attach(session);
+ *   const { accepted } = await dispatcher.submit(session, outcome);
+ */
+import type { LeaseStore } from "../leases/types.js";
+import type { Logger } from "../log.js";
+import type { CompletionResult, ExecutionStore, RunningTaskRef, TaskOutcome } from "../store/types.js";
+import { createCompletionBuffer } from "./completion-buffer.js";
+import type { DispatchOptions } from "./options.js";
+import type { WorkerSession } from "./session.js";
+import { createSweeper } from "./sweeper.js";
+
+export interface Dispatcher {
+  attach(session: WorkerSession): void;
+  /** The stream ended: its tasks' leases end now and they go back to the queue. */
+  detach(session: WorkerSession): Promise<void>;
+  /** Look for work now (coalesced). */
+  wake(): void;
+  /** Records a result; resolves once durable (accepted) or refused (stale). */
+  submit(session: WorkerSession | undefined, outcome: TaskOutcome): Promise<CompletionResult>;
+  /** Heartbeat: extends the leases of these tasks held by the session. */
+  heartbeat(session: WorkerSession, taskIds: string[]): Promise<void>;
+  /** Pushes `cancel` for tasks held by sessions of this replica. */
+  cancelLocal(tasks: RunningTaskRef[], reason: string): void;
+  /** Stops handing out tasks (drain). */
+  pause(): void;
+  sessions(): ReadonlySet<WorkerSession>;
+  close(): Promise<void>;
+}
+
+export function createDispatcher(deps: {
+  store: ExecutionStore;
+  leases: LeaseStore;
+  logger: Logger;
+  options: DispatchOptions;
+}): Dispatcher {
+  const { store, leases, logger, options } = deps;
+  const sessions = new Set<WorkerSession>();
+  const bySessionId = new Map<string, WorkerSession>();
+  /** Redis lease token per task (it may differ from the Postgres fencing token). */
+  const leaseTokens = new Map<string, bigint>();
+  let paused = false;
+  let closed = false;
+  let pumping = false;
+  let again = false;
+
+  const buffer = createCompletionBuffer({
+    complete: (outcomes) => store.completeTasks(outcomes),
+    windowMs: options.completionWindowMs,
+    maxBatch: options.completionBatchSize,
+    concurrency: options.completionConcurrency,
+  });
+
+  /** One pass over the sessions with free slots; returns how many tasks went out. */
+  const pumpOnce = async (): Promise<number> => {
+    let sent = 0;
+    const empty = new Set<string>();
+    for (const session of [...sessions]) {
+      if (paused || closed) break;
+      const free = session.free;
+      if (free <= 0 || empty.has(session.actionKey)) continue;
+      const limit = Math.min(free, options.claimBatchSize);
+      const tasks = await store.claimTasks({ workerId: session.id, actions: session.actions, limit });
+      if (tasks.length < limit) empty.add(session.actionKey);
+      if (tasks.length === 0) continue;
+      const ttls = tasks.map((t) => t.heartbeatTimeoutMs ?? options.leaseTtlMs);
+      try {
+        const grants = await leases.acquire(
+          tasks.map((t) => ({ taskId: t.taskId, minToken: t.leaseToken - 1n })),
+          session.id,
+          Math.max(...ttls),
+        );
+        grants.forEach((g) => leaseTokens.set(g.taskId, g.token));
+      } catch (err) {
+        // Redis down: Postgres still fences results; the lease scan re-creates or expires them.
+        logger.warn({ err }, "could not write leases; continuing on Postgres fencing");
+      }
+      tasks.forEach((task, i) => {
+        if (session.closed) return;
+        session.inflight.set(task.taskId, { task, ttlMs: ttls[i]! });
+        session.send({ kind: "task", task });
+      });
+      if (session.closed) {
+        // The stream ended while we claimed: these tasks go straight back.
+        void Promise.all(tasks.map((t) => lose(session, t.taskId, t.leaseToken, "worker stream closed")));
+      }
+      sent += tasks.length;
+    }
+    return sent;
+  };
+
+  const pump = async (): Promise<void> => {
+    if (pumping) {
+      again = true;
+      return;
+    }
+    pumping = true;
+    try {
+      do {
+        again = false;
+        const sent = await pumpOnce();
+        if (sent > 0) again = true;
+      } while (again && !paused && !closed);
+    } catch (err) {
+      logger.error({ err }, "dispatch pass failed");
+    } finally {
+      pumping = false;
+    }
+  };
+
+  const wake = (): void => {
+    if (!closed && !paused) void pump();
+  };
+
+  const afterResult = (session: WorkerSession | undefined, outcome: TaskOutcome): void => {
+    const held = session?.inflight.get(outcome.taskId);
+    if (session && held && held.task.leaseToken === outcome.leaseToken) {
+      session.inflight.delete(outcome.taskId);
+      const lt = leaseTokens.get(outcome.taskId);
+      leaseTokens.delete(outcome.taskId);
+      if (lt !== undefined) {
+        leases.release([{ taskId: outcome.taskId, token: lt }]).catch((err: unknown) => logger.debug({ err }, "lease release failed"));
+      }
+      wake();
+    }
+  };
+
+  const submit = async (session: WorkerSession | undefined, outcome: TaskOutcome): Promise<CompletionResult> => {
+    const result = await buffer.submit(outcome);
+    afterResult(session, outcome);
+    if (result.accepted) wake();
+    return result;
+  };
+
+  const lose = (session: WorkerSession | undefined, taskId: string, token: bigint, why: string, type = "LEASE_LOST") =>
+    submit(session, {
+      taskId,
+      leaseToken: token,
+      workerId: session?.id,
+      outcome: { kind: "error", error: { type, message: type === "LEASE_LOST" ? `lease lost: ${why}` : why, retryable: true } },
+    });
+
+  const sweeper = createSweeper({ store, leases, logger, options, dispatcher: { lose: (t, why, type) => lose(bySessionId.get(t.workerId ?? ""), t.taskId, t.leaseToken, why, type), wake, cancel: (tasks, reason) => store.signal({ kind: "cancel", tasks, reason }) }, localHolder: (taskId, workerId) => {
+    const s = bySessionId.get(workerId);
+    return s !== undefined && s.inflight.has(taskId);
+  } });
+
+  return {
+    attach(session) {
+      sessions.add(session);
+      bySessionId.set(session.id, session);
+      wake();
+    },
+    async detach(session) {
+      sessions.delete(session);
+      bySessionId.delete(session.id);
+      session.close();
+      const held = [...session.inflight.values()];
+      await Promise.all(held.map((h) => lose(session, h.task.taskId, h.task.leaseToken, "worker stream closed").catch((err: unknown) => logger.error({ err }, "could not requeue task"))));
+      session.inflight.clear();
+      wake();
+    },
+    wake,
+    submit,
+    async heartbeat(session, taskIds) {
+      const items = taskIds.flatMap((taskId) => {
+        const held = session.inflight.get(taskId);
+        const token = leaseTokens.get(taskId);
+        return held && token !== undefined ? [{ taskId, token, ttlMs: held.ttlMs }] : [];
+      });
+      if (items.length === 0) return;
+      const ttl = Math.max(...items.map((i) => i.ttlMs));
+      try {
+        const held = new Set(await leases.renew(items, session.id, ttl));
+        const lost = items.filter((i) => !held.has(i.taskId));
+        if (lost.length > 0) {
+          // Redis lost them (restart, FLUSHALL) while the worker is alive: Postgres is the truth, lease again.
+          const grants = await leases.acquire(
+            lost.map((i) => ({ taskId: i.taskId, minToken: i.token })),
+            session.id,
+            ttl,
+          );
+          grants.forEach((g) => leaseTokens.set(g.taskId, g.token));
+        }
+      } catch (err) {
+        logger.warn({ err }, "heartbeat could not reach the lease store");
+      }
+    },
+    cancelLocal(tasks, reason) {
+      for (const t of tasks) {
+        const session = t.workerId ? bySessionId.get(t.workerId) : undefined;
+        const held = session?.inflight.get(t.taskId);
+        if (session && held && held.task.leaseToken === t.leaseToken) session.send({ kind: "cancel", taskId: t.taskId, reason });
+      }
+    },
+    pause() {
+      paused = true;
+    },
+    sessions: () => sessions,
+    async close() {
+      closed = true;
+      sweeper.stop();
+      await buffer.drain();
+    },
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * One connected worker: what it runs, its free slots, the tasks it holds and
+ * the queue of messages going down its stream.
+ *
+ * The dispatcher never has more tasks out on a session than its slots; a slot
+ * frees when the worker answers for the task (accepted or stale) or the
+ * session ends.
+ */
+import type { ClaimedTask } from "../store/types.js";
+import { Channel } from "./channel.js";
+
+/** A message for the worker, independent of protobuf (the API layer encodes it). */
+export type Outgoing =
+  | { kind: "task"; task: ClaimedTask }
+  | { kind: "cancel"; taskId: string; reason: string }
+  | { kind: "ack"; taskId: string; accepted: boolean; reason?: string };
+
+export interface Inflight {
+  task: ClaimedTask;
+  /** Lease time to live: the step's heartbeat timeout or the server default. */
+  ttlMs: number;
+}
+
+export class WorkerSession {
+  readonly inflight = new Map<string, Inflight>();
+  readonly outbox = new Channel<Outgoing>();
+  /** Sorted action list: sessions with equal keys claim from the same queue. */
+  readonly actionKey: string;
+  closed = false;
+
+  constructor(
+    readonly id: string,
+    readonly name: string,
+    readonly actions: string[],
+    readonly slots: number,
+    readonly labels: Record<string, string>,
+  ) {
+    this.actionKey = [...actions].sort().join(",");
+  }
+
+  get free(): number {
+    return this.closed ? 0 : Math.max(0, this.slots - this.inflight.size);
+  }
+
+  send(msg: Outgoing): void {
+    this.outbox.push(msg);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.outbox.close();
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The safety net, on a timer: expired leases, step timeouts, due retries and
+ * leases that vanished from Redis. Nothing on the hot path waits for it.
+ *
+ * @example
+ *   const sweeper = createSweeper({ store, leases, logger, options, dispatcher, localHolder });
+ *   sweeper.stop();
+ */
+import type { LeaseStore } from "../leases/types.js";
+import type { Logger } from "../log.js";
+import type { ExecutionStore, RunningTaskRef } from "../store/types.js";
+import type { DispatchOptions } from "./options.js";
+
+export interface Sweeper {
+  stop(): void;
+}
+
+export function createSweeper(deps: {
+  store: ExecutionStore;
+  leases: LeaseStore;
+  logger: Logger;
+  options: DispatchOptions;
+  dispatcher: {
+    lose(task: RunningTaskRef, why: string, type?: string): Promise<unknown>;
+    wake(): void;
+    cancel(tasks: RunningTaskRef[], reason: string): Promise<void>;
+  };
+  /** True when a live session of this replica holds the task. */
+  localHolder(taskId: string, workerId: string): boolean;
+}): Sweeper {
+  const { store, leases, logger, options, dispatcher } = deps;
+  let stopped = false;
+  let busy = false;
+  let dueTimer: NodeJS.Timeout | undefined;
+  let lastScan = 0;
+  /** Tasks whose lease was missing at the previous scan (task id → token). */
+  let missing = new Map<string, bigint>();
+
+  const expireLeases = async (now: number) => {
+    const expired = await leases.expired(now, 500);
+    await Promise.all(
+      expired.map((e) =>
+        dispatcher.lose({ taskId: e.taskId, leaseToken: e.token, workerId: e.workerId }, "no heartbeat within the lease time"),
+      ),
+    );
+    if (expired.length > 0) {
+      await dispatcher.cancel(expired.map((e) => ({ taskId: e.taskId, leaseToken: e.token, workerId: e.workerId })), "lease expired");
+    }
+  };
+
+  const timeouts = async (now: number) => {
+    const late = await store.timedOutTasks(new Date(now), 500);
+    if (late.length === 0) return;
+    await dispatcher.cancel(late, "step timed out");
+    await Promise.all(late.map((t) => dispatcher.lose(t, "the step's timeout passed", "TIMEOUT").catch(() => undefined)));
+  };
+
+  const dueRetries = async (now: number) => {
+    const due = await store.nextDueTime();
+    if (!due) return;
+    const wait = due.getTime() - now;
+    if (wait <= 0) {
+      dispatcher.wake();
+    } else if (wait < options.sweepIntervalMs * 2 && !dueTimer) {
+      dueTimer = setTimeout(() => {
+        dueTimer = undefined;
+        dispatcher.wake();
+      }, wait + 1);
+    }
+  };
+
+  /** Leases gone from Redis (restart, FLUSHALL) for tasks no live worker heartbeats: requeue after two scans. */
+  const scanLostLeases = async (now: number) => {
+    if (now - lastScan < Math.max(options.leaseTtlMs, 2_000)) return;
+    lastScan = now;
+    const running = await store.runningTasks({ startedBefore: new Date(now - options.leaseTtlMs), limit: 1000 });
+    const stillMissing = new Map<string, bigint>();
+    const checks = await Promise.all(
+      running.map(async (t) => ({ t, held: (t.workerId && deps.localHolder(t.taskId, t.workerId)) || (await leases.check(t.taskId, t.leaseToken)) })),
+    );
+    for (const { t, held } of checks) {
+      if (held) continue;
+      if (missing.get(t.taskId) === t.leaseToken) {
+        await dispatcher.lose(t, "lease missing from the lease store").catch(() => undefined);
+      } else {
+        stillMissing.set(t.taskId, t.leaseToken);
+      }
+    }
+    missing = stillMissing;
+  };
+
+  const tick = async () => {
+    if (busy || stopped) return;
+    busy = true;
+    const now = Date.now();
+    for (const [name, job] of [
+      ["expired leases", expireLeases],
+      ["timeouts", timeouts],
+      ["due retries", dueRetries],
+      ["lease scan", scanLostLeases],
+    ] as const) {
+      try {
+        await job(now);
+      } catch (err) {
+        logger.warn({ err, job: name }, "sweep failed");
+      }
+    }
+    dispatcher.wake();
+    busy = false;
+  };
+
+  const timer = setInterval(() => void tick(), options.sweepIntervalMs);
+  timer.unref();
+  return {
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+      if (dueTimer) clearTimeout(dueTimer);
+    },
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * The one port: gRPC (HTTP/2 prior knowledge), Connect and gRPC-Web (HTTP/1.1
+ * or HTTP/2), plus CORS, `/healthz` and `/readyz`, request ids and an
+ * access log. A plain TCP listener looks at each connection's first bytes
+ * and hands it to an h2c or an HTTP/1.1 server; both run the same handler.
+ *
+ * @example
+ *   const server = createHttpServer({
+ *     routes: (router) => registerRoutes(router, deps),
+ *     port: 8080,
+ *     corsOrigins: ["http://localhost:*", "http://127.0.0.1:*"],
+ *     maxRequestBytes: 4 * 1024 * 1024,
+ *     ready: () => store.ready(),
+ *     logger,
+ *   });
+ *   const { port } = await server.listen();
+ *   ...
+ *   await server.close({ graceMs: 10_000 });
+ */
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Logger } from "../log.js";
+import { createConnections } from "./connections.js";
+import { createCors } from "./cors.js";
+import type { NodeHandler } from "./node-types.js";
+import { closeUnreadUpload } from "./h2-unread-upload.js";
+import { createProbes, PROBE_PATHS } from "./probes.js";
+import { sniffProtocol } from "./protocol-sniff.js";
+import { createRequestLog } from "./request-log.js";
+
+export interface HttpServerOptions {
+  /** Registers the services (see `registerRoutes`). */
+  routes: (router: ConnectRouter) => void;
+  /** 0 picks a free port (see `listen()`'s result). */
+  port: number;
+  /** Interface to bind; all of them when absent. */
+  host?: string;
+  /** Browser origins allowed by CORS: exact, with `*` (`http://localhost:*`), or `*` for any. */
+  corsOrigins: string[];
+  /** A request message larger than this is refused with RESOURCE_EXHAUSTED, on every protocol. */
+  maxRequestBytes: number;
+  /** Backs `/readyz`. */
+  ready: () => Promise<boolean>;
+  logger: Logger;
+  /** Run around every call, after the request-log interceptor. */
+  interceptors?: Interceptor[];
+}
+
+export interface HttpServer {
+  /** Binds the port; resolves with the port actually bound. */
+  listen(): Promise<{ port: number }>;
+  /**
+   * Stops accepting, lets calls in flight finish for `graceMs` (10 s by
+   * default), then aborts the rest (their handlers see `ctx.signal` abort
+   * with UNAVAILABLE) and closes every connection. Idle clients never hold it
+   * up. Calling it again returns the same promise.
+   */
+  close(opts?: { graceMs?: number }): Promise<void>;
+  /** The bound address, or null before `listen()` and after `close()`. */
+  address(): net.AddressInfo | null;
+  /** Open TCP connections (both protocols, idle ones included). */
+  connections(): number;
+}
+
+/** A connection that sends nothing for this long is dropped. */
+const FIRST_BYTES_TIMEOUT_MS = 10_000;
+/** After the grace period, how long aborted calls get to send their status. */
+const ABORT_GRACE_MS = 500;
+
+/**
+ * Creates the server; nothing is bound until `listen()`.
+ *
+ * @example
+ *   const server = createHttpServer({ routes, port: 0, corsOrigins: [], maxRequestBytes: 1 << 22, ready: async () => true, logger });
+ */
+export function createHttpServer(opts: HttpServerOptions): HttpServer {
+  const { logger } = opts;
+  const shutdown = new AbortController();
+  const requestLog = createRequestLog({ logger, quietPaths: PROBE_PATHS });
+  const cors = createCors(opts.corsOrigins);
+  const probes = createProbes({ ready: opts.ready, logger });
+  const adapter = connectNodeAdapter({
+    routes: opts.routes,
+    grpc: true,
+    grpcWeb: true,
+    connect: true,
+    readMaxBytes: opts.maxRequestBytes,
+    interceptors: [requestLog.interceptor, ...(opts.interceptors ?? [])],
+    contextValues: requestLog.contextValues,
+    shutdownSignal: shutdown.signal,
+  });
+
+  const handler: NodeHandler = requestLog.wrap((req, res) => {
+    if (res instanceof http.ServerResponse) {
+      conns.response(res);
+    } else if ("stream" in req) {
+      closeUnreadUpload(req.stream);
+    }
+    cors(req, res, () => {
+      if (!probes(req, res)) adapter(req, res);
+    });
+  });
+
+  const h1 = http.createServer(handler);
+  // h1 never listens itself, so Node would not track its connections: no
+  // headers/request timeouts and no closeIdleConnections(). This event is
+  // what switches that tracking on.
+  h1.emit("listening");
+  const h2 = http2.createServer(handler);
+  h2.on("sessionError", (err) => logger.debug({ err }, "http/2 session error"));
+  const conns = createConnections(h1);
+  h2.on("session", (session) => conns.session(session));
+
+  const listener = net.createServer({ noDelay: true }, (socket) => {
+    conns.accept(socket);
+    sniffProtocol(socket, { timeoutMs: FIRST_BYTES_TIMEOUT_MS }, (wire) => {
+      conns.settled(socket);
+      if (wire === "h2") {
+        // Not resumed: the HTTP/2 session reads the unshifted bytes itself;
+        // a flowing socket would hand them to nobody.
+        h2.emit("connection", socket);
+      } else {
+        h1.emit("connection", socket);
+        socket.resume();
+      }
+    });
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    listen: () =>
+      new Promise((resolve, reject) => {
+        listener.once("error", reject);
+        listener.listen(opts.port, opts.host, () => {
+          listener.off("error", reject);
+          listener.on("error", (err) => logger.error({ err }, "listener error"));
+          resolve({ port: (listener.address() as net.AddressInfo).port });
+        });
+      }),
+    close: ({ graceMs = 10_000 } = {}) =>
+      (closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => (listener.listening ? listener.close(() => resolve()) : resolve()));
+        conns.drain();
+        if (!(await conns.idle(graceMs))) {
+          logger.warn({ open: conns.count(), graceMs }, "grace period over: ending the calls still open");
+          shutdown.abort(new ConnectError("server is shutting down", Code.Unavailable));
+          if (!(await conns.idle(ABORT_GRACE_MS))) conns.destroyAll();
+          await conns.idle(ABORT_GRACE_MS);
+        }
+        h1.close(() => undefined);
+        h2.close(() => undefined);
+        await stopped;
+      })()),
+    address: () => {
+      const a = listener.address();
+      return a !== null && typeof a === "object" ? a : null;
+    },
+    connections: () => conns.count(),
+  };
+}

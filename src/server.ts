@@ -1,0 +1,83 @@
+/**
+ * The composition root: store, leases, dispatcher, API routes and the
+ * one-port HTTP server.
+ *
+ * @example
+ *   const server = await startServer(loadConfig([], process.env), logger);
+ *   ...
+ *   await server.close();
+ */
+import type { Config } from "./config.js";
+import { createRequestChecks } from "./api/request-checks.js";
+import { createErrorInterceptor, registerRoutes } from "./api/routes.js";
+import { createDispatcher } from "./dispatch/dispatcher.js";
+import { createRunChanges } from "./dispatch/run-changes.js";
+import { createHttpServer } from "./http/server.js";
+import { openLeaseStore } from "./leases/open.js";
+import type { Logger } from "./log.js";
+import { openStore } from "./store/open.js";
+
+export interface WeftServer {
+  /** The port actually bound (useful with `--port 0`). */
+  port: number;
+  /**
+   * Stops handing out tasks, stops accepting calls, lets in-flight calls
+   * finish within the grace period, closes worker streams (their SDKs
+   * reconnect elsewhere), then the lease store and the database.
+   */
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config, logger: Logger): Promise<WeftServer> {
+  const store = await openStore(config, logger);
+  const cleanups: (() => Promise<unknown>)[] = [() => store.close()];
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) await c().catch((err: unknown) => logger.warn({ err }, "cleanup failed"));
+  };
+  try {
+    await store.migrate();
+    const leases = await openLeaseStore(config, logger);
+    cleanups.push(() => leases.close());
+    const dispatcher = createDispatcher({ store, leases, logger, options: config.dispatch });
+    cleanups.push(() => dispatcher.close());
+    const changes = createRunChanges();
+    const unsubscribe = await store.onSignal((s) => {
+      switch (s.kind) {
+        case "queued":
+          dispatcher.wake();
+          break;
+        case "cancel":
+          dispatcher.cancelLocal(s.tasks, s.reason);
+          break;
+        case "run":
+          changes.notify(s.runIds);
+          break;
+      }
+    });
+    cleanups.push(async () => unsubscribe());
+    const checks = createRequestChecks();
+    const http = createHttpServer({
+      routes: (router) =>
+        registerRoutes(router, { store, checks, logger, dispatcher, changes, heartbeatIntervalMs: config.dispatch.heartbeatIntervalMs }),
+      port: config.port,
+      host: config.host,
+      corsOrigins: config.corsOrigins,
+      maxRequestBytes: config.maxRequestBytes,
+      ready: () => store.ready(),
+      logger,
+      interceptors: [createErrorInterceptor(logger), checks.interceptor],
+    });
+    const { port } = await http.listen();
+    return {
+      port,
+      async close() {
+        dispatcher.pause();
+        await http.close({ graceMs: config.shutdownGraceMs });
+        await cleanup();
+      },
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}

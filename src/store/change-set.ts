@@ -1,0 +1,158 @@
+/**
+ * The changes one transaction makes to steps, runs and history, gathered in
+ * memory and written by one statement (`write-changes.ts`).
+ *
+ * Every status move passes `assertStepMove` / `assertRunMove`, so an illegal
+ * move (e.g. out of SUCCEEDED) throws before anything is written and the
+ * transaction rolls back. Several moves of one row in one transaction (a
+ * RetryRun reset `FAILED → PENDING` then `PENDING → QUEUED`; a run `PENDING →
+ * RUNNING → SUCCEEDED`) merge into one patch that keeps the first source
+ * status as its SQL guard: an UPDATE ... FROM must match each row once.
+ */
+import type { Failure, RunStatus, StepStatus } from "../engine/model.js";
+import { assertRunMove, assertStepMove, type MoveCause } from "../engine/transition.js";
+import type { Box } from "./json-rows.js";
+import type { RunEventRecord, StoreSignal } from "./types.js";
+
+/** Column changes of a step move; absent = unchanged. */
+export interface StepFields {
+  /** Guard: the row's lease token must equal this (a result's fencing check). */
+  token?: string;
+  output?: Box;
+  outputClear?: boolean;
+  error?: Failure;
+  errorClear?: boolean;
+  input?: Box;
+  inputClear?: boolean;
+  /** To QUEUED: not claimable before now() + this many ms. */
+  delayMs?: number;
+  /** RetryRun: attempts back to 0; worker, lease and timestamps cleared. */
+  reset?: boolean;
+}
+
+/** One row of the step UPDATE (snake_case: it travels as jsonb to `jsonb_to_recordset`). */
+export interface StepPatchRow {
+  run_id: string;
+  step_id: string;
+  from: StepStatus;
+  to: StepStatus;
+  token?: string;
+  output?: Box;
+  output_clear?: boolean;
+  error?: Failure;
+  error_clear?: boolean;
+  input?: Box;
+  input_clear?: boolean;
+  delay_ms?: number;
+  reset?: boolean;
+}
+
+/** One row of the run UPDATE: the final output and error are given in full. */
+export interface RunPatchRow {
+  id: string;
+  from: RunStatus;
+  to: RunStatus;
+  output?: Box;
+  error?: Failure;
+  /** RetryRun: the run timeout starts again, `deadline_at` = now() + this. */
+  deadline_ms?: number;
+}
+
+/** One history event. */
+export interface EventRow {
+  run_id: string;
+  type: RunEventRecord["type"];
+  run_status?: RunStatus;
+  step_id?: string;
+  step_status?: StepStatus;
+  attempt?: number;
+  worker_id?: string;
+  error?: Failure;
+  message?: string;
+}
+
+/**
+ * @example
+ * ```ts
+ * const changes = new ChangeSet();
+ * changes.moveStep(runId, "charge", "RUNNING", "SUCCEEDED", { token: "42", output: box({ ok: true }) });
+ * changes.event({ run_id: runId, type: "STEP_STATUS", step_id: "charge", step_status: "SUCCEEDED", attempt: 1 });
+ * await writeChanges(trx, changes, payloads);
+ * ```
+ */
+export class ChangeSet {
+  readonly steps = new Map<string, StepPatchRow>();
+  readonly runs = new Map<string, RunPatchRow>();
+  readonly events: EventRow[] = [];
+
+  /** Records a step move (checked against the state machine), merging with an earlier move of the same step. */
+  moveStep(runId: string, stepId: string, from: StepStatus, to: StepStatus, fields: StepFields = {}, cause?: MoveCause): void {
+    assertStepMove(from, to, cause);
+    const key = `${runId}/${stepId}`;
+    const earlier = this.steps.get(key);
+    if (earlier !== undefined && earlier.to !== from) {
+      throw new Error(`step ${key}: move from ${from} recorded after a move to ${earlier.to}`);
+    }
+    const row: StepPatchRow = earlier ?? { run_id: runId, step_id: stepId, from, to };
+    row.to = to;
+    if (fields.token !== undefined) row.token = fields.token;
+    if (fields.output !== undefined) row.output = fields.output;
+    if (fields.outputClear) row.output_clear = true;
+    if (fields.error !== undefined) row.error = fields.error;
+    if (fields.errorClear) row.error_clear = true;
+    if (fields.input !== undefined) row.input = fields.input;
+    if (fields.inputClear) row.input_clear = true;
+    if (fields.delayMs !== undefined) row.delay_ms = fields.delayMs;
+    if (fields.reset) row.reset = true;
+    this.steps.set(key, row);
+  }
+
+  /** Records a run move (checked), merging with an earlier move of the same run. */
+  moveRun(
+    runId: string,
+    from: RunStatus,
+    to: RunStatus,
+    final: { output?: Box; error?: Failure; deadlineMs?: number } = {},
+    cause?: MoveCause,
+  ): void {
+    assertRunMove(from, to, cause);
+    const earlier = this.runs.get(runId);
+    if (earlier !== undefined && earlier.to !== from) {
+      throw new Error(`run ${runId}: move from ${from} recorded after a move to ${earlier.to}`);
+    }
+    const row: RunPatchRow = { id: runId, from: earlier?.from ?? from, to };
+    if (final.output !== undefined) row.output = final.output;
+    if (final.error !== undefined) row.error = final.error;
+    const deadlineMs = final.deadlineMs ?? earlier?.deadline_ms;
+    if (deadlineMs !== undefined) row.deadline_ms = deadlineMs;
+    this.runs.set(runId, row);
+  }
+
+  event(row: EventRow): void {
+    this.events.push(row);
+  }
+
+  /** Runs with any change or event, in first-touched order. */
+  touchedRuns(): string[] {
+    const ids = new Set<string>();
+    for (const e of this.events) ids.add(e.run_id);
+    for (const r of this.runs.keys()) ids.add(r);
+    for (const s of this.steps.values()) ids.add(s.run_id);
+    return [...ids];
+  }
+
+  /** Whether any step becomes QUEUED (dispatchers should look for work). */
+  queuesSteps(): boolean {
+    for (const s of this.steps.values()) if (s.to === "QUEUED") return true;
+    return false;
+  }
+
+  /** The signals these changes call for: `queued` when steps became QUEUED, `run` for every touched run. */
+  signals(): StoreSignal[] {
+    const signals: StoreSignal[] = [];
+    if (this.queuesSteps()) signals.push({ kind: "queued" });
+    const runIds = this.touchedRuns();
+    if (runIds.length > 0) signals.push({ kind: "run", runIds });
+    return signals;
+  }
+}

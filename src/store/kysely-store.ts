@@ -1,0 +1,194 @@
+/**
+ * The one `Store` implementation, over any Kysely instance speaking Postgres
+ * (a `pg` pool or embedded PGlite). Each method delegates to a query module;
+ * mutations hand their signals to the `SignalBus` (NOTIFY inside their
+ * transaction, in-process delivery after the commit).
+ *
+ * With PGlite there is a single connection: code inside
+ * `db.transaction().execute(trx => ...)` must use `trx` only (a query on `db`
+ * would wait for the connection the transaction holds, forever). Every query
+ * function here takes the handle it should use, so pass `trx` down.
+ */
+import { sql, type Kysely } from "kysely";
+import type { RunStatus } from "../engine/model.js";
+import { cancelRun } from "./cancel-run.js";
+import { claimTasks } from "./claim-tasks.js";
+import { completeTasks } from "./complete-tasks.js";
+import { DefCache } from "./def-cache.js";
+import { migrateToLatest, pendingMigrations } from "./migrations/index.js";
+import { retryRun } from "./retry-run.js";
+import { getRun, getRunHistory, listRuns } from "./run-queries.js";
+import type { Database } from "./schema.js";
+import { createLocalSignalBus, type SignalBus } from "./signal-bus.js";
+import { nextDueTime, runEventsAfter, runningTasks, timedOutTasks } from "./task-queries.js";
+import { timeOutRuns } from "./time-out-runs.js";
+import { triggerRuns } from "./trigger-runs.js";
+import type {
+  ClaimedTask,
+  CompletionResult,
+  CreateWorkflowInput,
+  Page,
+  RunEventRecord,
+  RunningTaskRef,
+  RunRecord,
+  Store,
+  StoreSignal,
+  TaskOutcome,
+  TriggerInput,
+  TriggerResult,
+  WorkflowRecord,
+} from "./types.js";
+import { createWorkflow, deleteWorkflow, getWorkflow, listWorkflows, listWorkflowVersions } from "./workflow-queries.js";
+
+export interface KyselyStoreOptions {
+  /** How signals travel (default: in-process, for a single process such as PGlite). */
+  signals?: SignalBus;
+  /** Jitter source for retry delays (default `Math.random`; tests pin it). */
+  random?: () => number;
+}
+
+/**
+ * A `Store` over a Kysely instance; `close` releases what the factory opened.
+ *
+ * @example
+ * ```ts
+ * const store = new KyselyStore(new Kysely<Database>({ dialect }));
+ * await store.migrate();
+ * const tasks = await store.claimTasks({ workerId: "w1", actions: ["email.send"], limit: 10 });
+ * ```
+ */
+export class KyselyStore implements Store {
+  #closing: Promise<void> | undefined;
+  readonly #defs = new DefCache();
+  readonly #bus: SignalBus;
+  readonly #random: (() => number) | undefined;
+
+  /**
+   * @param db the database; other `src/store/` modules may query it directly.
+   * @param closeDb releases the database (default: `db.destroy()`).
+   * @param options the signal bus and retry jitter source.
+   */
+  constructor(
+    readonly db: Kysely<Database>,
+    private readonly closeDb: () => Promise<void> = () => db.destroy(),
+    options: KyselyStoreOptions = {},
+  ) {
+    this.#bus = options.signals ?? createLocalSignalBus();
+    this.#random = options.random;
+  }
+
+  /** The same handle, untyped for the migrator (migrations see the schema as it was then). */
+  get #untyped(): Kysely<unknown> {
+    return this.db as unknown as Kysely<unknown>;
+  }
+
+  /** Runs a mutation, then delivers its signals in-process (after its commit). */
+  async #mutate<T>(work: Promise<{ signals: StoreSignal[] } & T>): Promise<T> {
+    const done = await work;
+    this.#bus.committed(done.signals);
+    return done;
+  }
+
+  migrate(): Promise<void> {
+    return migrateToLatest(this.#untyped);
+  }
+
+  async ready(): Promise<boolean> {
+    try {
+      await sql`select 1`.execute(this.db);
+      return (await pendingMigrations(this.#untyped)).length === 0;
+    } catch {
+      return false;
+    }
+  }
+
+  createWorkflow(input: CreateWorkflowInput): Promise<{ workflow: WorkflowRecord; created: boolean }> {
+    return createWorkflow(this.db, input);
+  }
+
+  getWorkflow(id: string, version?: number): Promise<WorkflowRecord | undefined> {
+    return getWorkflow(this.db, id, version);
+  }
+
+  listWorkflowVersions(id: string): Promise<number[]> {
+    return listWorkflowVersions(this.db, id);
+  }
+
+  listWorkflows(opts: { pageSize: number; pageToken?: string }): Promise<Page<WorkflowRecord>> {
+    return listWorkflows(this.db, opts);
+  }
+
+  deleteWorkflow(id: string): Promise<boolean> {
+    return deleteWorkflow(this.db, id);
+  }
+
+  async triggerRuns(inputs: TriggerInput[]): Promise<TriggerResult[]> {
+    return (await this.#mutate(triggerRuns(this.db, inputs, { defs: this.#defs, bus: this.#bus }))).results;
+  }
+
+  getRun(id: string): Promise<RunRecord | undefined> {
+    return getRun(this.db, id);
+  }
+
+  listRuns(opts: { workflowId?: string; status?: RunStatus; pageSize: number; pageToken?: string }): Promise<Page<RunRecord>> {
+    return listRuns(this.db, opts);
+  }
+
+  getRunHistory(runId: string): Promise<RunEventRecord[]> {
+    return getRunHistory(this.db, runId);
+  }
+
+  async claimTasks(opts: { workerId: string; actions: string[]; limit: number }): Promise<ClaimedTask[]> {
+    const tasks = await claimTasks(this.db, opts, this.#bus.origin);
+    if (tasks.length > 0) this.#bus.committed([{ kind: "run", runIds: [...new Set(tasks.map((t) => t.runId))] }]);
+    return tasks;
+  }
+
+  async completeTasks(outcomes: TaskOutcome[]): Promise<CompletionResult[]> {
+    if (outcomes.length === 0) return [];
+    const deps = { defs: this.#defs, bus: this.#bus, ...(this.#random ? { random: this.#random } : {}) };
+    return (await this.#mutate(completeTasks(this.db, outcomes, deps))).results;
+  }
+
+  async timeOutRuns(now: Date, limit: number): Promise<{ runIds: string[]; running: RunningTaskRef[] }> {
+    return (await this.#mutate(timeOutRuns(this.db, now, limit, this.#bus))).result;
+  }
+
+  timedOutTasks(now: Date, limit: number): Promise<RunningTaskRef[]> {
+    return timedOutTasks(this.db, now, limit);
+  }
+
+  runningTasks(opts: { startedBefore: Date; limit: number; afterTaskId?: string }): Promise<RunningTaskRef[]> {
+    return runningTasks(this.db, opts);
+  }
+
+  nextDueTime(): Promise<Date | undefined> {
+    return nextDueTime(this.db);
+  }
+
+  async cancelRun(runId: string, reason: string): Promise<{ run: RunRecord; running: RunningTaskRef[] } | undefined> {
+    return (await this.#mutate(cancelRun(this.db, runId, reason, this.#bus))).result;
+  }
+
+  async retryRun(runId: string): Promise<{ run: RunRecord } | { error: "NOT_FOUND" | "NOT_FINISHED" | "SUCCEEDED" }> {
+    return (await this.#mutate(retryRun(this.db, runId, { defs: this.#defs, bus: this.#bus }))).result;
+  }
+
+  runEventsAfter(runId: string, afterId: bigint, limit: number): Promise<RunEventRecord[]> {
+    return runEventsAfter(this.db, runId, afterId, limit);
+  }
+
+  signal(s: StoreSignal): Promise<void> {
+    return this.#bus.send(this.db, s);
+  }
+
+  onSignal(listener: (s: StoreSignal) => void): Promise<() => void> {
+    return this.#bus.subscribe(listener);
+  }
+
+  /** Idempotent: a second call waits for the first. Ends the signal listener first, then the database. */
+  close(): Promise<void> {
+    this.#closing ??= this.#bus.close().then(() => this.closeDb());
+    return this.#closing;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Schema migrations, listed in code (no file globbing), so they run the same
+ * from `tsx`, from compiled output and from any working directory.
+ *
+ * Concurrency: Kysely's `Migrator` creates its bookkeeping tables with
+ * `if not exists` (tolerating a racing creator), then runs all pending
+ * migrations in one transaction under a session-level `pg_advisory_lock`, so
+ * two processes starting at once on one Postgres apply each migration once;
+ * the second waits, then finds nothing pending.
+ */
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
+import { migration0001 } from "./0001-initial.js";
+import { migration0002 } from "./0002-execution.js";
+
+/** Every migration, by name; names sort in the order they apply. */
+const MIGRATIONS: Record<string, Migration> = {
+  "0001_initial": migration0001,
+  "0002_execution": migration0002,
+};
+
+const provider: MigrationProvider = {
+  getMigrations: () => Promise.resolve(MIGRATIONS),
+};
+
+/**
+ * A `Migrator` over Weft's migrations, keeping its bookkeeping in
+ * `weft_migration` / `weft_migration_lock`.
+ *
+ * @example
+ * ```ts
+ * const { results } = await createMigrator(db).migrateToLatest();
+ * ```
+ */
+export function createMigrator(db: Kysely<unknown>): Migrator {
+  return new Migrator({
+    db,
+    provider,
+    migrationTableName: "weft_migration",
+    migrationLockTableName: "weft_migration_lock",
+  });
+}
+
+/**
+ * Applies every pending migration; throws the migration's error if one fails.
+ *
+ * @example
+ * ```ts
+ * await migrateToLatest(db);
+ * ```
+ */
+export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {
+  const { error, results } = await createMigrator(db).migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((r) => r.status === "Error")?.migrationName;
+    throw new Error(`migration ${failed ?? "(setup)"} failed: ${String(error)}`, { cause: error });
+  }
+}
+
+/**
+ * Names of migrations not yet applied (all of them on an empty database).
+ *
+ * @example
+ * ```ts
+ * const ready = (await pendingMigrations(db)).length === 0;
+ * ```
+ */
+export async function pendingMigrations(db: Kysely<unknown>): Promise<string[]> {
+  const migrations = await createMigrator(db).getMigrations();
+  return migrations.filter((m) => m.executedAt === undefined).map((m) => m.name);
+}

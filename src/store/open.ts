@@ -1,0 +1,26 @@
+/**
+ * Chooses the store from the configuration: Postgres when a URL is given,
+ * else embedded PGlite persisting under the data folder.
+ *
+ * @example
+ *   const store = await openStore({ databaseUrl: undefined, dataDir: "./.weft/data" }, logger);
+ */
+import type { Logger } from "pino";
+import { createPgliteStore } from "./pglite.js";
+import { createPostgresStore } from "./postgres.js";
+import type { Store } from "./types.js";
+
+export async function openStore(config: { databaseUrl?: string; dataDir: string }, logger: Logger): Promise<Store> {
+  if (config.databaseUrl) {
+    logger.info({ database: redact(config.databaseUrl) }, "using Postgres");
+    return createPostgresStore({ url: config.databaseUrl });
+  }
+  logger.info({ dataDir: config.dataDir }, "using embedded PGlite (set DATABASE_URL for Postgres)");
+  return createPgliteStore({ dataDir: config.dataDir });
+}
+
+function redact(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = "***";
+  return u.toString();
+}

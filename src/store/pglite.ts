@@ -1,0 +1,38 @@
+/**
+ * The store on embedded Postgres (PGlite), persisted to a local folder: the
+ * single-node mode with no DATABASE_URL.
+ *
+ * PGlite is one connection: transactions run one after another (`FOR UPDATE
+ * SKIP LOCKED` never skips), and inside a transaction only the transaction
+ * handle may be used. One process at a time may open a given folder.
+ */
+import { mkdir } from "node:fs/promises";
+import { resolve } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { Kysely } from "kysely";
+import { PGliteDialect } from "kysely-pglite-dialect";
+import { KyselyStore } from "./kysely-store.js";
+import type { Database } from "./schema.js";
+
+export interface PgliteStoreOptions {
+  /** Folder holding the database files; created (recursively) when missing. */
+  dataDir: string;
+}
+
+/**
+ * Opens (or creates) an embedded database in `dataDir`. Opening takes a few seconds.
+ *
+ * @example
+ * ```ts
+ * const store = await createPgliteStore({ dataDir: ".weft/data" });
+ * await store.migrate();
+ * ```
+ */
+export async function createPgliteStore(options: PgliteStoreOptions): Promise<KyselyStore> {
+  const dataDir = resolve(options.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const pglite = await PGlite.create(dataDir);
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  // db.destroy() closes PGlite (the dialect's driver owns it).
+  return new KyselyStore(db);
+}

@@ -1,0 +1,122 @@
+/**
+ * The database as Kysely sees it: one row type per table, in snake_case.
+ *
+ * Nothing outside `src/store/` imports these types; `mappers.ts` turns rows
+ * into the domain records of `types.ts`. jsonb columns are written through
+ * `jsonb()` (see `json.ts`) and read back already parsed by the driver.
+ */
+import type { ColumnType, Generated, InsertObject, Selectable } from "kysely";
+import type { Failure, JsonValue, RunStatus, StepStatus, WorkflowDef } from "../engine/model.js";
+import type { RunEventRecord } from "./types.js";
+
+/** A jsonb column: read parsed, written as an expression (`jsonb(value)`). */
+export type Jsonb<T> = ColumnType<T, T, T>;
+/** A nullable jsonb column. */
+export type NullableJsonb<T> = ColumnType<T | null, T | null | undefined, T | null>;
+/** A timestamptz column filled by `default now()`. */
+export type CreatedAt = ColumnType<Date, Date | undefined, never>;
+/** A nullable timestamptz column. */
+export type Timestamp = ColumnType<Date | null, Date | null | undefined, Date | null>;
+
+/** `workflows`: one row per workflow id; soft-deleted with `deleted_at`. */
+export interface WorkflowsTable {
+  id: string;
+  latest_version: number;
+  created_at: CreatedAt;
+  deleted_at: Timestamp;
+}
+
+/** `workflow_versions`: immutable versions, one per distinct spec hash. */
+export interface WorkflowVersionsTable {
+  workflow_id: string;
+  version: number;
+  spec: Jsonb<JsonValue>;
+  def: Jsonb<WorkflowDef>;
+  spec_hash: string;
+  created_at: CreatedAt;
+}
+
+/** `runs`: one row per run; the id is a time-ordered UUIDv7. */
+export interface RunsTable {
+  id: string;
+  workflow_id: string;
+  workflow_version: number;
+  status: RunStatus;
+  input: Jsonb<JsonValue>;
+  output: NullableJsonb<JsonValue>;
+  error: NullableJsonb<Failure>;
+  idempotency_key: string | null;
+  created_at: CreatedAt;
+  started_at: Timestamp;
+  ended_at: Timestamp;
+  deadline_at: Timestamp;
+}
+
+/** `step_runs`: one row per step of a run, created with the run. */
+export interface StepRunsTable {
+  run_id: string;
+  step_id: string;
+  action: string;
+  status: StepStatus;
+  attempts: Generated<number>;
+  output: NullableJsonb<JsonValue>;
+  error: NullableJsonb<Failure>;
+  not_before: Timestamp;
+  /** int8: pg returns it as a string, PGlite as a number. */
+  lease_token: ColumnType<string | number | null, bigint | number | string | null | undefined, bigint | number | string | null>;
+  worker_id: string | null;
+  created_at: CreatedAt;
+  queued_at: Timestamp;
+  started_at: Timestamp;
+  ended_at: Timestamp;
+  /** The rendered input, written when the step is queued (0002). */
+  input: NullableJsonb<JsonValue>;
+  /** The step's start-to-close timeout, copied from the definition (0002). */
+  timeout_ms: ColumnType<string | number | null, number | null | undefined, number | null>;
+  /** The step's heartbeat timeout, copied from the definition (0002). */
+  heartbeat_timeout_ms: number | null;
+  /** When the current attempt times out (0002). */
+  deadline_at: Timestamp;
+}
+
+/** `run_events`: the append-only history of every run. */
+export interface RunEventsTable {
+  /** bigserial: pg returns it as a string, PGlite as a number (or bigint when large). */
+  id: ColumnType<string | number | bigint, never, never>;
+  run_id: string;
+  time: CreatedAt;
+  type: RunEventRecord["type"];
+  run_status: RunStatus | null;
+  step_id: string | null;
+  step_status: StepStatus | null;
+  attempt: number | null;
+  worker_id: string | null;
+  error: NullableJsonb<Failure>;
+  message: string | null;
+}
+
+/**
+ * Every table Weft keeps.
+ *
+ * @example
+ * ```ts
+ * const db = new Kysely<Database>({ dialect });
+ * const rows = await db.selectFrom("runs").selectAll().execute();
+ * ```
+ */
+export interface Database {
+  workflows: WorkflowsTable;
+  workflow_versions: WorkflowVersionsTable;
+  runs: RunsTable;
+  step_runs: StepRunsTable;
+  run_events: RunEventsTable;
+}
+
+export type WorkflowVersionRow = Selectable<WorkflowVersionsTable>;
+export type RunRow = Selectable<RunsTable>;
+export type StepRunRow = Selectable<StepRunsTable>;
+export type RunEventRow = Selectable<RunEventsTable>;
+/** Insert rows: values or SQL expressions such as `jsonb(value)` and `now()`. */
+export type NewRun = InsertObject<Database, "runs">;
+export type NewStepRun = InsertObject<Database, "step_runs">;
+export type NewRunEvent = InsertObject<Database, "run_events">;

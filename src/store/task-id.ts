@@ -1,0 +1,47 @@
+/**
+ * Task ids: `${runId}/${stepId}`. A run id is a UUID and a step id never
+ * holds a `/`, so the first `/` splits them.
+ */
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const STEP_ID = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
+
+/**
+ * @example
+ * ```ts
+ * taskIdOf(runId, "charge"); // "0190…/charge"
+ * ```
+ */
+export function taskIdOf(runId: string, stepId: string): string {
+  return `${runId}/${stepId}`;
+}
+
+/**
+ * The run and step of a task id; undefined when it is not one (wrong shape,
+ * not a UUID, not a step id), so a bad id can never reach a `uuid` cast.
+ *
+ * @example
+ * ```ts
+ * const parsed = parseTaskId(outcome.taskId);
+ * if (!parsed) return { taskId, accepted: false, reason: "unknown task" };
+ * ```
+ */
+export function parseTaskId(taskId: string): { runId: string; stepId: string } | undefined {
+  const slash = taskId.indexOf("/");
+  if (slash < 0) return undefined;
+  const runId = taskId.slice(0, slash).toLowerCase();
+  const stepId = taskId.slice(slash + 1);
+  return UUID.test(runId) && STEP_ID.test(stepId) ? { runId, stepId } : undefined;
+}
+
+/**
+ * Whether a string is a UUID (what a `uuid` column accepts from us).
+ *
+ * @example
+ * ```ts
+ * if (!isUuid(runId)) return undefined;
+ * ```
+ */
+export function isUuid(id: string): boolean {
+  return UUID.test(id);
+}

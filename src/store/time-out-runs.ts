@@ -1,0 +1,54 @@
+/**
+ * The run timeout (the workflow's `timeout`, stored as `runs.deadline_at`):
+ * unfinished runs past their deadline → TIMED_OUT, their unfinished steps →
+ * CANCELLED with error `{ type: "TIMED_OUT" }`. One transaction for a batch:
+ * find candidates (index `runs_deadline`), lock them in id order, keep those
+ * still unfinished, stop them (`stop-runs.ts`), write with one statement.
+ */
+import { type Kysely } from "kysely";
+import { FINISHED_RUN_STATUSES, type Failure, type RunStatus } from "../engine/model.js";
+import { ChangeSet } from "./change-set.js";
+import { lockRuns } from "./run-state.js";
+import type { Database } from "./schema.js";
+import type { SignalBus } from "./signal-bus.js";
+import { stopRuns } from "./stop-runs.js";
+import type { RunningTaskRef, StoreSignal } from "./types.js";
+import { writeChanges } from "./write-changes.js";
+
+const UNFINISHED: RunStatus[] = ["PENDING", "RUNNING"];
+
+/**
+ * Times out up to `limit` runs whose deadline is at or before `now`.
+ *
+ * @example
+ * ```ts
+ * const { result, signals } = await timeOutRuns(db, new Date(), 100, bus);
+ * ```
+ */
+export async function timeOutRuns(
+  db: Kysely<Database>,
+  now: Date,
+  limit: number,
+  bus: SignalBus,
+): Promise<{ result: { runIds: string[]; running: RunningTaskRef[] }; signals: StoreSignal[] }> {
+  const candidates = await db
+    .selectFrom("runs")
+    .select("id")
+    .where("status", "in", UNFINISHED)
+    .where("deadline_at", "<=", now)
+    .orderBy("deadline_at")
+    .limit(Math.max(1, Math.floor(limit)))
+    .execute();
+  if (candidates.length === 0) return { result: { runIds: [], running: [] }, signals: [] };
+  return db.transaction().execute(async (trx) => {
+    const locked = await lockRuns(trx, candidates.map((c) => c.id));
+    const runs = [...locked.values()].filter((r) => !FINISHED_RUN_STATUSES.includes(r.status));
+    const error: Failure = { type: "TIMED_OUT", message: "the run's timeout passed" };
+    const changes = new ChangeSet();
+    const running = await stopRuns(trx, changes, runs, "TIMED_OUT", error);
+    const signals = changes.signals();
+    if (running.length > 0) signals.push({ kind: "cancel", tasks: running, reason: error.message });
+    await writeChanges(trx, changes, bus.payloads(signals));
+    return { result: { runIds: runs.map((r) => r.id), running }, signals };
+  });
+}
