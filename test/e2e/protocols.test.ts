@@ -78,7 +78,8 @@ describe("one port, every protocol", () => {
       expect(got.workflow.version).toBe(1);
       const triggered = await call<{ run_id: string }>("TriggerWorkflow", {
         workflow_id: "proto-hello",
-        input: { struct_value: { fields: { n: { number_value: 7 } } } },
+        // protobufjs sees the Struct's map as its repeated entry messages when loaded from a descriptor set.
+        input: { struct_value: { fields: [{ key: "n", value: { number_value: 7 } }] } },
       });
       expect(triggered.run_id).toMatch(/^[0-9a-f-]{36}$/);
       const err = await call("GetWorkflow", { id: "9-not-an-id" }).catch((e: grpc.ServiceError) => e);

@@ -160,8 +160,13 @@ describe.each(backends)("workflows and runs on $name", ({ skip, env }) => {
     await c.workflows.createWorkflow({ source: { case: "workflow", value: { id: "doomed", steps: [{ id: "s", action: "noop" }] } } });
     const { runId } = await c.workflows.triggerWorkflow({ workflowId: "doomed" });
     await c.workflows.deleteWorkflow({ id: "doomed" });
-    for (const p of [c.workflows.getWorkflow({ id: "doomed" }), c.workflows.triggerWorkflow({ workflowId: "doomed" }), c.workflows.deleteWorkflow({ id: "doomed" })]) {
-      expect(((await p.catch((e: unknown) => e)) as ConnectError).code).toBe(Code.NotFound);
+    const after = [
+      () => c.workflows.getWorkflow({ id: "doomed" }),
+      () => c.workflows.triggerWorkflow({ workflowId: "doomed" }),
+      () => c.workflows.deleteWorkflow({ id: "doomed" }),
+    ];
+    for (const call of after) {
+      expect(((await call().catch((e: unknown) => e)) as ConnectError).code).toBe(Code.NotFound);
     }
     expect((await c.runs.getRun({ runId })).run?.id).toBe(runId);
   });
