@@ -472,47 +472,50 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
     expect(seen).toHaveLength(1);
   });
 
-  it.skipIf(skip || name !== "postgres")("carries signals to another replica over NOTIFY, also after the listener drops", { timeout: 60_000 }, async () => {
-    const replica = await db.open();
-    try {
-      const seen: StoreSignal[] = [];
-      await replica.onSignal((s) => seen.push(s));
-      const wf = workflow(uniqueId("notify"), { a: {} });
-      const [runId] = await start(store, wf, [null]);
-      await eventually(() => (seen.some((s) => s.kind === "queued") && seen.some((s) => s.kind === "run" && s.runIds.includes(runId!)) ? true : undefined), 5_000, "queued and run signals");
-      await store.claimTasks({ workerId: "w1", actions: [`${wf.id}.a`], limit: 1 });
-      await eventually(() => (seen.filter((s) => s.kind === "run" && s.runIds.includes(runId!)).length >= 2 ? true : undefined), 5_000, "the claim's run signal");
-
-      // Many run ids: split into payloads under the NOTIFY limit, all delivered.
-      const many = Array.from({ length: 1000 }, (_, i) => `00000000-0000-7000-8000-${String(i).padStart(12, "0")}`);
-      await store.signal({ kind: "run", runIds: many });
-      await eventually(() => {
-        const got = new Set(seen.flatMap((s) => (s.kind === "run" ? s.runIds : [])));
-        return many.every((id) => got.has(id)) ? true : undefined;
-      }, 5_000, "1000 run ids");
-      const token = 2n ** 62n;
-      await store.signal({ kind: "cancel", tasks: [{ taskId: "x/y", workerId: "w", leaseToken: token }], reason: "why" });
-      await eventually(() => (seen.some((s) => s.kind === "cancel" && s.tasks[0]?.leaseToken === token) ? true : undefined), 5_000, "cancel");
-
-      // Kill the replica's LISTEN connection: it reconnects, wakes everyone, and hears new signals.
-      const admin = new pg.Client(db.url);
-      await admin.connect();
+  // Replicas share a Postgres server; PGlite is single-process, so this runs on Postgres only.
+  if (name === "postgres") {
+    it.skipIf(skip)("carries signals to another replica over NOTIFY, also after the listener drops", { timeout: 60_000 }, async () => {
+      const replica = await db.open();
       try {
-        const killed = await admin.query(
-          "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query ilike 'LISTEN%' and pid <> pg_backend_pid()",
-        );
-        expect(killed.rowCount).toBeGreaterThanOrEqual(1);
+        const seen: StoreSignal[] = [];
+        await replica.onSignal((s) => seen.push(s));
+        const wf = workflow(uniqueId("notify"), { a: {} });
+        const [runId] = await start(store, wf, [null]);
+        await eventually(() => (seen.some((s) => s.kind === "queued") && seen.some((s) => s.kind === "run" && s.runIds.includes(runId!)) ? true : undefined), 5_000, "queued and run signals");
+        await store.claimTasks({ workerId: "w1", actions: [`${wf.id}.a`], limit: 1 });
+        await eventually(() => (seen.filter((s) => s.kind === "run" && s.runIds.includes(runId!)).length >= 2 ? true : undefined), 5_000, "the claim's run signal");
+
+        // Many run ids: split into payloads under the NOTIFY limit, all delivered.
+        const many = Array.from({ length: 1000 }, (_, i) => `00000000-0000-7000-8000-${String(i).padStart(12, "0")}`);
+        await store.signal({ kind: "run", runIds: many });
+        await eventually(() => {
+          const got = new Set(seen.flatMap((s) => (s.kind === "run" ? s.runIds : [])));
+          return many.every((id) => got.has(id)) ? true : undefined;
+        }, 5_000, "1000 run ids");
+        const token = 2n ** 62n;
+        await store.signal({ kind: "cancel", tasks: [{ taskId: "x/y", workerId: "w", leaseToken: token }], reason: "why" });
+        await eventually(() => (seen.some((s) => s.kind === "cancel" && s.tasks[0]?.leaseToken === token) ? true : undefined), 5_000, "cancel");
+
+        // Kill the replica's LISTEN connection: it reconnects, wakes everyone, and hears new signals.
+        const admin = new pg.Client(db.url);
+        await admin.connect();
+        try {
+          const killed = await admin.query(
+            "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query ilike 'LISTEN%' and pid <> pg_backend_pid()",
+          );
+          expect(killed.rowCount).toBeGreaterThanOrEqual(1);
+        } finally {
+          await admin.end();
+        }
+        seen.length = 0;
+        await eventually(() => (seen.some((s) => s.kind === "run" && s.runIds.length === 0) ? true : undefined), 10_000, "the wake-all after reconnecting");
+        const [second] = await start(store, wf, [null]);
+        await eventually(() => (seen.some((s) => s.kind === "run" && s.runIds.includes(second!)) ? true : undefined), 5_000, "a signal after reconnecting");
       } finally {
-        await admin.end();
+        await replica.close();
       }
-      seen.length = 0;
-      await eventually(() => (seen.some((s) => s.kind === "run" && s.runIds.length === 0) ? true : undefined), 10_000, "the wake-all after reconnecting");
-      const [second] = await start(store, wf, [null]);
-      await eventually(() => (seen.some((s) => s.kind === "run" && s.runIds.includes(second!)) ? true : undefined), 5_000, "a signal after reconnecting");
-    } finally {
-      await replica.close();
-    }
-  });
+    });
+  }
 
   it.skipIf(skip)("measures claim and complete throughput (report, not a limit)", { timeout: 300_000 }, async () => {
     // A store counting the statements it sends (Kysely logs BEGIN and COMMIT too: every round trip counts).
