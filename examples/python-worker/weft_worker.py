@@ -374,5 +374,7 @@ class Worker:
         with self._lock:
             if self._outbox is not None:
                 self._outbox.put(None)  # half-close: the server ends the stream
-        if self._call is not None:
-            threading.Timer(2.0, self._call.cancel).start()
+        if self._call is not None:  # a server that does not end the stream is cut off after 2 s
+            timer = threading.Timer(2.0, self._call.cancel)
+            timer.daemon = True
+            timer.start()

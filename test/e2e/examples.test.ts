@@ -4,9 +4,11 @@
  * `register`) runs in this process, and its runs end as the example's
  * comments promise.
  */
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
 import { resolve } from "node:path";
+import { createInterface } from "node:readline";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { example as cicd } from "../../examples/cicd.worker.js";
@@ -43,6 +45,24 @@ function steps(run: Run): Record<string, StepView> {
 }
 
 const output = (run: Run): unknown => (run.output ? valueToJson(run.output) : undefined);
+const ROOT = resolve(import.meta.dirname, "../..");
+
+/** `npx tsx <args>` as the README runs it (node with the tsx loader), against `address`. */
+function tsx(args: string[], address: string) {
+  const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: ROOT, env: { ...process.env, WEFT_ADDRESS: address }, stdio: ["ignore", "pipe", "pipe"] });
+  const lines: string[] = [];
+  createInterface({ input: child.stdout }).on("line", (l) => lines.push(l));
+  createInterface({ input: child.stderr }).on("line", (l) => lines.push(l));
+  const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
+  const waitForLine = async (re: RegExp, timeoutMs = 30_000): Promise<void> => {
+    const end = Date.now() + timeoutMs;
+    while (!lines.some((l) => re.test(l))) {
+      if (Date.now() > end || child.exitCode !== null) throw new Error(`no line matching ${re}:\n${lines.join("\n")}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  return { child, lines, exited, waitForLine };
+}
 
 describe.skipIf(!hasPostgres || !hasRedis)("the examples", () => {
   let db: TestDatabase;
@@ -231,5 +251,24 @@ describe.skipIf(!hasPostgres || !hasRedis)("the examples", () => {
       quarantine: { status: "SKIPPED" },
       cleanup: { status: "SUCCEEDED", attempts: 1, output: { removed: null } },
     });
+  });
+
+  it("README: `npx tsx examples/run.ts orders` runs one demo run and exits 0", async () => {
+    const p = tsx(["examples/run.ts", "orders"], server.url);
+    expect(await p.exited, p.lines.join("\n")).toBe(0);
+    expect(p.lines.join("\n")).toMatch(/run \S+: SUCCEEDED in/);
+    expect(p.lines.find((l) => l.trim().startsWith("charge"))).toMatch(/SUCCEEDED\s+attempts 3/);
+  });
+
+  it("README: `npx tsx examples/hello.worker.ts` serves until SIGINT, then exits 0", async () => {
+    const p = tsx(["examples/hello.worker.ts"], server.url);
+    await p.waitForLine(/worker connected/);
+    // The in-process hello worker stops first, so this run can only go to the standalone one.
+    await workers[0]!.stop();
+    const run = await triggerAndWait(weft, "hello", { name: "Grace" }, { timeoutMs: 30_000 });
+    expect(output(run)).toEqual({ shout: { text: "HELLO, GRACE!" } });
+    expect(p.lines.some((l) => l.includes(`run ${run.id}: shout started`))).toBe(true);
+    p.child.kill("SIGINT");
+    expect(await p.exited).toBe(0);
   });
 });
