@@ -50,6 +50,8 @@ except ImportError as err:  # pragma: no cover - a setup problem, said plainly
 _REFUSED = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED}
 _MAX_TYPE = 256
 _MAX_MESSAGE = 65536
+# The server's default request limit is 4 MiB; leave room for the envelope.
+_MAX_RESULT_BYTES = 4 * 1024 * 1024 - 64 * 1024
 
 
 class TaskError(Exception):
@@ -215,6 +217,10 @@ class Worker:
                 result.output.CopyFrom(to_value(outcome))
             except ValueError as err:
                 result.error.CopyFrom(common_pb2.Failure(type="OUTPUT_NOT_SERIALIZABLE", message=str(err), retryable=False))
+        if result.ByteSize() > _MAX_RESULT_BYTES:  # the server would refuse it, and the stream with it
+            result.error.CopyFrom(
+                common_pb2.Failure(type="OUTPUT_TOO_LARGE", message=f"the output is {result.ByteSize()} bytes encoded", retryable=False)
+            )
         msg = pb.WorkerMessage(result=result)
         with self._lock:
             self._unacked[task.task_id] = msg

@@ -8,7 +8,7 @@
 import { readFileSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RunStatus, StepStatus, createWeftClient, triggerAndWait, valueToJson, type Run, type WeftClient } from "../../sdk/index.js";
+import { RunStatus, StepStatus, createWeftClient, jsonToValue, triggerAndWait, valueToJson, type Run, type WeftClient } from "../../sdk/index.js";
 import { createTestDatabase, requirePostgres, type TestDatabase } from "../support/db.js";
 import { generatePythonStubs, requirePythonGrpc, startPythonWorker, type PythonWorker } from "../support/python-worker.js";
 import { redisUrl, requireRedis } from "../support/redis.js";
@@ -85,7 +85,7 @@ describe.skipIf(!hasPostgres || !hasRedis || !hasPython)("the Python worker", ()
   });
 
   it("keeps a long task alive past its 1 s heartbeat timeout, and stops it when the run is cancelled", async () => {
-    const { runId } = await weft.workflows.triggerWorkflow({ workflowId: "py-sleep", input: { kind: { case: "structValue", value: { fields: { seconds: { kind: { case: "numberValue", value: 60 } } } } } } });
+    const { runId } = await weft.workflows.triggerWorkflow({ workflowId: "py-sleep", input: jsonToValue({ seconds: 60 }) });
     const task = await worker.waitFor((e) => e.event === "task" && e.run_id === runId);
     await new Promise((r) => setTimeout(r, 3_000));
     const mid = (await weft.runs.getRun({ runId })).run!;
@@ -101,7 +101,7 @@ describe.skipIf(!hasPostgres || !hasRedis || !hasPython)("the Python worker", ()
   });
 
   it("drains on SIGTERM: the running task finishes and is acknowledged, then the worker exits 0", async () => {
-    const { runId } = await weft.workflows.triggerWorkflow({ workflowId: "py-sleep", input: { kind: { case: "structValue", value: { fields: { seconds: { kind: { case: "numberValue", value: 2 } } } } } } });
+    const { runId } = await weft.workflows.triggerWorkflow({ workflowId: "py-sleep", input: jsonToValue({ seconds: 2 }) });
     const task = await worker.waitFor((e) => e.event === "task" && e.run_id === runId);
     expect(await worker.stop()).toBe(0);
     expect(worker.events.filter((e) => e.task_id === task.task_id).map((e) => e.event)).toEqual(["task", "result", "ack"]);
