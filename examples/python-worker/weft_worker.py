@@ -252,7 +252,7 @@ class Worker:
         log("task", task_id=task.task_id, run_id=task.run_id, step_id=task.step_id, action=task.action, attempt=task.attempt)
         with self._lock:
             older = self._running.get(task.task_id)
-            if older is not None:  # offered again (its lease was renewed elsewhere): stop the old copy
+            if older is not None:  # offered again (its lease lapsed, the retry came back here): stop the old copy
                 older.ctx.cancel_reason = "the server offered this task again"
                 older.ctx.cancelled.set()
             running = self._running[task.task_id] = _Running(task, TaskContext(task))
