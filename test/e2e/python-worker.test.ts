@@ -2,8 +2,8 @@
  * The Python example worker (grpcio, stubs generated from proto/) against a
  * real server process on Postgres and Redis: a three-step run with data
  * passing, a non-retryable error reported with its type, heartbeats keeping
- * a long task's lease, cancellation pushed down the stream, and a drain on
- * SIGTERM.
+ * a long task's lease, cancellation pushed down the stream, a reconnect to a
+ * restarted server, and a drain on SIGTERM.
  */
 import { readFileSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
@@ -39,10 +39,11 @@ describe.skipIf(!hasPostgres || !hasRedis || !hasPython)("the Python worker", ()
   let stubs: string;
   let worker: PythonWorker;
   let weft: WeftClient;
+  const serverEnv = () => ({ DATABASE_URL: db.url, REDIS_URL: redisUrl() });
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    [server, stubs] = await Promise.all([startServerProcess({ env: { DATABASE_URL: db.url, REDIS_URL: redisUrl() } }), generatePythonStubs()]);
+    [server, stubs] = await Promise.all([startServerProcess({ env: serverEnv(), args: ["--shutdown-grace-ms", "2000"] }), generatePythonStubs()]);
     weft = createWeftClient(server.url);
     for (const file of ["words.yaml", "sleep.yaml"]) {
       await weft.workflows.createWorkflow({ source: { case: "yaml", value: readFileSync(resolve(DIR, file), "utf8") } });
@@ -99,6 +100,24 @@ describe.skipIf(!hasPostgres || !hasRedis || !hasPython)("the Python worker", ()
     expect(RunStatus[run.status]).toBe("CANCELLED");
     expect(steps(run).nap).toMatchObject({ status: "CANCELLED", attempts: 1 });
   });
+
+  it("reconnects when its server restarts, and runs the next run on the new stream", async () => {
+    const welcomes = () => worker.events.filter((e) => e.event === "welcome");
+    const before = welcomes().length;
+    const port = server.port;
+    expect(await server.stop()).toBe(0);
+    weft.close();
+    server = await startServerProcess({ env: serverEnv(), args: ["--port", String(port), "--shutdown-grace-ms", "2000"] });
+    weft = createWeftClient(server.url);
+    await worker.waitFor((e) => e.event === "welcome" && welcomes().indexOf(e) >= before, 30_000);
+    expect(worker.events.slice(before).some((e) => e.event === "disconnected")).toBe(true);
+
+    const run = await triggerAndWait(weft, "py-words", { title: "Again", text: "b a b" }, { timeoutMs: 30_000 });
+    expect(RunStatus[run.status]).toBe("SUCCEEDED");
+    expect(valueToJson(run.output!)).toEqual({ report: { summary: "Again: 3 words, most used: b ×2, a ×1", attempt: 1 } });
+    const latest = welcomes().at(-1)!;
+    expect(new Set(run.steps.map((s) => s.workerId))).toEqual(new Set([latest.worker_id]));
+  }, 120_000);
 
   it("drains on SIGTERM: the running task finishes and is acknowledged, then the worker exits 0", async () => {
     const { runId } = await weft.workflows.triggerWorkflow({ workflowId: "py-sleep", input: jsonToValue({ seconds: 2 }) });
