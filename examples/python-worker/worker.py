@@ -1,0 +1,66 @@
+#!/usr/bin/python3
+"""A Weft worker in Python: the actions of words.yaml and sleep.yaml.
+
+    examples/python-worker/generate.sh      # once: the gRPC stubs
+    /usr/bin/python3 examples/python-worker/worker.py --address 127.0.0.1:8080
+
+Actions:
+  py.tokenize  {text}                → {words, count}; blank text fails EMPTY_TEXT (not retryable)
+  py.count     {words, top}          → {top: [[word, n], …], unique}
+  py.report    {input, steps}        → {summary}   (the default input: the run input and both outputs)
+  py.sleep     {seconds}             → {slept}     (heartbeats keep it alive; stops on cancel)
+"""
+
+import argparse
+import os
+import re
+import sys
+from collections import Counter
+
+from weft_worker import TaskError, Worker
+
+
+def tokenize(inp, ctx):
+    text = inp.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise TaskError("EMPTY_TEXT", "input.text must be a non-blank string", retryable=False)
+    words = re.findall(r"[a-z0-9']+", text.lower())
+    return {"words": words, "count": len(words)}
+
+
+def count(inp, ctx):
+    counts = Counter(inp["words"])
+    # Most frequent first; ties in alphabetical order, so the output is exact.
+    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: int(inp.get("top", 3))]
+    return {"top": [[word, n] for word, n in top], "unique": len(counts)}
+
+
+def report(inp, ctx):
+    words = inp["steps"]["tokenize"]["count"]
+    top = ", ".join(f"{w} ×{n}" for w, n in inp["steps"]["count"]["top"])
+    return {"summary": f"{inp['input']['title']}: {words} words, most used: {top}", "attempt": ctx.attempt}
+
+
+def sleep(inp, ctx):
+    seconds = float(inp.get("seconds", 1))
+    ctx.sleep(seconds)  # raises TaskError CANCELLED when the server cancels the task
+    return {"slept": seconds}
+
+
+def main():
+    parser = argparse.ArgumentParser(description="A Weft worker in Python")
+    parser.add_argument("--address", default=os.environ.get("WEFT_ADDRESS", "127.0.0.1:8080"), help="control plane host:port")
+    parser.add_argument("--name", default="python-worker", help="shown on step runs")
+    parser.add_argument("--slots", type=int, default=4, help="tasks run at once")
+    args = parser.parse_args()
+
+    worker = Worker(args.address, name=args.name, slots=args.slots, labels={"language": "python"})
+    worker.action("py.tokenize")(tokenize)
+    worker.action("py.count")(count)
+    worker.action("py.report")(report)
+    worker.action("py.sleep")(sleep)
+    sys.exit(worker.run())
+
+
+if __name__ == "__main__":
+    main()
