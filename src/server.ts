@@ -10,6 +10,8 @@
 import type { Config } from "./config.js";
 import { createRequestChecks } from "./api/request-checks.js";
 import { createErrorInterceptor, registerRoutes } from "./api/routes.js";
+import { createBuiltinRegistry } from "./builtins/registry.js";
+import { createBuiltinRunner } from "./dispatch/builtin-runner.js";
 import { createDispatcher } from "./dispatch/dispatcher.js";
 import { createRunChanges } from "./dispatch/run-changes.js";
 import { createHttpServer } from "./http/server.js";
@@ -40,6 +42,16 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
     cleanups.push(() => leases.close());
     const dispatcher = createDispatcher({ store, leases, logger, options: config.dispatch });
     cleanups.push(() => dispatcher.close());
+    const builtins = createBuiltinRunner({
+      dispatcher,
+      store,
+      registry: createBuiltinRegistry(),
+      logger,
+      slots: config.builtinSlots,
+      heartbeatIntervalMs: config.dispatch.heartbeatIntervalMs,
+      defaultSecret: config.webhookSecret,
+    });
+    cleanups.push(() => builtins.close(config.shutdownGraceMs));
     const changes = createRunChanges();
     const unsubscribe = await store.onSignal((s) => {
       switch (s.kind) {

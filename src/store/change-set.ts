@@ -28,6 +28,8 @@ export interface StepFields {
   delayMs?: number;
   /** RetryRun: attempts back to 0; worker, lease and timestamps cleared. */
   reset?: boolean;
+  /** A built-in's durable timer (ISO time): stored on the row and used as `not_before`. */
+  timerAt?: string;
 }
 
 /** One row of the step UPDATE (snake_case: it travels as jsonb to `jsonb_to_recordset`). */
@@ -45,6 +47,7 @@ export interface StepPatchRow {
   input_clear?: boolean;
   delay_ms?: number;
   reset?: boolean;
+  timer_at?: string;
 }
 
 /** One row of the run UPDATE: the final output and error are given in full. */
@@ -104,6 +107,7 @@ export class ChangeSet {
     if (fields.inputClear) row.input_clear = true;
     if (fields.delayMs !== undefined) row.delay_ms = fields.delayMs;
     if (fields.reset) row.reset = true;
+    if (fields.timerAt !== undefined) row.timer_at = fields.timerAt;
     this.steps.set(key, row);
   }
 

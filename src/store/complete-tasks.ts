@@ -121,6 +121,13 @@ function record(batch: Batch, run: LockedRun, def: WorkflowDef | undefined, step
   const token = String(outcome.leaseToken);
   const workerId = outcome.workerId ?? step.workerId;
   const base = { run_id: run.id, type: "STEP_STATUS" as const, step_id: stepId, attempt: step.attempts, ...(workerId ? { worker_id: workerId } : {}) };
+  if (outcome.outcome.kind === "sleep") {
+    const until = outcome.outcome.until.toISOString();
+    changes.moveStep(run.id, stepId, "RUNNING", "QUEUED", { token, timerAt: until });
+    changes.event({ ...base, step_status: "QUEUED", message: `timer set: due at ${until}` });
+    Object.assign(step, { status: "QUEUED", leaseToken: undefined });
+    return { taskId, accepted: true };
+  }
   const settled = settleOutcome(outcome);
 
   if ("output" in settled) {
@@ -159,6 +166,7 @@ function staleReason(step: StepRowState, token: bigint): string {
 
 /** The outcome as something storable: an output, or an error (`final`: not to be retried). */
 function settleOutcome(outcome: TaskOutcome): { output: JsonValue } | { error: Failure; final: boolean } {
+  if (outcome.outcome.kind === "sleep") throw new Error("sleep outcomes are recorded before settling");
   if (outcome.outcome.kind === "output") {
     const bad = nulFailure(outcome.outcome.output, "output", INVALID_OUTPUT);
     return bad ? { error: bad, final: true } : { output: outcome.outcome.output };

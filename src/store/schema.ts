@@ -77,6 +77,8 @@ export interface StepRunsTable {
   heartbeat_timeout_ms: number | null;
   /** When the current attempt times out (0002). */
   deadline_at: Timestamp;
+  /** A built-in's durable timer, e.g. when a `delay` step is due (0003). */
+  timer_at: Timestamp;
 }
 
 /** `run_events`: the append-only history of every run. */

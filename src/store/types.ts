@@ -148,6 +148,8 @@ export interface ClaimedTask {
   deadlineAt?: Date;
   /** The step's heartbeat timeout, if it has one. */
   heartbeatTimeoutMs?: number;
+  /** A durable timer a built-in set on this step (a `sleep` outcome), if any. */
+  timerAt?: Date;
 }
 
 /** What a worker (or the control plane itself) reports for a leased task. */
@@ -155,7 +157,11 @@ export interface TaskOutcome {
   taskId: string;
   leaseToken: bigint;
   workerId?: string;
-  outcome: { kind: "output"; output: JsonValue } | { kind: "error"; error: Failure };
+  outcome:
+    | { kind: "output"; output: JsonValue }
+    | { kind: "error"; error: Failure }
+    /** Built-ins only: back to QUEUED until `until` (a durable timer), no attempt used up. */
+    | { kind: "sleep"; until: Date };
 }
 
 export interface CompletionResult {
