@@ -12,11 +12,13 @@ import {
   WorkflowService,
   type TriggerWorkflowRequest,
 } from "../../gen/weft/v1/workflow_service_pb.js";
+import type { Logger } from "../log.js";
 import type { Store, TriggerResult } from "../store/types.js";
 import { valueToJson, workflowToProto } from "./convert.js";
 import { notFound } from "./errors.js";
 import { pageSize } from "./paging.js";
 import type { RequestChecks } from "./request-checks.js";
+import { publishEvent } from "./publish-event.js";
 import { readWorkflowSpec } from "./workflow-spec.js";
 
 export interface WorkflowServiceDeps {
@@ -24,6 +26,7 @@ export interface WorkflowServiceDeps {
   checks: RequestChecks;
   /** Called after runs were recorded, so dispatchers can look for work at once. */
   onRunsTriggered?: (runIds: string[]) => void;
+  logger?: Logger;
 }
 
 export function registerWorkflowService(router: ConnectRouter, deps: WorkflowServiceDeps): void {
@@ -73,6 +76,9 @@ export function registerWorkflowService(router: ConnectRouter, deps: WorkflowSer
     },
     async triggerWorkflows(req) {
       return { runs: await trigger(req.triggers, (i) => `triggers[${i}]: `) };
+    },
+    async publishEvent(req) {
+      return { runIds: await publishEvent(deps, req) };
     },
   });
 }

@@ -22,6 +22,7 @@ import type { Database } from "./schema.js";
 import { createLocalSignalBus, type SignalBus } from "./signal-bus.js";
 import { nextDueTime, runEventsAfter, runningTasks, timedOutTasks } from "./task-queries.js";
 import { timeOutRuns } from "./time-out-runs.js";
+import { eventListeners, scheduledWorkflows, type LiveWorkflow } from "./trigger-queries.js";
 import { triggerRuns } from "./trigger-runs.js";
 import type {
   ClaimedTask,
@@ -136,6 +137,14 @@ export class KyselyStore implements Store {
 
   getRunHistory(runId: string): Promise<RunEventRecord[]> {
     return getRunHistory(this.db, runId);
+  }
+
+  eventListeners(name: string): Promise<LiveWorkflow[]> {
+    return eventListeners(this.db, name);
+  }
+
+  scheduledWorkflows(): Promise<LiveWorkflow[]> {
+    return scheduledWorkflows(this.db);
   }
 
   async claimTasks(opts: { workerId: string; actions: string[]; limit: number }): Promise<ClaimedTask[]> {

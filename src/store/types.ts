@@ -5,6 +5,9 @@
  * Records use the engine's domain types; snake_case rows never leave `src/store/`.
  */
 import type { Failure, JsonValue, RunStatus, StepStatus, WorkflowDef } from "../engine/model.js";
+import type { LiveWorkflow } from "./trigger-queries.js";
+
+export type { LiveWorkflow } from "./trigger-queries.js";
 
 export interface WorkflowRecord {
   id: string;
@@ -120,6 +123,10 @@ export interface Store extends ExecutionStore {
   /** Newest first. */
   listRuns(opts: { workflowId?: string; status?: RunStatus; pageSize: number; pageToken?: string }): Promise<Page<RunRecord>>;
   getRunHistory(runId: string): Promise<RunEventRecord[]>;
+  /** Latest versions of live workflows listening for the event (by `on.events` or `on.eventTriggers`). */
+  eventListeners(name: string): Promise<LiveWorkflow[]>;
+  /** Latest versions of live workflows with cron schedules. */
+  scheduledWorkflows(): Promise<LiveWorkflow[]>;
   /** Ends the signal listener, then the database connections. */
   close(): Promise<void>;
 }
