@@ -14,6 +14,7 @@ import { createBuiltinRegistry } from "./builtins/registry.js";
 import { createBuiltinRunner } from "./dispatch/builtin-runner.js";
 import { createDispatcher } from "./dispatch/dispatcher.js";
 import { createRunChanges } from "./dispatch/run-changes.js";
+import { createScheduler } from "./dispatch/scheduler.js";
 import { createHttpServer } from "./http/server.js";
 import { openLeaseStore } from "./leases/open.js";
 import type { Logger } from "./log.js";
@@ -52,6 +53,8 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
       defaultSecret: config.webhookSecret,
     });
     cleanups.push(() => builtins.close(config.shutdownGraceMs));
+    const scheduler = createScheduler({ store, logger, intervalMs: config.scheduleIntervalMs, onRunsTriggered: () => dispatcher.wake() });
+    cleanups.push(async () => scheduler.stop());
     const changes = createRunChanges();
     const unsubscribe = await store.onSignal((s) => {
       switch (s.kind) {

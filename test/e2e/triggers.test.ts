@@ -40,4 +40,36 @@ describe.skipIf(!available)("event and cron triggers", () => {
     const none = await stack.c.workflows.publishEvent({ name: "nobody.listens" });
     expect(none.runIds).toEqual([]);
   });
+
+  const scheduledAt = async (workflowId: string) => {
+    const { runs } = await stack.c.runs.listRuns({ workflowId, pageSize: 1000 });
+    return runs.map((r) => (valueToJson(r.input) as { scheduled_at: string }).scheduled_at).sort();
+  };
+
+  it("two replicas, a schedule every second for 6 s: 6 runs (±1), no tick twice; a new version without it stops it", async () => {
+    await stack.addReplica();
+    const yaml = `id: tick\non: { schedules: ["* * * * * *"] }\n${step}`;
+    await stack.createYaml(yaml);
+    await new Promise((r) => setTimeout(r, 6_000));
+    await stack.createYaml(`id: tick\n${step}`); // version 2 drops the schedule
+    const fired = await scheduledAt("tick");
+    expect(fired.length).toBeGreaterThanOrEqual(5);
+    expect(fired.length).toBeLessThanOrEqual(7);
+    expect(new Set(fired).size).toBe(fired.length);
+    // Consecutive seconds: no tick skipped in the middle.
+    const secs = fired.map((t) => Date.parse(t) / 1000);
+    secs.slice(1).forEach((s, i) => expect(s - secs[i]!).toBe(1));
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(await scheduledAt("tick")).toEqual(fired);
+  }, 30_000);
+
+  it("deleting a workflow stops its schedule", async () => {
+    await stack.createYaml(`id: doomed-tick\non: { schedules: ["* * * * * *"] }\n${step}`);
+    await new Promise((r) => setTimeout(r, 2_500));
+    await stack.c.workflows.deleteWorkflow({ id: "doomed-tick" });
+    const atDelete = (await scheduledAt("doomed-tick")).length;
+    expect(atDelete).toBeGreaterThanOrEqual(1);
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect((await scheduledAt("doomed-tick")).length).toBe(atDelete);
+  }, 30_000);
 });
