@@ -15,6 +15,7 @@ import { createBuiltinRunner } from "./dispatch/builtin-runner.js";
 import { createDispatcher } from "./dispatch/dispatcher.js";
 import { createRunChanges } from "./dispatch/run-changes.js";
 import { createScheduler } from "./dispatch/scheduler.js";
+import { createWebhookDeliverer } from "./dispatch/webhook-deliverer.js";
 import { createHttpServer } from "./http/server.js";
 import { openLeaseStore } from "./leases/open.js";
 import type { Logger } from "./log.js";
@@ -55,6 +56,14 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
     cleanups.push(() => builtins.close(config.shutdownGraceMs));
     const scheduler = createScheduler({ store, logger, intervalMs: config.scheduleIntervalMs, onRunsTriggered: () => dispatcher.wake() });
     cleanups.push(async () => scheduler.stop());
+    const deliverer = createWebhookDeliverer({
+      store,
+      logger,
+      defaultSecret: config.webhookSecret,
+      retryMs: config.webhookRetryMs,
+      pollMs: Math.min(500, config.webhookRetryMs),
+    });
+    cleanups.push(() => deliverer.stop());
     const changes = createRunChanges();
     const unsubscribe = await store.onSignal((s) => {
       switch (s.kind) {

@@ -24,6 +24,7 @@ import { nextDueTime, runEventsAfter, runningTasks, timedOutTasks } from "./task
 import { timeOutRuns } from "./time-out-runs.js";
 import { eventListeners, scheduledWorkflows, type LiveWorkflow } from "./trigger-queries.js";
 import { triggerRuns } from "./trigger-runs.js";
+import { claimWebhookDeliveries, finishWebhookDelivery } from "./webhook-outbox.js";
 import type {
   ClaimedTask,
   CompletionResult,
@@ -37,6 +38,8 @@ import type {
   TaskOutcome,
   TriggerInput,
   TriggerResult,
+  WebhookAttempt,
+  WebhookDelivery,
   WorkflowRecord,
 } from "./types.js";
 import { createWorkflow, deleteWorkflow, getWorkflow, listWorkflows, listWorkflowVersions } from "./workflow-queries.js";
@@ -145,6 +148,14 @@ export class KyselyStore implements Store {
 
   scheduledWorkflows(): Promise<LiveWorkflow[]> {
     return scheduledWorkflows(this.db);
+  }
+
+  claimWebhookDeliveries(limit: number, leaseMs: number): Promise<WebhookDelivery[]> {
+    return claimWebhookDeliveries(this.db, limit, leaseMs);
+  }
+
+  finishWebhookDelivery(attempt: WebhookAttempt): Promise<void> {
+    return finishWebhookDelivery(this.db, attempt);
   }
 
   async claimTasks(opts: { workerId: string; actions: string[]; limit: number }): Promise<ClaimedTask[]> {

@@ -97,6 +97,26 @@ export interface RunEventsTable {
   message: string | null;
 }
 
+/** `webhook_deliveries`: the run-webhook outbox, filled by a trigger on `run_events` (0003). */
+export interface WebhookDeliveriesTable {
+  id: ColumnType<string | number, never, never>;
+  run_id: string;
+  event_id: string | number;
+  kind: "run.finished" | "run.failed" | "step.finished";
+  url: string;
+  run_status: RunStatus | null;
+  step_id: string | null;
+  step_status: StepStatus | null;
+  step_attempt: number | null;
+  error: NullableJsonb<Failure>;
+  attempts: Generated<number>;
+  next_at: ColumnType<Date, Date | undefined, Date>;
+  delivered_at: Timestamp;
+  failed_at: Timestamp;
+  last_error: string | null;
+  created_at: CreatedAt;
+}
+
 /**
  * Every table Weft keeps.
  *
@@ -112,6 +132,7 @@ export interface Database {
   runs: RunsTable;
   step_runs: StepRunsTable;
   run_events: RunEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export type WorkflowVersionRow = Selectable<WorkflowVersionsTable>;

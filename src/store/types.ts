@@ -68,6 +68,38 @@ export interface RunEventRecord {
   message?: string;
 }
 
+/** One run-webhook delivery taken from the outbox, with what its body needs. */
+export interface WebhookDelivery {
+  id: string;
+  runId: string;
+  workflowId: string;
+  workflowVersion: number;
+  kind: "run.finished" | "run.failed" | "step.finished";
+  url: string;
+  /** 1 for the first try. */
+  attempt: number;
+  /** The workflow's own signing secret, if it has one. */
+  secret?: string;
+  runStatus?: RunStatus;
+  runOutput?: JsonValue | null;
+  runError?: Failure;
+  stepId?: string;
+  stepStatus?: StepStatus;
+  stepAttempt?: number;
+  stepOutput?: JsonValue | null;
+  /** The error recorded with the event that enqueued it. */
+  error?: Failure;
+}
+
+/** How one delivery attempt ended. */
+export interface WebhookAttempt {
+  id: string;
+  outcome: "delivered" | "retry" | "gave_up";
+  retryInMs?: number;
+  /** For the run's history, e.g. `POST http://… → 503 (attempt 2)`. */
+  message: string;
+}
+
 export interface CreateWorkflowInput {
   id: string;
   spec: JsonValue;
@@ -127,6 +159,10 @@ export interface Store extends ExecutionStore {
   eventListeners(name: string): Promise<LiveWorkflow[]>;
   /** Latest versions of live workflows with cron schedules. */
   scheduledWorkflows(): Promise<LiveWorkflow[]>;
+  /** Due run-webhook deliveries from the outbox, leased to this caller for `leaseMs`. */
+  claimWebhookDeliveries(limit: number, leaseMs: number): Promise<WebhookDelivery[]>;
+  /** Records a delivery attempt (and a WEBHOOK history event). */
+  finishWebhookDelivery(attempt: WebhookAttempt): Promise<void>;
   /** Ends the signal listener, then the database connections. */
   close(): Promise<void>;
 }
