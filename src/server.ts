@@ -42,7 +42,7 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
     await store.migrate();
     const leases = await openLeaseStore(config, logger);
     cleanups.push(() => leases.close());
-    const dispatcher = createDispatcher({ store, leases, logger, options: config.dispatch });
+    const dispatcher = createDispatcher({ store, leases, logger, options: config.dispatch, maxPayloadBytes: config.maxPayloadBytes });
     cleanups.push(() => dispatcher.close());
     const builtins = createBuiltinRunner({
       dispatcher,
@@ -82,7 +82,15 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
     const checks = createRequestChecks();
     const http = createHttpServer({
       routes: (router) =>
-        registerRoutes(router, { store, checks, logger, dispatcher, changes, heartbeatIntervalMs: config.dispatch.heartbeatIntervalMs }),
+        registerRoutes(router, {
+          store,
+          checks,
+          logger,
+          dispatcher,
+          changes,
+          heartbeatIntervalMs: config.dispatch.heartbeatIntervalMs,
+          maxPayloadBytes: config.maxPayloadBytes,
+        }),
       port: config.port,
       host: config.host,
       corsOrigins: config.corsOrigins,

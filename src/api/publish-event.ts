@@ -13,12 +13,14 @@ import { matchEvent } from "../engine/event-match.js";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/types.js";
 import { valueToJson } from "./convert.js";
+import { checkPayload } from "./payload.js";
 
 export async function publishEvent(
-  deps: { store: Store; onRunsTriggered?: (runIds: string[]) => void; logger?: Logger },
+  deps: { store: Store; onRunsTriggered?: (runIds: string[]) => void; logger?: Logger; maxPayloadBytes?: number },
   req: PublishEventRequest,
 ): Promise<string[]> {
   const payload = valueToJson(req.payload, {});
+  checkPayload(payload, deps.maxPayloadBytes ?? Number.POSITIVE_INFINITY, `payload of event "${req.name}"`);
   const listeners = (await deps.store.eventListeners(req.name)).filter((wf) => {
     const { match, problem } = matchEvent(wf.def, req.name, payload);
     if (problem !== undefined) deps.logger?.warn({ workflowId: wf.workflowId, event: req.name, problem }, "event filter did not evaluate");

@@ -16,6 +16,7 @@ import type { Logger } from "../log.js";
 import type { Store, TriggerResult } from "../store/types.js";
 import { valueToJson, workflowToProto } from "./convert.js";
 import { notFound } from "./errors.js";
+import { checkPayload } from "./payload.js";
 import { pageSize } from "./paging.js";
 import type { RequestChecks } from "./request-checks.js";
 import { publishEvent } from "./publish-event.js";
@@ -27,20 +28,21 @@ export interface WorkflowServiceDeps {
   /** Called after runs were recorded, so dispatchers can look for work at once. */
   onRunsTriggered?: (runIds: string[]) => void;
   logger?: Logger;
+  /** Largest run input (JSON bytes). */
+  maxPayloadBytes?: number;
 }
 
 export function registerWorkflowService(router: ConnectRouter, deps: WorkflowServiceDeps): void {
   const { store, checks } = deps;
 
+  const maxPayloadBytes = deps.maxPayloadBytes ?? Number.POSITIVE_INFINITY;
   const trigger = async (reqs: TriggerWorkflowRequest[], fieldPrefix: (i: number) => string) => {
-    const results = await store.triggerRuns(
-      reqs.map((r) => ({
-        workflowId: r.workflowId,
-        version: r.version || undefined,
-        input: valueToJson(r.input, {}),
-        idempotencyKey: r.idempotencyKey || undefined,
-      })),
-    );
+    const inputs = reqs.map((r, i) => {
+      const input = valueToJson(r.input, {});
+      checkPayload(input, maxPayloadBytes, `${fieldPrefix(i)}input of a run of workflow "${r.workflowId}"`);
+      return { workflowId: r.workflowId, version: r.version || undefined, input, idempotencyKey: r.idempotencyKey || undefined };
+    });
+    const results = await store.triggerRuns(inputs);
     const created = results.flatMap((r) => (r.ok && r.created ? [r.runId] : []));
     if (created.length > 0) deps.onRunsTriggered?.(created);
     return results.map((r: TriggerResult, i) => {
