@@ -42,6 +42,8 @@ export interface CompleteDeps {
   bus: SignalBus;
   /** Jitter source for retry delays (default `Math.random`). */
   random?: () => number;
+  /** Largest rendered input or run output (JSON bytes). */
+  maxPayloadBytes?: number;
 }
 
 interface Batch {
@@ -51,6 +53,7 @@ interface Batch {
   /** Per run: the step ids whose status this batch changed (the planner's hint). */
   changed: Map<string, string[]>;
   random: () => number;
+  maxPayloadBytes?: number;
 }
 
 /**
@@ -75,7 +78,7 @@ export async function completeTasks(
   return db.transaction().execute(async (trx) => {
     const runs = await lockRuns(trx, runIds);
     const steps = await loadSteps(trx, [...runs.keys()]);
-    const batch: Batch = { runs, steps, changes: new ChangeSet(), changed: new Map(), random: deps.random ?? Math.random };
+    const batch: Batch = { runs, steps, changes: new ChangeSet(), changed: new Map(), random: deps.random ?? Math.random, ...(deps.maxPayloadBytes ? { maxPayloadBytes: deps.maxPayloadBytes } : {}) };
     await deps.defs.load(trx, [...runs.values()].map((r) => ({ workflowId: r.workflowId, version: r.workflowVersion })));
 
     const results = outcomes.map((outcome, i): CompletionResult => {
@@ -185,6 +188,6 @@ function planRuns(batch: Batch, defs: DefCache): void {
     const def = defs.get(run.workflowId, run.workflowVersion);
     if (def === undefined) throw new Error(`run ${runId}: workflow ${run.workflowId} v${run.workflowVersion} not found`);
     const state = runState(run, run.status, batch.steps.get(runId) ?? new Map());
-    applyPlan(batch.changes, runId, run.status, settlePlan(def, state, planRun(def, state, changed)));
+    applyPlan(batch.changes, runId, run.status, settlePlan(def, state, planRun(def, state, changed), batch.maxPayloadBytes));
   }
 }

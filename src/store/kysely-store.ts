@@ -49,6 +49,8 @@ export interface KyselyStoreOptions {
   signals?: SignalBus;
   /** Jitter source for retry delays (default `Math.random`; tests pin it). */
   random?: () => number;
+  /** Largest rendered step input or run output (JSON bytes); larger ones fail with PAYLOAD_TOO_LARGE. */
+  maxPayloadBytes?: number;
 }
 
 /**
@@ -66,6 +68,7 @@ export class KyselyStore implements Store {
   readonly #defs = new DefCache();
   readonly #bus: SignalBus;
   readonly #random: (() => number) | undefined;
+  readonly #limits: { maxPayloadBytes?: number };
 
   /**
    * @param db the database; other `src/store/` modules may query it directly.
@@ -79,6 +82,7 @@ export class KyselyStore implements Store {
   ) {
     this.#bus = options.signals ?? createLocalSignalBus();
     this.#random = options.random;
+    this.#limits = options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {};
   }
 
   /** The same handle, untyped for the migrator (migrations see the schema as it was then). */
@@ -127,7 +131,7 @@ export class KyselyStore implements Store {
   }
 
   async triggerRuns(inputs: TriggerInput[]): Promise<TriggerResult[]> {
-    return (await this.#mutate(triggerRuns(this.db, inputs, { defs: this.#defs, bus: this.#bus }))).results;
+    return (await this.#mutate(triggerRuns(this.db, inputs, { defs: this.#defs, bus: this.#bus, ...this.#limits }))).results;
   }
 
   getRun(id: string): Promise<RunRecord | undefined> {
@@ -166,7 +170,7 @@ export class KyselyStore implements Store {
 
   async completeTasks(outcomes: TaskOutcome[]): Promise<CompletionResult[]> {
     if (outcomes.length === 0) return [];
-    const deps = { defs: this.#defs, bus: this.#bus, ...(this.#random ? { random: this.#random } : {}) };
+    const deps = { defs: this.#defs, bus: this.#bus, ...this.#limits, ...(this.#random ? { random: this.#random } : {}) };
     return (await this.#mutate(completeTasks(this.db, outcomes, deps))).results;
   }
 
@@ -191,7 +195,7 @@ export class KyselyStore implements Store {
   }
 
   async retryRun(runId: string): Promise<{ run: RunRecord } | { error: "NOT_FOUND" | "NOT_FINISHED" | "SUCCEEDED" }> {
-    return (await this.#mutate(retryRun(this.db, runId, { defs: this.#defs, bus: this.#bus }))).result;
+    return (await this.#mutate(retryRun(this.db, runId, { defs: this.#defs, bus: this.#bus, ...this.#limits }))).result;
   }
 
   runEventsAfter(runId: string, afterId: bigint, limit: number): Promise<RunEventRecord[]> {

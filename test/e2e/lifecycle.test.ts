@@ -92,6 +92,19 @@ describe.skipIf(!available)("versions, deletion, workflow timeouts and payload l
     expect((await stack.waitRun(ok.runId)).status).toBe(RunStatus.SUCCEEDED);
   });
 
+  it("a rendered input above the limit fails that step (naming run and step); the run ends, never stuck", async () => {
+    await stack.createYaml(
+      `id: big-render\nsteps:\n  - { id: make, action: lc.big }\n  - { id: twice, action: transform, depends_on: [make], input: { expression: "1", pad: "\${ steps.make.blob + steps.make.blob }" } }\n`,
+    );
+    const { runId } = await stack.c.workflows.triggerWorkflow({ workflowId: "big-render", input: jsonToValue({ bytes: 3000 }) });
+    const run = await stack.waitRun(runId, { timeoutMs: 10_000 });
+    expect(run.status).toBe(RunStatus.FAILED);
+    const twice = run.steps.find((s) => s.stepId === "twice")!;
+    expect(twice.status).toBe(StepStatus.FAILED);
+    expect(twice.error?.type).toBe("PAYLOAD_TOO_LARGE");
+    expect(twice.error?.message).toContain(`run ${runId} step twice: rendered input`);
+  });
+
   it("an oversized run input is refused with RESOURCE_EXHAUSTED naming it; nothing is stored", async () => {
     const err = await stack.c.workflows
       .triggerWorkflow({ workflowId: "big", input: jsonToValue({ pad: "y".repeat(LIMIT) }) })
