@@ -52,6 +52,7 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
       slots: config.builtinSlots,
       heartbeatIntervalMs: config.dispatch.heartbeatIntervalMs,
       defaultSecret: config.webhookSecret,
+      maxOutputBytes: config.maxPayloadBytes,
     });
     cleanups.push(() => builtins.close(config.shutdownGraceMs));
     const scheduler = createScheduler({ store, logger, intervalMs: config.scheduleIntervalMs, onRunsTriggered: () => dispatcher.wake() });

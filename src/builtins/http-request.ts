@@ -6,7 +6,8 @@
  *
  * Errors: a non-2xx answer is `HTTP_<status>` (retryable for 5xx and 429,
  * not for other 4xx); no answer within `timeout` (default 30 s) is `TIMEOUT`
- * and a network failure `NETWORK_ERROR`, both retryable. Whether a retry
+ * and a network failure `NETWORK_ERROR`, both retryable; a body above the
+ * payload limit `PAYLOAD_TOO_LARGE` (not retryable, and not read further). Whether a retry
  * happens is the step's retry policy, as for any worker step.
  *
  * @example
@@ -29,6 +30,7 @@ const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIO
 export async function httpExchange(
   req: { method: string; url: string; headers: Record<string, string>; body?: string; timeoutMs: number },
   signal: AbortSignal,
+  maxBytes = Number.POSITIVE_INFINITY,
 ): Promise<BuiltinOutcome> {
   const timeout = AbortSignal.timeout(req.timeoutMs);
   const describe = `${req.method} ${req.url}`;
@@ -40,7 +42,10 @@ export async function httpExchange(
       signal: AbortSignal.any([signal, timeout]),
       redirect: "follow",
     });
-    const text = await res.text();
+    const text = await readCapped(res, maxBytes);
+    if (text === undefined) {
+      return failure("PAYLOAD_TOO_LARGE", `${describe}: response body above the payload limit of ${maxBytes} bytes (--max-payload-bytes)`, false);
+    }
     const headers: Record<string, JsonValue> = {};
     res.headers.forEach((value, key) => (headers[key] = value));
     let body: JsonValue = text;
@@ -62,6 +67,25 @@ export async function httpExchange(
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     return failure("NETWORK_ERROR", `${describe}: ${cause?.code ?? cause?.message ?? (err as Error).message}`, true);
   }
+}
+
+/** The body as text, or undefined once it passes `maxBytes` (the rest is not read). */
+async function readCapped(res: Response, maxBytes: number): Promise<string | undefined> {
+  if (!res.body) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 /** Reads the common {url, headers, timeout} settings. */
@@ -91,6 +115,6 @@ export const httpRequest: BuiltinAction = {
       body = typeof input.body === "string" ? input.body : JSON.stringify(input.body);
       if (typeof input.body !== "string" && !target.headers["content-type"]) target.headers["content-type"] = "application/json";
     }
-    return httpExchange({ method, ...target, ...(body !== undefined ? { body } : {}) }, ctx.signal);
+    return httpExchange({ method, ...target, ...(body !== undefined ? { body } : {}) }, ctx.signal, ctx.maxOutputBytes);
   },
 };

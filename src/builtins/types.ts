@@ -33,6 +33,8 @@ export interface BuiltinContext {
   timerAt?: Date;
   /** The run's input and the outputs of its succeeded steps (read on demand). */
   runContext(): Promise<{ input: JsonValue; steps: Record<string, JsonValue> }>;
+  /** Largest output the server stores (`--max-payload-bytes`): read no more than this. */
+  maxOutputBytes: number;
   /** The HMAC secret for signing requests of this run's workflow. */
   signingSecret(): Promise<string>;
 }

@@ -34,6 +34,8 @@ export function createBuiltinRunner(deps: {
   heartbeatIntervalMs: number;
   /** The server's default signing secret, for workflows without their own. */
   defaultSecret: string;
+  /** `--max-payload-bytes`: built-ins read no larger answers. */
+  maxOutputBytes?: number;
 }): BuiltinRunner {
   const { dispatcher, store, registry, logger } = deps;
   const session = new WorkerSession(`builtin-${uuidv7()}`, "builtin", registry.names(), deps.slots, {});
@@ -64,6 +66,7 @@ export function createBuiltinRunner(deps: {
         attempt: task.attempt,
         signal: abort.signal,
         now: new Date(),
+        maxOutputBytes: deps.maxOutputBytes ?? Number.POSITIVE_INFINITY,
         ...(task.timerAt ? { timerAt: task.timerAt } : {}),
         runContext: () => runContext(task.runId),
         signingSecret: () => signingSecret(task.runId, task.workflowId),

@@ -91,6 +91,17 @@ describe.skipIf(!available)("built-in actions", () => {
     expect(history.events.some((e) => e.error?.type === "TIMEOUT")).toBe(true);
   });
 
+  it("http.request: a response body above the payload limit fails at once with PAYLOAD_TOO_LARGE", async () => {
+    stub.on("/huge", (_req, res) => res.text(200, "z".repeat(2 * 1024 * 1024)));
+    const done = await run(
+      "http-huge",
+      `  - id: call\n    action: http.request\n    input: { url: "${stub.url}/huge" }\n    retry: { max_attempts: 3, initial_interval: 0.1s }\n`,
+    );
+    expect(done.status).toBe(RunStatus.FAILED);
+    expect(done.steps[0]!.attempts).toBe(1);
+    expect(done.steps[0]!.error?.type).toBe("PAYLOAD_TOO_LARGE");
+  });
+
   it("transform: a CEL expression over input and step outputs", async () => {
     stub.on("/items", (_req, res) => res.json(200, { items: [{ price: 2 }, { price: 5 }] }));
     const done = await run(

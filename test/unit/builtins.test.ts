@@ -18,6 +18,7 @@ const ctx = (over: Partial<BuiltinContext> = {}): BuiltinContext => ({
   attempt: 1,
   signal: new AbortController().signal,
   now: new Date("2024-01-01T00:00:00Z"),
+  maxOutputBytes: 1_000_000,
   runContext: async () => ({ input: null, steps: {} }),
   signingSecret: async () => "",
   ...over,
