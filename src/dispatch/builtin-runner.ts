@@ -79,7 +79,13 @@ export function createBuiltinRunner(deps: {
   const start = (task: ClaimedTask): void => {
     const abort = new AbortController();
     const done = (async () => {
-      const outcome = await execute(task, abort);
+      let outcome = await execute(task, abort);
+      if (abort.signal.aborted && outcome.kind !== "output") {
+        // A cancel decided this attempt (its result is usually stale by now); report
+        // it as what it was, so a race with the sweeper's TIMEOUT records the same type.
+        const reason = String(abort.signal.reason);
+        outcome = { kind: "error", error: { type: /timed out/.test(reason) ? "TIMEOUT" : "CANCELLED", message: `${task.action}: ${reason}`, retryable: true } };
+      }
       const result: TaskOutcome = { taskId: task.taskId, leaseToken: task.leaseToken, workerId: session.id, outcome };
       try {
         await dispatcher.submit(session, result);

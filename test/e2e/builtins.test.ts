@@ -91,6 +91,23 @@ describe.skipIf(!available)("built-in actions", () => {
     expect(history.events.some((e) => e.error?.type === "TIMEOUT")).toBe(true);
   });
 
+  it("http.request: the step's own timeout applies as for worker steps: the attempt is cancelled and retried", async () => {
+    let aborted = 0;
+    stub.on("/hang-step", (_req, res, n) => {
+      if (n === 1) res.raw.on("close", () => aborted++);
+      else res.json(200, { ok: true });
+    });
+    const done = await run(
+      "http-step-timeout",
+      `  - id: call\n    action: http.request\n    input: { url: "${stub.url}/hang-step" }\n    timeout: 0.5s\n    retry: { max_attempts: 2, initial_interval: 0.1s }\n`,
+    );
+    expect(done.status).toBe(RunStatus.SUCCEEDED);
+    expect(done.steps[0]!.attempts).toBe(2);
+    const history = await stack.c.runs.getRunHistory({ runId: done.id });
+    expect(history.events.some((e) => e.error?.type === "TIMEOUT")).toBe(true);
+    expect(aborted).toBe(1); // the first request was aborted by the cancel, not left hanging
+  });
+
   it("http.request: a response body above the payload limit fails at once with PAYLOAD_TOO_LARGE", async () => {
     stub.on("/huge", (_req, res) => res.text(200, "z".repeat(2 * 1024 * 1024)));
     const done = await run(
