@@ -34,6 +34,8 @@ export interface WorkflowVersionsTable {
   def: Jsonb<WorkflowDef>;
   spec_hash: string;
   created_at: CreatedAt;
+  /** `def.webhooks` when it lists any URL, else null: generated, for the outbox trigger (0003). */
+  hooks: ColumnType<JsonValue | null, never, never>;
 }
 
 /** `runs`: one row per run; the id is a time-ordered UUIDv7. */

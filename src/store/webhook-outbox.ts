@@ -56,7 +56,7 @@ export async function claimWebhookDeliveries(db: Kysely<Database>, limit: number
       returning d.id, d.run_id, d.kind, d.url, d.run_status, d.step_id, d.step_status, d.step_attempt, d.error, d.attempts
     )
     select c.*, r.workflow_id, r.workflow_version, r.output as run_output, r.error as run_error,
-           s.output as step_output, v.def -> 'webhooks' ->> 'secret' as secret
+           s.output as step_output, v.hooks ->> 'secret' as secret
     from claimed c
     join runs r on r.id = c.run_id
     join workflow_versions v on v.workflow_id = r.workflow_id and v.version = r.workflow_version

@@ -10,7 +10,10 @@
  *   one (completions, cancels, timeouts, runs settled at trigger time) enqueues
  *   its webhooks atomically, and a crash never loses one. The trigger fires
  *   only for finished statuses (its WHEN clause), and only looks the
- *   workflow's webhooks up then: two primary-key reads per finished step.
+ *   workflow's webhooks up then: two primary-key reads per finished step,
+ *   of `workflow_versions.hooks`, a small stored generated column (the
+ *   definition's `webhooks`, or null when it has none), so the possibly
+ *   large `def` is never detoasted on this path.
  *   `webhook_deliveries_due (next_at) WHERE delivered_at IS NULL AND
  *   failed_at IS NULL` serves the deliverer's claim.
  */
@@ -27,6 +30,13 @@ import { sql, type Kysely, type Migration } from "kysely";
 export const migration0003: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
     await db.schema.alterTable("step_runs").addColumn("timer_at", "timestamptz").execute();
+    await sql`
+      alter table workflow_versions add column hooks jsonb generated always as (
+        case when coalesce(jsonb_array_length(def -> 'webhooks' -> 'onComplete'), 0)
+                + coalesce(jsonb_array_length(def -> 'webhooks' -> 'onFailure'), 0)
+                + coalesce(jsonb_array_length(def -> 'webhooks' -> 'onStep'), 0) > 0
+             then def -> 'webhooks' end
+      ) stored`.execute(db);
     await sql`
       create table webhook_deliveries (
         id bigserial primary key,
@@ -52,7 +62,7 @@ export const migration0003: Migration = {
       declare
         hooks jsonb;
       begin
-        select v.def -> 'webhooks' into hooks
+        select v.hooks into hooks
         from runs r join workflow_versions v on v.workflow_id = r.workflow_id and v.version = r.workflow_version
         where r.id = new.run_id;
         if hooks is null then
@@ -86,6 +96,7 @@ export const migration0003: Migration = {
     await sql`drop trigger if exists run_events_webhooks on run_events`.execute(db);
     await sql`drop function if exists weft_enqueue_webhooks()`.execute(db);
     await sql`drop table if exists webhook_deliveries`.execute(db);
+    await sql`alter table workflow_versions drop column if exists hooks`.execute(db);
     await db.schema.alterTable("step_runs").dropColumn("timer_at").execute();
   },
 };
