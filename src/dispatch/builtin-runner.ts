@@ -4,7 +4,9 @@
  * dispatcher as remote workers, so leases, heartbeats, retries, timeouts,
  * cancels and history are shared. It heartbeats its running tasks like an
  * SDK would, aborts a task on `cancel`, and submits results through the
- * completion buffer.
+ * completion buffer. On shutdown, tasks still running after the grace period
+ * are aborted and requeued without using up an attempt, so a rolling restart
+ * never fails a built-in step.
  *
  * @example
  *   const runner = createBuiltinRunner({ dispatcher, store, registry, logger, slots: 64, heartbeatIntervalMs: 1000, defaultSecret });
@@ -41,6 +43,7 @@ export function createBuiltinRunner(deps: {
   const session = new WorkerSession(`builtin-${uuidv7()}`, "builtin", registry.names(), deps.slots, {});
   const running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   const log = logger.child({ workerId: session.id, worker: "builtin" });
+  let closing = false;
 
   const runContext = async (runId: string) => {
     const run = await store.getRun(runId);
@@ -79,8 +82,11 @@ export function createBuiltinRunner(deps: {
   const start = (task: ClaimedTask): void => {
     const abort = new AbortController();
     const done = (async () => {
-      let outcome = await execute(task, abort);
-      if (abort.signal.aborted && outcome.kind !== "output") {
+      let outcome: TaskOutcome["outcome"] = await execute(task, abort);
+      if (closing && abort.signal.aborted && outcome.kind !== "output") {
+        // Cut short by our own shutdown: back to the queue for another replica, attempt not used up.
+        outcome = { kind: "requeue", reason: "the server shut down during the attempt" };
+      } else if (abort.signal.aborted && outcome.kind !== "output") {
         // A cancel decided this attempt (its result is usually stale by now); report
         // it as what it was, so a race with the sweeper's TIMEOUT records the same type.
         const reason = String(abort.signal.reason);
@@ -118,6 +124,7 @@ export function createBuiltinRunner(deps: {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
       clearTimeout(timer);
+      closing = true;
       for (const r of running.values()) r.abort.abort("the server is shutting down");
       await all();
       clearInterval(beat);

@@ -124,10 +124,11 @@ function record(batch: Batch, run: LockedRun, def: WorkflowDef | undefined, step
   const token = String(outcome.leaseToken);
   const workerId = outcome.workerId ?? step.workerId;
   const base = { run_id: run.id, type: "STEP_STATUS" as const, step_id: stepId, attempt: step.attempts, ...(workerId ? { worker_id: workerId } : {}) };
-  if (outcome.outcome.kind === "sleep") {
-    const until = outcome.outcome.until.toISOString();
-    changes.moveStep(run.id, stepId, "RUNNING", "QUEUED", { token, timerAt: until });
-    changes.event({ ...base, step_status: "QUEUED", message: `timer set: due at ${until}` });
+  if (outcome.outcome.kind === "sleep" || outcome.outcome.kind === "requeue") {
+    const sleep = outcome.outcome.kind === "sleep" ? outcome.outcome.until.toISOString() : undefined;
+    changes.moveStep(run.id, stepId, "RUNNING", "QUEUED", { token, giveBack: true, ...(sleep ? { timerAt: sleep } : {}) });
+    const message = sleep ? `timer set: due at ${sleep}` : `requeued: ${(outcome.outcome as { reason: string }).reason}`;
+    changes.event({ ...base, step_status: "QUEUED", message });
     Object.assign(step, { status: "QUEUED", leaseToken: undefined });
     return { taskId, accepted: true };
   }
@@ -169,7 +170,7 @@ function staleReason(step: StepRowState, token: bigint): string {
 
 /** The outcome as something storable: an output, or an error (`final`: not to be retried). */
 function settleOutcome(outcome: TaskOutcome): { output: JsonValue } | { error: Failure; final: boolean } {
-  if (outcome.outcome.kind === "sleep") throw new Error("sleep outcomes are recorded before settling");
+  if (outcome.outcome.kind === "sleep" || outcome.outcome.kind === "requeue") throw new Error(`${outcome.outcome.kind} outcomes are recorded before settling`);
   if (outcome.outcome.kind === "output") {
     const bad = nulFailure(outcome.outcome.output, "output", INVALID_OUTPUT);
     return bad ? { error: bad, final: true } : { output: outcome.outcome.output };

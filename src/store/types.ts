@@ -204,7 +204,9 @@ export interface TaskOutcome {
     | { kind: "output"; output: JsonValue }
     | { kind: "error"; error: Failure }
     /** Built-ins only: back to QUEUED until `until` (a durable timer), no attempt used up. */
-    | { kind: "sleep"; until: Date };
+    | { kind: "sleep"; until: Date }
+    /** Built-ins only: back to QUEUED now, no attempt used up (the replica is shutting down). */
+    | { kind: "requeue"; reason: string };
 }
 
 export interface CompletionResult {

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RunStatus, StepStatus } from "../../gen/weft/v1/common_pb.js";
 import { verifySignature } from "../../src/builtins/signature.js";
+import { eventually } from "../support/execution.js";
 import { startHttpStub, type HttpStub } from "../support/http-stub.js";
 import { stackAvailable, startStack, type Stack } from "../support/stack.js";
 import { valueToJson } from "../../src/api/convert.js";
@@ -142,6 +143,19 @@ describe.skipIf(!available)("built-in actions", () => {
     expect(verifySignature(SECRET, req!.body, req!.headers["x-weft-signature"] as string, new Date())).toBe(true);
     expect(verifySignature("wrong", req!.body, req!.headers["x-weft-signature"] as string, new Date())).toBe(false);
   });
+
+  it("a built-in still running when its server shuts down is requeued without using up an attempt", async () => {
+    stub.on("/slow-once", (_req, res, n) => (n === 1 ? undefined : res.json(200, { second: true })));
+    await stack.createYaml(`id: rolling\nsteps:\n  - id: call\n    action: http.request\n    input: { url: "${stub.url}/slow-once" }\n`);
+    const { runId } = await stack.c.workflows.triggerWorkflow({ workflowId: "rolling" });
+    await eventually(() => (stub.to("/slow-once").length === 1 ? true : undefined), 10_000, "the first request");
+    await stack.restart(); // grace 1 s, then the hanging attempt is aborted and handed back
+    const done = await stack.waitRun(runId, { timeoutMs: 30_000 });
+    expect(done.status).toBe(RunStatus.SUCCEEDED); // max_attempts is 1: a lost attempt would have failed it
+    expect(done.steps[0]!.attempts).toBe(1);
+    const { events } = await stack.c.runs.getRunHistory({ runId });
+    expect(events.some((e) => e.message.startsWith("requeued"))).toBe(true);
+  }, 60_000);
 
   it("delay survives a restart midway: total wall time about the delay, not twice", async () => {
     await stack.createYaml(`id: nap\nsteps:\n  - id: wait\n    action: delay\n    input: { duration: 10s }\n  - id: after\n    action: transform\n    depends_on: [wait]\n    input: { expression: "steps.wait.waited_ms" }\n`);
