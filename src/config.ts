@@ -20,6 +20,16 @@ export interface Config {
   maxRequestBytes: number;
   logLevel: string;
   shutdownGraceMs: number;
+  /** Built-in tasks (http.request, delay, …) this replica runs at once. */
+  builtinSlots: number;
+  /** Default HMAC secret for webhooks; empty = unsigned unless the workflow has its own. */
+  webhookSecret: string;
+  /** Largest run input or step output, in bytes of JSON. */
+  maxPayloadBytes: number;
+  /** First retry delay of a failed webhook delivery (doubles up to 10 min). */
+  webhookRetryMs: number;
+  /** Longest pause between two passes of the cron scheduler. */
+  scheduleIntervalMs: number;
   dispatch: DispatchOptions;
 }
 
@@ -46,6 +56,11 @@ export const OPTIONS = {
   maxRequestBytes: { flag: "max-request-bytes", env: "WEFT_MAX_REQUEST_BYTES", default: "4194304", help: "larger requests get RESOURCE_EXHAUSTED" },
   logLevel: { flag: "log-level", env: "LOG_LEVEL", default: "info", help: "trace, debug, info, warn, error, fatal or silent" },
   shutdownGraceMs: { flag: "shutdown-grace-ms", env: "WEFT_SHUTDOWN_GRACE_MS", default: "10000", help: "how long in-flight calls may finish after SIGTERM" },
+  builtinSlots: { flag: "builtin-slots", env: "WEFT_BUILTIN_SLOTS", default: "64", help: "built-in tasks (http.request, delay, webhook, transform) run at once per replica" },
+  webhookSecret: { flag: "webhook-secret", env: "WEFT_WEBHOOK_SECRET", default: "", help: "default HMAC-SHA256 secret signing webhooks (x-weft-signature); empty: unsigned unless a workflow sets webhooks.secret" },
+  maxPayloadBytes: { flag: "max-payload-bytes", env: "WEFT_MAX_PAYLOAD_BYTES", default: "1048576", help: "largest run input or step output (JSON bytes); larger ones are refused naming the run and step" },
+  webhookRetryMs: { flag: "webhook-retry-ms", env: "WEFT_WEBHOOK_RETRY_MS", default: "1000", help: "first retry delay of a failed webhook delivery; doubles up to 10 minutes" },
+  scheduleIntervalMs: { flag: "schedule-interval-ms", env: "WEFT_SCHEDULE_INTERVAL_MS", default: "1000", help: "longest pause between cron scheduler passes (it also wakes at each tick); new or changed schedules are seen within this" },
   leaseTtlMs: { flag: "lease-ttl-ms", env: "WEFT_LEASE_TTL_MS", default: String(DEFAULT_DISPATCH_OPTIONS.leaseTtlMs), help: "lease of a task without heartbeat_timeout; a lost task is offered again within about this long" },
   heartbeatIntervalMs: { flag: "heartbeat-interval-ms", env: "WEFT_HEARTBEAT_INTERVAL_MS", default: String(DEFAULT_DISPATCH_OPTIONS.heartbeatIntervalMs), help: "how often workers heartbeat running tasks" },
   completionWindowMs: { flag: "completion-window-ms", env: "WEFT_COMPLETION_WINDOW_MS", default: String(DEFAULT_DISPATCH_OPTIONS.completionWindowMs), help: "group-commit window for task results" },
@@ -113,6 +128,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     maxRequestBytes: int("maxRequestBytes", 1024, 1024 * 1024 * 1024),
     logLevel,
     shutdownGraceMs: int("shutdownGraceMs", 0, 3_600_000),
+    builtinSlots: int("builtinSlots", 1, 100_000),
+    webhookSecret: raw("webhookSecret") ?? "",
+    maxPayloadBytes: int("maxPayloadBytes", 64, 1024 * 1024 * 1024),
+    webhookRetryMs: int("webhookRetryMs", 10, 3_600_000),
+    scheduleIntervalMs: int("scheduleIntervalMs", 50, 3_600_000),
     dispatch: {
       leaseTtlMs: int("leaseTtlMs", 500, 3_600_000),
       heartbeatIntervalMs: int("heartbeatIntervalMs", 100, 600_000),

@@ -10,8 +10,12 @@
 import type { Config } from "./config.js";
 import { createRequestChecks } from "./api/request-checks.js";
 import { createErrorInterceptor, registerRoutes } from "./api/routes.js";
+import { createBuiltinRegistry } from "./builtins/registry.js";
+import { createBuiltinRunner } from "./dispatch/builtin-runner.js";
 import { createDispatcher } from "./dispatch/dispatcher.js";
 import { createRunChanges } from "./dispatch/run-changes.js";
+import { createScheduler } from "./dispatch/scheduler.js";
+import { createWebhookDeliverer } from "./dispatch/webhook-deliverer.js";
 import { createHttpServer } from "./http/server.js";
 import { openLeaseStore } from "./leases/open.js";
 import type { Logger } from "./log.js";
@@ -38,8 +42,29 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
     await store.migrate();
     const leases = await openLeaseStore(config, logger);
     cleanups.push(() => leases.close());
-    const dispatcher = createDispatcher({ store, leases, logger, options: config.dispatch });
+    const dispatcher = createDispatcher({ store, leases, logger, options: config.dispatch, maxPayloadBytes: config.maxPayloadBytes });
     cleanups.push(() => dispatcher.close());
+    const builtins = createBuiltinRunner({
+      dispatcher,
+      store,
+      registry: createBuiltinRegistry(),
+      logger,
+      slots: config.builtinSlots,
+      heartbeatIntervalMs: config.dispatch.heartbeatIntervalMs,
+      defaultSecret: config.webhookSecret,
+      maxOutputBytes: config.maxPayloadBytes,
+    });
+    cleanups.push(() => builtins.close(config.shutdownGraceMs));
+    const scheduler = createScheduler({ store, logger, intervalMs: config.scheduleIntervalMs, onRunsTriggered: () => dispatcher.wake() });
+    cleanups.push(async () => scheduler.stop());
+    const deliverer = createWebhookDeliverer({
+      store,
+      logger,
+      defaultSecret: config.webhookSecret,
+      retryMs: config.webhookRetryMs,
+      pollMs: Math.min(500, config.webhookRetryMs),
+    });
+    cleanups.push(() => deliverer.stop());
     const changes = createRunChanges();
     const unsubscribe = await store.onSignal((s) => {
       switch (s.kind) {
@@ -58,7 +83,15 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
     const checks = createRequestChecks();
     const http = createHttpServer({
       routes: (router) =>
-        registerRoutes(router, { store, checks, logger, dispatcher, changes, heartbeatIntervalMs: config.dispatch.heartbeatIntervalMs }),
+        registerRoutes(router, {
+          store,
+          checks,
+          logger,
+          dispatcher,
+          changes,
+          heartbeatIntervalMs: config.dispatch.heartbeatIntervalMs,
+          maxPayloadBytes: config.maxPayloadBytes,
+        }),
       port: config.port,
       host: config.host,
       corsOrigins: config.corsOrigins,

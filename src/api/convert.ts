@@ -90,11 +90,16 @@ export function specToDef(spec: WorkflowSpec): WorkflowDef {
       heartbeatTimeoutMs: durationMs(s.heartbeatTimeout),
     })),
     output: spec.output || undefined,
-    on: { events: [...(spec.on?.events ?? [])], schedules: [...(spec.on?.schedules ?? [])] },
+    on: {
+      events: [...(spec.on?.events ?? [])],
+      schedules: [...(spec.on?.schedules ?? [])],
+      eventTriggers: (spec.on?.eventTriggers ?? []).map((t) => (t.filter ? { name: t.name, filter: t.filter } : { name: t.name })),
+    },
     webhooks: {
       onComplete: [...(spec.webhooks?.onComplete ?? [])],
       onFailure: [...(spec.webhooks?.onFailure ?? [])],
       onStep: [...(spec.webhooks?.onStep ?? [])],
+      ...(spec.webhooks?.secret ? { secret: spec.webhooks.secret } : {}),
     },
     timeoutMs: durationMs(spec.timeout),
   };

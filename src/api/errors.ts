@@ -32,6 +32,11 @@ export function notFound(message: string): ConnectError {
   return new ConnectError(message, Code.NotFound);
 }
 
+/** `RESOURCE_EXHAUSTED` with a message naming the oversized value. */
+export function resourceExhausted(message: string): ConnectError {
+  return new ConnectError(message, Code.ResourceExhausted);
+}
+
 /** Maps a thrown value to a `ConnectError`; unknown errors become `INTERNAL` with their cause kept. */
 export function toConnectError(err: unknown): ConnectError {
   if (err instanceof ConnectError) return err;

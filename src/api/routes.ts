@@ -28,6 +28,8 @@ export interface ApiDeps {
   dispatcher: Dispatcher;
   changes: RunChanges;
   heartbeatIntervalMs: number;
+  /** Largest run input (JSON bytes); larger triggers get RESOURCE_EXHAUSTED. */
+  maxPayloadBytes?: number;
 }
 
 /** The weft.v1 files served by reflection. */

@@ -12,11 +12,14 @@ import {
   WorkflowService,
   type TriggerWorkflowRequest,
 } from "../../gen/weft/v1/workflow_service_pb.js";
+import type { Logger } from "../log.js";
 import type { Store, TriggerResult } from "../store/types.js";
 import { valueToJson, workflowToProto } from "./convert.js";
 import { notFound } from "./errors.js";
+import { checkPayload } from "./payload.js";
 import { pageSize } from "./paging.js";
 import type { RequestChecks } from "./request-checks.js";
+import { publishEvent } from "./publish-event.js";
 import { readWorkflowSpec } from "./workflow-spec.js";
 
 export interface WorkflowServiceDeps {
@@ -24,20 +27,22 @@ export interface WorkflowServiceDeps {
   checks: RequestChecks;
   /** Called after runs were recorded, so dispatchers can look for work at once. */
   onRunsTriggered?: (runIds: string[]) => void;
+  logger?: Logger;
+  /** Largest run input (JSON bytes). */
+  maxPayloadBytes?: number;
 }
 
 export function registerWorkflowService(router: ConnectRouter, deps: WorkflowServiceDeps): void {
   const { store, checks } = deps;
 
+  const maxPayloadBytes = deps.maxPayloadBytes ?? Number.POSITIVE_INFINITY;
   const trigger = async (reqs: TriggerWorkflowRequest[], fieldPrefix: (i: number) => string) => {
-    const results = await store.triggerRuns(
-      reqs.map((r) => ({
-        workflowId: r.workflowId,
-        version: r.version || undefined,
-        input: valueToJson(r.input, {}),
-        idempotencyKey: r.idempotencyKey || undefined,
-      })),
-    );
+    const inputs = reqs.map((r, i) => {
+      const input = valueToJson(r.input, {});
+      checkPayload(input, maxPayloadBytes, `${fieldPrefix(i)}input of a run of workflow "${r.workflowId}"`);
+      return { workflowId: r.workflowId, version: r.version || undefined, input, idempotencyKey: r.idempotencyKey || undefined };
+    });
+    const results = await store.triggerRuns(inputs);
     const created = results.flatMap((r) => (r.ok && r.created ? [r.runId] : []));
     if (created.length > 0) deps.onRunsTriggered?.(created);
     return results.map((r: TriggerResult, i) => {
@@ -73,6 +78,9 @@ export function registerWorkflowService(router: ConnectRouter, deps: WorkflowSer
     },
     async triggerWorkflows(req) {
       return { runs: await trigger(req.triggers, (i) => `triggers[${i}]: `) };
+    },
+    async publishEvent(req) {
+      return { runIds: await publishEvent(deps, req) };
     },
   });
 }

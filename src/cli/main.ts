@@ -17,7 +17,7 @@ const USAGE = `usage: weft [serve|migrate|help] [options]
 
 options (flag / environment variable / default):
 ${Object.values(OPTIONS)
-  .map((o) => `  --${o.flag.padEnd(20)} ${o.env.padEnd(24)} ${(o.default ?? "(unset)").padEnd(40)} ${o.help}`)
+  .map((o) => `  --${o.flag.padEnd(22)} ${o.env.padEnd(27)} ${(o.default || "(unset)").padEnd(40)} ${o.help}`)
   .join("\n")}
 `;
 

@@ -16,6 +16,7 @@ import type { Logger } from "../log.js";
 import type { CompletionResult, ExecutionStore, RunningTaskRef, TaskOutcome } from "../store/types.js";
 import { createCompletionBuffer } from "./completion-buffer.js";
 import type { DispatchOptions } from "./options.js";
+import { limitOutput } from "./payload-limit.js";
 import type { WorkerSession } from "./session.js";
 import { createSweeper } from "./sweeper.js";
 
@@ -42,8 +43,11 @@ export function createDispatcher(deps: {
   leases: LeaseStore;
   logger: Logger;
   options: DispatchOptions;
+  /** Largest step output (JSON bytes); a larger one fails its step (`payload-limit.ts`). */
+  maxPayloadBytes?: number;
 }): Dispatcher {
   const { store, leases, logger, options } = deps;
+  const maxPayloadBytes = deps.maxPayloadBytes ?? Number.POSITIVE_INFINITY;
   const sessions = new Set<WorkerSession>();
   const bySessionId = new Map<string, WorkerSession>();
   /** Redis lease token per task (it may differ from the Postgres fencing token). */
@@ -135,7 +139,7 @@ export function createDispatcher(deps: {
   };
 
   const submit = async (session: WorkerSession | undefined, outcome: TaskOutcome): Promise<CompletionResult> => {
-    const result = await buffer.submit(outcome);
+    const result = await buffer.submit(limitOutput(outcome, maxPayloadBytes));
     afterResult(session, outcome);
     if (result.accepted) wake();
     return result;

@@ -100,3 +100,44 @@ export function nextCronTimes(expr: string, after: Date, count: number): Date[] 
   if (count <= 0) return [];
   return cronFor(parseCronSpec(expr)).nextRuns(count, after);
 }
+
+/** At most this many ticks are fired one by one after a pause; beyond it, only the latest. */
+export const MAX_CATCH_UP_TICKS = 100;
+
+/**
+ * The ticks a scheduler should fire now. `handledUntil` is the time up to
+ * which this schedule's ticks were already handled; `undefined` (a replica
+ * that just started, or a schedule it has not seen) means "unknown", and the
+ * catch-up policy applies: only the latest tick at or before `now`. With a
+ * known `handledUntil`, every tick in `(handledUntil, now]`, oldest first —
+ * unless there are more than {@link MAX_CATCH_UP_TICKS}, then again only the
+ * latest.
+ *
+ * @example
+ * dueTicks("0 * * * *", undefined, new Date("2024-01-01T10:30:00Z")); // [2024-01-01T10:00:00Z]
+ * dueTicks("0 * * * *", new Date("2024-01-01T08:30:00Z"), new Date("2024-01-01T10:30:00Z"));
+ * // [09:00, 10:00]
+ */
+export function dueTicks(expr: string, handledUntil: Date | undefined, now: Date): Date[] {
+  const problem = checkCron(expr);
+  if (problem !== undefined) throw new Error(`invalid cron ${JSON.stringify(expr)}: ${problem}`);
+  const cron = cronFor(parseCronSpec(expr));
+  const latest = () => {
+    const [t] = cron.previousRuns(1, new Date(now.getTime() + 1));
+    return t !== undefined && t.getTime() <= now.getTime() ? [t] : [];
+  };
+  if (handledUntil === undefined) return latest();
+  const ticks = cron.nextRuns(MAX_CATCH_UP_TICKS + 1, handledUntil).filter((t) => t.getTime() <= now.getTime());
+  return ticks.length > MAX_CATCH_UP_TICKS ? latest() : ticks;
+}
+
+/**
+ * The first tick strictly after `after`, or undefined when the schedule
+ * stops firing.
+ *
+ * @example
+ * nextTick("* * * * * *", new Date("2024-01-01T00:00:00.400Z")); // 2024-01-01T00:00:01Z
+ */
+export function nextTick(expr: string, after: Date): Date | undefined {
+  return nextCronTimes(expr, after, 1)[0];
+}

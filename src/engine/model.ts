@@ -90,9 +90,17 @@ export interface WorkflowDef {
   steps: StepDef[];
   /** CEL expression for the run output; undefined = outputs of the leaf steps. */
   output?: string;
-  on: { events: string[]; schedules: string[] };
-  webhooks: { onComplete: string[]; onFailure: string[]; onStep: string[] };
+  /** `eventTriggers`: events with a CEL filter over `payload` (absent in definitions stored before it existed). */
+  on: { events: string[]; schedules: string[]; eventTriggers?: EventTrigger[] };
+  /** `secret`: HMAC key for signing this workflow's webhooks; absent = the server's default. */
+  webhooks: { onComplete: string[]; onFailure: string[]; onStep: string[]; secret?: string };
   timeoutMs?: number;
+}
+
+/** An event name with an optional CEL filter over `payload`. */
+export interface EventTrigger {
+  name: string;
+  filter?: string;
 }
 
 /** Why a step or run failed. */

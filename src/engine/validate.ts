@@ -49,6 +49,14 @@ function checkTriggers(def: WorkflowDef, report: Report): void {
     if (name.trim() === "") report(`on.events[${k}]`, "event name must not be empty");
     checkNul(`on.events[${k}]`, name, report);
   });
+  (def.on.eventTriggers ?? []).forEach((t, k) => {
+    if (t.name.trim() === "") report(`on.event_triggers[${k}].name`, "event name must not be empty");
+    checkNul(`on.event_triggers[${k}].name`, t.name, report);
+    if (t.filter !== undefined && t.filter !== "") {
+      const problem = checkCel(t.filter);
+      if (problem !== undefined) report(`on.event_triggers[${k}].filter`, `invalid CEL: ${problem}`);
+    }
+  });
   def.on.schedules.forEach((cron, k) => {
     const problem = checkCron(cron);
     if (problem !== undefined) report(`on.schedules[${k}]`, `invalid cron ${JSON.stringify(cron)}: ${problem}`);

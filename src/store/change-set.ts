@@ -28,6 +28,10 @@ export interface StepFields {
   delayMs?: number;
   /** RetryRun: attempts back to 0; worker, lease and timestamps cleared. */
   reset?: boolean;
+  /** A built-in's durable timer (ISO time): stored on the row and used as `not_before`. */
+  timerAt?: string;
+  /** Back to QUEUED without using up the attempt (attempts - 1): a parked or requeued built-in. */
+  giveBack?: boolean;
 }
 
 /** One row of the step UPDATE (snake_case: it travels as jsonb to `jsonb_to_recordset`). */
@@ -45,6 +49,8 @@ export interface StepPatchRow {
   input_clear?: boolean;
   delay_ms?: number;
   reset?: boolean;
+  timer_at?: string;
+  give_back?: boolean;
 }
 
 /** One row of the run UPDATE: the final output and error are given in full. */
@@ -104,6 +110,8 @@ export class ChangeSet {
     if (fields.inputClear) row.input_clear = true;
     if (fields.delayMs !== undefined) row.delay_ms = fields.delayMs;
     if (fields.reset) row.reset = true;
+    if (fields.timerAt !== undefined) row.timer_at = fields.timerAt;
+    if (fields.giveBack) row.give_back = true;
     this.steps.set(key, row);
   }
 

@@ -43,6 +43,7 @@ interface ClaimRow {
   lease_token: string | number;
   deadline_at: Date | null;
   heartbeat_timeout_ms: number | null;
+  timer_at: Date | null;
 }
 
 /**
@@ -82,7 +83,7 @@ export async function claimTasks(
         deadline_at = case when s.timeout_ms is not null then now() + s.timeout_ms * interval '1 millisecond' end
       from picked p
       where s.run_id = p.run_id and s.step_id = p.step_id
-      returning s.run_id, s.step_id, s.action, s.input, s.attempts, s.lease_token, s.deadline_at, s.heartbeat_timeout_ms
+      returning s.run_id, s.step_id, s.action, s.input, s.attempts, s.lease_token, s.deadline_at, s.heartbeat_timeout_ms, s.timer_at
     ), started as (
       update runs r set status = 'RUNNING', started_at = coalesce(r.started_at, now())
       where r.id in (
@@ -113,7 +114,7 @@ export async function claimTasks(
       group by chunk
     )
     select c.run_id, c.step_id, r.workflow_id, c.action, c.input, c.attempts, c.lease_token, c.deadline_at,
-           c.heartbeat_timeout_ms,
+           c.heartbeat_timeout_ms, c.timer_at,
            (select count(*) from history) as events, (select count(*) from notes) as notes
     from claimed c join runs r on r.id = c.run_id
     order by c.lease_token
@@ -134,5 +135,6 @@ function toClaimedTask(row: ClaimRow): ClaimedTask {
   };
   if (row.deadline_at !== null) task.deadlineAt = row.deadline_at;
   if (row.heartbeat_timeout_ms !== null) task.heartbeatTimeoutMs = row.heartbeat_timeout_ms;
+  if (row.timer_at !== null) task.timerAt = new Date(row.timer_at);
   return task;
 }

@@ -42,6 +42,8 @@ export interface CompleteDeps {
   bus: SignalBus;
   /** Jitter source for retry delays (default `Math.random`). */
   random?: () => number;
+  /** Largest rendered input or run output (JSON bytes). */
+  maxPayloadBytes?: number;
 }
 
 interface Batch {
@@ -51,6 +53,7 @@ interface Batch {
   /** Per run: the step ids whose status this batch changed (the planner's hint). */
   changed: Map<string, string[]>;
   random: () => number;
+  maxPayloadBytes?: number;
 }
 
 /**
@@ -75,7 +78,7 @@ export async function completeTasks(
   return db.transaction().execute(async (trx) => {
     const runs = await lockRuns(trx, runIds);
     const steps = await loadSteps(trx, [...runs.keys()]);
-    const batch: Batch = { runs, steps, changes: new ChangeSet(), changed: new Map(), random: deps.random ?? Math.random };
+    const batch: Batch = { runs, steps, changes: new ChangeSet(), changed: new Map(), random: deps.random ?? Math.random, ...(deps.maxPayloadBytes ? { maxPayloadBytes: deps.maxPayloadBytes } : {}) };
     await deps.defs.load(trx, [...runs.values()].map((r) => ({ workflowId: r.workflowId, version: r.workflowVersion })));
 
     const results = outcomes.map((outcome, i): CompletionResult => {
@@ -121,6 +124,14 @@ function record(batch: Batch, run: LockedRun, def: WorkflowDef | undefined, step
   const token = String(outcome.leaseToken);
   const workerId = outcome.workerId ?? step.workerId;
   const base = { run_id: run.id, type: "STEP_STATUS" as const, step_id: stepId, attempt: step.attempts, ...(workerId ? { worker_id: workerId } : {}) };
+  if (outcome.outcome.kind === "sleep" || outcome.outcome.kind === "requeue") {
+    const sleep = outcome.outcome.kind === "sleep" ? outcome.outcome.until.toISOString() : undefined;
+    changes.moveStep(run.id, stepId, "RUNNING", "QUEUED", { token, giveBack: true, ...(sleep ? { timerAt: sleep } : {}) });
+    const message = sleep ? `timer set: due at ${sleep}` : `requeued: ${(outcome.outcome as { reason: string }).reason}`;
+    changes.event({ ...base, step_status: "QUEUED", message });
+    Object.assign(step, { status: "QUEUED", leaseToken: undefined });
+    return { taskId, accepted: true };
+  }
   const settled = settleOutcome(outcome);
 
   if ("output" in settled) {
@@ -159,6 +170,7 @@ function staleReason(step: StepRowState, token: bigint): string {
 
 /** The outcome as something storable: an output, or an error (`final`: not to be retried). */
 function settleOutcome(outcome: TaskOutcome): { output: JsonValue } | { error: Failure; final: boolean } {
+  if (outcome.outcome.kind === "sleep" || outcome.outcome.kind === "requeue") throw new Error(`${outcome.outcome.kind} outcomes are recorded before settling`);
   if (outcome.outcome.kind === "output") {
     const bad = nulFailure(outcome.outcome.output, "output", INVALID_OUTPUT);
     return bad ? { error: bad, final: true } : { output: outcome.outcome.output };
@@ -177,6 +189,6 @@ function planRuns(batch: Batch, defs: DefCache): void {
     const def = defs.get(run.workflowId, run.workflowVersion);
     if (def === undefined) throw new Error(`run ${runId}: workflow ${run.workflowId} v${run.workflowVersion} not found`);
     const state = runState(run, run.status, batch.steps.get(runId) ?? new Map());
-    applyPlan(batch.changes, runId, run.status, settlePlan(def, state, planRun(def, state, changed)));
+    applyPlan(batch.changes, runId, run.status, settlePlan(def, state, planRun(def, state, changed), batch.maxPayloadBytes));
   }
 }

@@ -22,7 +22,9 @@ import type { Database } from "./schema.js";
 import { createLocalSignalBus, type SignalBus } from "./signal-bus.js";
 import { nextDueTime, runEventsAfter, runningTasks, timedOutTasks } from "./task-queries.js";
 import { timeOutRuns } from "./time-out-runs.js";
+import { eventListeners, scheduledWorkflows, type LiveWorkflow } from "./trigger-queries.js";
 import { triggerRuns } from "./trigger-runs.js";
+import { claimWebhookDeliveries, finishWebhookDelivery } from "./webhook-outbox.js";
 import type {
   ClaimedTask,
   CompletionResult,
@@ -36,6 +38,8 @@ import type {
   TaskOutcome,
   TriggerInput,
   TriggerResult,
+  WebhookAttempt,
+  WebhookDelivery,
   WorkflowRecord,
 } from "./types.js";
 import { createWorkflow, deleteWorkflow, getWorkflow, listWorkflows, listWorkflowVersions } from "./workflow-queries.js";
@@ -45,6 +49,8 @@ export interface KyselyStoreOptions {
   signals?: SignalBus;
   /** Jitter source for retry delays (default `Math.random`; tests pin it). */
   random?: () => number;
+  /** Largest rendered step input or run output (JSON bytes); larger ones fail with PAYLOAD_TOO_LARGE. */
+  maxPayloadBytes?: number;
 }
 
 /**
@@ -62,6 +68,7 @@ export class KyselyStore implements Store {
   readonly #defs = new DefCache();
   readonly #bus: SignalBus;
   readonly #random: (() => number) | undefined;
+  readonly #limits: { maxPayloadBytes?: number };
 
   /**
    * @param db the database; other `src/store/` modules may query it directly.
@@ -75,6 +82,7 @@ export class KyselyStore implements Store {
   ) {
     this.#bus = options.signals ?? createLocalSignalBus();
     this.#random = options.random;
+    this.#limits = options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {};
   }
 
   /** The same handle, untyped for the migrator (migrations see the schema as it was then). */
@@ -123,7 +131,7 @@ export class KyselyStore implements Store {
   }
 
   async triggerRuns(inputs: TriggerInput[]): Promise<TriggerResult[]> {
-    return (await this.#mutate(triggerRuns(this.db, inputs, { defs: this.#defs, bus: this.#bus }))).results;
+    return (await this.#mutate(triggerRuns(this.db, inputs, { defs: this.#defs, bus: this.#bus, ...this.#limits }))).results;
   }
 
   getRun(id: string): Promise<RunRecord | undefined> {
@@ -138,6 +146,22 @@ export class KyselyStore implements Store {
     return getRunHistory(this.db, runId);
   }
 
+  eventListeners(name: string): Promise<LiveWorkflow[]> {
+    return eventListeners(this.db, name);
+  }
+
+  scheduledWorkflows(): Promise<LiveWorkflow[]> {
+    return scheduledWorkflows(this.db);
+  }
+
+  claimWebhookDeliveries(limit: number, leaseMs: number): Promise<WebhookDelivery[]> {
+    return claimWebhookDeliveries(this.db, limit, leaseMs);
+  }
+
+  finishWebhookDelivery(attempt: WebhookAttempt): Promise<void> {
+    return finishWebhookDelivery(this.db, attempt);
+  }
+
   async claimTasks(opts: { workerId: string; actions: string[]; limit: number }): Promise<ClaimedTask[]> {
     const tasks = await claimTasks(this.db, opts, this.#bus.origin);
     if (tasks.length > 0) this.#bus.committed([{ kind: "run", runIds: [...new Set(tasks.map((t) => t.runId))] }]);
@@ -146,7 +170,7 @@ export class KyselyStore implements Store {
 
   async completeTasks(outcomes: TaskOutcome[]): Promise<CompletionResult[]> {
     if (outcomes.length === 0) return [];
-    const deps = { defs: this.#defs, bus: this.#bus, ...(this.#random ? { random: this.#random } : {}) };
+    const deps = { defs: this.#defs, bus: this.#bus, ...this.#limits, ...(this.#random ? { random: this.#random } : {}) };
     return (await this.#mutate(completeTasks(this.db, outcomes, deps))).results;
   }
 
@@ -171,7 +195,7 @@ export class KyselyStore implements Store {
   }
 
   async retryRun(runId: string): Promise<{ run: RunRecord } | { error: "NOT_FOUND" | "NOT_FINISHED" | "SUCCEEDED" }> {
-    return (await this.#mutate(retryRun(this.db, runId, { defs: this.#defs, bus: this.#bus }))).result;
+    return (await this.#mutate(retryRun(this.db, runId, { defs: this.#defs, bus: this.#bus, ...this.#limits }))).result;
   }
 
   runEventsAfter(runId: string, afterId: bigint, limit: number): Promise<RunEventRecord[]> {

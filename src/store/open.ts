@@ -10,13 +10,14 @@ import { createPgliteStore } from "./pglite.js";
 import { createPostgresStore } from "./postgres.js";
 import type { Store } from "./types.js";
 
-export async function openStore(config: { databaseUrl?: string; dataDir: string }, logger: Logger): Promise<Store> {
+export async function openStore(config: { databaseUrl?: string; dataDir: string; maxPayloadBytes?: number }, logger: Logger): Promise<Store> {
+  const limits = config.maxPayloadBytes ? { maxPayloadBytes: config.maxPayloadBytes } : {};
   if (config.databaseUrl) {
     logger.info({ database: redact(config.databaseUrl) }, "using Postgres");
-    return createPostgresStore({ url: config.databaseUrl });
+    return createPostgresStore({ url: config.databaseUrl, ...limits });
   }
   logger.info({ dataDir: config.dataDir }, "using embedded PGlite (set DATABASE_URL for Postgres)");
-  return createPgliteStore({ dataDir: config.dataDir });
+  return createPgliteStore({ dataDir: config.dataDir, ...limits });
 }
 
 function redact(url: string): string {

@@ -17,6 +17,8 @@ import type { Database } from "./schema.js";
 export interface PgliteStoreOptions {
   /** Folder holding the database files; created (recursively) when missing. */
   dataDir: string;
+  /** Largest rendered step input or run output (JSON bytes). */
+  maxPayloadBytes?: number;
 }
 
 /**
@@ -34,5 +36,5 @@ export async function createPgliteStore(options: PgliteStoreOptions): Promise<Ky
   const pglite = await PGlite.create(dataDir);
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   // db.destroy() closes PGlite (the dialect's driver owns it).
-  return new KyselyStore(db);
+  return new KyselyStore(db, undefined, options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {});
 }

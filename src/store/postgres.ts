@@ -10,6 +10,8 @@ import type { Database } from "./schema.js";
 export interface PostgresStoreOptions {
   /** A libpq-style URL, e.g. `postgres://user:pass@host:5432/weft`. */
   url: string;
+  /** Largest rendered step input or run output (JSON bytes). */
+  maxPayloadBytes?: number;
   /** Pool size (default 10). LISTEN/NOTIFY needs its own session connection besides these. */
   maxConnections?: number;
   /**
@@ -40,5 +42,5 @@ export function createPostgresStore(options: PostgresStoreOptions): Promise<Kyse
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const signals = createPgSignalBus({ url: options.url, ...(options.onSignalError ? { onError: options.onSignalError } : {}) });
   // db.destroy() ends the pool; close() ends the listener first.
-  return Promise.resolve(new KyselyStore(db, () => db.destroy(), { signals }));
+  return Promise.resolve(new KyselyStore(db, () => db.destroy(), { signals, ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}) }));
 }

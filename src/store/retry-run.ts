@@ -36,7 +36,7 @@ type RetryResult = { run: RunRecord } | { error: "NOT_FOUND" | "NOT_FINISHED" | 
 export async function retryRun(
   db: Kysely<Database>,
   runId: string,
-  deps: { defs: DefCache; bus: SignalBus },
+  deps: { defs: DefCache; bus: SignalBus; maxPayloadBytes?: number },
 ): Promise<{ result: RetryResult; signals: StoreSignal[] }> {
   if (!isUuid(runId)) return { result: { error: "NOT_FOUND" }, signals: [] };
   const id = runId.toLowerCase();
@@ -63,7 +63,7 @@ export async function retryRun(
     }
     // Every step is examined (no hint): steps a timeout left PENDING are decided too.
     const state = runState(run, "RUNNING", steps);
-    applyPlan(changes, id, "RUNNING", settlePlan(def, state, planRun(def, state)));
+    applyPlan(changes, id, "RUNNING", settlePlan(def, state, planRun(def, state), deps.maxPayloadBytes));
 
     const signals = changes.signals();
     await writeChanges(trx, changes, deps.bus.payloads(signals));

@@ -34,6 +34,8 @@ export interface WorkflowVersionsTable {
   def: Jsonb<WorkflowDef>;
   spec_hash: string;
   created_at: CreatedAt;
+  /** `def.webhooks` when it lists any URL, else null: generated, for the outbox trigger (0003). */
+  hooks: ColumnType<JsonValue | null, never, never>;
 }
 
 /** `runs`: one row per run; the id is a time-ordered UUIDv7. */
@@ -77,6 +79,8 @@ export interface StepRunsTable {
   heartbeat_timeout_ms: number | null;
   /** When the current attempt times out (0002). */
   deadline_at: Timestamp;
+  /** A built-in's durable timer, e.g. when a `delay` step is due (0003). */
+  timer_at: Timestamp;
 }
 
 /** `run_events`: the append-only history of every run. */
@@ -95,6 +99,26 @@ export interface RunEventsTable {
   message: string | null;
 }
 
+/** `webhook_deliveries`: the run-webhook outbox, filled by a trigger on `run_events` (0003). */
+export interface WebhookDeliveriesTable {
+  id: ColumnType<string | number, never, never>;
+  run_id: string;
+  event_id: string | number;
+  kind: "run.finished" | "run.failed" | "step.finished";
+  url: string;
+  run_status: RunStatus | null;
+  step_id: string | null;
+  step_status: StepStatus | null;
+  step_attempt: number | null;
+  error: NullableJsonb<Failure>;
+  attempts: Generated<number>;
+  next_at: ColumnType<Date, Date | undefined, Date>;
+  delivered_at: Timestamp;
+  failed_at: Timestamp;
+  last_error: string | null;
+  created_at: CreatedAt;
+}
+
 /**
  * Every table Weft keeps.
  *
@@ -110,6 +134,7 @@ export interface Database {
   runs: RunsTable;
   step_runs: StepRunsTable;
   run_events: RunEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export type WorkflowVersionRow = Selectable<WorkflowVersionsTable>;

@@ -3,9 +3,11 @@
  * holding a NUL character cannot be written, so that step fails with
  * `INVALID_INPUT` instead (the run output: `INVALID_OUTPUT`), and the run is
  * planned again from there, so its dependents are decided too and the run
- * cannot get stuck. Expression error texts are scrubbed of NULs.
+ * cannot get stuck. Expression error texts are scrubbed of NULs. Likewise a
+ * rendered input (or run output) above the payload limit fails with
+ * `PAYLOAD_TOO_LARGE`, naming the run and step.
  */
-import type { WorkflowDef } from "../engine/model.js";
+import type { Failure, JsonValue, WorkflowDef } from "../engine/model.js";
 import { planRun, type Plan, type RunState } from "../engine/planner.js";
 import { INVALID_INPUT, INVALID_OUTPUT, nulFailure, scrubFailure, scrubNul } from "./nul-text.js";
 
@@ -20,14 +22,14 @@ import { INVALID_INPUT, INVALID_OUTPUT, nulFailure, scrubFailure, scrubNul } fro
  * for (const q of settled.queue) queue(q.stepId, q.input);
  * ```
  */
-export function settlePlan(def: WorkflowDef, state: RunState, first: Plan): Plan {
+export function settlePlan(def: WorkflowDef, state: RunState, first: Plan, maxPayloadBytes = Number.POSITIVE_INFINITY): Plan {
   const out: Plan = { queue: [], skip: [], fail: [] };
   let plan = first;
   for (;;) {
     const converted: string[] = [];
     for (const q of plan.queue) {
       const attempts = state.steps[q.stepId]?.attempts ?? 0;
-      const bad = nulFailure(q.input, "input", INVALID_INPUT);
+      const bad = nulFailure(q.input, "input", INVALID_INPUT) ?? tooLarge(q.input, maxPayloadBytes, `run ${state.runId} step ${q.stepId}: rendered input`);
       if (bad === undefined) {
         out.queue.push(q);
         state.steps[q.stepId] = { status: "QUEUED", attempts };
@@ -47,16 +49,24 @@ export function settlePlan(def: WorkflowDef, state: RunState, first: Plan): Plan
       state.steps[f.stepId] = { status: "FAILED", attempts: state.steps[f.stepId]?.attempts ?? 0, error };
     }
     if (converted.length === 0) {
-      if (plan.finish !== undefined) out.finish = settleFinish(plan.finish);
+      if (plan.finish !== undefined) out.finish = settleFinish(plan.finish, maxPayloadBytes, state.runId);
       return out;
     }
     plan = planRun(def, state, converted);
   }
 }
 
-function settleFinish(finish: NonNullable<Plan["finish"]>): NonNullable<Plan["finish"]> {
+/** The payload-limit failure for a value above `maxBytes`, else undefined. */
+export function tooLarge(value: JsonValue, maxBytes: number, what: string): Failure | undefined {
+  if (!Number.isFinite(maxBytes)) return undefined;
+  const size = Buffer.byteLength(JSON.stringify(value), "utf8");
+  if (size <= maxBytes) return undefined;
+  return { type: "PAYLOAD_TOO_LARGE", message: `${what} is ${size} bytes, above the payload limit of ${maxBytes} bytes (--max-payload-bytes)`, retryable: false };
+}
+
+function settleFinish(finish: NonNullable<Plan["finish"]>, maxBytes: number, runId: string): NonNullable<Plan["finish"]> {
   if (finish.output !== undefined) {
-    const bad = nulFailure(finish.output, "output", INVALID_OUTPUT);
+    const bad = nulFailure(finish.output, "output", INVALID_OUTPUT) ?? tooLarge(finish.output, maxBytes, `run ${runId}: output`);
     if (bad !== undefined) return { status: "FAILED", error: bad };
   }
   return finish.error === undefined ? finish : { ...finish, error: scrubFailure(finish.error) };

@@ -54,6 +54,8 @@ interface PlannedRun {
 export interface TriggerDeps {
   defs: DefCache;
   bus: SignalBus;
+  /** Largest rendered input or run output (JSON bytes). */
+  maxPayloadBytes?: number;
 }
 
 /** Each input's outcome: a failure, or the index of the planned run it maps to. */
@@ -92,7 +94,7 @@ export function triggerRuns(
       const seen = batchKey === undefined ? undefined : byKey.get(batchKey);
       if (seen !== undefined) return { plan: seen, duplicate: true };
       if (batchKey !== undefined) byKey.set(batchKey, plans.length);
-      plans.push(prepareRun(input, version, def));
+      plans.push(prepareRun(input, version, def, deps.maxPayloadBytes));
       return { plan: plans.length - 1, duplicate: false };
     });
 
@@ -118,10 +120,10 @@ function fail(reason: "WORKFLOW_NOT_FOUND" | "VERSION_NOT_FOUND", message: strin
 }
 
 /** A new run with its initial plan; a plan that finishes the run at once makes the row finished. */
-function prepareRun(input: TriggerInput, version: number, def: WorkflowDef): PlannedRun {
+function prepareRun(input: TriggerInput, version: number, def: WorkflowDef, maxPayloadBytes?: number): PlannedRun {
   const runId = uuidv7();
   const state = { runId, workflowId: input.workflowId, workflowVersion: version, status: RunStatus.PENDING, input: input.input };
-  const plan = settlePlan(def, { ...state, steps: {} }, planInitial(def, state));
+  const plan = settlePlan(def, { ...state, steps: {} }, planInitial(def, state), maxPayloadBytes);
   const finish = plan.finish;
   const now = sql<Date>`now()`;
   return {

@@ -5,6 +5,9 @@
  * Records use the engine's domain types; snake_case rows never leave `src/store/`.
  */
 import type { Failure, JsonValue, RunStatus, StepStatus, WorkflowDef } from "../engine/model.js";
+import type { LiveWorkflow } from "./trigger-queries.js";
+
+export type { LiveWorkflow } from "./trigger-queries.js";
 
 export interface WorkflowRecord {
   id: string;
@@ -65,6 +68,38 @@ export interface RunEventRecord {
   message?: string;
 }
 
+/** One run-webhook delivery taken from the outbox, with what its body needs. */
+export interface WebhookDelivery {
+  id: string;
+  runId: string;
+  workflowId: string;
+  workflowVersion: number;
+  kind: "run.finished" | "run.failed" | "step.finished";
+  url: string;
+  /** 1 for the first try. */
+  attempt: number;
+  /** The workflow's own signing secret, if it has one. */
+  secret?: string;
+  runStatus?: RunStatus;
+  runOutput?: JsonValue | null;
+  runError?: Failure;
+  stepId?: string;
+  stepStatus?: StepStatus;
+  stepAttempt?: number;
+  stepOutput?: JsonValue | null;
+  /** The error recorded with the event that enqueued it. */
+  error?: Failure;
+}
+
+/** How one delivery attempt ended. */
+export interface WebhookAttempt {
+  id: string;
+  outcome: "delivered" | "retry" | "gave_up";
+  retryInMs?: number;
+  /** For the run's history, e.g. `POST http://… → 503 (attempt 2)`. */
+  message: string;
+}
+
 export interface CreateWorkflowInput {
   id: string;
   spec: JsonValue;
@@ -120,6 +155,14 @@ export interface Store extends ExecutionStore {
   /** Newest first. */
   listRuns(opts: { workflowId?: string; status?: RunStatus; pageSize: number; pageToken?: string }): Promise<Page<RunRecord>>;
   getRunHistory(runId: string): Promise<RunEventRecord[]>;
+  /** Latest versions of live workflows listening for the event (by `on.events` or `on.eventTriggers`). */
+  eventListeners(name: string): Promise<LiveWorkflow[]>;
+  /** Latest versions of live workflows with cron schedules. */
+  scheduledWorkflows(): Promise<LiveWorkflow[]>;
+  /** Due run-webhook deliveries from the outbox, leased to this caller for `leaseMs`. */
+  claimWebhookDeliveries(limit: number, leaseMs: number): Promise<WebhookDelivery[]>;
+  /** Records a delivery attempt (and a WEBHOOK history event). */
+  finishWebhookDelivery(attempt: WebhookAttempt): Promise<void>;
   /** Ends the signal listener, then the database connections. */
   close(): Promise<void>;
 }
@@ -148,6 +191,8 @@ export interface ClaimedTask {
   deadlineAt?: Date;
   /** The step's heartbeat timeout, if it has one. */
   heartbeatTimeoutMs?: number;
+  /** A durable timer a built-in set on this step (a `sleep` outcome), if any. */
+  timerAt?: Date;
 }
 
 /** What a worker (or the control plane itself) reports for a leased task. */
@@ -155,7 +200,13 @@ export interface TaskOutcome {
   taskId: string;
   leaseToken: bigint;
   workerId?: string;
-  outcome: { kind: "output"; output: JsonValue } | { kind: "error"; error: Failure };
+  outcome:
+    | { kind: "output"; output: JsonValue }
+    | { kind: "error"; error: Failure }
+    /** Built-ins only: back to QUEUED until `until` (a durable timer), no attempt used up. */
+    | { kind: "sleep"; until: Date }
+    /** Built-ins only: back to QUEUED now, no attempt used up (the replica is shutting down). */
+    | { kind: "requeue"; reason: string };
 }
 
 export interface CompletionResult {

@@ -13,7 +13,10 @@
  * Derived columns (so callers cannot forget them): entering QUEUED stamps
  * `queued_at`; entering a finished status stamps `ended_at`, any other status
  * clears it; QUEUED and PENDING clear the lease token; every patch clears
- * `deadline_at` (only a claim makes a step RUNNING).
+ * `deadline_at` (only a claim makes a step RUNNING). A built-in's timer
+ * (`timer_at`, a `sleep` outcome) becomes `not_before`; `give_back` (sleep
+ * and requeue outcomes) hands the attempt back: the next claim is the same
+ * attempt, not a retry.
  */
 import { sql, type Transaction } from "kysely";
 import { FINISHED_RUN_STATUSES, FINISHED_STEP_STATUSES } from "../engine/model.js";
@@ -44,11 +47,13 @@ export async function writeChanges(trx: Transaction<Database>, changes: ChangeSe
     with step_patch as (
       update step_runs s set
         status = v."to",
-        attempts = case when v.reset then 0 else s.attempts end,
+        attempts = case when v.reset then 0 when v.give_back then greatest(s.attempts - 1, 0) else s.attempts end,
         output = case when v.output is not null then v.output -> 'v' when v.output_clear then null else s.output end,
         error = case when v.error is not null then v.error when v.error_clear then null else s.error end,
         input = case when v.input is not null then v.input -> 'v' when v.input_clear then null else s.input end,
-        not_before = case when v.delay_ms is not null then now() + v.delay_ms * interval '1 millisecond' end,
+        not_before = case when v.timer_at is not null then v.timer_at
+                          when v.delay_ms is not null then now() + v.delay_ms * interval '1 millisecond' end,
+        timer_at = case when v.timer_at is not null then v.timer_at when v.reset then null else s.timer_at end,
         queued_at = case when v."to" = 'QUEUED' then now() when v.reset then null else s.queued_at end,
         started_at = case when v.reset then null else s.started_at end,
         ended_at = case when v."to" in (${finishedSteps}) then now() end,
@@ -58,7 +63,7 @@ export async function writeChanges(trx: Transaction<Database>, changes: ChangeSe
       from jsonb_to_recordset(${jsonRows(steps)}) as v(
         run_id uuid, step_id text, "from" text, "to" text, token bigint,
         output jsonb, output_clear boolean, error jsonb, error_clear boolean,
-        input jsonb, input_clear boolean, delay_ms double precision, reset boolean)
+        input jsonb, input_clear boolean, delay_ms double precision, reset boolean, timer_at timestamptz, give_back boolean)
       where s.run_id = v.run_id and s.step_id = v.step_id and s.status = v."from"
         and (v.token is null or s.lease_token = v.token)
       returning 1

@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { checkCron, nextCronTimes, parseCronSpec } from "../../src/engine/cron.js";
+import { MAX_CATCH_UP_TICKS, checkCron, dueTicks, nextCronTimes, nextTick, parseCronSpec } from "../../src/engine/cron.js";
 
 const iso = (dates: Date[]) => dates.map((d) => d.toISOString());
 
@@ -59,5 +59,28 @@ describe("nextCronTimes", () => {
 
   it("throws on an invalid cron string", () => {
     expect(() => nextCronTimes("nope", new Date(0), 1)).toThrow(/invalid cron/);
+  });
+});
+
+describe("dueTicks (the scheduler's catch-up policy)", () => {
+  const at = (iso: string) => new Date(iso);
+  it("fires only the latest tick when nothing is known (a replica that just started)", () => {
+    expect(dueTicks("0 * * * *", undefined, at("2024-01-01T10:30:00Z"))).toEqual([at("2024-01-01T10:00:00Z")]);
+    expect(dueTicks("0 * * * *", undefined, at("2024-01-01T10:00:00Z"))).toEqual([at("2024-01-01T10:00:00Z")]);
+  });
+  it("fires every tick since the last pass, oldest first", () => {
+    expect(dueTicks("* * * * * *", at("2024-01-01T10:00:00.500Z"), at("2024-01-01T10:00:03.100Z"))).toEqual([
+      at("2024-01-01T10:00:01Z"),
+      at("2024-01-01T10:00:02Z"),
+      at("2024-01-01T10:00:03Z"),
+    ]);
+    expect(dueTicks("0 * * * *", at("2024-01-01T10:00:00Z"), at("2024-01-01T10:59:59Z"))).toEqual([]);
+  });
+  it(`collapses more than ${MAX_CATCH_UP_TICKS} missed ticks into the latest one`, () => {
+    expect(dueTicks("* * * * * *", at("2024-01-01T09:00:00Z"), at("2024-01-01T10:00:03.100Z"))).toEqual([at("2024-01-01T10:00:03Z")]);
+  });
+  it("honours the time zone prefix and finds the next tick", () => {
+    expect(dueTicks("TZ=Europe/Paris 0 9 * * *", undefined, at("2024-01-01T10:30:00Z"))).toEqual([at("2024-01-01T08:00:00Z")]);
+    expect(nextTick("* * * * * *", at("2024-01-01T00:00:00.400Z"))).toEqual(at("2024-01-01T00:00:01Z"));
   });
 });

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file weft/v1/common.proto.
  */
 export const file_weft_v1_common: GenFile = /*@__PURE__*/
-  fileDesc("ChR3ZWZ0L3YxL2NvbW1vbi5wcm90bxIHd2VmdC52MSLBAgoMV29ya2Zsb3dTcGVjEjcKAmlkGAEgASgJQiu6SChyJhABGIABMh9eW0EtWmEtel1bQS1aYS16MC05Xy4tXXswLDEyN30kEhYKBG5hbWUYAiABKAlCCLpIBXIDGIACEh0KC2Rlc2NyaXB0aW9uGAMgASgJQgi6SAVyAxiAIBItCgVzdGVwcxgEIAMoCzIRLndlZnQudjEuU3RlcFNwZWNCC7pICJIBBQgBEOgHEhgKBm91dHB1dBgFIAEoCUIIukgFcgMYgEASHQoCb24YBiABKAsyES53ZWZ0LnYxLlRyaWdnZXJzEiMKCHdlYmhvb2tzGAcgASgLMhEud2VmdC52MS5XZWJob29rcxI0Cgd0aW1lb3V0GAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQgi6SAWqAQIyACJTCghUcmlnZ2VycxIhCgZldmVudHMYASADKAlCEbpIDpIBCxBkIgdyBRABGIACEiQKCXNjaGVkdWxlcxgCIAMoCUIRukgOkgELEGQiB3IFEAEYgAIidwoIV2ViaG9va3MSJAoLb25fY29tcGxldGUYASADKAlCD7pIDJIBCRAKIgVyA4gBARIjCgpvbl9mYWlsdXJlGAIgAygJQg+6SAySAQkQCiIFcgOIAQESIAoHb25fc3RlcBgDIAMoCUIPukgMkgEJEAoiBXIDiAEBItkDCghTdGVwU3BlYxI3CgJpZBgBIAEoCUIrukgociYQARiAATIfXltBLVphLXpdW0EtWmEtejAtOV8uLV17MCwxMjd9JBI7CgZhY3Rpb24YAiABKAlCK7pIKHImEAEYgAEyH15bQS1aYS16XVtBLVphLXowLTlfLi1dezAsMTI3fSQSRwoKZGVwZW5kc19vbhgDIAMoCUIzukgwkgEtEOgHIihyJhABGIABMh9eW0EtWmEtel1bQS1aYS16MC05Xy4tXXswLDEyN30kEiUKBWlucHV0GAQgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEhYKBHdoZW4YBSABKAlCCLpIBXIDGIBAEjQKDHRyaWdnZXJfcnVsZRgGIAEoDjIULndlZnQudjEuVHJpZ2dlclJ1bGVCCLpIBYIBAhABEiMKBXJldHJ5GAcgASgLMhQud2VmdC52MS5SZXRyeVBvbGljeRI0Cgd0aW1lb3V0GAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQgi6SAWqAQIyABI+ChFoZWFydGJlYXRfdGltZW91dBgJIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIIukgFqgECMgAijgIKC1JldHJ5UG9saWN5EiAKDG1heF9hdHRlbXB0cxgBIAEoBUIKukgHGgUY6AcoABI9ChBpbml0aWFsX2ludGVydmFsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQgi6SAWqAQIyABI0ChNiYWNrb2ZmX2NvZWZmaWNpZW50GAMgASgBQhe6SBQSEhkAAAAAAABZQCkAAAAAAAAAABI5CgxtYXhfaW50ZXJ2YWwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CCLpIBaoBAjIAEi0KFG5vbl9yZXRyeWFibGVfZXJyb3JzGAUgAygJQg+6SAySAQkQZCIFcgMYgAIirgEKCFdvcmtmbG93EgoKAmlkGAEgASgJEg8KB3ZlcnNpb24YAiABKAUSIwoEc3BlYxgDIAEoCzIVLndlZnQudjEuV29ya2Zsb3dTcGVjEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtkZWxldGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiUAoHRmFpbHVyZRIaCgdtZXNzYWdlGAEgASgJQgm6SAZyBBiAgAQSFgoEdHlwZRgCIAEoCUIIukgFcgMYgAISEQoJcmV0cnlhYmxlGAMgASgIIp0DCgNSdW4SCgoCaWQYASABKAkSEwoLd29ya2Zsb3dfaWQYAiABKAkSGAoQd29ya2Zsb3dfdmVyc2lvbhgDIAEoBRIiCgZzdGF0dXMYBCABKA4yEi53ZWZ0LnYxLlJ1blN0YXR1cxIlCgVpbnB1dBgFIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRImCgZvdXRwdXQYBiABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSHwoFZXJyb3IYByABKAsyEC53ZWZ0LnYxLkZhaWx1cmUSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0X3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIfCgVzdGVwcxgLIAMoCzIQLndlZnQudjEuU3RlcFJ1bhIXCg9pZGVtcG90ZW5jeV9rZXkYDCABKAkizAIKB1N0ZXBSdW4SDwoHc3RlcF9pZBgBIAEoCRIjCgZzdGF0dXMYAiABKA4yEy53ZWZ0LnYxLlN0ZXBTdGF0dXMSEAoIYXR0ZW1wdHMYAyABKAUSJgoGb3V0cHV0GAQgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEh8KBWVycm9yGAUgASgLMhAud2VmdC52MS5GYWlsdXJlEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpzdGFydF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJd29ya2VyX2lkGAkgASgJEg4KBmFjdGlvbhgKIAEoCSK/AgoIUnVuRXZlbnQSEAoIc2VxdWVuY2UYASABKAMSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIwoEdHlwZRgDIAEoDjIVLndlZnQudjEuUnVuRXZlbnRUeXBlEiYKCnJ1bl9zdGF0dXMYBCABKA4yEi53ZWZ0LnYxLlJ1blN0YXR1cxIPCgdzdGVwX2lkGAUgASgJEigKC3N0ZXBfc3RhdHVzGAYgASgOMhMud2VmdC52MS5TdGVwU3RhdHVzEg8KB2F0dGVtcHQYByABKAUSEQoJd29ya2VyX2lkGAggASgJEh8KBWVycm9yGAkgASgLMhAud2VmdC52MS5GYWlsdXJlEhkKA3J1bhgKIAEoCzIMLndlZnQudjEuUnVuEg8KB21lc3NhZ2UYCyABKAkqgwEKC1RyaWdnZXJSdWxlEhwKGFRSSUdHRVJfUlVMRV9VTlNQRUNJRklFRBAAEh4KGlRSSUdHRVJfUlVMRV9BTExfU1VDQ0VFREVEEAESGQoVVFJJR0dFUl9SVUxFX0FMTF9ET05FEAISGwoXVFJJR0dFUl9SVUxFX0FOWV9GQUlMRUQQAyq8AQoJUnVuU3RhdHVzEhoKFlJVTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJSVU5fU1RBVFVTX1BFTkRJTkcQARIWChJSVU5fU1RBVFVTX1JVTk5JTkcQAhIYChRSVU5fU1RBVFVTX1NVQ0NFRURFRBADEhUKEVJVTl9TVEFUVVNfRkFJTEVEEAQSGAoUUlVOX1NUQVRVU19DQU5DRUxMRUQQBRIYChRSVU5fU1RBVFVTX1RJTUVEX09VVBAGKtoBCgpTdGVwU3RhdHVzEhsKF1NURVBfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFwoTU1RFUF9TVEFUVVNfUEVORElORxABEhYKElNURVBfU1RBVFVTX1FVRVVFRBACEhcKE1NURVBfU1RBVFVTX1JVTk5JTkcQAxIZChVTVEVQX1NUQVRVU19TVUNDRUVERUQQBBIWChJTVEVQX1NUQVRVU19GQUlMRUQQBRIXChNTVEVQX1NUQVRVU19TS0lQUEVEEAYSGQoVU1RFUF9TVEFUVVNfQ0FOQ0VMTEVEEAcqxwEKDFJ1bkV2ZW50VHlwZRIeChpSVU5fRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEhsKF1JVTl9FVkVOVF9UWVBFX1NOQVBTSE9UEAESHQoZUlVOX0VWRU5UX1RZUEVfUlVOX1NUQVRVUxACEh4KGlJVTl9FVkVOVF9UWVBFX1NURVBfU1RBVFVTEAMSHwobUlVOX0VWRU5UX1RZUEVfU1RBTEVfUkVTVUxUEAQSGgoWUlVOX0VWRU5UX1RZUEVfV0VCSE9PSxAFYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChR3ZWZ0L3YxL2NvbW1vbi5wcm90bxIHd2VmdC52MSLBAgoMV29ya2Zsb3dTcGVjEjcKAmlkGAEgASgJQiu6SChyJhABGIABMh9eW0EtWmEtel1bQS1aYS16MC05Xy4tXXswLDEyN30kEhYKBG5hbWUYAiABKAlCCLpIBXIDGIACEh0KC2Rlc2NyaXB0aW9uGAMgASgJQgi6SAVyAxiAIBItCgVzdGVwcxgEIAMoCzIRLndlZnQudjEuU3RlcFNwZWNCC7pICJIBBQgBEOgHEhgKBm91dHB1dBgFIAEoCUIIukgFcgMYgEASHQoCb24YBiABKAsyES53ZWZ0LnYxLlRyaWdnZXJzEiMKCHdlYmhvb2tzGAcgASgLMhEud2VmdC52MS5XZWJob29rcxI0Cgd0aW1lb3V0GAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQgi6SAWqAQIyACKMAQoIVHJpZ2dlcnMSIQoGZXZlbnRzGAEgAygJQhG6SA6SAQsQZCIHcgUQARiAAhIkCglzY2hlZHVsZXMYAiADKAlCEbpIDpIBCxBkIgdyBRABGIACEjcKDmV2ZW50X3RyaWdnZXJzGAMgAygLMhUud2VmdC52MS5FdmVudFRyaWdnZXJCCLpIBZIBAhBkIkIKDEV2ZW50VHJpZ2dlchIYCgRuYW1lGAEgASgJQgq6SAdyBRABGIACEhgKBmZpbHRlchgCIAEoCUIIukgFcgMYgEAikQEKCFdlYmhvb2tzEiQKC29uX2NvbXBsZXRlGAEgAygJQg+6SAySAQkQCiIFcgOIAQESIwoKb25fZmFpbHVyZRgCIAMoCUIPukgMkgEJEAoiBXIDiAEBEiAKB29uX3N0ZXAYAyADKAlCD7pIDJIBCRAKIgVyA4gBARIYCgZzZWNyZXQYBCABKAlCCLpIBXIDGIACItkDCghTdGVwU3BlYxI3CgJpZBgBIAEoCUIrukgociYQARiAATIfXltBLVphLXpdW0EtWmEtejAtOV8uLV17MCwxMjd9JBI7CgZhY3Rpb24YAiABKAlCK7pIKHImEAEYgAEyH15bQS1aYS16XVtBLVphLXowLTlfLi1dezAsMTI3fSQSRwoKZGVwZW5kc19vbhgDIAMoCUIzukgwkgEtEOgHIihyJhABGIABMh9eW0EtWmEtel1bQS1aYS16MC05Xy4tXXswLDEyN30kEiUKBWlucHV0GAQgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEhYKBHdoZW4YBSABKAlCCLpIBXIDGIBAEjQKDHRyaWdnZXJfcnVsZRgGIAEoDjIULndlZnQudjEuVHJpZ2dlclJ1bGVCCLpIBYIBAhABEiMKBXJldHJ5GAcgASgLMhQud2VmdC52MS5SZXRyeVBvbGljeRI0Cgd0aW1lb3V0GAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQgi6SAWqAQIyABI+ChFoZWFydGJlYXRfdGltZW91dBgJIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIIukgFqgECMgAijgIKC1JldHJ5UG9saWN5EiAKDG1heF9hdHRlbXB0cxgBIAEoBUIKukgHGgUY6AcoABI9ChBpbml0aWFsX2ludGVydmFsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uQgi6SAWqAQIyABI0ChNiYWNrb2ZmX2NvZWZmaWNpZW50GAMgASgBQhe6SBQSEhkAAAAAAABZQCkAAAAAAAAAABI5CgxtYXhfaW50ZXJ2YWwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CCLpIBaoBAjIAEi0KFG5vbl9yZXRyeWFibGVfZXJyb3JzGAUgAygJQg+6SAySAQkQZCIFcgMYgAIirgEKCFdvcmtmbG93EgoKAmlkGAEgASgJEg8KB3ZlcnNpb24YAiABKAUSIwoEc3BlYxgDIAEoCzIVLndlZnQudjEuV29ya2Zsb3dTcGVjEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtkZWxldGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiUAoHRmFpbHVyZRIaCgdtZXNzYWdlGAEgASgJQgm6SAZyBBiAgAQSFgoEdHlwZRgCIAEoCUIIukgFcgMYgAISEQoJcmV0cnlhYmxlGAMgASgIIp0DCgNSdW4SCgoCaWQYASABKAkSEwoLd29ya2Zsb3dfaWQYAiABKAkSGAoQd29ya2Zsb3dfdmVyc2lvbhgDIAEoBRIiCgZzdGF0dXMYBCABKA4yEi53ZWZ0LnYxLlJ1blN0YXR1cxIlCgVpbnB1dBgFIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRImCgZvdXRwdXQYBiABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSHwoFZXJyb3IYByABKAsyEC53ZWZ0LnYxLkZhaWx1cmUSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0X3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIfCgVzdGVwcxgLIAMoCzIQLndlZnQudjEuU3RlcFJ1bhIXCg9pZGVtcG90ZW5jeV9rZXkYDCABKAkizAIKB1N0ZXBSdW4SDwoHc3RlcF9pZBgBIAEoCRIjCgZzdGF0dXMYAiABKA4yEy53ZWZ0LnYxLlN0ZXBTdGF0dXMSEAoIYXR0ZW1wdHMYAyABKAUSJgoGb3V0cHV0GAQgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEh8KBWVycm9yGAUgASgLMhAud2VmdC52MS5GYWlsdXJlEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpzdGFydF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJd29ya2VyX2lkGAkgASgJEg4KBmFjdGlvbhgKIAEoCSK/AgoIUnVuRXZlbnQSEAoIc2VxdWVuY2UYASABKAMSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASIwoEdHlwZRgDIAEoDjIVLndlZnQudjEuUnVuRXZlbnRUeXBlEiYKCnJ1bl9zdGF0dXMYBCABKA4yEi53ZWZ0LnYxLlJ1blN0YXR1cxIPCgdzdGVwX2lkGAUgASgJEigKC3N0ZXBfc3RhdHVzGAYgASgOMhMud2VmdC52MS5TdGVwU3RhdHVzEg8KB2F0dGVtcHQYByABKAUSEQoJd29ya2VyX2lkGAggASgJEh8KBWVycm9yGAkgASgLMhAud2VmdC52MS5GYWlsdXJlEhkKA3J1bhgKIAEoCzIMLndlZnQudjEuUnVuEg8KB21lc3NhZ2UYCyABKAkqgwEKC1RyaWdnZXJSdWxlEhwKGFRSSUdHRVJfUlVMRV9VTlNQRUNJRklFRBAAEh4KGlRSSUdHRVJfUlVMRV9BTExfU1VDQ0VFREVEEAESGQoVVFJJR0dFUl9SVUxFX0FMTF9ET05FEAISGwoXVFJJR0dFUl9SVUxFX0FOWV9GQUlMRUQQAyq8AQoJUnVuU3RhdHVzEhoKFlJVTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJSVU5fU1RBVFVTX1BFTkRJTkcQARIWChJSVU5fU1RBVFVTX1JVTk5JTkcQAhIYChRSVU5fU1RBVFVTX1NVQ0NFRURFRBADEhUKEVJVTl9TVEFUVVNfRkFJTEVEEAQSGAoUUlVOX1NUQVRVU19DQU5DRUxMRUQQBRIYChRSVU5fU1RBVFVTX1RJTUVEX09VVBAGKtoBCgpTdGVwU3RhdHVzEhsKF1NURVBfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFwoTU1RFUF9TVEFUVVNfUEVORElORxABEhYKElNURVBfU1RBVFVTX1FVRVVFRBACEhcKE1NURVBfU1RBVFVTX1JVTk5JTkcQAxIZChVTVEVQX1NUQVRVU19TVUNDRUVERUQQBBIWChJTVEVQX1NUQVRVU19GQUlMRUQQBRIXChNTVEVQX1NUQVRVU19TS0lQUEVEEAYSGQoVU1RFUF9TVEFUVVNfQ0FOQ0VMTEVEEAcqxwEKDFJ1bkV2ZW50VHlwZRIeChpSVU5fRVZFTlRfVFlQRV9VTlNQRUNJRklFRBAAEhsKF1JVTl9FVkVOVF9UWVBFX1NOQVBTSE9UEAESHQoZUlVOX0VWRU5UX1RZUEVfUlVOX1NUQVRVUxACEh4KGlJVTl9FVkVOVF9UWVBFX1NURVBfU1RBVFVTEAMSHwobUlVOX0VWRU5UX1RZUEVfU1RBTEVfUkVTVUxUEAQSGgoWUlVOX0VWRU5UX1RZUEVfV0VCSE9PSxAFYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * WorkflowSpec is the definition of a workflow: a DAG of steps.
@@ -103,6 +103,14 @@ export type Triggers = Message<"weft.v1.Triggers"> & {
    * @generated from field: repeated string schedules = 2;
    */
   schedules: string[];
+
+  /**
+   * Events with a condition: PublishEvent with this name starts a run only
+   * when the filter (CEL over `payload`) is true. Adds to `events`.
+   *
+   * @generated from field: repeated weft.v1.EventTrigger event_triggers = 3;
+   */
+  eventTriggers: EventTrigger[];
 };
 
 /**
@@ -111,6 +119,32 @@ export type Triggers = Message<"weft.v1.Triggers"> & {
  */
 export const TriggersSchema: GenMessage<Triggers> = /*@__PURE__*/
   messageDesc(file_weft_v1_common, 1);
+
+/**
+ * EventTrigger is an event name with an optional CEL filter on its payload.
+ *
+ * @generated from message weft.v1.EventTrigger
+ */
+export type EventTrigger = Message<"weft.v1.EventTrigger"> & {
+  /**
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * CEL over `payload` (the event's payload); empty = every event of that name.
+   *
+   * @generated from field: string filter = 2;
+   */
+  filter: string;
+};
+
+/**
+ * Describes the message weft.v1.EventTrigger.
+ * Use `create(EventTriggerSchema)` to create a new message.
+ */
+export const EventTriggerSchema: GenMessage<EventTrigger> = /*@__PURE__*/
+  messageDesc(file_weft_v1_common, 2);
 
 /**
  * Webhooks are notified when runs or steps finish.
@@ -132,6 +166,14 @@ export type Webhooks = Message<"weft.v1.Webhooks"> & {
    * @generated from field: repeated string on_step = 3;
    */
   onStep: string[];
+
+  /**
+   * HMAC-SHA256 key for the `x-weft-signature` header of this workflow's
+   * webhooks (and its `webhook` steps); empty = the server's default secret.
+   *
+   * @generated from field: string secret = 4;
+   */
+  secret: string;
 };
 
 /**
@@ -139,7 +181,7 @@ export type Webhooks = Message<"weft.v1.Webhooks"> & {
  * Use `create(WebhooksSchema)` to create a new message.
  */
 export const WebhooksSchema: GenMessage<Webhooks> = /*@__PURE__*/
-  messageDesc(file_weft_v1_common, 2);
+  messageDesc(file_weft_v1_common, 3);
 
 /**
  * StepSpec is one node of the DAG.
@@ -209,7 +251,7 @@ export type StepSpec = Message<"weft.v1.StepSpec"> & {
  * Use `create(StepSpecSchema)` to create a new message.
  */
 export const StepSpecSchema: GenMessage<StepSpec> = /*@__PURE__*/
-  messageDesc(file_weft_v1_common, 3);
+  messageDesc(file_weft_v1_common, 4);
 
 /**
  * RetryPolicy says how often and how soon a failed step is tried again.
@@ -254,7 +296,7 @@ export type RetryPolicy = Message<"weft.v1.RetryPolicy"> & {
  * Use `create(RetryPolicySchema)` to create a new message.
  */
 export const RetryPolicySchema: GenMessage<RetryPolicy> = /*@__PURE__*/
-  messageDesc(file_weft_v1_common, 4);
+  messageDesc(file_weft_v1_common, 5);
 
 /**
  * Workflow is one immutable version of a workflow definition.
@@ -295,7 +337,7 @@ export type Workflow = Message<"weft.v1.Workflow"> & {
  * Use `create(WorkflowSchema)` to create a new message.
  */
 export const WorkflowSchema: GenMessage<Workflow> = /*@__PURE__*/
-  messageDesc(file_weft_v1_common, 5);
+  messageDesc(file_weft_v1_common, 6);
 
 /**
  * Failure describes why a step or a run failed.
@@ -328,7 +370,7 @@ export type Failure = Message<"weft.v1.Failure"> & {
  * Use `create(FailureSchema)` to create a new message.
  */
 export const FailureSchema: GenMessage<Failure> = /*@__PURE__*/
-  messageDesc(file_weft_v1_common, 6);
+  messageDesc(file_weft_v1_common, 7);
 
 /**
  * Run is one execution of a workflow version.
@@ -404,7 +446,7 @@ export type Run = Message<"weft.v1.Run"> & {
  * Use `create(RunSchema)` to create a new message.
  */
 export const RunSchema: GenMessage<Run> = /*@__PURE__*/
-  messageDesc(file_weft_v1_common, 7);
+  messageDesc(file_weft_v1_common, 8);
 
 /**
  * StepRun is the state of one step of a run.
@@ -470,7 +512,7 @@ export type StepRun = Message<"weft.v1.StepRun"> & {
  * Use `create(StepRunSchema)` to create a new message.
  */
 export const StepRunSchema: GenMessage<StepRun> = /*@__PURE__*/
-  messageDesc(file_weft_v1_common, 8);
+  messageDesc(file_weft_v1_common, 9);
 
 /**
  * RunEvent is one entry of a run's history, and one message of WatchRun.
@@ -545,7 +587,7 @@ export type RunEvent = Message<"weft.v1.RunEvent"> & {
  * Use `create(RunEventSchema)` to create a new message.
  */
 export const RunEventSchema: GenMessage<RunEvent> = /*@__PURE__*/
-  messageDesc(file_weft_v1_common, 9);
+  messageDesc(file_weft_v1_common, 10);
 
 /**
  * TriggerRule decides when a step whose dependencies have finished may run.

@@ -11,11 +11,13 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import { migration0001 } from "./0001-initial.js";
 import { migration0002 } from "./0002-execution.js";
+import { migration0003 } from "./0003-builtins.js";
 
 /** Every migration, by name; names sort in the order they apply. */
 const MIGRATIONS: Record<string, Migration> = {
   "0001_initial": migration0001,
   "0002_execution": migration0002,
+  "0003_builtins": migration0003,
 };
 
 const provider: MigrationProvider = {

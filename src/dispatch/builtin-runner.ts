@@ -1,0 +1,135 @@
+/**
+ * The control plane's own worker: one in-process session per replica that
+ * claims the tasks of built-in actions (`src/builtins/`) through the same
+ * dispatcher as remote workers, so leases, heartbeats, retries, timeouts,
+ * cancels and history are shared. It heartbeats its running tasks like an
+ * SDK would, aborts a task on `cancel`, and submits results through the
+ * completion buffer. On shutdown, tasks still running after the grace period
+ * are aborted and requeued without using up an attempt, so a rolling restart
+ * never fails a built-in step.
+ *
+ * @example
+ *   const runner = createBuiltinRunner({ dispatcher, store, registry, logger, slots: 64, heartbeatIntervalMs: 1000, defaultSecret });
+ *   await runner.close(5_000); // lets running tasks finish for up to 5 s, then aborts them
+ */
+import { uuidv7 } from "uuidv7";
+import type { BuiltinRegistry } from "../builtins/registry.js";
+import type { BuiltinOutcome } from "../builtins/types.js";
+import type { JsonValue } from "../engine/model.js";
+import type { Logger } from "../log.js";
+import type { ClaimedTask, Store, TaskOutcome } from "../store/types.js";
+import type { Dispatcher } from "./dispatcher.js";
+import { WorkerSession } from "./session.js";
+
+export interface BuiltinRunner {
+  readonly session: WorkerSession;
+  /** Stops taking tasks; running ones get `graceMs` to finish, then are aborted. */
+  close(graceMs: number): Promise<void>;
+}
+
+export function createBuiltinRunner(deps: {
+  dispatcher: Dispatcher;
+  store: Pick<Store, "getRun" | "getWorkflow">;
+  registry: BuiltinRegistry;
+  logger: Logger;
+  slots: number;
+  heartbeatIntervalMs: number;
+  /** The server's default signing secret, for workflows without their own. */
+  defaultSecret: string;
+  /** `--max-payload-bytes`: built-ins read no larger answers. */
+  maxOutputBytes?: number;
+}): BuiltinRunner {
+  const { dispatcher, store, registry, logger } = deps;
+  const session = new WorkerSession(`builtin-${uuidv7()}`, "builtin", registry.names(), deps.slots, {});
+  const running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  const log = logger.child({ workerId: session.id, worker: "builtin" });
+  let closing = false;
+
+  const runContext = async (runId: string) => {
+    const run = await store.getRun(runId);
+    const steps: Record<string, JsonValue> = {};
+    for (const s of run?.steps ?? []) if (s.status === "SUCCEEDED" && s.output !== undefined) steps[s.stepId] = s.output;
+    return { input: run?.input ?? null, steps };
+  };
+
+  const signingSecret = async (runId: string, workflowId: string) => {
+    const run = await store.getRun(runId);
+    const wf = run ? await store.getWorkflow(workflowId, run.workflowVersion) : undefined;
+    return wf?.def.webhooks.secret || deps.defaultSecret;
+  };
+
+  const execute = async (task: ClaimedTask, abort: AbortController): Promise<BuiltinOutcome> => {
+    const action = registry.get(task.action);
+    if (!action) return { kind: "error", error: { type: "UNKNOWN_ACTION", message: `no built-in ${task.action}`, retryable: false } };
+    try {
+      return await action.run(task.input, {
+        runId: task.runId,
+        stepId: task.stepId,
+        workflowId: task.workflowId,
+        attempt: task.attempt,
+        signal: abort.signal,
+        now: new Date(),
+        maxOutputBytes: deps.maxOutputBytes ?? Number.POSITIVE_INFINITY,
+        ...(task.timerAt ? { timerAt: task.timerAt } : {}),
+        runContext: () => runContext(task.runId),
+        signingSecret: () => signingSecret(task.runId, task.workflowId),
+      });
+    } catch (err) {
+      return { kind: "error", error: { type: "BUILTIN_ERROR", message: `${task.action}: ${err instanceof Error ? err.message : String(err)}`, retryable: true } };
+    }
+  };
+
+  const start = (task: ClaimedTask): void => {
+    const abort = new AbortController();
+    const done = (async () => {
+      let outcome: TaskOutcome["outcome"] = await execute(task, abort);
+      if (closing && abort.signal.aborted && outcome.kind !== "output") {
+        // Cut short by our own shutdown: back to the queue for another replica, attempt not used up.
+        outcome = { kind: "requeue", reason: "the server shut down during the attempt" };
+      } else if (abort.signal.aborted && outcome.kind !== "output") {
+        // A cancel decided this attempt (its result is usually stale by now); report
+        // it as what it was, so a race with the sweeper's TIMEOUT records the same type.
+        const reason = String(abort.signal.reason);
+        outcome = { kind: "error", error: { type: /timed out/.test(reason) ? "TIMEOUT" : "CANCELLED", message: `${task.action}: ${reason}`, retryable: true } };
+      }
+      const result: TaskOutcome = { taskId: task.taskId, leaseToken: task.leaseToken, workerId: session.id, outcome };
+      try {
+        await dispatcher.submit(session, result);
+      } catch (err) {
+        // Not durable: the lease runs out and the task is offered again.
+        log.error({ err, taskId: task.taskId }, "could not record a built-in result");
+      }
+    })().finally(() => running.delete(task.taskId));
+    running.set(task.taskId, { abort, done });
+  };
+
+  const pump = (async () => {
+    for await (const msg of session.outbox) {
+      if (msg.kind === "task") start(msg.task);
+      else if (msg.kind === "cancel") running.get(msg.taskId)?.abort.abort(msg.reason);
+    }
+  })();
+
+  const beat = setInterval(() => {
+    if (running.size > 0) void dispatcher.heartbeat(session, [...running.keys()]);
+  }, deps.heartbeatIntervalMs);
+  beat.unref();
+  dispatcher.attach(session);
+
+  return {
+    session,
+    async close(graceMs) {
+      session.closed = true; // no new tasks; the outbox still delivers cancels
+      const all = () => Promise.all([...running.values()].map((r) => r.done));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+      closing = true;
+      for (const r of running.values()) r.abort.abort("the server is shutting down");
+      await all();
+      clearInterval(beat);
+      await dispatcher.detach(session);
+      await pump;
+    },
+  };
+}
