@@ -137,8 +137,8 @@ describe.each(backends)("$name lease store", ({ skip, open }) => {
   });
 
   it.skipIf(skip)("renew extends a lease past its first TTL, and only the held ones", async () => {
-    const [a, b] = await h.store.acquire([{ taskId: "a" }, { taskId: "b" }], "w1", 1_000);
-    await h.pass(700);
+    const [a, b] = await h.store.acquire([{ taskId: "a" }, { taskId: "b" }], "w1", 3_000);
+    await h.pass(2_000);
     const held = await h.store.renew(
       [
         { taskId: "a", token: a!.token },
@@ -146,15 +146,16 @@ describe.each(backends)("$name lease store", ({ skip, open }) => {
         { taskId: "never-leased", token: a!.token },
       ],
       "w1",
-      1_000,
+      3_000,
     );
     expect(held).toEqual(["a"]);
-    await h.pass(700); // 1,400 ms after acquire: a lives on the renewal, b is gone
+    // Seconds, not milliseconds: a loaded machine must not blur the margins.
+    await h.pass(2_000); // 4 s after acquire: a lives on the renewal (to ~5 s), b is gone (3 s)
     expect(await h.store.check("a", a!.token)).toBe(true);
     expect(await h.store.check("b", b!.token)).toBe(false);
-    await h.pass(700);
+    await h.pass(2_000); // ~6 s: a is gone too
     expect(await h.store.check("a", a!.token)).toBe(false);
-    expect(await h.store.renew([{ taskId: "a", token: a!.token }], "w1", 1_000)).toEqual([]);
+    expect(await h.store.renew([{ taskId: "a", token: a!.token }], "w1", 3_000)).toEqual([]);
   });
 
   it.skipIf(skip)("a stale token neither renews nor releases the current lease", async () => {
@@ -197,11 +198,11 @@ describe.each(backends)("$name lease store", ({ skip, open }) => {
   });
 
   it.skipIf(skip)("never reports a released or renewed lease as expired", async () => {
-    const [a, b] = await h.store.acquire([{ taskId: "a" }, { taskId: "b" }], "w1", 200);
+    const [a, b] = await h.store.acquire([{ taskId: "a" }, { taskId: "b" }], "w1", 1_000);
     await h.store.release([{ taskId: "a", token: a!.token }]);
-    await h.pass(120);
-    await h.store.renew([{ taskId: "b", token: b!.token }], "w1", 5_000);
     await h.pass(300);
+    await h.store.renew([{ taskId: "b", token: b!.token }], "w1", 5_000);
+    await h.pass(1_200);
     expect(await h.store.expired(h.now(), 10)).toEqual([]);
     // Released after the lease ran out but before a sweep: still never reported.
     const [c] = await h.store.acquire([{ taskId: "c" }], "w1", 100);
