@@ -1,0 +1,82 @@
+/**
+ * A control plane for end-to-end execution tests: a real server process on
+ * a throwaway Postgres database (or embedded PGlite), with short lease and
+ * sweep timings so fault tests finish in seconds, and an SDK client.
+ *
+ * @example
+ * ```ts
+ * const weft = await startWeft({ backend: "postgres", redisUrl: redisUrl() });
+ * const { runId } = await weft.client.workflows.triggerWorkflow({ workflowId: "wf" });
+ * await weft.stop();
+ * ```
+ */
+import { createWeftClient, type WeftClient } from "../../sdk/index.js";
+import { createTestDatabase, type TestDatabase } from "./db.js";
+import { startServerProcess, tempDataDir, type ServerProcess } from "./server-process.js";
+
+/** Short timings: leases end 1.5 s after the last heartbeat, sweeps every 200 ms. */
+export const FAST_ARGS = ["--lease-ttl-ms", "1500", "--heartbeat-interval-ms", "250", "--sweep-interval-ms", "200"];
+
+export interface WeftOptions {
+  /** "postgres" (a fresh database) or "pglite" (embedded). Default postgres. */
+  backend?: "postgres" | "pglite";
+  /** Redis for leases; undefined: in-process leases. */
+  redisUrl?: string;
+  /** Reuse this database (a second replica); it is not dropped by stop(). */
+  databaseUrl?: string;
+  /** Extra flags; FAST_ARGS come first, so these override them. */
+  args?: string[];
+}
+
+export interface Weft {
+  server: ServerProcess;
+  url: string;
+  databaseUrl: string | undefined;
+  client: WeftClient;
+  /** Stops the server (SIGTERM) and drops the database it created. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one control-plane process.
+ *
+ * @example
+ * ```ts
+ * const a = await startWeft({ redisUrl });
+ * const b = await startWeft({ redisUrl, databaseUrl: a.databaseUrl }); // a second replica
+ * ```
+ */
+export async function startWeft(opts: WeftOptions = {}): Promise<Weft> {
+  let db: TestDatabase | undefined;
+  let databaseUrl = opts.databaseUrl;
+  if (!databaseUrl && (opts.backend ?? "postgres") === "postgres") {
+    db = await createTestDatabase();
+    databaseUrl = db.url;
+  }
+  const env: Record<string, string | undefined> = databaseUrl
+    ? { DATABASE_URL: databaseUrl, REDIS_URL: opts.redisUrl }
+    : { DATABASE_URL: undefined, WEFT_DATA_DIR: tempDataDir(), REDIS_URL: opts.redisUrl };
+  let server: ServerProcess;
+  try {
+    server = await startServerProcess({ env, args: [...FAST_ARGS, "--shutdown-grace-ms", "1000", ...(opts.args ?? [])] });
+  } catch (err) {
+    await db?.drop();
+    throw err;
+  }
+  const client = createWeftClient(server.url);
+  let stopped: Promise<void> | undefined;
+  return {
+    server,
+    url: server.url,
+    databaseUrl,
+    client,
+    stop() {
+      stopped ??= (async () => {
+        client.close();
+        await server.stop();
+        await db?.drop();
+      })();
+      return stopped;
+    },
+  };
+}
