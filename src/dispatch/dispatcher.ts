@@ -16,7 +16,7 @@ import type { Logger } from "../log.js";
 import type { CompletionResult, ExecutionStore, RunningTaskRef, TaskOutcome } from "../store/types.js";
 import { createCompletionBuffer } from "./completion-buffer.js";
 import type { DispatchOptions } from "./options.js";
-import type { WorkerSession } from "./session.js";
+import type { Inflight, WorkerSession } from "./session.js";
 import { createSweeper } from "./sweeper.js";
 
 export interface Dispatcher {
@@ -86,7 +86,7 @@ export function createDispatcher(deps: {
       }
       tasks.forEach((task, i) => {
         if (session.closed) return;
-        session.inflight.set(task.taskId, { task, ttlMs: ttls[i]! });
+        session.inflight.set(task.taskId, { task, ttlMs: ttls[i]!, lastBeatAt: Date.now() });
         session.send({ kind: "task", task });
       });
       if (session.closed) {
@@ -149,10 +149,27 @@ export function createDispatcher(deps: {
       outcome: { kind: "error", error: { type, message: type === "LEASE_LOST" ? `lease lost: ${why}` : why, retryable: true } },
     });
 
-  const sweeper = createSweeper({ store, leases, logger, options, dispatcher: { lose: (t, why, type) => lose(bySessionId.get(t.workerId ?? ""), t.taskId, t.leaseToken, why, type), wake, cancel: (tasks, reason) => store.signal({ kind: "cancel", tasks, reason }) }, localHolder: (taskId, workerId) => {
-    const s = bySessionId.get(workerId);
-    return s !== undefined && s.inflight.has(taskId);
-  } });
+  /** Whether a live session of this replica holds the task and heartbeated it within its lease time. */
+  const beating = (held: Inflight | undefined, now: number): boolean => held !== undefined && now - held.lastBeatAt <= held.ttlMs;
+
+  const sweeper = createSweeper({
+    store,
+    leases,
+    logger,
+    options,
+    dispatcher: {
+      lose: (t, why, type) => lose(bySessionId.get(t.workerId ?? ""), t.taskId, t.leaseToken, why, type),
+      wake,
+      cancel: (tasks, reason) => store.signal({ kind: "cancel", tasks, reason }),
+    },
+    localHolder: (taskId, workerId) => beating(bySessionId.get(workerId)?.inflight.get(taskId), Date.now()),
+    stalled: (now) =>
+      [...sessions].flatMap((s) =>
+        [...s.inflight.values()]
+          .filter((h) => !beating(h, now))
+          .map((h) => ({ taskId: h.task.taskId, leaseToken: h.task.leaseToken, workerId: s.id })),
+      ),
+  });
 
   return {
     attach(session) {
@@ -172,8 +189,10 @@ export function createDispatcher(deps: {
     wake,
     submit,
     async heartbeat(session, taskIds) {
+      const now = Date.now();
       const items = taskIds.flatMap((taskId) => {
         const held = session.inflight.get(taskId);
+        if (held) held.lastBeatAt = now;
         const token = leaseTokens.get(taskId);
         return held && token !== undefined ? [{ taskId, token, ttlMs: held.ttlMs }] : [];
       });

@@ -19,6 +19,13 @@ export interface Inflight {
   task: ClaimedTask;
   /** Lease time to live: the step's heartbeat timeout or the server default. */
   ttlMs: number;
+  /**
+   * When the task was sent or last heartbeated (ms, this replica's clock).
+   * The replica that holds the stream decides on its own when a task missed
+   * its heartbeats, so a stalled stream loses its tasks even when Redis lost
+   * the lease (restart, FLUSHALL) or another process took its expiry.
+   */
+  lastBeatAt: number;
 }
 
 export class WorkerSession {

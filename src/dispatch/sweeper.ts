@@ -25,8 +25,10 @@ export function createSweeper(deps: {
     wake(): void;
     cancel(tasks: RunningTaskRef[], reason: string): Promise<void>;
   };
-  /** True when a live session of this replica holds the task. */
+  /** True when a live session of this replica holds the task and heartbeats it. */
   localHolder(taskId: string, workerId: string): boolean;
+  /** Tasks held by this replica's sessions that missed their heartbeats (whatever Redis says). */
+  stalled(nowMs: number): RunningTaskRef[];
 }): Sweeper {
   const { store, leases, logger, options, dispatcher } = deps;
   let stopped = false;
@@ -36,17 +38,20 @@ export function createSweeper(deps: {
   /** Tasks whose lease was missing at the previous scan (task id → token). */
   let missing = new Map<string, bigint>();
 
+  /** Cancel first (the holder's session still knows the task), then requeue. */
+  const loseAll = async (tasks: RunningTaskRef[]) => {
+    if (tasks.length === 0) return;
+    await dispatcher.cancel(tasks, "lease expired");
+    await Promise.all(tasks.map((t) => dispatcher.lose(t, "no heartbeat within the lease time")));
+  };
+
   const expireLeases = async (now: number) => {
     const expired = await leases.expired(now, 500);
-    await Promise.all(
-      expired.map((e) =>
-        dispatcher.lose({ taskId: e.taskId, leaseToken: e.token, workerId: e.workerId }, "no heartbeat within the lease time"),
-      ),
-    );
-    if (expired.length > 0) {
-      await dispatcher.cancel(expired.map((e) => ({ taskId: e.taskId, leaseToken: e.token, workerId: e.workerId })), "lease expired");
-    }
+    await loseAll(expired.map((e) => ({ taskId: e.taskId, leaseToken: e.token, workerId: e.workerId })));
   };
+
+  /** Streams of this replica that went quiet: their tasks are lost even if Redis no longer knows the lease. */
+  const stalledStreams = (now: number) => loseAll(deps.stalled(now));
 
   const timeouts = async (now: number) => {
     const late = await store.timedOutTasks(new Date(now), 500);
@@ -95,6 +100,7 @@ export function createSweeper(deps: {
     const now = Date.now();
     for (const [name, job] of [
       ["expired leases", expireLeases],
+      ["stalled streams", stalledStreams],
       ["timeouts", timeouts],
       ["due retries", dueRetries],
       ["lease scan", scanLostLeases],
