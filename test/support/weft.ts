@@ -10,6 +10,7 @@
  * await weft.stop();
  * ```
  */
+import { randomBytes } from "node:crypto";
 import { createWeftClient, type WeftClient } from "../../sdk/index.js";
 import { createTestDatabase, type TestDatabase } from "./db.js";
 import { startServerProcess, tempDataDir, type ServerProcess } from "./server-process.js";
@@ -24,6 +25,11 @@ export interface WeftOptions {
   redisUrl?: string;
   /** Reuse this database (a second replica); it is not dropped by stop(). */
   databaseUrl?: string;
+  /**
+   * Redis key namespace; default: one of its own, so test servers sharing a
+   * Redis do not sweep each other's leases. Replicas of one test pass the same.
+   */
+  leasePrefix?: string;
   /** Extra flags; FAST_ARGS come first, so these override them. */
   args?: string[];
 }
@@ -32,6 +38,7 @@ export interface Weft {
   server: ServerProcess;
   url: string;
   databaseUrl: string | undefined;
+  leasePrefix: string;
   client: WeftClient;
   /** Stops the server (SIGTERM) and drops the database it created. Safe to call twice. */
   stop(): Promise<void>;
@@ -56,9 +63,10 @@ export async function startWeft(opts: WeftOptions = {}): Promise<Weft> {
   const env: Record<string, string | undefined> = databaseUrl
     ? { DATABASE_URL: databaseUrl, REDIS_URL: opts.redisUrl }
     : { DATABASE_URL: undefined, WEFT_DATA_DIR: tempDataDir(), REDIS_URL: opts.redisUrl };
+  const leasePrefix = opts.leasePrefix ?? `weft-test-${randomBytes(4).toString("hex")}`;
   let server: ServerProcess;
   try {
-    server = await startServerProcess({ env, args: [...FAST_ARGS, "--shutdown-grace-ms", "1000", ...(opts.args ?? [])] });
+    server = await startServerProcess({ env, args: [...FAST_ARGS, "--shutdown-grace-ms", "1000", "--lease-prefix", leasePrefix, ...(opts.args ?? [])] });
   } catch (err) {
     await db?.drop();
     throw err;
@@ -69,6 +77,7 @@ export async function startWeft(opts: WeftOptions = {}): Promise<Weft> {
     server,
     url: server.url,
     databaseUrl,
+    leasePrefix,
     client,
     stop() {
       stopped ??= (async () => {
