@@ -27,6 +27,8 @@ export interface Dispatcher {
   wake(): void;
   /** Records a result; resolves once durable (accepted) or refused (stale). */
   submit(session: WorkerSession | undefined, outcome: TaskOutcome): Promise<CompletionResult>;
+  /** The worker sent something: a session suspected stalled gets tasks again. */
+  heard(session: WorkerSession): void;
   /** Heartbeat: extends the leases of these tasks held by the session. */
   heartbeat(session: WorkerSession, taskIds: string[]): Promise<void>;
   /** Pushes `cancel` for tasks held by sessions of this replica. */
@@ -158,7 +160,12 @@ export function createDispatcher(deps: {
     logger,
     options,
     dispatcher: {
-      lose: (t, why, type) => lose(bySessionId.get(t.workerId ?? ""), t.taskId, t.leaseToken, why, type),
+      lose: (t, why, type) => {
+        const session = bySessionId.get(t.workerId ?? "");
+        // Lost for silence (not for a timeout): stop feeding this stream until it speaks again.
+        if (session && type === undefined) session.suspect = true;
+        return lose(session, t.taskId, t.leaseToken, why, type);
+      },
       wake,
       cancel: (tasks, reason) => store.signal({ kind: "cancel", tasks, reason }),
     },
@@ -188,6 +195,11 @@ export function createDispatcher(deps: {
     },
     wake,
     submit,
+    heard(session) {
+      if (!session.suspect) return;
+      session.suspect = false;
+      wake();
+    },
     async heartbeat(session, taskIds) {
       const now = Date.now();
       const items = taskIds.flatMap((taskId) => {

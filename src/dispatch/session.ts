@@ -34,6 +34,12 @@ export class WorkerSession {
   /** Sorted action list: sessions with equal keys claim from the same queue. */
   readonly actionKey: string;
   closed = false;
+  /**
+   * Set when the session's tasks were lost for missed heartbeats: it gets no
+   * new tasks until the worker sends something again (a heartbeat or a
+   * result), so a stalled stream does not swallow every retry of a task.
+   */
+  suspect = false;
 
   constructor(
     readonly id: string,
@@ -46,7 +52,7 @@ export class WorkerSession {
   }
 
   get free(): number {
-    return this.closed ? 0 : Math.max(0, this.slots - this.inflight.size);
+    return this.closed || this.suspect ? 0 : Math.max(0, this.slots - this.inflight.size);
   }
 
   send(msg: Outgoing): void {
