@@ -145,4 +145,26 @@ describe.skipIf(skip)("retries and timeouts (Postgres + Redis)", () => {
       release();
     }
   });
+
+  it("keeps the lease of a handler that runs past its heartbeat_timeout while it heartbeats", { timeout: 30_000 }, async () => {
+    const id = uniqueId("beating");
+    await defineWorkflow(weft.client, {
+      id,
+      steps: [{ id: "long", action: `${id}.long`, heartbeat_timeout: "1s", retry: { max_attempts: 3, initial_interval: "100ms" } }],
+    });
+    let aborted = false;
+    await workers.start({ address: weft.url }, {
+      [`${id}.long`]: async (_input: unknown, ctx: TaskContext) => {
+        ctx.signal.addEventListener("abort", () => (aborted = true), { once: true });
+        // Three heartbeat timeouts long; the SDK heartbeats on its own.
+        await new Promise((r) => setTimeout(r, 3_000));
+        return { attempt: ctx.attempt };
+      },
+    });
+    const run = await waitForRun(weft.client, await trigger(weft.client, id));
+    expect(run.status, describeRun(run)).toBe(RunStatus.SUCCEEDED);
+    expect(step(run, "long").attempts).toBe(1);
+    expect(output(run, "long")).toEqual({ attempt: 1 });
+    expect(aborted).toBe(false);
+  });
 });
