@@ -1,14 +1,17 @@
 /**
- * Two control-plane replicas on one Postgres and one Redis: `kill -9` one
- * of them mid-run while SDK workers (given both addresses) are attached to
- * it. The workers reconnect to the other, every run completes, and the
- * history shows no step completing twice.
+ * Two control-plane replicas on one Postgres and one Redis. A cancel sent
+ * to one replica reaches a handler whose worker is attached to the other;
+ * then `kill -9` of the replica the SDK workers (given both addresses) are
+ * attached to, mid-run: they reconnect to the other, every run completes,
+ * and the history shows no step completing twice.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { RunStatus } from "../../gen/weft/v1/common_pb.js";
+import type { TaskContext, TaskError } from "../../sdk/index.js";
 import { requirePostgres } from "../support/db.js";
 import { uniqueId } from "../support/execution.js";
 import { requireRedis, redisUrl } from "../support/redis.js";
-import { defineWorkflow, trigger, WorkerPool } from "../support/runs.js";
+import { defineWorkflow, trigger, waitForRun, WorkerPool } from "../support/runs.js";
 import { startWeft, type Weft } from "../support/weft.js";
 import { workload } from "../support/workload.js";
 
@@ -17,20 +20,43 @@ const hasRedis = await requireRedis();
 
 describe.skipIf(!hasPostgres || !hasRedis)("two replicas", () => {
   const workers = new WorkerPool();
-  const servers: Weft[] = [];
+  let a: Weft;
+  let b: Weft;
 
-  afterEach(async () => {
-    await workers.stopAll();
+  beforeAll(async () => {
+    a = await startWeft({ redisUrl: redisUrl() });
+    b = await startWeft({ redisUrl: redisUrl(), databaseUrl: a.databaseUrl, leasePrefix: a.leasePrefix });
+  });
+  afterEach(() => workers.stopAll());
+  afterAll(async () => {
     // The second replica first: the first one created (and drops) the database.
-    for (const s of servers.splice(0).reverse()) await s.stop();
+    await b?.stop();
+    await a?.stop();
+  });
+
+  it("pushes a cancel made on one replica to a handler whose worker is on the other", async () => {
+    const id = uniqueId("xcancel");
+    await defineWorkflow(a.client, { id, steps: [{ id: "long", action: `${id}.long` }] });
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    let aborted!: (type: string) => void;
+    const abort = new Promise<string>((r) => (aborted = r));
+    await workers.start({ address: a.url, name: "on-a" }, {
+      [`${id}.long`]: (_input: unknown, ctx: TaskContext) => {
+        started();
+        return new Promise((_, reject) =>
+          ctx.signal.addEventListener("abort", () => (aborted((ctx.signal.reason as TaskError).type), reject(ctx.signal.reason as Error)), { once: true }),
+        );
+      },
+    });
+    const runId = await trigger(b.client, id);
+    await running;
+    await b.client.runs.cancelRun({ runId });
+    expect(await Promise.race([abort, new Promise((r) => setTimeout(() => r("no abort within 10 s"), 10_000))])).toBe("CANCELLED");
+    expect((await waitForRun(a.client, runId)).status).toBe(RunStatus.CANCELLED);
   });
 
   it("survives kill -9 of the replica the workers are attached to", { timeout: 120_000 }, async () => {
-    const a = await startWeft({ redisUrl: redisUrl() });
-    servers.push(a);
-    const b = await startWeft({ redisUrl: redisUrl(), databaseUrl: a.databaseUrl, leasePrefix: a.leasePrefix });
-    servers.push(b);
-
     const load = workload(uniqueId("replicas"), { width: 6, workMs: 300 });
     await defineWorkflow(b.client, load.spec);
     const connections: string[] = [];
