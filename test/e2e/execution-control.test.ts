@@ -9,26 +9,26 @@ import { RunStatus } from "../../gen/weft/v1/common_pb.js";
 import { TaskError, type TaskContext } from "../../sdk/index.js";
 import { requirePostgres } from "../support/db.js";
 import { uniqueId } from "../support/execution.js";
-import { requireRedis, redisUrl } from "../support/redis.js";
+import { requireRedis } from "../support/redis.js";
 import { defineWorkflow, describeRun, output, statuses, step, trigger, waitForRun, WorkerPool } from "../support/runs.js";
-import { startWeft, type Weft } from "../support/weft.js";
+import { e2eBackends, startWeft, type Weft } from "../support/weft.js";
 
 const hasPostgres = await requirePostgres();
 const hasRedis = await requireRedis();
 
-describe.skipIf(!hasPostgres || !hasRedis)("cancel, retry and slots (Postgres + Redis)", () => {
+describe.each(e2eBackends(hasPostgres, hasRedis, { embedded: false }))("cancel, retry and slots on $name", ({ skip, opts }) => {
   let weft: Weft;
   const workers = new WorkerPool();
 
   beforeAll(async () => {
-    weft = await startWeft({ redisUrl: redisUrl() });
+    if (!skip) weft = await startWeft(opts);
   });
   afterEach(() => workers.stopAll());
   afterAll(async () => {
     await weft?.stop();
   });
 
-  it("cancels a running run: the handler's signal fires and the run ends CANCELLED", async () => {
+  it.skipIf(skip)("cancels a running run: the handler's signal fires and the run ends CANCELLED", async () => {
     const id = uniqueId("cancel");
     await defineWorkflow(weft.client, {
       id,
@@ -66,7 +66,7 @@ describe.skipIf(!hasPostgres || !hasRedis)("cancel, retry and slots (Postgres + 
     expect(later.status).toBe(RunStatus.CANCELLED);
   });
 
-  it("retries a failed run, keeping the succeeded steps' outputs (those steps do not run again)", async () => {
+  it.skipIf(skip)("retries a failed run, keeping the succeeded steps' outputs (those steps do not run again)", async () => {
     const id = uniqueId("retryrun");
     await defineWorkflow(weft.client, {
       id,
@@ -113,7 +113,7 @@ describe.skipIf(!hasPostgres || !hasRedis)("cancel, retry and slots (Postgres + 
     expect(step(run, "fetch").attempts).toBe(1);
   });
 
-  it("never gives a worker with slots = 2 more than 2 tasks at once, under 50 queued tasks", { timeout: 60_000 }, async () => {
+  it.skipIf(skip)("never gives a worker with slots = 2 more than 2 tasks at once, under 50 queued tasks", { timeout: 60_000 }, async () => {
     const id = uniqueId("slots");
     await defineWorkflow(weft.client, { id, steps: [{ id: "job", action: `${id}.job` }] });
     const { runs } = await weft.client.workflows.triggerWorkflows({ triggers: Array.from({ length: 50 }, () => ({ workflowId: id })) });

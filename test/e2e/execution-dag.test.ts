@@ -10,24 +10,19 @@ import { RunStatus } from "../../gen/weft/v1/common_pb.js";
 import { TaskError, valueToJson } from "../../sdk/index.js";
 import { requirePostgres } from "../support/db.js";
 import { uniqueId } from "../support/execution.js";
-import { requireRedis, redisUrl } from "../support/redis.js";
+import { requireRedis } from "../support/redis.js";
 import { defineWorkflow, describeRun, statuses, step, trigger, waitForRun, WorkerPool } from "../support/runs.js";
-import { startWeft, type Weft, type WeftOptions } from "../support/weft.js";
+import { e2eBackends, startWeft, type Weft } from "../support/weft.js";
 
 const hasPostgres = await requirePostgres();
 const hasRedis = await requireRedis();
-
-const backends: { name: string; skip: boolean; opts: WeftOptions }[] = [
-  { name: "postgres + redis", skip: !hasPostgres || !hasRedis, opts: { backend: "postgres", redisUrl: redisUrl() } },
-  { name: "embedded", skip: false, opts: { backend: "pglite" } },
-];
 
 /** Resolves when `promise` does, or rejects after `ms` (so a missing overlap fails instead of hanging). */
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms))]);
 }
 
-describe.each(backends)("DAG execution on $name", ({ skip, opts }) => {
+describe.each(e2eBackends(hasPostgres, hasRedis))("DAG execution on $name", ({ skip, opts }) => {
   let weft: Weft;
   const workers = new WorkerPool();
 

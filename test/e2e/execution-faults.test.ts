@@ -12,22 +12,21 @@ import { jsonToValue, type TaskContext } from "../../sdk/index.js";
 import { requirePostgres } from "../support/db.js";
 import { uniqueId } from "../support/execution.js";
 import { rawWorkerStream, type WorkerMsg } from "../support/raw-worker.js";
-import { requireRedis, redisUrl } from "../support/redis.js";
+import { requireRedis } from "../support/redis.js";
 import { defineWorkflow, describeRun, history, output, step, stepEvents, trigger, waitForRun, WorkerPool } from "../support/runs.js";
-import { startWeft, type Weft } from "../support/weft.js";
+import { e2eBackends, startWeft, type Weft } from "../support/weft.js";
 import { startWorkerProcess, type WorkerProcess } from "../support/worker-process.js";
 
 const hasPostgres = await requirePostgres();
 const hasRedis = await requireRedis();
-const skip = !hasPostgres || !hasRedis;
 
-describe.skipIf(skip)("worker faults (Postgres + Redis)", () => {
+describe.each(e2eBackends(hasPostgres, hasRedis))("worker faults on $name", ({ skip, opts }) => {
   let weft: Weft;
   const workers = new WorkerPool();
   const children: WorkerProcess[] = [];
 
   beforeAll(async () => {
-    weft = await startWeft({ redisUrl: redisUrl() });
+    if (!skip) weft = await startWeft(opts);
   });
   afterEach(async () => {
     await Promise.all(children.splice(0).map((c) => c.kill()));
@@ -37,7 +36,7 @@ describe.skipIf(skip)("worker faults (Postgres + Redis)", () => {
     await weft?.stop();
   });
 
-  it("kill -9 of a worker process mid-task: another worker completes it, the step shows 2 attempts", { timeout: 60_000 }, async () => {
+  it.skipIf(skip)("kill -9 of a worker process mid-task: another worker completes it, the step shows 2 attempts", { timeout: 60_000 }, async () => {
     const id = uniqueId("kill9");
     const action = `${id}.work`;
     await defineWorkflow(weft.client, {
@@ -74,7 +73,7 @@ describe.skipIf(skip)("worker faults (Postgres + Redis)", () => {
     expect(events.filter((e) => e.status === "SUCCEEDED").map((e) => e.attempt)).toEqual([2]);
   });
 
-  it("refuses the late result of a worker whose lease lapsed, and the run is unaffected", { timeout: 60_000 }, async () => {
+  it.skipIf(skip)("refuses the late result of a worker whose lease lapsed, and the run is unaffected", { timeout: 60_000 }, async () => {
     const id = uniqueId("stale");
     const action = `${id}.work`;
     await defineWorkflow(weft.client, {
@@ -140,7 +139,7 @@ describe.skipIf(skip)("worker faults (Postgres + Redis)", () => {
     }
   });
 
-  it("closes the stream with INVALID_ARGUMENT when the first message is not a valid hello", async () => {
+  it.skipIf(skip)("closes the stream with INVALID_ARGUMENT when the first message is not a valid hello", async () => {
     const cases: [string, WorkerMsg, RegExp][] = [
       ["a heartbeat first", { case: "heartbeat", value: { taskIds: [] } }, /hello/],
       ["no actions", { case: "hello", value: { workerName: "w", actions: [], slots: 1 } }, /actions/],

@@ -10,9 +10,9 @@ import { RunEventType, RunStatus, StepStatus, type RunEvent } from "../../gen/we
 import { createWeftClient, type WeftClient } from "../../sdk/index.js";
 import { requirePostgres } from "../support/db.js";
 import { uniqueId } from "../support/execution.js";
-import { requireRedis, redisUrl } from "../support/redis.js";
+import { requireRedis } from "../support/redis.js";
 import { defineWorkflow, history, trigger, WorkerPool } from "../support/runs.js";
-import { startWeft, type Weft } from "../support/weft.js";
+import { e2eBackends, startWeft, type Weft } from "../support/weft.js";
 
 const hasPostgres = await requirePostgres();
 const hasRedis = await requireRedis();
@@ -40,13 +40,13 @@ function watch(client: WeftClient, runId: string) {
 const line = (e: RunEvent) =>
   `${e.sequence} ${RunEventType[e.type]} ${e.stepId} ${e.type === RunEventType.STEP_STATUS ? StepStatus[e.stepStatus] : RunStatus[e.runStatus]} #${e.attempt}`;
 
-describe.skipIf(!hasPostgres || !hasRedis)("WatchRun", () => {
+describe.each(e2eBackends(hasPostgres, hasRedis, { embedded: false }))("WatchRun on $name", ({ skip, opts }) => {
   let weft: Weft;
   const workers = new WorkerPool();
   const clients: WeftClient[] = [];
 
   beforeAll(async () => {
-    weft = await startWeft({ redisUrl: redisUrl() });
+    if (!skip) weft = await startWeft(opts);
   });
   afterEach(async () => {
     await workers.stopAll();
@@ -56,7 +56,7 @@ describe.skipIf(!hasPostgres || !hasRedis)("WatchRun", () => {
     await weft?.stop();
   });
 
-  it("delivers every transition of a 5-step run, in order, over gRPC and over Connect on HTTP/1.1", { timeout: 60_000 }, async () => {
+  it.skipIf(skip)("delivers every transition of a 5-step run, in order, over gRPC and over Connect on HTTP/1.1", { timeout: 60_000 }, async () => {
     const id = uniqueId("watch");
     await defineWorkflow(weft.client, {
       id,

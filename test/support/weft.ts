@@ -89,3 +89,23 @@ export async function startWeft(opts: WeftOptions = {}): Promise<Weft> {
     },
   };
 }
+
+/**
+ * The two ways to run the control plane, as `describe.each` rows: Postgres +
+ * Redis (skipped locally when either is missing, failing in CI) and embedded
+ * (PGlite and in-process leases; slower to start, about 15 s; `embedded:
+ * false` leaves it out).
+ *
+ * @example
+ * ```ts
+ * describe.each(e2eBackends(hasPostgres, hasRedis))("on $name", ({ skip, opts }) => { ... });
+ * ```
+ */
+export function e2eBackends(hasPostgres: boolean, hasRedis: boolean, opts: { embedded?: boolean } = {}): { name: string; skip: boolean; opts: WeftOptions }[] {
+  const rows: { name: string; skip: boolean; opts: WeftOptions }[] = [
+    { name: "postgres + redis", skip: !hasPostgres || !hasRedis, opts: { backend: "postgres", redisUrl: process.env.TEST_REDIS_URL || process.env.REDIS_URL || "redis://127.0.0.1:6379" } },
+    { name: "embedded", skip: false, opts: { backend: "pglite" } },
+  ];
+  // Embedded start-up costs ~15 s a file: suites whose paths it does not change leave it out.
+  return opts.embedded === false ? rows.slice(0, 1) : rows;
+}
