@@ -39,6 +39,9 @@ export interface Dispatcher {
   close(): Promise<void>;
 }
 
+/** Failure types by which a worker says it is going away (see the SDK's drain). */
+const DRAINING_TYPES = new Set(["WORKER_DRAINING", "WORKER_SHUTDOWN"]);
+
 export function createDispatcher(deps: {
   store: ExecutionStore;
   leases: LeaseStore;
@@ -137,6 +140,8 @@ export function createDispatcher(deps: {
   };
 
   const submit = async (session: WorkerSession | undefined, outcome: TaskOutcome): Promise<CompletionResult> => {
+    // Before the commit (which wakes the pump): the re-queued task must not go straight back to this worker.
+    if (session && outcome.outcome.kind === "error" && DRAINING_TYPES.has(outcome.outcome.error.type)) session.draining = true;
     const result = await buffer.submit(outcome);
     afterResult(session, outcome);
     if (result.accepted) wake();

@@ -40,6 +40,12 @@ export class WorkerSession {
    * result), so a stalled stream does not swallow every retry of a task.
    */
   suspect = false;
+  /**
+   * Set once the worker handed a task back because it is draining or
+   * stopping (WORKER_DRAINING, WORKER_SHUTDOWN): it gets no new tasks, which
+   * it would only hand back too, until its stream ends.
+   */
+  draining = false;
 
   constructor(
     readonly id: string,
@@ -52,7 +58,7 @@ export class WorkerSession {
   }
 
   get free(): number {
-    return this.closed || this.suspect ? 0 : Math.max(0, this.slots - this.inflight.size);
+    return this.closed || this.suspect || this.draining ? 0 : Math.max(0, this.slots - this.inflight.size);
   }
 
   send(msg: Outgoing): void {
