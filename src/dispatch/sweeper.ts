@@ -1,6 +1,6 @@
 /**
- * The safety net, on a timer: expired leases, step timeouts, due retries and
- * leases that vanished from Redis. Nothing on the hot path waits for it.
+ * The safety net, on a timer: expired leases, stalled streams, step and run
+ * timeouts, due retries and leases that vanished from Redis. Nothing on the hot path waits for it.
  *
  * @example
  *   const sweeper = createSweeper({ store, leases, logger, options, dispatcher, localHolder });
@@ -60,6 +60,14 @@ export function createSweeper(deps: {
     await Promise.all(late.map((t) => dispatcher.lose(t, "the step's timeout passed", "TIMEOUT").catch(() => undefined)));
   };
 
+  /** Runs past their workflow timeout → TIMED_OUT; the store signals `cancel` for their running tasks. */
+  const runTimeouts = async (now: number) => {
+    for (let i = 0; i < 10; i++) {
+      const { runIds } = await store.timeOutRuns(new Date(now), 100);
+      if (runIds.length < 100) return;
+    }
+  };
+
   const dueRetries = async (now: number) => {
     const due = await store.nextDueTime();
     if (!due) return;
@@ -102,6 +110,7 @@ export function createSweeper(deps: {
       ["expired leases", expireLeases],
       ["stalled streams", stalledStreams],
       ["timeouts", timeouts],
+      ["run timeouts", runTimeouts],
       ["due retries", dueRetries],
       ["lease scan", scanLostLeases],
     ] as const) {
