@@ -5,7 +5,7 @@
  * control plane times out, cancels on the worker and retries.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { RunStatus } from "../../gen/weft/v1/common_pb.js";
+import { RunStatus, StepStatus } from "../../gen/weft/v1/common_pb.js";
 import { TaskError, type TaskContext } from "../../sdk/index.js";
 import { requirePostgres } from "../support/db.js";
 import { uniqueId } from "../support/execution.js";
@@ -166,5 +166,32 @@ describe.skipIf(skip)("retries and timeouts (Postgres + Redis)", () => {
     expect(step(run, "long").attempts).toBe(1);
     expect(output(run, "long")).toEqual({ attempt: 1 });
     expect(aborted).toBe(false);
+  });
+
+  it("ends a run past its workflow timeout TIMED_OUT and cancels its running handler", { timeout: 30_000 }, async () => {
+    const id = uniqueId("wf-timeout");
+    await defineWorkflow(weft.client, {
+      id,
+      timeout: "1s",
+      steps: [
+        { id: "slow", action: `${id}.slow`, retry: { max_attempts: 3 } },
+        { id: "after", action: `${id}.after`, depends_on: ["slow"] },
+      ],
+    });
+    let aborted!: (type: string) => void;
+    const abort = new Promise<string>((r) => (aborted = r));
+    await workers.start({ address: weft.url }, {
+      [`${id}.slow`]: (_input: unknown, ctx: TaskContext) =>
+        new Promise((_, reject) => ctx.signal.addEventListener("abort", () => (aborted((ctx.signal.reason as TaskError).type), reject(ctx.signal.reason as Error)), { once: true })),
+      [`${id}.after`]: () => "must not run",
+    });
+    const started = Date.now();
+    const runId = await trigger(weft.client, id);
+    const run = await waitForRun(weft.client, runId, 15_000);
+    expect(run.status, describeRun(run)).toBe(RunStatus.TIMED_OUT);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(step(run, "slow").status).not.toBe(StepStatus.SUCCEEDED);
+    expect(step(run, "after").status).not.toBe(StepStatus.SUCCEEDED);
+    expect(await Promise.race([abort, new Promise((r) => setTimeout(() => r("no abort within 10 s"), 10_000))])).toBe("CANCELLED");
   });
 });
