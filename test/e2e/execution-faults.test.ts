@@ -73,6 +73,26 @@ describe.each(e2eBackends(hasPostgres, hasRedis))("worker faults on $name", ({ s
     expect(events.filter((e) => e.status === "SUCCEEDED").map((e) => e.attempt)).toEqual([2]);
   });
 
+  it.skipIf(skip)("SIGTERM drains a worker process: its running task goes to another worker at once, and it exits", { timeout: 60_000 }, async () => {
+    const id = uniqueId("sigterm");
+    const action = `${id}.work`;
+    // No retries in the policy: handing a task back on shutdown is not a failure.
+    await defineWorkflow(weft.client, { id, steps: [{ id: "work", action }] });
+    const leaving = await startWorkerProcess({ address: weft.url, name: "leaving", slots: 1, actions: { [action]: "hang" }, handleSignals: true, drainGraceMs: 300 });
+    children.push(leaving);
+    const runId = await trigger(weft.client, id, { order: 8 });
+    await leaving.waitFor((e) => e.event === "task");
+    await workers.start({ address: weft.url, name: "staying" }, { [action]: (_input: unknown, ctx: TaskContext) => ({ by: "staying", attempt: ctx.attempt }) });
+    leaving.child.kill("SIGTERM");
+    // Its handler sees the abort once the grace period is over; then the process ends by itself.
+    await leaving.waitFor((e) => e.event === "abort", 10_000);
+    expect(await Promise.race([leaving.exited, new Promise((r) => setTimeout(() => r("still running after 10 s"), 10_000))])).toBe(0);
+    const run = await waitForRun(weft.client, runId);
+    expect(run.status, describeRun(run)).toBe(RunStatus.SUCCEEDED);
+    expect(output(run, "work")).toEqual({ by: "staying", attempt: 2 });
+    expect(stepEvents(await history(weft.client, runId), "work").find((e) => e.attempt === 1 && e.error)?.error).toBe("WORKER_SHUTDOWN");
+  });
+
   it.skipIf(skip)("refuses the late result of a worker whose lease lapsed, and the run is unaffected", { timeout: 60_000 }, async () => {
     const id = uniqueId("stale");
     const action = `${id}.work`;

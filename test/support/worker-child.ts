@@ -16,6 +16,9 @@ export interface ChildConfig {
   name: string;
   slots: number;
   actions: Record<string, Behaviour>;
+  /** SIGTERM drains (the SDK's handleSignals). Default false. */
+  handleSignals?: boolean;
+  drainGraceMs?: number;
 }
 
 const config = JSON.parse(process.env.WEFT_TEST_WORKER ?? "{}") as ChildConfig;
@@ -29,7 +32,10 @@ const worker = new Worker({
   slots: config.slots,
   logger: (level, msg) => process.stderr.write(`${level}: ${msg}\n`),
   reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
+  handleSignals: config.handleSignals ?? false,
+  ...(config.drainGraceMs === undefined ? {} : { drainGraceMs: config.drainGraceMs }),
 });
+worker.on("state", ({ to }) => emit("state", { to }));
 for (const [action, behaviour] of Object.entries(config.actions)) {
   worker.register(action, async (input, ctx) => {
     emit("task", { action, taskId: ctx.taskId, runId: ctx.runId, stepId: ctx.stepId, attempt: ctx.attempt });

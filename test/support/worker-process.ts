@@ -29,6 +29,8 @@ export interface WorkerProcess {
   waitFor(test: (e: ChildEvent) => boolean, timeoutMs?: number): Promise<ChildEvent>;
   /** SIGKILL and wait for the exit. Safe to call twice. */
   kill(): Promise<void>;
+  /** Resolves with the exit code once the process has exited. */
+  exited: Promise<number | null>;
 }
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -43,7 +45,7 @@ export async function startWorkerProcess(config: ChildConfig, timeoutMs = 30_000
   const events: ChildEvent[] = [];
   const stderr: string[] = [];
   const listeners = new Set<() => void>();
-  const exited = new Promise<void>((res) => child.once("exit", () => res()));
+  const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
   createInterface({ input: child.stdout! }).on("line", (line) => {
     try {
       events.push(JSON.parse(line) as ChildEvent);
@@ -81,6 +83,7 @@ export async function startWorkerProcess(config: ChildConfig, timeoutMs = 30_000
     events,
     stderr,
     waitFor,
+    exited,
     async kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
       await exited;
