@@ -1,8 +1,10 @@
 /**
- * Workers that die or stall, end to end: a worker process killed with
- * SIGKILL mid-task (another worker finishes the task), a raw stream whose
- * lease lapses and whose late result is refused, and a first message that is
- * not a valid hello.
+ * Workers that die, leave or stall, end to end: a worker process killed
+ * with SIGKILL mid-task (another worker finishes the task), a drain by
+ * `stop()` and by SIGTERM (a task still running after the grace period is
+ * handed back and re-queued at once, even with no retries left), a raw
+ * stream whose lease lapses and whose late result is refused, and a first
+ * message that is not a valid hello.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -91,6 +93,54 @@ describe.each(e2eBackends(hasPostgres, hasRedis))("worker faults on $name", ({ s
     expect(run.status, describeRun(run)).toBe(RunStatus.SUCCEEDED);
     expect(output(run, "work")).toEqual({ by: "staying", attempt: 2 });
     expect(stepEvents(await history(weft.client, runId), "work").find((e) => e.attempt === 1 && e.error)?.error).toBe("WORKER_SHUTDOWN");
+  });
+
+  it.skipIf(skip)("worker.stop() finishes a short task within the grace period, and hands a long one to another worker at once", { timeout: 60_000 }, async () => {
+    const id = uniqueId("drain");
+    // Default retry policy: one attempt. A drain is not the task's failure.
+    await defineWorkflow(weft.client, {
+      id,
+      steps: [
+        { id: "short", action: `${id}.short` },
+        { id: "long", action: `${id}.long` },
+      ],
+    });
+    let startedShort!: () => void;
+    let startedLong!: () => void;
+    const short = new Promise<void>((r) => (startedShort = r));
+    const long = new Promise<void>((r) => (startedLong = r));
+    const leaving = await workers.start({ address: weft.url, name: "leaving", slots: 2, drainGraceMs: 500 }, {
+      [`${id}.short`]: async () => {
+        startedShort();
+        await new Promise((r) => setTimeout(r, 200));
+        return { by: "leaving" };
+      },
+      [`${id}.long`]: (_input: unknown, ctx: TaskContext) => {
+        startedLong();
+        return new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason as Error), { once: true }));
+      },
+    });
+    const runId = await trigger(weft.client, id);
+    await Promise.all([short, long]);
+    const stopped = leaving.stop();
+    let stayingAt = 0;
+    await workers.start({ address: weft.url, name: "staying" }, {
+      [`${id}.long`]: (_input: unknown, ctx: TaskContext) => {
+        stayingAt = Date.now();
+        return { by: "staying", attempt: ctx.attempt };
+      },
+    });
+    const stopAt = Date.now();
+    await stopped;
+    const run = await waitForRun(weft.client, runId);
+    expect(run.status, describeRun(run)).toBe(RunStatus.SUCCEEDED);
+    expect(output(run, "short")).toEqual({ by: "leaving" });
+    expect(output(run, "long")).toEqual({ by: "staying", attempt: 2 });
+    expect(step(run, "long").attempts).toBe(2);
+    // Re-queued at once after the grace period, not after a backoff or a lease expiry.
+    expect(stayingAt - stopAt).toBeLessThan(5_000);
+    const events = stepEvents(await history(weft.client, runId), "long");
+    expect(events.find((e) => e.attempt === 1 && e.error)?.error).toBe("WORKER_SHUTDOWN");
   });
 
   it.skipIf(skip)("refuses the late result of a worker whose lease lapsed, and the run is unaffected", { timeout: 60_000 }, async () => {
