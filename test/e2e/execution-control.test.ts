@@ -28,7 +28,7 @@ describe.each(e2eBackends(hasPostgres, hasRedis, { embedded: false }))("cancel, 
     await weft?.stop();
   });
 
-  it.skipIf(skip)("cancels a running run: the handler's signal fires and the run ends CANCELLED", async () => {
+  it.skipIf(skip)("cancels a running run: the handler's signal fires, the run ends CANCELLED, and RetryRun runs it again", async () => {
     const id = uniqueId("cancel");
     await defineWorkflow(weft.client, {
       id,
@@ -41,13 +41,18 @@ describe.each(e2eBackends(hasPostgres, hasRedis, { embedded: false }))("cancel, 
     const running = new Promise<void>((r) => (started = r));
     let aborted!: (reason: unknown) => void;
     const abortReason = new Promise<unknown>((r) => (aborted = r));
+    let quick = false;
     await workers.start({ address: weft.url }, {
       [`${id}.long`]: async (_input: unknown, ctx: TaskContext) => {
+        if (quick) return { quick: true };
         ctx.signal.addEventListener("abort", () => aborted(ctx.signal.reason), { once: true });
         started();
         await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason as Error), { once: true }));
       },
-      [`${id}.next`]: () => "must not run",
+      [`${id}.next`]: (input: { steps: { long: unknown } }) => {
+        if (!quick) throw new Error("must not run before the retry");
+        return { after: input.steps.long };
+      },
     });
     const runId = await trigger(weft.client, id);
     await running;
@@ -64,6 +69,13 @@ describe.each(e2eBackends(hasPostgres, hasRedis, { embedded: false }))("cancel, 
     const later = (await weft.client.runs.getRun({ runId })).run!;
     expect(step(later, "long").attempts).toBe(1);
     expect(later.status).toBe(RunStatus.CANCELLED);
+
+    // A cancelled run can be retried: its cancelled steps run again.
+    quick = true;
+    await weft.client.runs.retryRun({ runId });
+    const retried = await waitForRun(weft.client, runId);
+    expect(retried.status, describeRun(retried)).toBe(RunStatus.SUCCEEDED);
+    expect(output(retried, "next")).toEqual({ after: { quick: true } });
   });
 
   it.skipIf(skip)("retries a failed run, keeping the succeeded steps' outputs (those steps do not run again)", async () => {
