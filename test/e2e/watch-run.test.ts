@@ -5,13 +5,14 @@
  * GetRunHistory), ending with the finished run. Over gRPC (HTTP/2) and over
  * the Connect protocol on HTTP/1.1, as browsers use it.
  */
+import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RunEventType, RunStatus, StepStatus, type RunEvent } from "../../gen/weft/v1/common_pb.js";
 import { createWeftClient, type WeftClient } from "../../sdk/index.js";
 import { requirePostgres } from "../support/db.js";
 import { uniqueId } from "../support/execution.js";
 import { requireRedis } from "../support/redis.js";
-import { defineWorkflow, history, trigger, WorkerPool } from "../support/runs.js";
+import { defineWorkflow, history, trigger, waitForRun, WorkerPool } from "../support/runs.js";
 import { e2eBackends, startWeft, type Weft } from "../support/weft.js";
 
 const hasPostgres = await requirePostgres();
@@ -97,5 +98,24 @@ describe.each(e2eBackends(hasPostgres, hasRedis, { embedded: false }))("WatchRun
       expect(last.run?.status, protocol).toBe(RunStatus.SUCCEEDED);
       expect(last.run?.steps.map((x) => StepStatus[x.status]), protocol).toEqual(STEPS.map(() => "SUCCEEDED"));
     }
+  });
+
+  it.skipIf(skip)("answers a watch of a finished run with its snapshot and ends; an unknown run is NOT_FOUND", async () => {
+    const id = uniqueId("watch-done");
+    await defineWorkflow(weft.client, { id, steps: [{ id: "only", action: `${id}.only` }] });
+    await workers.start({ address: weft.url }, { [`${id}.only`]: () => "done" });
+    const runId = await trigger(weft.client, id);
+    await waitForRun(weft.client, runId);
+    for (const client of [weft.client, createWeftClient(weft.url, { protocol: "connect" })]) {
+      const events = await watch(client, runId).all;
+      expect(events).toHaveLength(1);
+      expect(events[0]!.type).toBe(RunEventType.SNAPSHOT);
+      expect(events[0]!.run?.status).toBe(RunStatus.SUCCEEDED);
+    }
+    const missing = await watch(weft.client, "01900000-0000-7000-8000-000000000000").all.then(
+      () => undefined,
+      (e: unknown) => ConnectError.from(e).code,
+    );
+    expect(missing).toBe(Code.NotFound);
   });
 });
