@@ -153,6 +153,7 @@ export function createDispatcher(deps: {
       taskId,
       leaseToken: token,
       workerId: session?.id,
+      source: "server",
       outcome: { kind: "error", error: { type, message: type === "LEASE_LOST" ? `lease lost: ${why}` : why, retryable: true } },
     });
 
