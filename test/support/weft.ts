@@ -13,6 +13,7 @@
 import { randomBytes } from "node:crypto";
 import { createWeftClient, type WeftClient } from "../../sdk/index.js";
 import { createTestDatabase, type TestDatabase } from "./db.js";
+import { redisUrl } from "./redis.js";
 import { startServerProcess, tempDataDir, type ServerProcess } from "./server-process.js";
 
 /** Short timings: leases end 1.5 s after the last heartbeat, sweeps every 200 ms. */
@@ -103,7 +104,7 @@ export async function startWeft(opts: WeftOptions = {}): Promise<Weft> {
  */
 export function e2eBackends(hasPostgres: boolean, hasRedis: boolean, opts: { embedded?: boolean } = {}): { name: string; skip: boolean; opts: WeftOptions }[] {
   const rows: { name: string; skip: boolean; opts: WeftOptions }[] = [
-    { name: "postgres + redis", skip: !hasPostgres || !hasRedis, opts: { backend: "postgres", redisUrl: process.env.TEST_REDIS_URL || process.env.REDIS_URL || "redis://127.0.0.1:6379" } },
+    { name: "postgres + redis", skip: !hasPostgres || !hasRedis, opts: { backend: "postgres", redisUrl: redisUrl() } },
     { name: "embedded", skip: false, opts: { backend: "pglite" } },
   ];
   // Embedded start-up costs ~15 s a file: suites whose paths it does not change leave it out.
