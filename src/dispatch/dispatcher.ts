@@ -41,6 +41,8 @@ export interface Dispatcher {
 
 /** Failure types by which a worker says it is going away (see the SDK's drain). */
 const DRAINING_TYPES = new Set(["WORKER_DRAINING", "WORKER_SHUTDOWN"]);
+/** How long a worker that answered NO_SLOT gets no new tasks (unless it sends another result first). */
+const NO_SLOT_PAUSE_MS = 1_000;
 
 export function createDispatcher(deps: {
   store: ExecutionStore;
@@ -141,7 +143,12 @@ export function createDispatcher(deps: {
 
   const submit = async (session: WorkerSession | undefined, outcome: TaskOutcome): Promise<CompletionResult> => {
     // Before the commit (which wakes the pump): the re-queued task must not go straight back to this worker.
-    if (session && outcome.outcome.kind === "error" && DRAINING_TYPES.has(outcome.outcome.error.type)) session.draining = true;
+    if (session && outcome.source !== "server") {
+      const type = outcome.outcome.kind === "error" ? outcome.outcome.error.type : undefined;
+      if (type !== undefined && DRAINING_TYPES.has(type)) session.draining = true;
+      // NO_SLOT: the worker is full whatever its slot count says; give it a moment (or its next result).
+      session.fullUntil = type === "NO_SLOT" ? Date.now() + NO_SLOT_PAUSE_MS : 0;
+    }
     const result = await buffer.submit(outcome);
     afterResult(session, outcome);
     if (result.accepted) wake();

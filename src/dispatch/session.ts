@@ -46,6 +46,12 @@ export class WorkerSession {
    * it would only hand back too, until its stream ends.
    */
   draining = false;
+  /**
+   * Until when (ms) the worker is taken to be full: it refused a task with
+   * NO_SLOT (handlers that outlived a reconnect still hold its slots). Ends
+   * at its next other result, or after a second.
+   */
+  fullUntil = 0;
 
   constructor(
     readonly id: string,
@@ -58,7 +64,7 @@ export class WorkerSession {
   }
 
   get free(): number {
-    return this.closed || this.suspect || this.draining ? 0 : Math.max(0, this.slots - this.inflight.size);
+    return this.closed || this.suspect || this.draining || Date.now() < this.fullUntil ? 0 : Math.max(0, this.slots - this.inflight.size);
   }
 
   send(msg: Outgoing): void {
