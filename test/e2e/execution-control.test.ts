@@ -2,13 +2,16 @@
  * Steering runs end to end: CancelRun aborts the running handler (its
  * signal fires) and ends the run CANCELLED; RetryRun of a failed run re-runs
  * only what failed, keeping the succeeded outputs; a worker with two slots
- * never holds more than two tasks at once under fifty queued ones.
+ * never holds more than two tasks at once under fifty queued ones, and one
+ * that answers NO_SLOT is not offered the task straight back.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RunStatus } from "../../gen/weft/v1/common_pb.js";
+import type { Task } from "../../gen/weft/v1/worker_service_pb.js";
 import { TaskError, type TaskContext } from "../../sdk/index.js";
 import { requirePostgres } from "../support/db.js";
 import { uniqueId } from "../support/execution.js";
+import { rawWorkerStream } from "../support/raw-worker.js";
 import { requireRedis } from "../support/redis.js";
 import { defineWorkflow, describeRun, output, statuses, step, trigger, waitForRun, WorkerPool } from "../support/runs.js";
 import { e2eBackends, startWeft, type Weft } from "../support/weft.js";
@@ -153,5 +156,28 @@ describe.each(e2eBackends(hasPostgres, hasRedis, { embedded: false }))("cancel, 
     expect(peak).toBe(2);
     // The server itself kept within the slots: the SDK never had to refuse a task (NO_SLOT).
     expect(refused).toEqual([]);
+  });
+
+  it.skipIf(skip)("gives a task a worker refused with NO_SLOT to another worker, even with no retries left", async () => {
+    const id = uniqueId("noslot");
+    const action = `${id}.job`;
+    await defineWorkflow(weft.client, { id, steps: [{ id: "job", action }] });
+    const full = rawWorkerStream(weft.url);
+    try {
+      full.send({ case: "hello", value: { workerName: "full", actions: [action], slots: 2 } });
+      expect((await full.next()).msg.case).toBe("welcome");
+      const runId = await trigger(weft.client, id);
+      const offered = await full.next();
+      expect(offered.msg.case).toBe("task");
+      const task = offered.msg.value as Task;
+      await workers.start({ address: weft.url, name: "free" }, { [action]: (_input: unknown, ctx: TaskContext) => ({ by: "free", attempt: ctx.attempt }) });
+      // What the SDK answers when handlers that outlived a reconnect still hold its slots.
+      full.send({ case: "result", value: { taskId: task.taskId, leaseToken: task.leaseToken, outcome: { case: "error", value: { type: "NO_SLOT", message: "all 2 slots are busy", retryable: true } } } });
+      const run = await waitForRun(weft.client, runId);
+      expect(run.status, describeRun(run)).toBe(RunStatus.SUCCEEDED);
+      expect(output(run, "job")).toEqual({ by: "free", attempt: 2 });
+    } finally {
+      full.close();
+    }
   });
 });
