@@ -7,15 +7,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RunStatus } from "../../gen/weft/v1/common_pb.js";
 import { requirePostgres } from "../support/db.js";
 import { uniqueId } from "../support/execution.js";
-import { startPrivateRedis, type PrivateRedis } from "../support/private-redis.js";
+import { requireRedisServer, startPrivateRedis, type PrivateRedis } from "../support/private-redis.js";
 import { rawWorkerStream } from "../support/raw-worker.js";
 import { defineWorkflow, describeRun, output, step, trigger, waitForRun, WorkerPool } from "../support/runs.js";
 import { startWeft, type Weft } from "../support/weft.js";
 import { workload } from "../support/workload.js";
 
 const hasPostgres = await requirePostgres();
+const hasRedisServer = requireRedisServer();
 
-describe.skipIf(!hasPostgres)("Redis outages mid-run (private redis-server)", () => {
+describe.skipIf(!hasPostgres || !hasRedisServer)("Redis outages mid-run (private redis-server)", () => {
   let redis: PrivateRedis;
   let weft: Weft;
   const workers = new WorkerPool();

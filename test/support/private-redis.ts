@@ -10,7 +10,7 @@
  * await redis.stop();
  * ```
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { connect, createServer } from "node:net";
 
 export interface PrivateRedis {
@@ -23,6 +23,21 @@ export interface PrivateRedis {
   /** A raw command, e.g. `["DBSIZE"]`; resolves with the reply's first line. */
   command(args: string[]): Promise<string>;
   stop(): Promise<void>;
+}
+
+/**
+ * Whether a `redis-server` binary is on PATH. Missing: throws when `CI` is
+ * set (the suite must fail, not skip), else returns false.
+ *
+ * @example
+ * ```ts
+ * describe.skipIf(!requireRedisServer())("redis outages", () => { ... });
+ * ```
+ */
+export function requireRedisServer(): boolean {
+  const ok = spawnSync("redis-server", ["--version"], { stdio: "ignore" }).status === 0;
+  if (!ok && process.env.CI) throw new Error("redis-server is required in CI (apt-get install redis-server)");
+  return ok;
 }
 
 async function freePort(): Promise<number> {
