@@ -144,12 +144,22 @@ export function createDispatcher(deps: {
   const submit = async (session: WorkerSession | undefined, outcome: TaskOutcome): Promise<CompletionResult> => {
     // Before the commit (which wakes the pump): the re-queued task must not go straight back to this worker.
     if (session && outcome.source !== "server") {
+      const held = session.inflight.get(outcome.taskId);
+      if (held && held.task.leaseToken === outcome.leaseToken) held.answered = true;
       const type = outcome.outcome.kind === "error" ? outcome.outcome.error.type : undefined;
       if (type !== undefined && DRAINING_TYPES.has(type)) session.draining = true;
       // NO_SLOT: the worker is full whatever its slot count says; give it a moment (or its next result).
       session.fullUntil = type === "NO_SLOT" ? Date.now() + NO_SLOT_PAUSE_MS : 0;
     }
-    const result = await buffer.submit(outcome);
+    let result: CompletionResult;
+    try {
+      result = await buffer.submit(outcome);
+    } catch (err) {
+      // Not recorded: the task is owed a result again, and silence counts again.
+      const held = session?.inflight.get(outcome.taskId);
+      if (held && held.task.leaseToken === outcome.leaseToken && outcome.source !== "server") held.answered = false;
+      throw err;
+    }
     afterResult(session, outcome);
     if (result.accepted) wake();
     return result;
@@ -165,7 +175,8 @@ export function createDispatcher(deps: {
     });
 
   /** Whether a live session of this replica holds the task and heartbeated it within its lease time. */
-  const beating = (held: Inflight | undefined, now: number): boolean => held !== undefined && now - held.lastBeatAt <= held.ttlMs;
+  const beating = (held: Inflight | undefined, now: number): boolean =>
+    held !== undefined && (held.answered === true || now - held.lastBeatAt <= held.ttlMs);
 
   const sweeper = createSweeper({
     store,
@@ -176,7 +187,7 @@ export function createDispatcher(deps: {
       lose: (t, why, type) => {
         const session = bySessionId.get(t.workerId ?? "");
         // Lost for silence (not for a timeout): stop feeding this stream until it speaks again.
-        if (session && type === undefined) session.suspect = true;
+        if (session && type === undefined && session.inflight.get(t.taskId)?.answered !== true) session.suspect = true;
         return lose(session, t.taskId, t.leaseToken, why, type);
       },
       wake,

@@ -26,6 +26,12 @@ export interface Inflight {
    * the lease (restart, FLUSHALL) or another process took its expiry.
    */
   lastBeatAt: number;
+  /**
+   * Set when the worker's result for this task arrived (it is being
+   * committed): the worker stops heartbeating a task it has answered, so
+   * from then on silence is not a stall.
+   */
+  answered?: boolean;
 }
 
 export class WorkerSession {
