@@ -16,7 +16,7 @@ import type { Logger } from "../log.js";
 import type { CompletionResult, ExecutionStore, RunningTaskRef, TaskOutcome } from "../store/types.js";
 import { createCompletionBuffer } from "./completion-buffer.js";
 import type { DispatchOptions } from "./options.js";
-import type { Inflight, WorkerSession } from "./session.js";
+import { beating, type WorkerSession } from "./session.js";
 import { createSweeper } from "./sweeper.js";
 
 export interface Dispatcher {
@@ -38,11 +38,6 @@ export interface Dispatcher {
   sessions(): ReadonlySet<WorkerSession>;
   close(): Promise<void>;
 }
-
-/** Failure types by which a worker says it is going away (see the SDK's drain). */
-const DRAINING_TYPES = new Set(["WORKER_DRAINING", "WORKER_SHUTDOWN"]);
-/** How long a worker that answered NO_SLOT gets no new tasks (unless it sends another result first). */
-const NO_SLOT_PAUSE_MS = 1_000;
 
 export function createDispatcher(deps: {
   store: ExecutionStore;
@@ -143,21 +138,13 @@ export function createDispatcher(deps: {
 
   const submit = async (session: WorkerSession | undefined, outcome: TaskOutcome): Promise<CompletionResult> => {
     // Before the commit (which wakes the pump): the re-queued task must not go straight back to this worker.
-    if (session && outcome.source !== "server") {
-      const held = session.inflight.get(outcome.taskId);
-      if (held && held.task.leaseToken === outcome.leaseToken) held.answered = true;
-      const type = outcome.outcome.kind === "error" ? outcome.outcome.error.type : undefined;
-      if (type !== undefined && DRAINING_TYPES.has(type)) session.draining = true;
-      // NO_SLOT: the worker is full whatever its slot count says; give it a moment (or its next result).
-      session.fullUntil = type === "NO_SLOT" ? Date.now() + NO_SLOT_PAUSE_MS : 0;
-    }
+    const fromWorker = outcome.source !== "server";
+    if (session && fromWorker) session.noteResult(outcome.taskId, outcome.leaseToken, outcome.outcome.kind === "error" ? outcome.outcome.error.type : undefined);
     let result: CompletionResult;
     try {
       result = await buffer.submit(outcome);
     } catch (err) {
-      // Not recorded: the task is owed a result again, and silence counts again.
-      const held = session?.inflight.get(outcome.taskId);
-      if (held && held.task.leaseToken === outcome.leaseToken && outcome.source !== "server") held.answered = false;
+      if (session && fromWorker) session.resultLost(outcome.taskId, outcome.leaseToken);
       throw err;
     }
     afterResult(session, outcome);
@@ -174,10 +161,6 @@ export function createDispatcher(deps: {
       outcome: { kind: "error", error: { type, message: type === "LEASE_LOST" ? `lease lost: ${why}` : why, retryable: true } },
     });
 
-  /** Whether a live session of this replica holds the task and heartbeated it within its lease time. */
-  const beating = (held: Inflight | undefined, now: number): boolean =>
-    held !== undefined && (held.answered === true || now - held.lastBeatAt <= held.ttlMs);
-
   const sweeper = createSweeper({
     store,
     leases,
@@ -187,7 +170,8 @@ export function createDispatcher(deps: {
       lose: (t, why, type) => {
         const session = bySessionId.get(t.workerId ?? "");
         // Lost for silence (not for a timeout): stop feeding this stream until it speaks again.
-        if (session && type === undefined && session.inflight.get(t.taskId)?.answered !== true) session.suspect = true;
+        const held = session?.inflight.get(t.taskId);
+        if (session && held && held.task.leaseToken === t.leaseToken && type === undefined && !beating(held, Date.now())) session.suspect = true;
         return lose(session, t.taskId, t.leaseToken, why, type);
       },
       wake,

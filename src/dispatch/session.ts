@@ -34,6 +34,22 @@ export interface Inflight {
   answered?: boolean;
 }
 
+/** Failure types by which a worker says it is going away (see the SDK's drain). */
+const DRAINING_TYPES = new Set(["WORKER_DRAINING", "WORKER_SHUTDOWN"]);
+/** How long a worker that answered NO_SLOT gets no new tasks (unless it sends another result first). */
+const NO_SLOT_PAUSE_MS = 1_000;
+
+/**
+ * Whether a held task counts as alive: answered (its result is being
+ * committed) or heartbeated within its lease time.
+ *
+ * @example
+ *   const stalled = [...session.inflight.values()].filter((h) => !beating(h, Date.now()));
+ */
+export function beating(held: Inflight | undefined, now: number): boolean {
+  return held !== undefined && (held.answered === true || now - held.lastBeatAt <= held.ttlMs);
+}
+
 export class WorkerSession {
   readonly inflight = new Map<string, Inflight>();
   readonly outbox = new Channel<Outgoing>();
@@ -71,6 +87,25 @@ export class WorkerSession {
 
   get free(): number {
     return this.closed || this.suspect || this.draining || Date.now() < this.fullUntil ? 0 : Math.max(0, this.slots - this.inflight.size);
+  }
+
+  /**
+   * The worker sent a result (`errorType` undefined: an output). Called
+   * before it commits: marks the task answered, and the session draining
+   * (WORKER_DRAINING / WORKER_SHUTDOWN) or briefly full (NO_SLOT).
+   */
+  noteResult(taskId: string, leaseToken: bigint, errorType: string | undefined): void {
+    const held = this.inflight.get(taskId);
+    if (held && held.task.leaseToken === leaseToken) held.answered = true;
+    if (errorType !== undefined && DRAINING_TYPES.has(errorType)) this.draining = true;
+    // NO_SLOT: the worker is full whatever its slot count says; give it a moment (or its next result).
+    this.fullUntil = errorType === "NO_SLOT" ? Date.now() + NO_SLOT_PAUSE_MS : 0;
+  }
+
+  /** The result could not be recorded: the task is owed one again, and its silence counts again. */
+  resultLost(taskId: string, leaseToken: bigint): void {
+    const held = this.inflight.get(taskId);
+    if (held && held.task.leaseToken === leaseToken) held.answered = false;
   }
 
   send(msg: Outgoing): void {
