@@ -12,7 +12,7 @@ import { requirePostgres } from "../support/db.js";
 import { uniqueId } from "../support/execution.js";
 import { requireRedis } from "../support/redis.js";
 import { defineWorkflow, describeRun, statuses, step, trigger, waitForRun, WorkerPool } from "../support/runs.js";
-import { e2eBackends, startWeft, type Weft } from "../support/weft.js";
+import { e2eBackends, START_EMBEDDED_MS, startWeft, type Weft } from "../support/weft.js";
 
 const hasPostgres = await requirePostgres();
 const hasRedis = await requireRedis();
@@ -28,7 +28,7 @@ describe.each(e2eBackends(hasPostgres, hasRedis))("DAG execution on $name", ({ s
 
   beforeAll(async () => {
     if (!skip) weft = await startWeft(opts);
-  });
+  }, START_EMBEDDED_MS + 10_000);
   afterEach(() => workers.stopAll());
   afterAll(async () => {
     await weft?.stop();

@@ -16,7 +16,7 @@ import { uniqueId } from "../support/execution.js";
 import { rawWorkerStream, type WorkerMsg } from "../support/raw-worker.js";
 import { requireRedis } from "../support/redis.js";
 import { defineWorkflow, describeRun, history, output, step, stepEvents, trigger, waitForRun, WorkerPool } from "../support/runs.js";
-import { e2eBackends, startWeft, type Weft } from "../support/weft.js";
+import { e2eBackends, START_EMBEDDED_MS, startWeft, type Weft } from "../support/weft.js";
 import { startWorkerProcess, type WorkerProcess } from "../support/worker-process.js";
 
 const hasPostgres = await requirePostgres();
@@ -29,7 +29,7 @@ describe.each(e2eBackends(hasPostgres, hasRedis))("worker faults on $name", ({ s
 
   beforeAll(async () => {
     if (!skip) weft = await startWeft(opts);
-  });
+  }, START_EMBEDDED_MS + 10_000);
   afterEach(async () => {
     await Promise.all(children.splice(0).map((c) => c.kill()));
     await workers.stopAll();

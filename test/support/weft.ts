@@ -19,6 +19,9 @@ import { startServerProcess, tempDataDir, type ServerProcess } from "./server-pr
 /** Short timings: leases end 1.5 s after the last heartbeat, sweeps every 200 ms. */
 export const FAST_ARGS = ["--lease-ttl-ms", "1500", "--heartbeat-interval-ms", "250", "--sweep-interval-ms", "200"];
 
+/** How long an embedded server may take to start; suites that start one give their beforeAll a little more. */
+export const START_EMBEDDED_MS = 110_000;
+
 export interface WeftOptions {
   /** "postgres" (a fresh database) or "pglite" (embedded). Default postgres. */
   backend?: "postgres" | "pglite";
@@ -67,7 +70,12 @@ export async function startWeft(opts: WeftOptions = {}): Promise<Weft> {
   const leasePrefix = opts.leasePrefix ?? `weft-test-${randomBytes(4).toString("hex")}`;
   let server: ServerProcess;
   try {
-    server = await startServerProcess({ env, args: [...FAST_ARGS, "--shutdown-grace-ms", "1000", "--lease-prefix", leasePrefix, ...(opts.args ?? [])] });
+    // A fresh PGlite folder takes 15 s to initialise, far more on a loaded machine.
+    server = await startServerProcess({
+      env,
+      args: [...FAST_ARGS, "--shutdown-grace-ms", "1000", "--lease-prefix", leasePrefix, ...(opts.args ?? [])],
+      timeoutMs: databaseUrl ? 60_000 : START_EMBEDDED_MS,
+    });
   } catch (err) {
     await db?.drop();
     throw err;
