@@ -15,6 +15,8 @@ export interface Config {
   databaseUrl?: string;
   /** Redis URL; undefined = in-process leases. */
   redisUrl?: string;
+  /** Key namespace (hash tag) of the leases in Redis: one per deployment sharing a Redis. */
+  leasePrefix: string;
   dataDir: string;
   corsOrigins: string[];
   maxRequestBytes: number;
@@ -46,6 +48,12 @@ export const OPTIONS = {
   host: { flag: "host", env: "HOST", default: "0.0.0.0", help: "address to listen on" },
   databaseUrl: { flag: "database-url", env: "DATABASE_URL", default: undefined, help: "Postgres URL; unset: embedded PGlite" },
   redisUrl: { flag: "redis-url", env: "REDIS_URL", default: undefined, help: "Redis URL for leases; unset: in-process" },
+  leasePrefix: {
+    flag: "lease-prefix",
+    env: "WEFT_LEASE_PREFIX",
+    default: "weft",
+    help: "namespace of the lease keys in Redis; deployments sharing one Redis need different ones (replicas of one share it)",
+  },
   dataDir: { flag: "data-dir", env: "WEFT_DATA_DIR", default: "./.weft/data", help: "PGlite data folder (embedded mode)" },
   corsOrigins: {
     flag: "cors-origins",
@@ -77,6 +85,14 @@ export class ConfigError extends Error {
 }
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
+
+/** A lease prefix becomes a Redis hash tag: no braces, not empty. */
+function leasePrefix(v: string): string {
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(v)) {
+    throw new ConfigError(`--lease-prefix / WEFT_LEASE_PREFIX: 1 to 64 letters, digits or _.:- characters, got "${v}"`);
+  }
+  return v;
+}
 
 /** Reads flags (`--port 9000`) and environment into a checked `Config`. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
@@ -123,6 +139,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     host: raw("host") ?? "0.0.0.0",
     databaseUrl,
     redisUrl: url("redisUrl", ["redis:", "rediss:"]),
+    leasePrefix: leasePrefix(raw("leasePrefix") ?? "weft"),
     dataDir: raw("dataDir") ?? "./.weft/data",
     corsOrigins: (raw("corsOrigins") ?? "").split(",").map((s) => s.trim()).filter(Boolean),
     maxRequestBytes: int("maxRequestBytes", 1024, 1024 * 1024 * 1024),

@@ -82,6 +82,7 @@ export function registerWorkerService(router: ConnectRouter, deps: WorkerService
       dispatcher.attach(session);
 
       const handle = (m: WorkerMessage): void => {
+        dispatcher.heard(session);
         switch (m.msg.case) {
           case "result": {
             const r = m.msg.value;

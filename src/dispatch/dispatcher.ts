@@ -17,7 +17,7 @@ import type { CompletionResult, ExecutionStore, RunningTaskRef, TaskOutcome } fr
 import { createCompletionBuffer } from "./completion-buffer.js";
 import type { DispatchOptions } from "./options.js";
 import { limitOutput } from "./payload-limit.js";
-import type { WorkerSession } from "./session.js";
+import { beating, type WorkerSession } from "./session.js";
 import { createSweeper } from "./sweeper.js";
 
 export interface Dispatcher {
@@ -28,6 +28,8 @@ export interface Dispatcher {
   wake(): void;
   /** Records a result; resolves once durable (accepted) or refused (stale). */
   submit(session: WorkerSession | undefined, outcome: TaskOutcome): Promise<CompletionResult>;
+  /** The worker sent something: a session suspected stalled gets tasks again. */
+  heard(session: WorkerSession): void;
   /** Heartbeat: extends the leases of these tasks held by the session. */
   heartbeat(session: WorkerSession, taskIds: string[]): Promise<void>;
   /** Pushes `cancel` for tasks held by sessions of this replica. */
@@ -90,7 +92,7 @@ export function createDispatcher(deps: {
       }
       tasks.forEach((task, i) => {
         if (session.closed) return;
-        session.inflight.set(task.taskId, { task, ttlMs: ttls[i]! });
+        session.inflight.set(task.taskId, { task, ttlMs: ttls[i]!, lastBeatAt: Date.now() });
         session.send({ kind: "task", task });
       });
       if (session.closed) {
@@ -139,7 +141,16 @@ export function createDispatcher(deps: {
   };
 
   const submit = async (session: WorkerSession | undefined, outcome: TaskOutcome): Promise<CompletionResult> => {
-    const result = await buffer.submit(limitOutput(outcome, maxPayloadBytes));
+    // Before the commit (which wakes the pump): the re-queued task must not go straight back to this worker.
+    const fromWorker = outcome.source !== "server";
+    if (session && fromWorker) session.noteResult(outcome.taskId, outcome.leaseToken, outcome.outcome.kind === "error" ? outcome.outcome.error.type : undefined);
+    let result: CompletionResult;
+    try {
+      result = await buffer.submit(limitOutput(outcome, maxPayloadBytes));
+    } catch (err) {
+      if (session && fromWorker) session.resultLost(outcome.taskId, outcome.leaseToken);
+      throw err;
+    }
     afterResult(session, outcome);
     if (result.accepted) wake();
     return result;
@@ -150,13 +161,34 @@ export function createDispatcher(deps: {
       taskId,
       leaseToken: token,
       workerId: session?.id,
+      source: "server",
       outcome: { kind: "error", error: { type, message: type === "LEASE_LOST" ? `lease lost: ${why}` : why, retryable: true } },
     });
 
-  const sweeper = createSweeper({ store, leases, logger, options, dispatcher: { lose: (t, why, type) => lose(bySessionId.get(t.workerId ?? ""), t.taskId, t.leaseToken, why, type), wake, cancel: (tasks, reason) => store.signal({ kind: "cancel", tasks, reason }) }, localHolder: (taskId, workerId) => {
-    const s = bySessionId.get(workerId);
-    return s !== undefined && s.inflight.has(taskId);
-  } });
+  const sweeper = createSweeper({
+    store,
+    leases,
+    logger,
+    options,
+    dispatcher: {
+      lose: (t, why, type) => {
+        const session = bySessionId.get(t.workerId ?? "");
+        // Lost for silence (not for a timeout): stop feeding this stream until it speaks again.
+        const held = session?.inflight.get(t.taskId);
+        if (session && held && held.task.leaseToken === t.leaseToken && type === undefined && !beating(held, Date.now())) session.suspect = true;
+        return lose(session, t.taskId, t.leaseToken, why, type);
+      },
+      wake,
+      cancel: (tasks, reason) => store.signal({ kind: "cancel", tasks, reason }),
+    },
+    localHolder: (taskId, workerId) => beating(bySessionId.get(workerId)?.inflight.get(taskId), Date.now()),
+    stalled: (now) =>
+      [...sessions].flatMap((s) =>
+        [...s.inflight.values()]
+          .filter((h) => !beating(h, now))
+          .map((h) => ({ taskId: h.task.taskId, leaseToken: h.task.leaseToken, workerId: s.id })),
+      ),
+  });
 
   return {
     attach(session) {
@@ -175,9 +207,16 @@ export function createDispatcher(deps: {
     },
     wake,
     submit,
+    heard(session) {
+      if (!session.suspect) return;
+      session.suspect = false;
+      wake();
+    },
     async heartbeat(session, taskIds) {
+      const now = Date.now();
       const items = taskIds.flatMap((taskId) => {
         const held = session.inflight.get(taskId);
+        if (held) held.lastBeatAt = now;
         const token = leaseTokens.get(taskId);
         return held && token !== undefined ? [{ taskId, token, ttlMs: held.ttlMs }] : [];
       });

@@ -19,6 +19,35 @@ export interface Inflight {
   task: ClaimedTask;
   /** Lease time to live: the step's heartbeat timeout or the server default. */
   ttlMs: number;
+  /**
+   * When the task was sent or last heartbeated (ms, this replica's clock).
+   * The replica that holds the stream decides on its own when a task missed
+   * its heartbeats, so a stalled stream loses its tasks even when Redis lost
+   * the lease (restart, FLUSHALL) or another process took its expiry.
+   */
+  lastBeatAt: number;
+  /**
+   * Set when the worker's result for this task arrived (it is being
+   * committed): the worker stops heartbeating a task it has answered, so
+   * from then on silence is not a stall.
+   */
+  answered?: boolean;
+}
+
+/** Failure types by which a worker says it is going away (see the SDK's drain). */
+const DRAINING_TYPES = new Set(["WORKER_DRAINING", "WORKER_SHUTDOWN"]);
+/** How long a worker that answered NO_SLOT gets no new tasks (unless it sends another result first). */
+const NO_SLOT_PAUSE_MS = 1_000;
+
+/**
+ * Whether a held task counts as alive: answered (its result is being
+ * committed) or heartbeated within its lease time.
+ *
+ * @example
+ *   const stalled = [...session.inflight.values()].filter((h) => !beating(h, Date.now()));
+ */
+export function beating(held: Inflight | undefined, now: number): boolean {
+  return held !== undefined && (held.answered === true || now - held.lastBeatAt <= held.ttlMs);
 }
 
 export class WorkerSession {
@@ -27,6 +56,24 @@ export class WorkerSession {
   /** Sorted action list: sessions with equal keys claim from the same queue. */
   readonly actionKey: string;
   closed = false;
+  /**
+   * Set when the session's tasks were lost for missed heartbeats: it gets no
+   * new tasks until the worker sends something again (a heartbeat or a
+   * result), so a stalled stream does not swallow every retry of a task.
+   */
+  suspect = false;
+  /**
+   * Set once the worker handed a task back because it is draining or
+   * stopping (WORKER_DRAINING, WORKER_SHUTDOWN): it gets no new tasks, which
+   * it would only hand back too, until its stream ends.
+   */
+  draining = false;
+  /**
+   * Until when (ms) the worker is taken to be full: it refused a task with
+   * NO_SLOT (handlers that outlived a reconnect still hold its slots). Ends
+   * at its next other result, or after a second.
+   */
+  fullUntil = 0;
 
   constructor(
     readonly id: string,
@@ -39,7 +86,26 @@ export class WorkerSession {
   }
 
   get free(): number {
-    return this.closed ? 0 : Math.max(0, this.slots - this.inflight.size);
+    return this.closed || this.suspect || this.draining || Date.now() < this.fullUntil ? 0 : Math.max(0, this.slots - this.inflight.size);
+  }
+
+  /**
+   * The worker sent a result (`errorType` undefined: an output). Called
+   * before it commits: marks the task answered, and the session draining
+   * (WORKER_DRAINING / WORKER_SHUTDOWN) or briefly full (NO_SLOT).
+   */
+  noteResult(taskId: string, leaseToken: bigint, errorType: string | undefined): void {
+    const held = this.inflight.get(taskId);
+    if (held && held.task.leaseToken === leaseToken) held.answered = true;
+    if (errorType !== undefined && DRAINING_TYPES.has(errorType)) this.draining = true;
+    // NO_SLOT: the worker is full whatever its slot count says; give it a moment (or its next result).
+    this.fullUntil = errorType === "NO_SLOT" ? Date.now() + NO_SLOT_PAUSE_MS : 0;
+  }
+
+  /** The result could not be recorded: the task is owed one again, and its silence counts again. */
+  resultLost(taskId: string, leaseToken: bigint): void {
+    const held = this.inflight.get(taskId);
+    if (held && held.task.leaseToken === leaseToken) held.answered = false;
   }
 
   send(msg: Outgoing): void {

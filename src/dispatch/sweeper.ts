@@ -1,6 +1,6 @@
 /**
- * The safety net, on a timer: expired leases, step and run timeouts, due
- * retries and leases that vanished from Redis. Nothing on the hot path waits for it.
+ * The safety net, on a timer: expired leases, stalled streams, step and run
+ * timeouts, due retries and leases that vanished from Redis. Nothing on the hot path waits for it.
  *
  * @example
  *   const sweeper = createSweeper({ store, leases, logger, options, dispatcher, localHolder });
@@ -25,8 +25,10 @@ export function createSweeper(deps: {
     wake(): void;
     cancel(tasks: RunningTaskRef[], reason: string): Promise<void>;
   };
-  /** True when a live session of this replica holds the task. */
+  /** True when a live session of this replica holds the task and heartbeats it. */
   localHolder(taskId: string, workerId: string): boolean;
+  /** Tasks held by this replica's sessions that missed their heartbeats (whatever Redis says). */
+  stalled(nowMs: number): RunningTaskRef[];
 }): Sweeper {
   const { store, leases, logger, options, dispatcher } = deps;
   let stopped = false;
@@ -36,17 +38,20 @@ export function createSweeper(deps: {
   /** Tasks whose lease was missing at the previous scan (task id → token). */
   let missing = new Map<string, bigint>();
 
+  /** Cancel first (the holder's session still knows the task), then requeue. */
+  const loseAll = async (tasks: RunningTaskRef[]) => {
+    if (tasks.length === 0) return;
+    await dispatcher.cancel(tasks, "lease expired");
+    await Promise.all(tasks.map((t) => dispatcher.lose(t, "no heartbeat within the lease time")));
+  };
+
   const expireLeases = async (now: number) => {
     const expired = await leases.expired(now, 500);
-    await Promise.all(
-      expired.map((e) =>
-        dispatcher.lose({ taskId: e.taskId, leaseToken: e.token, workerId: e.workerId }, "no heartbeat within the lease time"),
-      ),
-    );
-    if (expired.length > 0) {
-      await dispatcher.cancel(expired.map((e) => ({ taskId: e.taskId, leaseToken: e.token, workerId: e.workerId })), "lease expired");
-    }
+    await loseAll(expired.map((e) => ({ taskId: e.taskId, leaseToken: e.token, workerId: e.workerId })));
   };
+
+  /** Streams of this replica that went quiet: their tasks are lost even if Redis no longer knows the lease. */
+  const stalledStreams = (now: number) => loseAll(deps.stalled(now));
 
   const timeouts = async (now: number) => {
     const late = await store.timedOutTasks(new Date(now), 500);
@@ -57,7 +62,10 @@ export function createSweeper(deps: {
 
   /** Runs past their workflow timeout → TIMED_OUT; the store signals `cancel` for their running tasks. */
   const runTimeouts = async (now: number) => {
-    await store.timeOutRuns(new Date(now), 100);
+    for (let i = 0; i < 10; i++) {
+      const { runIds } = await store.timeOutRuns(new Date(now), 100);
+      if (runIds.length < 100) return;
+    }
   };
 
   const dueRetries = async (now: number) => {
@@ -100,6 +108,7 @@ export function createSweeper(deps: {
     const now = Date.now();
     for (const [name, job] of [
       ["expired leases", expireLeases],
+      ["stalled streams", stalledStreams],
       ["timeouts", timeouts],
       ["run timeouts", runTimeouts],
       ["due retries", dueRetries],

@@ -18,6 +18,29 @@ import type { Failure, RetryPolicy } from "./model.js";
 export const JITTER_RATIO = 0.2;
 
 /**
+ * Failure types by which a worker hands a task back without a verdict on it:
+ * it was draining (`WORKER_DRAINING`), stopped before the handler finished
+ * (`WORKER_SHUTDOWN`), or had no free slot (`NO_SLOT`). The SDKs report
+ * these so the server re-queues the task at once; they are not the task's
+ * failure, so they do not wait for a backoff and are retried even when the
+ * policy has no attempts left, up to {@link MAX_RETURNS} extra deliveries
+ * (a bound against a worker that hands everything back forever). They still
+ * count as deliveries in `attempts`.
+ *
+ * @example
+ * RETURNED_ERROR_TYPES.includes("WORKER_SHUTDOWN"); // true
+ */
+export const RETURNED_ERROR_TYPES: readonly string[] = ["WORKER_DRAINING", "WORKER_SHUTDOWN", "NO_SLOT"];
+
+/**
+ * How many deliveries beyond `maxAttempts` handed-back tasks may use.
+ *
+ * @example
+ * const lastDelivery = policy.maxAttempts + MAX_RETURNS;
+ */
+export const MAX_RETURNS = 10;
+
+/**
  * What to do after a failed attempt.
  *
  * @example
@@ -47,7 +70,10 @@ export function backoffMs(policy: RetryPolicy, attempt: number): number {
 /**
  * Decides whether a failed attempt is retried, and after how long.
  *
- * No retry when `attempt >= maxAttempts` (max attempts counts every attempt),
+ * A task handed back by its worker ({@link RETURNED_ERROR_TYPES}, not
+ * marked non-retryable) is retried at once, attempts left or not, up to
+ * `maxAttempts + MAX_RETURNS` deliveries. Otherwise: no retry when
+ * `attempt >= maxAttempts` (max attempts counts every attempt),
  * when `failure.retryable === false`, or when `failure.type` is one of the
  * policy's `nonRetryableErrors` (exact, case-sensitive match). Otherwise the
  * delay is {@link backoffMs} plus jitter of `floor(backoff * 0.2 * random)`,
@@ -61,6 +87,9 @@ export function backoffMs(policy: RetryPolicy, attempt: number): number {
  * // { retry: false, reason: "the error is marked not retryable" }
  */
 export function decideRetry(policy: RetryPolicy, attempt: number, failure: Failure, random: number): RetryDecision {
+  if (failure.retryable !== false && RETURNED_ERROR_TYPES.includes(failure.type) && attempt < policy.maxAttempts + MAX_RETURNS) {
+    return { retry: true, delayMs: 0 };
+  }
   if (attempt >= policy.maxAttempts) {
     return { retry: false, reason: `attempt ${attempt} of ${policy.maxAttempts}: no attempts left` };
   }

@@ -103,6 +103,8 @@ function record(batch: Batch, run: LockedRun, def: WorkflowDef | undefined, step
   const step = batch.steps.get(run.id)?.get(stepId);
   if (step === undefined || step.status !== "RUNNING" || step.leaseToken !== outcome.leaseToken) {
     const reason = step === undefined ? "unknown step" : staleReason(step, outcome.leaseToken);
+    // The server's own requeue of a task that has moved on (its result won a race, another replica lost it first): nothing happened.
+    if (outcome.source === "server") return { taskId, accepted: false, reason };
     changes.event({
       run_id: run.id,
       type: "STALE_RESULT",

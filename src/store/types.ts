@@ -200,6 +200,12 @@ export interface TaskOutcome {
   taskId: string;
   leaseToken: bigint;
   workerId?: string;
+  /**
+   * "server" for outcomes the control plane makes itself (a lost lease, a
+   * timeout): when stale they are dropped without a STALE_RESULT event, which
+   * records late results that workers sent. Default "worker".
+   */
+  source?: "worker" | "server";
   outcome:
     | { kind: "output"; output: JsonValue }
     | { kind: "error"; error: Failure }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Failure, RetryPolicy } from "../../src/engine/model.js";
-import { backoffMs, decideRetry } from "../../src/engine/retry.js";
+import { backoffMs, decideRetry, MAX_RETURNS } from "../../src/engine/retry.js";
 
 const policy: RetryPolicy = {
   maxAttempts: 6,
@@ -74,5 +74,15 @@ describe("decideRetry", () => {
     expect(d.retry).toBe(false);
     if (!d.retry) expect(d.reason).toMatch(/"VALIDATION" is not retryable/);
     expect(decideRetry(policy, 1, { message: "x", type: "validation" }, 0).retry).toBe(true);
+  });
+
+  it("re-queues a task its worker handed back at once, attempts left or not, within a bound", () => {
+    const once = { ...policy, maxAttempts: 1 };
+    for (const type of ["WORKER_SHUTDOWN", "WORKER_DRAINING", "NO_SLOT"]) {
+      expect(decideRetry(once, 1, { message: "stopping", type, retryable: true }, 0.9)).toEqual({ retry: true, delayMs: 0 });
+    }
+    expect(decideRetry(once, 1 + MAX_RETURNS, { message: "stopping", type: "WORKER_SHUTDOWN" }, 0).retry).toBe(false);
+    // Marked non-retryable, it is a failure like any other.
+    expect(decideRetry(once, 1, { message: "x", type: "NO_SLOT", retryable: false }, 0).retry).toBe(false);
   });
 });
