@@ -15,11 +15,16 @@ import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { s1 } from "./scenarios/s1-throughput.js";
+import { s2 } from "./scenarios/s2-chains.js";
+import { s3 } from "./scenarios/s3-fan-out.js";
+import { s4 } from "./scenarios/s4-latency.js";
+import { s5 } from "./scenarios/s5-backlog.js";
+import { s6 } from "./scenarios/s6-streams.js";
 import { postgresVersion, type BackendName } from "./support/backend.js";
 import { formatTable, summarizeRepeats, writeResults, type ResultRow } from "./support/report.js";
 import type { Measurement, Scenario } from "./support/scenario.js";
 
-const SCENARIOS: Scenario[] = [s1];
+const SCENARIOS: Scenario[] = [s1, s2, s3, s4, s5, s6];
 const QUICK = new Set(["S1", "S4"]);
 
 const ROOT = resolve(import.meta.dirname, "..");
