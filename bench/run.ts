@@ -67,6 +67,9 @@ async function main(): Promise<number> {
   log(`machine: ${machine.cores} cores, node ${machine.node}, postgres ${machine.postgres}; ${quick ? "quick" : "full"} mode, ${repeats} repeat(s)`);
 
   const rows: ResultRow[] = [];
+  const failures: string[] = [];
+  // Extra `weft serve` flags for every server, e.g. BENCH_SERVER_ARGS="--completion-window-ms 5".
+  const serverArgs = (process.env.BENCH_SERVER_ARGS ?? "").split(" ").filter(Boolean);
   for (const scenario of SCENARIOS.filter((s) => wanted.includes(s.id))) {
     for (const backend of backends.filter((b) => scenario.backends.includes(b))) {
       const runs: Measurement[][] = [];
@@ -75,15 +78,26 @@ async function main(): Promise<number> {
         const slog = (line: string) => log(`[${tag}] ${line}`);
         slog(`start: ${scenario.title}`);
         const serverNodeArgs = values.profile ? ["--cpu-prof", `--cpu-prof-dir=${join(ROOT, "bench/results/profiles")}`, `--cpu-prof-name=${scenario.id}-${backend}-${r}-${Date.now()}.cpuprofile`] : [];
-        const measured = await scenario.run({ backend, quick, log: slog, stack: { postgresUrl, redisUrl, log: slog, serverNodeArgs } });
-        slog(measured.map((m) => `${m.metric}=${m.value.toFixed(2)}`).join(" "));
-        runs.push(measured);
+        try {
+          const measured = await scenario.run({ backend, quick, log: slog, stack: { postgresUrl, redisUrl, log: slog, serverNodeArgs, serverArgs } });
+          slog(measured.map((m) => `${m.metric}=${m.value.toFixed(2)}`).join(" "));
+          runs.push(measured);
+        } catch (err) {
+          // A stuck or failed scenario is a finding: report it, go on with the rest.
+          const message = err instanceof Error ? err.message : String(err);
+          slog(`FAILED: ${message}`);
+          failures.push(`${tag}: ${message}`);
+        }
       }
       rows.push(...summarizeRepeats(scenario.id, backend, runs));
       writeResults(values.out, machine, rows);
     }
   }
   process.stdout.write(`\n${formatTable(rows)}\n\nwritten to ${values.out} in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  if (failures.length > 0) {
+    process.stdout.write(`\n${failures.length} scenario run(s) failed:\n${failures.map((f) => `  ${f}`).join("\n")}\n`);
+    return 1;
+  }
   return 0;
 }
 

@@ -45,6 +45,9 @@ export interface Stack {
   countRuns(workflowId: string, status: RunStatus): Promise<number>;
 }
 
+/** A wait fails when no result arrived for this long (a stuck run is a finding, not a reason to hang). */
+const STALL_MS = 30_000;
+
 /** Prepares the backend, starts server and worker process, runs `body`, tears everything down. */
 export async function withStack<T>(name: BackendName, opts: StackOptions, body: (stack: Stack) => Promise<T>): Promise<T> {
   const backend = await prepareBackend(name, opts);
@@ -96,11 +99,20 @@ export async function withStack<T>(name: BackendName, opts: StackOptions, body: 
         const t0 = wallNow();
         let last = 0;
         let lastLog = t0;
+        let progressAt = t0;
+        let seen = 0;
         for (;;) {
           const s = await w.stats();
           const now = wallNow();
           if (s.accepted >= target) return;
-          if (now - t0 > timeoutMs) throw new Error(`${label}: only ${s.accepted}/${target} results after ${Math.round(timeoutMs / 1000)} s`);
+          if (s.accepted > seen) {
+            seen = s.accepted;
+            progressAt = now;
+          }
+          if (now - t0 > timeoutMs || now - progressAt > STALL_MS) {
+            const why = now - t0 > timeoutMs ? `after ${Math.round(timeoutMs / 1000)} s` : `and no progress for ${STALL_MS / 1000} s`;
+            throw new Error(`${label}: only ${s.accepted}/${target} results ${why} (worker stats ${JSON.stringify(s)})`);
+          }
           if (now - lastLog >= 1000) {
             opts.log(`${label}: ${s.accepted}/${target} done (${Math.round(((s.accepted - last) * 1000) / (now - lastLog))}/s)`);
             last = s.accepted;

@@ -57,6 +57,8 @@ let firstStartAt = Number.NaN;
 let lastAckAt = Number.NaN;
 /** task id → run id and trigger time, from handler start to its ack. */
 const open = new Map<string, { runId: string; t: number | undefined }>();
+/** Why results were refused (stale token, run over, …): reason → count. */
+const refusedReasons: Record<string, number> = {};
 let release: () => void = () => undefined;
 let released = new Promise<void>((r) => (release = r));
 
@@ -88,6 +90,8 @@ function makeWorker(address: string, name: string, slots: number): Worker {
     open.delete(a.taskId);
     if (!a.accepted) {
       stats.refused++;
+      const why = a.reason.replace(/\d+/g, "N");
+      refusedReasons[why] = (refusedReasons[why] ?? 0) + 1;
       return;
     }
     stats.accepted++;
@@ -123,7 +127,7 @@ async function handle(msg: WorkerRequest): Promise<Record<string, unknown>> {
     case "clock":
       return { now: wallNow() };
     case "stats":
-      return { ...stats };
+      return { ...stats, refusedReasons };
     case "collect": {
       const out: WorkerCollection = {
         ...stats,
