@@ -11,6 +11,7 @@
 import { RunStatus } from "../../sdk/index.js";
 import { wallNow } from "../support/clock.js";
 import { withStack } from "../support/harness.js";
+import { startPgSampler } from "../support/pg-sampler.js";
 import type { Scenario } from "../support/scenario.js";
 
 export const s1: Scenario = {
@@ -23,11 +24,18 @@ export const s1: Scenario = {
       await stack.defineWorkflow("s1", [{ id: "s", action: "bench.noop", dependsOn: [] }]);
       await stack.workers.start({ address: stack.server.url, workers: 4, slots: 500 });
       const offset = await stack.workers.clockOffset();
+      // BENCH_PG_SAMPLE=1: what Postgres backends spend their time on (see pg-sampler.ts).
+      const sampler = stack.backend.pool && process.env.BENCH_PG_SAMPLE ? startPgSampler(stack.backend.pool, 10) : undefined;
+      const meter = await stack.cpuMeter();
       const t0 = wallNow();
       await stack.triggerBatched("s1", n, () => ({}), { batch: 500, concurrency: 4, label: "S1 trigger" });
       const triggeredAt = wallNow();
       await stack.waitAccepted(n, 600_000, "S1");
+      const cpu = meter.stop();
       const got = await stack.workers.collect();
+      if (sampler) {
+        for (const r of sampler.stop().slice(0, 20)) stack.log(`pg ${r.pct.toFixed(1).padStart(5)}%  ${r.what}`);
+      }
       let end = got.lastAckAt - offset;
       if (stack.backend.pool) {
         const { rows } = await stack.backend.pool.query<{ t: number }>("select extract(epoch from max(ended_at)) * 1000 as t from runs where workflow_id = 's1'");
@@ -38,6 +46,8 @@ export const s1: Scenario = {
       return [
         { metric: "runs_per_s", value: n / ((end - t0) / 1000) },
         { metric: "trigger_runs_per_s", value: n / ((triggeredAt - t0) / 1000) },
+        // Where the CPU went (100 = one core), for reading the figure above.
+        ...Object.entries(cpu).map(([k, v]) => ({ metric: `${k}_cpu_pct`, value: v })),
       ];
     });
   },

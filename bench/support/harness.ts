@@ -12,6 +12,7 @@
 import { RunStatus, createWeftClient, jsonToValue, type WeftClient } from "../../sdk/index.js";
 import { prepareBackend, type Backend, type BackendName, type BackendOptions } from "./backend.js";
 import { sleep, wallNow } from "./clock.js";
+import { cpuMeter } from "./proc.js";
 import { startBenchServer, type BenchServer } from "./server.js";
 import { forkWorkers, type WorkerProcess } from "./workers.js";
 
@@ -41,6 +42,11 @@ export interface Stack {
   triggerBatched(workflowId: string, n: number, input: (i: number) => unknown, opts?: { batch?: number; concurrency?: number; label?: string }): Promise<string[]>;
   /** Waits until the workers counted `target` accepted results; progress every second. */
   waitAccepted(target: number, timeoutMs: number, label: string): Promise<void>;
+  /**
+   * Starts measuring CPU of the server, the worker process and (pg) the
+   * Postgres backends serving the bench database; `stop()` gives % of one core each.
+   */
+  cpuMeter(): Promise<{ stop(): Record<string, number> }>;
   /** Runs of `workflowId` in `status`, counted in the database (pg) or by paging ListRuns (embedded). */
   countRuns(workflowId: string, status: RunStatus): Promise<number>;
 }
@@ -120,6 +126,16 @@ export async function withStack<T>(name: BackendName, opts: StackOptions, body: 
           }
           await sleep(20);
         }
+      },
+      async cpuMeter() {
+        const pids: Record<string, number[]> = { server: [server!.pid], workers: [w.pid] };
+        if (backend.pool) {
+          const { rows } = await backend.pool.query<{ pid: number }>(
+            "select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend'",
+          );
+          pids.postgres = rows.map((r) => r.pid);
+        }
+        return cpuMeter(pids);
       },
       async countRuns(workflowId, status) {
         if (backend.pool) {

@@ -26,3 +26,41 @@ export function cpuMs(pid: number): number {
   const stime = Number(fields[12]);
   return ((utime + stime) * 1000) / TICKS_PER_S;
 }
+
+/**
+ * CPU used by a set of processes between `start()` and `stop()`, as a share
+ * of one core (100 = one core busy the whole time). Processes that vanish
+ * in between are skipped.
+ *
+ * @example
+ *   const meter = cpuMeter({ server: server.pid, workers: workers.pid });
+ *   ...
+ *   meter.stop(); // { server: 87.5, workers: 41.2 }
+ */
+export function cpuMeter(pids: Record<string, number[]>): { stop(): Record<string, number> } {
+  const read = (pid: number) => {
+    try {
+      return cpuMs(pid);
+    } catch {
+      return undefined;
+    }
+  };
+  const t0 = performance.now();
+  const before = Object.fromEntries(Object.entries(pids).map(([k, ps]) => [k, ps.map(read)]));
+  return {
+    stop() {
+      const elapsed = performance.now() - t0;
+      return Object.fromEntries(
+        Object.entries(pids).map(([k, ps]) => {
+          let used = 0;
+          ps.forEach((pid, i) => {
+            const a = before[k]![i];
+            const b = read(pid);
+            if (a !== undefined && b !== undefined) used += b - a;
+          });
+          return [k, (used / elapsed) * 100];
+        }),
+      );
+    },
+  };
+}
