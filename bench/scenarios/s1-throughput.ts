@@ -10,7 +10,7 @@
  */
 import { RunStatus } from "../../sdk/index.js";
 import { wallNow } from "../support/clock.js";
-import { withStack } from "../support/harness.js";
+import { withStack, workerSlots } from "../support/harness.js";
 import { startPgSampler } from "../support/pg-sampler.js";
 import type { Scenario } from "../support/scenario.js";
 
@@ -22,7 +22,7 @@ export const s1: Scenario = {
     const n = env.quick ? 5_000 : 20_000;
     return withStack(env.backend, env.stack, async (stack) => {
       await stack.defineWorkflow("s1", [{ id: "s", action: "bench.noop", dependsOn: [] }]);
-      await stack.workers.start({ address: stack.server.url, workers: 4, slots: 500 });
+      await stack.workers.start({ address: stack.server.url, workers: 4, slots: workerSlots() });
       const offset = await stack.workers.clockOffset();
       // BENCH_PG_SAMPLE=1: what Postgres backends spend their time on (see pg-sampler.ts).
       const sampler = stack.backend.pool && process.env.BENCH_PG_SAMPLE ? startPgSampler(stack.backend.pool, 10) : undefined;

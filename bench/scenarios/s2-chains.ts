@@ -5,7 +5,7 @@
  */
 import { RunStatus } from "../../sdk/index.js";
 import { wallNow } from "../support/clock.js";
-import { withStack, type StepDef } from "../support/harness.js";
+import { withStack, type StepDef, workerSlots } from "../support/harness.js";
 import type { Scenario } from "../support/scenario.js";
 import { percentile } from "../support/stats.js";
 
@@ -21,7 +21,7 @@ export const s2: Scenario = {
     const chain: StepDef[] = Array.from({ length: LENGTH }, (_, i) => ({ id: `s${i + 1}`, action: "bench.noop", dependsOn: i === 0 ? [] : [`s${i}`] }));
     return withStack(env.backend, env.stack, async (stack) => {
       await stack.defineWorkflow("s2", chain);
-      await stack.workers.start({ address: stack.server.url, workers: 4, slots: 500, recordRuns: true });
+      await stack.workers.start({ address: stack.server.url, workers: 4, slots: workerSlots(), recordRuns: true });
       const offset = await stack.workers.clockOffset();
       const t0 = wallNow();
       await stack.triggerBatched("s2", runs, () => ({ t: wallNow() }), { batch: 100, concurrency: 2, label: "S2 trigger" });

@@ -4,7 +4,7 @@
  */
 import { RunStatus } from "../../sdk/index.js";
 import { wallNow } from "../support/clock.js";
-import { withStack, type StepDef } from "../support/harness.js";
+import { withStack, type StepDef, workerSlots } from "../support/harness.js";
 import type { Scenario } from "../support/scenario.js";
 import { percentile } from "../support/stats.js";
 
@@ -26,7 +26,7 @@ export const s3: Scenario = {
     ];
     return withStack(env.backend, env.stack, async (stack) => {
       await stack.defineWorkflow("s3", spec);
-      await stack.workers.start({ address: stack.server.url, workers: 4, slots: 500, recordRuns: true });
+      await stack.workers.start({ address: stack.server.url, workers: 4, slots: workerSlots(), recordRuns: true });
       const offset = await stack.workers.clockOffset();
       const t0 = wallNow();
       await stack.triggerBatched("s3", runs, () => ({ t: wallNow() }), { batch: 50, concurrency: 2, label: "S3 trigger" });

@@ -7,7 +7,7 @@
  */
 import { RunStatus } from "../../sdk/index.js";
 import { sleep, wallNow } from "../support/clock.js";
-import { withStack } from "../support/harness.js";
+import { withStack, workerSlots } from "../support/harness.js";
 import type { Scenario } from "../support/scenario.js";
 import { percentile } from "../support/stats.js";
 
@@ -22,6 +22,11 @@ export const s5: Scenario = {
       const q0 = wallNow();
       const ids = await stack.triggerBatched("s5", n, () => ({}), { batch: 1000, concurrency: 2, label: "S5 queue" });
       const queuedIn = wallNow() - q0;
+      if (stack.backend.pool && process.env.BENCH_ANALYZE) {
+        // Experiment: fresh statistics before the drain (autovacuum would analyze on its own, later).
+        await stack.backend.pool.query("analyze");
+        stack.log("analyzed");
+      }
       const offset = await stack.workers.clockOffset();
       const getRun: number[] = [];
       const listRuns: number[] = [];
@@ -39,7 +44,7 @@ export const s5: Scenario = {
         }
       })();
       try {
-        await stack.workers.start({ address: stack.server.url, workers: 4, slots: 500, recordAcks: true });
+        await stack.workers.start({ address: stack.server.url, workers: 4, slots: workerSlots(), recordAcks: true });
         await stack.waitAccepted(n, 1_800_000, "S5 drain");
       } finally {
         probing = false;

@@ -160,3 +160,15 @@ export async function withStack<T>(name: BackendName, opts: StackOptions, body: 
     await backend.dispose().catch((err: unknown) => opts.log(`backend cleanup failed: ${String(err)}`));
   }
 }
+
+/**
+ * Slots per worker in the throughput scenarios (4 workers): 250 unless
+ * BENCH_SLOTS says otherwise. Enough to keep the pipeline full at 10,000
+ * steps/s; far more tasks in flight than the server completes within the
+ * 5 s lease only queue up (see "Findings" in docs/benchmarks.md).
+ */
+export function workerSlots(): number {
+  const n = Number(process.env.BENCH_SLOTS ?? 250);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new Error(`BENCH_SLOTS: 1 to 10000, got ${process.env.BENCH_SLOTS}`);
+  return n;
+}
