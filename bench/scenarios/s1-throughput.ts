@@ -11,7 +11,6 @@
 import { RunStatus } from "../../sdk/index.js";
 import { wallNow } from "../support/clock.js";
 import { withStack, workerSlots } from "../support/harness.js";
-import { startPgSampler } from "../support/pg-sampler.js";
 import type { Scenario } from "../support/scenario.js";
 
 export const s1: Scenario = {
@@ -24,18 +23,15 @@ export const s1: Scenario = {
       await stack.defineWorkflow("s1", [{ id: "s", action: "bench.noop", dependsOn: [] }]);
       await stack.workers.start({ address: stack.server.url, workers: 4, slots: workerSlots() });
       const offset = await stack.workers.clockOffset();
-      // BENCH_PG_SAMPLE=1: what Postgres backends spend their time on (see pg-sampler.ts).
-      const sampler = stack.backend.pool && process.env.BENCH_PG_SAMPLE ? startPgSampler(stack.backend.pool, 10) : undefined;
+      const sampler = stack.pgSampler();
       const meter = await stack.cpuMeter();
       const t0 = wallNow();
       await stack.triggerBatched("s1", n, () => ({}), { batch: 500, concurrency: 4, label: "S1 trigger" });
       const triggeredAt = wallNow();
       await stack.waitAccepted(n, 600_000, "S1");
-      const cpu = meter.stop();
+      const cpu = await meter.stop();
       const got = await stack.workers.collect();
-      if (sampler) {
-        for (const r of sampler.stop().slice(0, 20)) stack.log(`pg ${r.pct.toFixed(1).padStart(5)}%  ${r.what}`);
-      }
+      sampler.stop();
       let end = got.lastAckAt - offset;
       if (stack.backend.pool) {
         const { rows } = await stack.backend.pool.query<{ t: number }>("select extract(epoch from max(ended_at)) * 1000 as t from runs where workflow_id = 's1'");

@@ -63,9 +63,13 @@ export const s4: Scenario = {
       await stack.waitAccepted(warmup, 120_000, "S4 warm-up");
       await stack.workers.collect();
       const offset = await stack.workers.clockOffset();
+      const meter = await stack.cpuMeter();
+      const sampler = stack.pgSampler();
       const { rpc, achieved, errors } = await openLoop(stack, n, RATE, "S4");
       if (errors > 0) throw new Error(`S4: ${errors} triggers failed`);
       await stack.waitAccepted(n, 120_000, "S4");
+      const cpu = await meter.stop();
+      sampler.stop();
       const got = await stack.workers.collect();
       const succeeded = await stack.countRuns("s4", RunStatus.SUCCEEDED);
       if (succeeded !== n + warmup) throw new Error(`S4: ${succeeded}/${n + warmup} runs SUCCEEDED`);
@@ -80,6 +84,7 @@ export const s4: Scenario = {
         { metric: "trigger_rpc_p50_ms", value: percentile(rpc, 0.5) },
         { metric: "trigger_rpc_p99_ms", value: percentile(rpc, 0.99) },
         { metric: "offered_runs_per_s", value: achieved },
+        ...Object.entries(cpu).map(([k, v]) => ({ metric: `${k}_cpu_pct`, value: v })),
       ];
     });
   },

@@ -12,6 +12,7 @@
 import { RunStatus, createWeftClient, jsonToValue, type WeftClient } from "../../sdk/index.js";
 import { prepareBackend, type Backend, type BackendName, type BackendOptions } from "./backend.js";
 import { sleep, wallNow } from "./clock.js";
+import { startPgSampler } from "./pg-sampler.js";
 import { cpuMeter } from "./proc.js";
 import { startBenchServer, type BenchServer } from "./server.js";
 import { forkWorkers, type WorkerProcess } from "./workers.js";
@@ -46,7 +47,9 @@ export interface Stack {
    * Starts measuring CPU of the server, the worker process and (pg) the
    * Postgres backends serving the bench database; `stop()` gives % of one core each.
    */
-  cpuMeter(): Promise<{ stop(): Record<string, number> }>;
+  cpuMeter(): Promise<{ stop(): Promise<Record<string, number>> }>;
+  /** With BENCH_PG_SAMPLE=1 on pg, samples pg_stat_activity until `stop()`, which prints the top states. */
+  pgSampler(): { stop(): void };
   /** Runs of `workflowId` in `status`, counted in the database (pg) or by paging ListRuns (embedded). */
   countRuns(workflowId: string, status: RunStatus): Promise<number>;
 }
@@ -128,14 +131,26 @@ export async function withStack<T>(name: BackendName, opts: StackOptions, body: 
         }
       },
       async cpuMeter() {
-        const pids: Record<string, number[]> = { server: [server!.pid], workers: [w.pid] };
-        if (backend.pool) {
-          const { rows } = await backend.pool.query<{ pid: number }>(
-            "select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend'",
-          );
-          pids.postgres = rows.map((r) => r.pid);
+        const pids: Record<string, () => Promise<number[]>> = { server: async () => [server!.pid], workers: async () => [w.pid] };
+        const pool = backend.pool;
+        if (pool) {
+          pids.postgres = async () =>
+            (
+              await pool.query<{ pid: number }>(
+                "select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend'",
+              )
+            ).rows.map((r) => r.pid);
         }
         return cpuMeter(pids);
+      },
+      /** BENCH_PG_SAMPLE=1 on pg: sample what the Postgres backends do; `stop()` logs the top 20. */
+      pgSampler() {
+        const sampler = backend.pool && process.env.BENCH_PG_SAMPLE ? startPgSampler(backend.pool, 10) : undefined;
+        return {
+          stop() {
+            for (const r of sampler?.stop().slice(0, 20) ?? []) opts.log(`pg ${r.pct.toFixed(1).padStart(5)}%  ${r.what}`);
+          },
+        };
       },
       async countRuns(workflowId, status) {
         if (backend.pool) {

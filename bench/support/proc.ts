@@ -28,16 +28,17 @@ export function cpuMs(pid: number): number {
 }
 
 /**
- * CPU used by a set of processes between `start()` and `stop()`, as a share
- * of one core (100 = one core busy the whole time). Processes that vanish
- * in between are skipped.
+ * CPU used by a set of processes between `start` and `stop()`, as a share
+ * of one core (100 = one core busy the whole time). `pids` is asked again
+ * at `stop()`: a process that appeared in between (a new pooled Postgres
+ * backend) counts with all its CPU, one that vanished is skipped.
  *
  * @example
- *   const meter = cpuMeter({ server: server.pid, workers: workers.pid });
+ *   const meter = await cpuMeter({ server: async () => [server.pid] });
  *   ...
- *   meter.stop(); // { server: 87.5, workers: 41.2 }
+ *   await meter.stop(); // { server: 87.5 }
  */
-export function cpuMeter(pids: Record<string, number[]>): { stop(): Record<string, number> } {
+export async function cpuMeter(pids: Record<string, () => Promise<number[]>>): Promise<{ stop(): Promise<Record<string, number>> }> {
   const read = (pid: number) => {
     try {
       return cpuMs(pid);
@@ -46,21 +47,23 @@ export function cpuMeter(pids: Record<string, number[]>): { stop(): Record<strin
     }
   };
   const t0 = performance.now();
-  const before = Object.fromEntries(Object.entries(pids).map(([k, ps]) => [k, ps.map(read)]));
+  const before = new Map<string, Map<number, number | undefined>>();
+  for (const [k, list] of Object.entries(pids)) before.set(k, new Map((await list()).map((pid) => [pid, read(pid)])));
   return {
-    stop() {
+    async stop() {
       const elapsed = performance.now() - t0;
-      return Object.fromEntries(
-        Object.entries(pids).map(([k, ps]) => {
-          let used = 0;
-          ps.forEach((pid, i) => {
-            const a = before[k]![i];
-            const b = read(pid);
-            if (a !== undefined && b !== undefined) used += b - a;
-          });
-          return [k, (used / elapsed) * 100];
-        }),
-      );
+      const out: Record<string, number> = {};
+      for (const [k, list] of Object.entries(pids)) {
+        const was = before.get(k)!;
+        let used = 0;
+        for (const pid of new Set([...was.keys(), ...(await list())])) {
+          const b = read(pid);
+          if (b === undefined) continue;
+          used += b - (was.has(pid) ? (was.get(pid) ?? b) : 0);
+        }
+        out[k] = (used / elapsed) * 100;
+      }
+      return out;
     },
   };
 }
