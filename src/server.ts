@@ -12,6 +12,7 @@ import { createRequestChecks } from "./api/request-checks.js";
 import { createErrorInterceptor, registerRoutes } from "./api/routes.js";
 import { createDispatcher } from "./dispatch/dispatcher.js";
 import { createRunChanges } from "./dispatch/run-changes.js";
+import { createTriggerBuffer } from "./dispatch/trigger-buffer.js";
 import { createHttpServer } from "./http/server.js";
 import { openLeaseStore } from "./leases/open.js";
 import type { Logger } from "./log.js";
@@ -55,10 +56,24 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
       }
     });
     cleanups.push(async () => unsubscribe());
+    const triggers = createTriggerBuffer({
+      trigger: (inputs) => store.triggerRuns(inputs),
+      maxBatch: config.dispatch.triggerBatchSize,
+      // Like completions: a few transactions at once on Postgres, one on PGlite's single connection.
+      concurrency: config.dispatch.completionConcurrency,
+    });
     const checks = createRequestChecks();
     const http = createHttpServer({
       routes: (router) =>
-        registerRoutes(router, { store, checks, logger, dispatcher, changes, heartbeatIntervalMs: config.dispatch.heartbeatIntervalMs }),
+        registerRoutes(router, {
+          store,
+          checks,
+          logger,
+          dispatcher,
+          changes,
+          heartbeatIntervalMs: config.dispatch.heartbeatIntervalMs,
+          triggerRuns: (inputs) => triggers.submit(inputs),
+        }),
       port: config.port,
       host: config.host,
       corsOrigins: config.corsOrigins,

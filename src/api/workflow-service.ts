@@ -12,7 +12,7 @@ import {
   WorkflowService,
   type TriggerWorkflowRequest,
 } from "../../gen/weft/v1/workflow_service_pb.js";
-import type { Store, TriggerResult } from "../store/types.js";
+import type { Store, TriggerInput, TriggerResult } from "../store/types.js";
 import { valueToJson, workflowToProto } from "./convert.js";
 import { notFound } from "./errors.js";
 import { pageSize } from "./paging.js";
@@ -22,15 +22,18 @@ import { readWorkflowSpec } from "./workflow-spec.js";
 export interface WorkflowServiceDeps {
   store: Store;
   checks: RequestChecks;
+  /** Starts runs; default `store.triggerRuns` (the server passes its trigger buffer). */
+  triggerRuns?: (inputs: TriggerInput[]) => Promise<TriggerResult[]>;
   /** Called after runs were recorded, so dispatchers can look for work at once. */
   onRunsTriggered?: (runIds: string[]) => void;
 }
 
 export function registerWorkflowService(router: ConnectRouter, deps: WorkflowServiceDeps): void {
   const { store, checks } = deps;
+  const triggerRuns = deps.triggerRuns ?? ((inputs: TriggerInput[]) => store.triggerRuns(inputs));
 
   const trigger = async (reqs: TriggerWorkflowRequest[], fieldPrefix: (i: number) => string) => {
-    const results = await store.triggerRuns(
+    const results = await triggerRuns(
       reqs.map((r) => ({
         workflowId: r.workflowId,
         version: r.version || undefined,
