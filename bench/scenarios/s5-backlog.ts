@@ -16,7 +16,8 @@ export const s5: Scenario = {
   title: "backlog: queued runs drained once workers start",
   backends: ["pg", "embedded"],
   async run(env) {
-    const n = env.quick ? 10_000 : 200_000;
+    // BENCH_S5_RUNS overrides the backlog size (e.g. for a before/after at an in-between size).
+    const n = Number(process.env.BENCH_S5_RUNS ?? (env.quick ? 10_000 : 200_000));
     return withStack(env.backend, env.stack, async (stack) => {
       await stack.defineWorkflow("s5", [{ id: "s", action: "bench.noop", dependsOn: [] }]);
       const q0 = wallNow();
