@@ -168,6 +168,11 @@ export async function withStack<T>(name: BackendName, opts: StackOptions, body: 
       },
     };
     return await body(stack);
+  } catch (err) {
+    // What the server said (it logs at warn and above) is the first clue to a failed scenario.
+    const tail = server?.tail().split("\n").slice(-15).join("\n");
+    if (tail) opts.log(`server log (last lines):\n${tail}`);
+    throw err;
   } finally {
     client?.close();
     await workers?.close().catch((err: unknown) => opts.log(`worker process close failed: ${String(err)}`));

@@ -56,7 +56,9 @@ let runs = new Map<string, { t: number; lastAck: number }>();
 let firstStartAt = Number.NaN;
 let lastAckAt = Number.NaN;
 /** task id → run id and trigger time, from handler start to its ack. */
-const open = new Map<string, { runId: string; t: number | undefined }>();
+const open = new Map<string, { runId: string; t: number | undefined; startedAt: number }>();
+/** For refused results: handler start → refusal, and trigger → handler start (ms), to see where a lost lease's time went. */
+const refusedTimes: { startToAck: number[]; triggerToStart: number[] } = { startToAck: [], triggerToStart: [] };
 /** Why results were refused (stale token, run over, …): reason → count. */
 const refusedReasons: Record<string, number> = {};
 let release: () => void = () => undefined;
@@ -75,7 +77,7 @@ function makeWorker(address: string, name: string, slots: number): Worker {
     stats.started++;
     const t = sendTime(input);
     if (t !== undefined) startLatency.push(now - t);
-    open.set(ctx.taskId, { runId: ctx.runId, t });
+    open.set(ctx.taskId, { runId: ctx.runId, t, startedAt: now });
     return null;
   });
   w.register("bench.hold", async () => {
@@ -92,6 +94,10 @@ function makeWorker(address: string, name: string, slots: number): Worker {
       stats.refused++;
       const why = a.reason.replace(/\d+/g, "N");
       refusedReasons[why] = (refusedReasons[why] ?? 0) + 1;
+      if (o) {
+        refusedTimes.startToAck.push(Math.round(now - o.startedAt));
+        if (o.t !== undefined) refusedTimes.triggerToStart.push(Math.round(o.startedAt - o.t));
+      }
       return;
     }
     stats.accepted++;
@@ -111,6 +117,15 @@ function makeWorker(address: string, name: string, slots: number): Worker {
   return w;
 }
 
+function summarizeTimes(): Record<string, number[]> {
+  // min / median / max, ms
+  const mmm = (xs: number[]) => {
+    const v = [...xs].sort((a, b) => a - b);
+    return v.length === 0 ? [] : [v[0]!, v[Math.floor(v.length / 2)]!, v.at(-1)!];
+  };
+  return { startToAck: mmm(refusedTimes.startToAck), triggerToStart: mmm(refusedTimes.triggerToStart) };
+}
+
 async function handle(msg: WorkerRequest): Promise<Record<string, unknown>> {
   switch (msg.type) {
     case "start": {
@@ -127,7 +142,7 @@ async function handle(msg: WorkerRequest): Promise<Record<string, unknown>> {
     case "clock":
       return { now: wallNow() };
     case "stats":
-      return { ...stats, refusedReasons };
+      return { ...stats, refusedReasons, ...(stats.refused > 0 ? { refusedTimes: summarizeTimes() } : {}) };
     case "collect": {
       const out: WorkerCollection = {
         ...stats,
