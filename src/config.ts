@@ -74,6 +74,7 @@ export const OPTIONS = {
   completionWindowMs: { flag: "completion-window-ms", env: "WEFT_COMPLETION_WINDOW_MS", default: String(DEFAULT_DISPATCH_OPTIONS.completionWindowMs), help: "group-commit window for task results" },
   completionBatchSize: { flag: "completion-batch", env: "WEFT_COMPLETION_BATCH", default: String(DEFAULT_DISPATCH_OPTIONS.completionBatchSize), help: "results per completion transaction at most" },
   claimBatchSize: { flag: "claim-batch", env: "WEFT_CLAIM_BATCH", default: String(DEFAULT_DISPATCH_OPTIONS.claimBatchSize), help: "tasks claimed per query at most" },
+  triggerBatchSize: { flag: "trigger-batch", env: "WEFT_TRIGGER_BATCH", default: String(DEFAULT_DISPATCH_OPTIONS.triggerBatchSize), help: "queued trigger calls started per transaction at most" },
   sweepIntervalMs: { flag: "sweep-interval-ms", env: "WEFT_SWEEP_INTERVAL_MS", default: String(DEFAULT_DISPATCH_OPTIONS.sweepIntervalMs), help: "period of the lease-expiry / timeout / retry sweep" },
 } satisfies Record<Exclude<keyof Config, "dispatch"> | keyof Omit<DispatchOptions, "completionConcurrency">, Option>;
 
@@ -157,6 +158,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
       completionBatchSize: int("completionBatchSize", 1, 10_000),
       completionConcurrency: databaseUrl ? DEFAULT_DISPATCH_OPTIONS.completionConcurrency : 1,
       claimBatchSize: int("claimBatchSize", 1, 10_000),
+      triggerBatchSize: int("triggerBatchSize", 1, 10_000),
       sweepIntervalMs: int("sweepIntervalMs", 50, 60_000),
     },
   };

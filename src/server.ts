@@ -16,6 +16,7 @@ import { createDispatcher } from "./dispatch/dispatcher.js";
 import { createRunChanges } from "./dispatch/run-changes.js";
 import { createScheduler } from "./dispatch/scheduler.js";
 import { createWebhookDeliverer } from "./dispatch/webhook-deliverer.js";
+import { createTriggerBuffer } from "./dispatch/trigger-buffer.js";
 import { createHttpServer } from "./http/server.js";
 import { openLeaseStore } from "./leases/open.js";
 import type { Logger } from "./log.js";
@@ -80,6 +81,12 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
       }
     });
     cleanups.push(async () => unsubscribe());
+    const triggers = createTriggerBuffer({
+      trigger: (inputs) => store.triggerRuns(inputs),
+      maxBatch: config.dispatch.triggerBatchSize,
+      // Like completions: a few transactions at once on Postgres, one on PGlite's single connection.
+      concurrency: config.dispatch.completionConcurrency,
+    });
     const checks = createRequestChecks();
     const http = createHttpServer({
       routes: (router) =>
@@ -91,6 +98,7 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
           changes,
           heartbeatIntervalMs: config.dispatch.heartbeatIntervalMs,
           maxPayloadBytes: config.maxPayloadBytes,
+          triggerRuns: (inputs) => triggers.submit(inputs),
         }),
       port: config.port,
       host: config.host,

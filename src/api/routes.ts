@@ -12,7 +12,7 @@ import { file_weft_v1_workflow_service } from "../../gen/weft/v1/workflow_servic
 import type { Dispatcher } from "../dispatch/dispatcher.js";
 import type { RunChanges } from "../dispatch/run-changes.js";
 import type { Logger } from "../log.js";
-import type { ExecutionStore, Store } from "../store/types.js";
+import type { ExecutionStore, Store, TriggerInput, TriggerResult } from "../store/types.js";
 import { toConnectError } from "./errors.js";
 import { registerHealth } from "./health.js";
 import { registerReflection } from "./reflection.js";
@@ -30,6 +30,8 @@ export interface ApiDeps {
   heartbeatIntervalMs: number;
   /** Largest run input (JSON bytes); larger triggers get RESOURCE_EXHAUSTED. */
   maxPayloadBytes?: number;
+  /** Starts runs (the server's trigger buffer); default `store.triggerRuns`. */
+  triggerRuns?: (inputs: TriggerInput[]) => Promise<TriggerResult[]>;
 }
 
 /** The weft.v1 files served by reflection. */

@@ -13,7 +13,7 @@ import {
   type TriggerWorkflowRequest,
 } from "../../gen/weft/v1/workflow_service_pb.js";
 import type { Logger } from "../log.js";
-import type { Store, TriggerResult } from "../store/types.js";
+import type { Store, TriggerInput, TriggerResult } from "../store/types.js";
 import { valueToJson, workflowToProto } from "./convert.js";
 import { notFound } from "./errors.js";
 import { checkPayload } from "./payload.js";
@@ -25,6 +25,8 @@ import { readWorkflowSpec } from "./workflow-spec.js";
 export interface WorkflowServiceDeps {
   store: Store;
   checks: RequestChecks;
+  /** Starts runs; default `store.triggerRuns` (the server passes its trigger buffer). */
+  triggerRuns?: (inputs: TriggerInput[]) => Promise<TriggerResult[]>;
   /** Called after runs were recorded, so dispatchers can look for work at once. */
   onRunsTriggered?: (runIds: string[]) => void;
   logger?: Logger;
@@ -34,6 +36,7 @@ export interface WorkflowServiceDeps {
 
 export function registerWorkflowService(router: ConnectRouter, deps: WorkflowServiceDeps): void {
   const { store, checks } = deps;
+  const triggerRuns = deps.triggerRuns ?? ((inputs: TriggerInput[]) => store.triggerRuns(inputs));
 
   const maxPayloadBytes = deps.maxPayloadBytes ?? Number.POSITIVE_INFINITY;
   const trigger = async (reqs: TriggerWorkflowRequest[], fieldPrefix: (i: number) => string) => {
@@ -42,7 +45,7 @@ export function registerWorkflowService(router: ConnectRouter, deps: WorkflowSer
       checkPayload(input, maxPayloadBytes, `${fieldPrefix(i)}input of a run of workflow "${r.workflowId}"`);
       return { workflowId: r.workflowId, version: r.version || undefined, input, idempotencyKey: r.idempotencyKey || undefined };
     });
-    const results = await store.triggerRuns(inputs);
+    const results = await triggerRuns(inputs);
     const created = results.flatMap((r) => (r.ok && r.created ? [r.runId] : []));
     if (created.length > 0) deps.onRunsTriggered?.(created);
     return results.map((r: TriggerResult, i) => {

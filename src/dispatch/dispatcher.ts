@@ -127,15 +127,33 @@ export function createDispatcher(deps: {
     if (!closed && !paused) void pump();
   };
 
+  /**
+   * Lease releases of finished tasks, sent as one lease-store call per event
+   * loop turn: the results of one completion flush resolve together, so their
+   * releases share one Redis script call instead of one round trip each.
+   * Only cleanup: the result is already durable and Postgres fences anything late.
+   */
+  let releases: { taskId: string; token: bigint }[] = [];
+  let releaseScheduled = false;
+  const releaseSoon = (item: { taskId: string; token: bigint }): void => {
+    releases.push(item);
+    if (releaseScheduled) return;
+    releaseScheduled = true;
+    setImmediate(() => {
+      releaseScheduled = false;
+      const batch = releases;
+      releases = [];
+      leases.release(batch).catch((err: unknown) => logger.debug({ err, count: batch.length }, "lease release failed"));
+    });
+  };
+
   const afterResult = (session: WorkerSession | undefined, outcome: TaskOutcome): void => {
     const held = session?.inflight.get(outcome.taskId);
     if (session && held && held.task.leaseToken === outcome.leaseToken) {
       session.inflight.delete(outcome.taskId);
       const lt = leaseTokens.get(outcome.taskId);
       leaseTokens.delete(outcome.taskId);
-      if (lt !== undefined) {
-        leases.release([{ taskId: outcome.taskId, token: lt }]).catch((err: unknown) => logger.debug({ err }, "lease release failed"));
-      }
+      if (lt !== undefined) releaseSoon({ taskId: outcome.taskId, token: lt });
       wake();
     }
   };

@@ -14,6 +14,8 @@ export interface DispatchOptions {
   completionConcurrency: number;
   /** Tasks claimed per query at most. */
   claimBatchSize: number;
+  /** Triggers started per transaction at most when calls queue up (see trigger-buffer.ts). */
+  triggerBatchSize: number;
   /** Period of the expiry / timeout / due-retry sweep (ms). */
   sweepIntervalMs: number;
 }
@@ -25,5 +27,6 @@ export const DEFAULT_DISPATCH_OPTIONS: DispatchOptions = {
   completionBatchSize: 500,
   completionConcurrency: 2,
   claimBatchSize: 100,
+  triggerBatchSize: 1000,
   sweepIntervalMs: 500,
 };

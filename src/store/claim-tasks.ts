@@ -9,6 +9,14 @@
  *    by the partial index `step_runs_claim (action, queued_at, run_id)
  *    WHERE status = 'QUEUED'`; ties in `queued_at` (one trigger batch shares
  *    one `now()`) go by run id, i.e. trigger order (UUIDv7).
+ *    One LATERAL index scan per action, each stopping after `limit` rows, then
+ *    the oldest `limit` of those. The earlier `action in (select …)` form made
+ *    the planner hash-join the whole queue and sort it (to disk) on every
+ *    claim: 150 ms per claim with 100,000 queued steps, growing with the
+ *    backlog (S5's drain sped up as the queue shrank); this form takes 5 ms
+ *    there and does not grow (EXPLAIN ANALYZE in docs/benchmarks.md). With
+ *    several actions, rows of one action beyond the final `limit` stay locked
+ *    until this statement commits; other claimers skip them meanwhile.
  * 2. `claimed`: those rows → RUNNING, attempts + 1, a fresh fencing token from
  *    the `lease_tokens` sequence, the worker, `started_at`, and the attempt
  *    deadline from the row's `timeout_ms`; `not_before` cleared.
@@ -64,13 +72,19 @@ export async function claimTasks(
   if (opts.actions.length === 0 || !(limit > 0)) return [];
   const result = await sql<ClaimRow>`
     with picked as (
-      select run_id, step_id from step_runs
-      where status = 'QUEUED'
-        and action in (select jsonb_array_elements_text(cast(${JSON.stringify(opts.actions)} as jsonb)))
-        and (not_before is null or not_before <= now())
-      order by queued_at, run_id, step_id
+      select c.run_id, c.step_id
+      from jsonb_array_elements_text(cast(${JSON.stringify(opts.actions)} as jsonb)) as a(action)
+      cross join lateral (
+        select run_id, step_id, queued_at from step_runs
+        where status = 'QUEUED'
+          and action = a.action
+          and (not_before is null or not_before <= now())
+        order by queued_at, run_id, step_id
+        limit ${limit}
+        for update skip locked
+      ) c
+      order by c.queued_at, c.run_id, c.step_id
       limit ${limit}
-      for update skip locked
     ), claimed as (
       update step_runs s set
         status = 'RUNNING',

@@ -1,0 +1,94 @@
+/**
+ * The control plane in its own process: `node --import tsx src/cli/main.ts
+ * serve` on a free port of 127.0.0.1, ready once `/readyz` answers 200.
+ * Logs at `warn` (request lines at `info` would be part of what we measure).
+ *
+ * @example
+ *   const server = await startBenchServer({ env: backend.env });
+ *   server.pid; // for /proc/<pid>/stat
+ *   await server.stop();
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+import { sleep } from "./clock.js";
+
+export interface BenchServer {
+  url: string;
+  port: number;
+  pid: number;
+  child: ChildProcess;
+  /** Last lines of stderr/stdout, for error messages. */
+  tail(): string;
+  stop(): Promise<void>;
+}
+
+const ROOT = resolve(import.meta.dirname, "../..");
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once("error", rej);
+    s.listen(0, "127.0.0.1", () => {
+      const addr = s.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      s.close(() => res(port));
+    });
+  });
+}
+
+export async function startBenchServer(opts: {
+  env: Record<string, string | undefined>;
+  /** Extra server flags, e.g. ["--completion-window-ms", "5"]. */
+  args?: string[];
+  /** Extra node flags, e.g. ["--cpu-prof", "--cpu-prof-dir=…"]. */
+  nodeArgs?: string[];
+  timeoutMs?: number;
+}): Promise<BenchServer> {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "warn", ...opts.env };
+  for (const [k, v] of Object.entries(opts.env)) if (v === undefined) delete env[k];
+  const child = spawn(
+    process.execPath,
+    [...(opts.nodeArgs ?? []), "--import", "tsx", join(ROOT, "src/cli/main.ts"), "serve", "--port", String(port), "--host", "127.0.0.1", ...(opts.args ?? [])],
+    { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const lines: string[] = [];
+  const keep = (chunk: Buffer) => {
+    lines.push(...chunk.toString().split("\n").filter(Boolean));
+    if (lines.length > 50) lines.splice(0, lines.length - 50);
+  };
+  child.stdout!.on("data", keep);
+  child.stderr!.on("data", keep);
+  const exited = new Promise<void>((res) => child.once("exit", () => res()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${lines.join("\n")}`);
+    try {
+      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`server not ready within ${opts.timeoutMs ?? 60_000} ms:\n${lines.join("\n")}`);
+    }
+    await sleep(100);
+  }
+  return {
+    url,
+    port,
+    pid: child.pid!,
+    child,
+    tail: () => lines.join("\n"),
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      const killer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}

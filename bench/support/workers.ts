@@ -1,0 +1,89 @@
+/**
+ * The worker process, seen from the bench: fork it, start SDK workers in it,
+ * ask for counters and measurements over IPC.
+ *
+ * @example
+ *   const wp = await forkWorkers();
+ *   await wp.start({ address: server.url, workers: 4, slots: 200 });
+ *   const { accepted } = await wp.stats();
+ *   const data = await wp.collect(); // and reset
+ *   await wp.close();
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { wallNow } from "./clock.js";
+import type { WorkerCollection, WorkerReply, WorkerRequest, WorkerStats } from "./worker-main.js";
+
+export interface WorkerProcess {
+  pid: number;
+  start(opts: { address: string; workers: number; slots: number; recordAcks?: boolean; recordRuns?: boolean }): Promise<void>;
+  stats(): Promise<WorkerStats>;
+  collect(): Promise<WorkerCollection>;
+  release(): Promise<void>;
+  /** Worker clock minus bench clock (ms), from the round trip with the smallest delay. */
+  clockOffset(): Promise<number>;
+  close(): Promise<void>;
+}
+
+type Body<T> = T extends unknown ? Omit<T, "id"> : never;
+
+export async function forkWorkers(): Promise<WorkerProcess> {
+  const child: ChildProcess = fork(join(import.meta.dirname, "worker-main.ts"), [], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  let next = 1;
+  const waiting = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
+  const exited = new Promise<void>((res) => child.once("exit", () => res()));
+  const ready = new Promise<void>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`worker process exited with ${code}`)));
+    child.on("message", (m: WorkerReply) => {
+      if (m.id === 0) return resolve();
+      const w = waiting.get(m.id);
+      waiting.delete(m.id);
+      if (!w) return;
+      if (m.error) w.reject(new Error(`worker process: ${m.error}`));
+      else w.resolve(m);
+    });
+  });
+  child.once("exit", () => {
+    for (const w of waiting.values()) w.reject(new Error("worker process exited"));
+    waiting.clear();
+  });
+  await ready;
+  const call = (msg: Body<WorkerRequest>): Promise<WorkerReply> =>
+    new Promise((resolve, reject) => {
+      const id = next++;
+      waiting.set(id, { resolve, reject });
+      child.send({ ...msg, id });
+    });
+  return {
+    pid: child.pid!,
+    async start(o) {
+      await call({ type: "start", address: o.address, workers: o.workers, slots: o.slots, recordAcks: o.recordAcks ?? false, recordRuns: o.recordRuns ?? false });
+    },
+    stats: async () => (await call({ type: "stats" })) as unknown as WorkerStats,
+    collect: async () => (await call({ type: "collect" })) as unknown as WorkerCollection,
+    async release() {
+      await call({ type: "release" });
+    },
+    async clockOffset() {
+      let best = { rtt: Infinity, offset: 0 };
+      for (let i = 0; i < 20; i++) {
+        const t0 = wallNow();
+        const { now } = (await call({ type: "clock" })) as unknown as { now: number };
+        const t1 = wallNow();
+        if (t1 - t0 < best.rtt) best = { rtt: t1 - t0, offset: now - (t0 + t1) / 2 };
+      }
+      return best.offset;
+    },
+    async close() {
+      if (child.exitCode !== null) return;
+      await Promise.race([call({ type: "stop" }).catch(() => undefined), new Promise((r) => setTimeout(r, 15_000))]);
+      child.disconnect();
+      const killer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
