@@ -4,7 +4,7 @@
  */
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { KyselyStore } from "../../src/store/kysely-store.js";
 import type { Database } from "../../src/store/schema.js";
 import type { ClaimedTask, RunRecord, StoreSignal } from "../../src/store/types.js";
@@ -18,6 +18,7 @@ import {
   ok,
   start,
   uniqueId,
+  useMigratedStore,
   workflow,
   type Fresh,
 } from "../support/execution.js";
@@ -33,18 +34,10 @@ function stepOf(run: RunRecord | undefined, stepId: string) {
 describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh }) => {
   let db: Fresh;
   let store: KyselyStore;
-
-  beforeAll(async () => {
-    if (skip) return;
-    db = await fresh();
-    store = await db.open();
-    await store.migrate();
-  }, 60_000);
-
-  afterAll(async () => {
-    await store?.close();
-    await db?.dispose();
-  }, 60_000);
+  useMigratedStore({ skip, fresh }, (d, s) => {
+    db = d;
+    store = s;
+  });
 
   it.skipIf(skip)("claims queued roots with their inputs and increasing tokens, and starts the run", async () => {
     const wf = workflow(uniqueId("claim"), {

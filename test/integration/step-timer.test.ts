@@ -4,27 +4,16 @@
  * wake-up claim carries the timer; a `requeue` outcome hands the step back at
  * once.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { KyselyStore } from "../../src/store/kysely-store.js";
 import { requirePostgres } from "../support/db.js";
-import { backends, claimAll, completeAll, eventually, start, uniqueId, workflow, type Fresh } from "../support/execution.js";
+import { backends, claimAll, completeAll, eventually, start, uniqueId, workflow, useMigratedStore } from "../support/execution.js";
 
 const hasPostgres = await requirePostgres();
 
 describe.each(backends(hasPostgres))("built-in step timers on $name", ({ skip, fresh }) => {
-  let db: Fresh;
   let store: KyselyStore;
-
-  beforeAll(async () => {
-    if (skip) return;
-    db = await fresh();
-    store = await db.open();
-    await store.migrate();
-  }, 60_000);
-  afterAll(async () => {
-    await store?.close();
-    await db?.dispose();
-  }, 60_000);
+  useMigratedStore({ skip, fresh }, (_db, s) => (store = s));
 
   it.skipIf(skip)("sleep parks the step until its timer, keeps the attempt count, and the wake-up claim carries the timer", async () => {
     const wf = workflow(uniqueId("nap"), { a: {} });

@@ -4,28 +4,17 @@
  * the same transaction; claiming leases them; each attempt lands in the
  * run's history; a delivered one is never claimed again.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { KyselyStore } from "../../src/store/kysely-store.js";
 import { requirePostgres } from "../support/db.js";
-import { backends, claimAll, completeAll, ok, start, uniqueId, workflow, type Fresh } from "../support/execution.js";
+import { backends, claimAll, completeAll, ok, start, uniqueId, workflow, useMigratedStore } from "../support/execution.js";
 
 const hasPostgres = await requirePostgres();
 const hooks = { onComplete: ["http://127.0.0.1:1/done"], onFailure: ["http://127.0.0.1:1/failed"], onStep: ["http://127.0.0.1:1/step"], secret: "s" };
 
 describe.each(backends(hasPostgres))("webhook outbox on $name", ({ skip, fresh }) => {
-  let db: Fresh;
   let store: KyselyStore;
-
-  beforeAll(async () => {
-    if (skip) return;
-    db = await fresh();
-    store = await db.open();
-    await store.migrate();
-  }, 60_000);
-  afterAll(async () => {
-    await store?.close();
-    await db?.dispose();
-  }, 60_000);
+  useMigratedStore({ skip, fresh }, (_db, s) => (store = s));
 
   const drain = async () => {
     const all = [];

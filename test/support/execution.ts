@@ -3,6 +3,7 @@
  * definitions, and helpers to claim and complete tasks.
  */
 import { createHash } from "node:crypto";
+import { afterAll, beforeAll } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +22,33 @@ export interface Fresh {
   dataDir?: string;
   open(): Promise<KyselyStore>;
   dispose(): Promise<void>;
+}
+
+/**
+ * Inside a `describe`: a fresh database of the backend and a migrated store
+ * on it for the whole suite (handed to `use` before the tests run), closed
+ * and dropped after them. Does nothing when the backend is skipped.
+ *
+ * @example
+ * ```ts
+ * let store: KyselyStore;
+ * useMigratedStore({ skip, fresh }, (_db, s) => (store = s));
+ * ```
+ */
+export function useMigratedStore(backend: { skip: boolean; fresh(): Promise<Fresh> }, use: (db: Fresh, store: KyselyStore) => void): void {
+  let db: Fresh | undefined;
+  let store: KyselyStore | undefined;
+  beforeAll(async () => {
+    if (backend.skip) return;
+    db = await backend.fresh();
+    store = await db.open();
+    await store.migrate();
+    use(db, store);
+  }, 60_000);
+  afterAll(async () => {
+    await store?.close();
+    await db?.dispose();
+  }, 60_000);
 }
 
 /**
