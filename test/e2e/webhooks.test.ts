@@ -80,9 +80,20 @@ describe.skipIf(!available)("run webhooks", () => {
     for (const r of stub.to("/step")) expect(verifySignature(SECRET, r.body, r.headers["x-weft-signature"] as string, new Date())).toBe(true);
     expect(stub.to("/failed")).toHaveLength(0);
 
+    // The delivery's history event commits after the receiver has answered, so wait for it.
+    const delivered = await eventually(
+      async () => {
+        const { events } = await stack.c.runs.getRunHistory({ runId });
+        const ok = events.filter((e) => e.type === RunEventType.WEBHOOK && e.message.includes("→ 200"));
+        return ok.length >= 3 ? ok : undefined;
+      },
+      10_000,
+      "three delivered webhooks in the history",
+    );
+    await new Promise((r) => setTimeout(r, 500));
     const { events } = await stack.c.runs.getRunHistory({ runId });
-    const hooks = events.filter((e) => e.type === RunEventType.WEBHOOK);
-    expect(hooks.filter((e) => e.message.includes("→ 200"))).toHaveLength(3);
+    expect(events.filter((e) => e.type === RunEventType.WEBHOOK && e.message.includes("→ 200"))).toHaveLength(delivered.length);
+    expect(delivered).toHaveLength(3);
   }, 60_000);
 
   it("on_failure fires for a failed run, with the server's default secret", async () => {
