@@ -22,6 +22,7 @@ import {
   WorkerService,
   type HelloSchema,
   type ServerMessage,
+  type TaskResult,
   type Welcome,
   type WorkerMessage,
 } from "../gen/weft/v1/worker_service_pb.js";
@@ -76,6 +77,26 @@ interface Attempt {
   call: AbortController;
   welcomed: boolean;
   welcomedAt: number;
+  /** The welcome said the server takes `results`: results sent in one event-loop turn go as one message. */
+  batches: boolean;
+  /** Results waiting for the end of this turn (only with `batches`). */
+  results: TaskResult[];
+}
+
+/** Most results in one `results` message. */
+const MAX_RESULTS_PER_MESSAGE = 256;
+
+/** Pushes the results gathered this turn: one `result`, or `results` messages of at most 256. */
+function flushResults(a: Attempt): void {
+  const all = a.results.splice(0, a.results.length);
+  for (let i = 0; i < all.length; i += MAX_RESULTS_PER_MESSAGE) {
+    const chunk = all.slice(i, i + MAX_RESULTS_PER_MESSAGE);
+    a.out.push(
+      chunk.length === 1
+        ? create(WorkerMessageSchema, { msg: { case: "result", value: chunk[0]! } })
+        : create(WorkerMessageSchema, { msg: { case: "results", value: { results: chunk } } }),
+    );
+  }
 }
 
 /**
@@ -120,6 +141,7 @@ export function createLink(opts: LinkOptions, handlers: LinkHandlers): Link {
     }
     a.welcomed = true;
     a.welcomedAt = Date.now();
+    a.batches = first.value.msg.value.acceptsBatches;
     handlers.onWelcome(first.value.msg.value, address);
     for (;;) {
       const next = await it.next();
@@ -132,7 +154,7 @@ export function createLink(opts: LinkOptions, handlers: LinkHandlers): Link {
     for (let n = 0; !closing.signal.aborted; n++) {
       const address = opts.addresses[n % opts.addresses.length] as string;
       lastAddress = address;
-      const a: Attempt = { out: createChannel<WorkerMessage>(), call: new AbortController(), welcomed: false, welcomedAt: 0 };
+      const a: Attempt = { out: createChannel<WorkerMessage>(), call: new AbortController(), welcomed: false, welcomedAt: 0, batches: false, results: [] };
       current = a;
       a.call.signal.addEventListener("abort", () => a.out.close(), { once: true });
       let error: ConnectError | undefined;
@@ -158,7 +180,15 @@ export function createLink(opts: LinkOptions, handlers: LinkHandlers): Link {
       loop ??= run();
     },
     send(msg) {
-      return current?.welcomed === true && current.out.push(msg);
+      const a = current;
+      if (a?.welcomed !== true || a.out.closed) return false;
+      if (a.batches && msg.msg.case === "result") {
+        if (a.results.push(msg.msg.value) === 1) setImmediate(() => flushResults(a));
+        return true;
+      }
+      // Keep the order: results gathered earlier in this turn go first.
+      if (a.results.length > 0) flushResults(a);
+      return a.out.push(msg);
     },
     get connected() {
       return current?.welcomed === true;

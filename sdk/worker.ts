@@ -142,7 +142,7 @@ export class Worker {
         welcomeTimeoutMs: o.welcomeTimeoutMs,
         pingIntervalMs: o.pingIntervalMs,
         backoff: createBackoff({ initialDelayMs: o.initialDelayMs, maxDelayMs: o.maxDelayMs }),
-        hello: () => ({ workerName: o.name, actions: [...this.#handlers.keys()], slots: o.slots, labels: o.labels }),
+        hello: () => ({ workerName: o.name, actions: [...this.#handlers.keys()], slots: o.slots, labels: o.labels, acceptsBatches: true }),
       },
       {
         onWelcome: (welcome, address) => this.#onWelcome(welcome, address),
@@ -225,10 +225,16 @@ export class Worker {
     switch (msg.msg.case) {
       case "task":
         return host.accept(msg.msg.value);
+      case "tasks":
+        for (const task of msg.msg.value.tasks) host.accept(task);
+        return;
       case "cancel":
         return host.cancel(msg.msg.value);
       case "ack":
         return host.ack(msg.msg.value);
+      case "acks":
+        for (const ack of msg.msg.value.acks) host.ack(ack);
+        return;
       case "welcome":
         return this.#opts.logger("warn", "ignoring a second welcome on the same stream");
       default:

@@ -15,11 +15,15 @@ import {
   HelloSchema,
   ServerMessageSchema,
   WorkerService,
+  type AckSchema,
+  type TaskResult,
+  type TaskSchema,
   type WorkerMessage,
 } from "../../gen/weft/v1/worker_service_pb.js";
 import type { Dispatcher } from "../dispatch/dispatcher.js";
 import { WorkerSession, type Outgoing } from "../dispatch/session.js";
 import type { Logger } from "../log.js";
+import type { ClaimedTask } from "../store/types.js";
 import { jsonToValue, valueToJson } from "./convert.js";
 import { invalidArgument } from "./errors.js";
 import type { RequestChecks } from "./request-checks.js";
@@ -31,33 +35,73 @@ export interface WorkerServiceDeps {
   heartbeatIntervalMs: number;
 }
 
-function encode(msg: Outgoing): MessageInitShape<typeof ServerMessageSchema> {
-  switch (msg.kind) {
-    case "task": {
-      const t = msg.task;
-      return {
-        msg: {
-          case: "task",
-          value: {
-            taskId: t.taskId,
-            runId: t.runId,
-            stepId: t.stepId,
-            workflowId: t.workflowId,
-            action: t.action,
-            input: jsonToValue(t.input),
-            attempt: t.attempt,
-            leaseToken: t.leaseToken,
-            deadline: t.deadlineAt ? timestampFromDate(t.deadlineAt) : undefined,
-            heartbeatTimeout: t.heartbeatTimeoutMs ? durationFromMs(t.heartbeatTimeoutMs) : undefined,
-          },
-        },
-      };
+/** Most tasks in one `tasks` message (a worker's slots may be many more). */
+export const MAX_TASKS_PER_MESSAGE = 256;
+/** Most acks in one `acks` message. */
+const MAX_ACKS_PER_MESSAGE = 1024;
+
+type TaskInit = MessageInitShape<typeof TaskSchema>;
+type AckInit = MessageInitShape<typeof AckSchema>;
+
+function taskInit(t: ClaimedTask): TaskInit {
+  return {
+    taskId: t.taskId,
+    runId: t.runId,
+    stepId: t.stepId,
+    workflowId: t.workflowId,
+    action: t.action,
+    input: jsonToValue(t.input),
+    attempt: t.attempt,
+    leaseToken: t.leaseToken,
+    deadline: t.deadlineAt ? timestampFromDate(t.deadlineAt) : undefined,
+    heartbeatTimeout: t.heartbeatTimeoutMs ? durationFromMs(t.heartbeatTimeoutMs) : undefined,
+  };
+}
+
+function ackInit(msg: Extract<Outgoing, { kind: "ack" }>): AckInit {
+  return { taskId: msg.taskId, accepted: msg.accepted, reason: msg.reason ?? "" };
+}
+
+/**
+ * The server messages for what is queued on a session, in order. With
+ * `batches` (the worker's hello set `accepts_batches`), consecutive tasks
+ * become one `tasks` message and consecutive acks one `acks` message, so a
+ * claim of 250 tasks or a completion flush of 250 results costs one stream
+ * message (one envelope, one socket write) instead of 250.
+ *
+ * @example
+ *   for (const m of serverMessages(session.outbox.takeAll(), true)) yield create(ServerMessageSchema, m);
+ */
+export function serverMessages(queued: readonly Outgoing[], batches: boolean): MessageInitShape<typeof ServerMessageSchema>[] {
+  const out: MessageInitShape<typeof ServerMessageSchema>[] = [];
+  let tasks: TaskInit[] | undefined;
+  let acks: AckInit[] | undefined;
+  for (const msg of queued) {
+    if (msg.kind !== "task" || tasks?.length === MAX_TASKS_PER_MESSAGE) tasks = undefined;
+    if (msg.kind !== "ack" || acks?.length === MAX_ACKS_PER_MESSAGE) acks = undefined;
+    switch (msg.kind) {
+      case "task":
+        if (!batches) out.push({ msg: { case: "task", value: taskInit(msg.task) } });
+        else if (tasks) tasks.push(taskInit(msg.task));
+        else {
+          tasks = [taskInit(msg.task)];
+          out.push({ msg: { case: "tasks", value: { tasks } } });
+        }
+        break;
+      case "ack":
+        if (!batches) out.push({ msg: { case: "ack", value: ackInit(msg) } });
+        else if (acks) acks.push(ackInit(msg));
+        else {
+          acks = [ackInit(msg)];
+          out.push({ msg: { case: "acks", value: { acks } } });
+        }
+        break;
+      case "cancel":
+        out.push({ msg: { case: "cancel", value: { taskId: msg.taskId, reason: msg.reason } } });
+        break;
     }
-    case "cancel":
-      return { msg: { case: "cancel", value: { taskId: msg.taskId, reason: msg.reason } } };
-    case "ack":
-      return { msg: { case: "ack", value: { taskId: msg.taskId, accepted: msg.accepted, reason: msg.reason ?? "" } } };
   }
+  return out;
 }
 
 export function registerWorkerService(router: ConnectRouter, deps: WorkerServiceDeps): void {
@@ -74,32 +118,37 @@ export function registerWorkerService(router: ConnectRouter, deps: WorkerService
       if (violations.length > 0) throw invalidArgument(violations);
 
       const session = new WorkerSession(uuidv7(), hello.workerName, [...hello.actions], hello.slots, { ...hello.labels });
+      const batches = hello.acceptsBatches;
       const log = logger.child({ workerId: session.id, worker: session.name });
       log.info({ actions: session.actions, slots: session.slots }, "worker connected");
       yield create(ServerMessageSchema, {
-        msg: { case: "welcome", value: { workerId: session.id, heartbeatInterval: durationFromMs(deps.heartbeatIntervalMs) } },
+        msg: { case: "welcome", value: { workerId: session.id, heartbeatInterval: durationFromMs(deps.heartbeatIntervalMs), acceptsBatches: true } },
       });
       dispatcher.attach(session);
 
+      const result = (r: TaskResult): void => {
+        const outcome =
+          r.outcome.case === "output"
+            ? { kind: "output" as const, output: valueToJson(r.outcome.value) }
+            : r.outcome.case === "error"
+              ? { kind: "error" as const, error: { message: r.outcome.value.message, type: r.outcome.value.type || "Error", retryable: r.outcome.value.retryable } }
+              : { kind: "output" as const, output: null };
+        dispatcher
+          .submit(session, { taskId: r.taskId, leaseToken: r.leaseToken, workerId: session.id, outcome })
+          .then(
+            (res) => session.send({ kind: "ack", taskId: r.taskId, accepted: res.accepted, reason: res.reason }),
+            (err: unknown) => log.error({ err, taskId: r.taskId }, "could not record result; the worker will resend it"),
+          );
+      };
       const handle = (m: WorkerMessage): void => {
         dispatcher.heard(session);
         switch (m.msg.case) {
-          case "result": {
-            const r = m.msg.value;
-            const outcome =
-              r.outcome.case === "output"
-                ? { kind: "output" as const, output: valueToJson(r.outcome.value) }
-                : r.outcome.case === "error"
-                  ? { kind: "error" as const, error: { message: r.outcome.value.message, type: r.outcome.value.type || "Error", retryable: r.outcome.value.retryable } }
-                  : { kind: "output" as const, output: null };
-            dispatcher
-              .submit(session, { taskId: r.taskId, leaseToken: r.leaseToken, workerId: session.id, outcome })
-              .then(
-                (res) => session.send({ kind: "ack", taskId: r.taskId, accepted: res.accepted, reason: res.reason }),
-                (err: unknown) => log.error({ err, taskId: r.taskId }, "could not record result; the worker will resend it"),
-              );
+          case "result":
+            result(m.msg.value);
             break;
-          }
+          case "results":
+            for (const r of m.msg.value.results) result(r);
+            break;
           case "heartbeat":
             void dispatcher.heartbeat(session, m.msg.value.taskIds);
             break;
@@ -127,8 +176,9 @@ export function registerWorkerService(router: ConnectRouter, deps: WorkerService
       });
       ctx.signal.addEventListener("abort", () => session.close(), { once: true });
       try {
-        for await (const msg of session.outbox) {
-          yield create(ServerMessageSchema, encode(msg));
+        for await (const first of session.outbox) {
+          // Everything queued meanwhile goes with it (a claim's tasks, a flush's acks).
+          for (const m of serverMessages([first, ...session.outbox.takeAll()], batches)) yield create(ServerMessageSchema, m);
         }
       } finally {
         await dispatcher.detach(session);

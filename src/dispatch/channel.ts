@@ -34,6 +34,11 @@ export class Channel<T> implements AsyncIterable<T> {
     }
   }
 
+  /** Takes every queued item at once (the reader's batch), without waiting. */
+  takeAll(): T[] {
+    return this.items.splice(0, this.items.length);
+  }
+
   get closed(): boolean {
     return this.done;
   }

@@ -50,6 +50,8 @@ interface FakeOptions {
   silent?: boolean;
   /** Listen on this port (to "restart" a server on the same address). */
   port?: number;
+  /** Say `accepts_batches` in the welcome, and ack a `results` message with one `acks` message. */
+  batches?: boolean;
 }
 
 interface Fake {
@@ -95,7 +97,7 @@ async function startFake(opts: FakeOptions = {}): Promise<Fake> {
             },
             clientDone: new Promise((r) => (clientDone = r)),
           };
-          s.send({ case: "welcome", value: { workerId: `w-${streams.length}`, heartbeatInterval: durationFromMs(fake.opts.heartbeatIntervalMs ?? 5_000) } });
+          s.send({ case: "welcome", value: { workerId: `w-${streams.length}`, heartbeatInterval: durationFromMs(fake.opts.heartbeatIntervalMs ?? 5_000), acceptsBatches: fake.opts.batches ?? false } });
           streams.push(s);
           ctx.signal.addEventListener("abort", () => out.close(), { once: true });
           void (async () => {
@@ -107,6 +109,9 @@ async function startFake(opts: FakeOptions = {}): Promise<Fake> {
                 s.receivedAt.push(Date.now());
                 if (next.value.msg.case === "result" && (fake.opts.autoAck ?? true)) {
                   s.send({ case: "ack", value: { taskId: next.value.msg.value.taskId, accepted: true } });
+                }
+                if (next.value.msg.case === "results" && (fake.opts.autoAck ?? true)) {
+                  s.send({ case: "acks", value: { acks: next.value.msg.value.results.map((r) => ({ taskId: r.taskId, accepted: true })) } });
                 }
               }
             } catch (err) {
@@ -163,7 +168,7 @@ async function eventually<T>(fn: () => T | undefined | false, timeoutMs = 3_000)
 }
 
 function results(s: FakeStream): TaskResult[] {
-  return s.received.flatMap((m) => (m.msg.case === "result" ? [m.msg.value] : []));
+  return s.received.flatMap((m) => (m.msg.case === "result" ? [m.msg.value] : m.msg.case === "results" ? m.msg.value.results : []));
 }
 
 function resultFor(s: FakeStream, stepId: string): Promise<TaskResult> {
@@ -247,6 +252,36 @@ describe("Worker: hello and tasks", () => {
     expect(seen?.ctx).toMatchObject({ taskId: `${RUN_ID}/pay`, runId: RUN_ID, stepId: "pay", workflowId: "wf", action: "charge", attempt: 2 });
     expect(seen?.ctx.deadline?.getTime()).toBe(deadline);
     expect(seen?.ctx.signal.aborted).toBe(false);
+    await eventually(() => w.pendingAcks === 0);
+  });
+
+  it("with a server that takes batches: a `tasks` message runs every task, their results go up together, one `acks` settles them", async () => {
+    const fake = await startFake({ batches: true });
+    const w = newWorker({ address: fake.url, slots: 10 });
+    w.register("double", (input: { n: number }) => input.n * 2);
+    await w.start();
+    const s = await fake.stream(0);
+    expect(s.hello.acceptsBatches).toBe(true);
+    s.send({ case: "tasks", value: { tasks: [0, 1, 2, 3, 4, 5].map((n) => task(`t${n}`, "double", { n })) } });
+    await eventually(() => results(s).length === 6);
+    const batches = s.received.filter((m) => m.msg.case === "results");
+    expect(batches).toHaveLength(1);
+    expect(s.received.filter((m) => m.msg.case === "result")).toHaveLength(0);
+    expect(results(s).map((r) => [r.taskId, valueToJson(r.outcome.value as never)])).toEqual([0, 1, 2, 3, 4, 5].map((n) => [`${RUN_ID}/t${n}`, n * 2]));
+    await eventually(() => w.pendingAcks === 0);
+    expect(w.running).toBe(0);
+  });
+
+  it("with a server that does not say it takes batches: one result per message", async () => {
+    const fake = await startFake();
+    const w = newWorker({ address: fake.url, slots: 10 });
+    w.register("double", (input: { n: number }) => input.n * 2);
+    await w.start();
+    const s = await fake.stream(0);
+    for (const n of [0, 1, 2, 3]) s.task(task(`t${n}`, "double", { n }));
+    await eventually(() => results(s).length === 4);
+    expect(s.received.filter((m) => m.msg.case === "result")).toHaveLength(4);
+    expect(s.received.some((m) => m.msg.case === "results")).toBe(false);
     await eventually(() => w.pendingAcks === 0);
   });
 

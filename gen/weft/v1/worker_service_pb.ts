@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file weft/v1/worker_service.proto.
  */
 export const file_weft_v1_worker_service: GenFile = /*@__PURE__*/
-  fileDesc("Chx3ZWZ0L3YxL3dvcmtlcl9zZXJ2aWNlLnByb3RvEgd3ZWZ0LnYxIocBCg1Xb3JrZXJNZXNzYWdlEh8KBWhlbGxvGAEgASgLMg4ud2VmdC52MS5IZWxsb0gAEiUKBnJlc3VsdBgCIAEoCzITLndlZnQudjEuVGFza1Jlc3VsdEgAEicKCWhlYXJ0YmVhdBgDIAEoCzISLndlZnQudjEuSGVhcnRiZWF0SABCBQoDbXNnIoICCgVIZWxsbxIfCgt3b3JrZXJfbmFtZRgBIAEoCUIKukgHcgUQARiAAhJICgdhY3Rpb25zGAIgAygJQje6SDSSATEIARDoBxgBIihyJhABGIABMh9eW0EtWmEtel1bQS1aYS16MC05Xy4tXXswLDEyN30kEhkKBXNsb3RzGAMgASgFQgq6SAcaBRiQTigBEkQKBmxhYmVscxgEIAMoCzIaLndlZnQudjEuSGVsbG8uTGFiZWxzRW50cnlCGLpIFZoBEhBAIgdyBRABGIABKgVyAxiACBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpoBCgpUYXNrUmVzdWx0EhgKB3Rhc2tfaWQYASABKAlCB7pIBHICEAESEwoLbGVhc2VfdG9rZW4YAiABKAMSKAoGb3V0cHV0GAMgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlSAASIQoFZXJyb3IYBCABKAsyEC53ZWZ0LnYxLkZhaWx1cmVIAEIQCgdvdXRjb21lEgW6SAIIASIoCglIZWFydGJlYXQSGwoIdGFza19pZHMYASADKAlCCbpIBpIBAxCQTiKaAQoNU2VydmVyTWVzc2FnZRIjCgd3ZWxjb21lGAEgASgLMhAud2VmdC52MS5XZWxjb21lSAASHQoEdGFzaxgCIAEoCzINLndlZnQudjEuVGFza0gAEiEKBmNhbmNlbBgDIAEoCzIPLndlZnQudjEuQ2FuY2VsSAASGwoDYWNrGAQgASgLMgwud2VmdC52MS5BY2tIAEIFCgNtc2ciUwoHV2VsY29tZRIRCgl3b3JrZXJfaWQYASABKAkSNQoSaGVhcnRiZWF0X2ludGVydmFsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIo4CCgRUYXNrEg8KB3Rhc2tfaWQYASABKAkSDgoGcnVuX2lkGAIgASgJEg8KB3N0ZXBfaWQYAyABKAkSDgoGYWN0aW9uGAQgASgJEiUKBWlucHV0GAUgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEg8KB2F0dGVtcHQYBiABKAUSEwoLbGVhc2VfdG9rZW4YByABKAMSLAoIZGVhZGxpbmUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC3dvcmtmbG93X2lkGAkgASgJEjQKEWhlYXJ0YmVhdF90aW1lb3V0GAogASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIikKBkNhbmNlbBIPCgd0YXNrX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSI4CgNBY2sSDwoHdGFza19pZBgBIAEoCRIQCghhY2NlcHRlZBgCIAEoCBIOCgZyZWFzb24YAyABKAkyTgoNV29ya2VyU2VydmljZRI9CgdDb25uZWN0EhYud2VmdC52MS5Xb3JrZXJNZXNzYWdlGhYud2VmdC52MS5TZXJ2ZXJNZXNzYWdlKAEwAWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_weft_v1_common]);
+  fileDesc("Chx3ZWZ0L3YxL3dvcmtlcl9zZXJ2aWNlLnByb3RvEgd3ZWZ0LnYxIrABCg1Xb3JrZXJNZXNzYWdlEh8KBWhlbGxvGAEgASgLMg4ud2VmdC52MS5IZWxsb0gAEiUKBnJlc3VsdBgCIAEoCzITLndlZnQudjEuVGFza1Jlc3VsdEgAEicKCWhlYXJ0YmVhdBgDIAEoCzISLndlZnQudjEuSGVhcnRiZWF0SAASJwoHcmVzdWx0cxgEIAEoCzIULndlZnQudjEuVGFza1Jlc3VsdHNIAEIFCgNtc2ciMwoLVGFza1Jlc3VsdHMSJAoHcmVzdWx0cxgBIAMoCzITLndlZnQudjEuVGFza1Jlc3VsdCKbAgoFSGVsbG8SHwoLd29ya2VyX25hbWUYASABKAlCCrpIB3IFEAEYgAISSAoHYWN0aW9ucxgCIAMoCUI3ukg0kgExCAEQ6AcYASIociYQARiAATIfXltBLVphLXpdW0EtWmEtejAtOV8uLV17MCwxMjd9JBIZCgVzbG90cxgDIAEoBUIKukgHGgUYkE4oARJECgZsYWJlbHMYBCADKAsyGi53ZWZ0LnYxLkhlbGxvLkxhYmVsc0VudHJ5Qhi6SBWaARIQQCIHcgUQARiAASoFcgMYgAgSFwoPYWNjZXB0c19iYXRjaGVzGAUgASgIGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEimgEKClRhc2tSZXN1bHQSGAoHdGFza19pZBgBIAEoCUIHukgEcgIQARITCgtsZWFzZV90b2tlbhgCIAEoAxIoCgZvdXRwdXQYAyABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWVIABIhCgVlcnJvchgEIAEoCzIQLndlZnQudjEuRmFpbHVyZUgAQhAKB291dGNvbWUSBbpIAggBIigKCUhlYXJ0YmVhdBIbCgh0YXNrX2lkcxgBIAMoCUIJukgGkgEDEJBOItoBCg1TZXJ2ZXJNZXNzYWdlEiMKB3dlbGNvbWUYASABKAsyEC53ZWZ0LnYxLldlbGNvbWVIABIdCgR0YXNrGAIgASgLMg0ud2VmdC52MS5UYXNrSAASIQoGY2FuY2VsGAMgASgLMg8ud2VmdC52MS5DYW5jZWxIABIbCgNhY2sYBCABKAsyDC53ZWZ0LnYxLkFja0gAEh8KBXRhc2tzGAUgASgLMg4ud2VmdC52MS5UYXNrc0gAEh0KBGFja3MYBiABKAsyDS53ZWZ0LnYxLkFja3NIAEIFCgNtc2ciJQoFVGFza3MSHAoFdGFza3MYASADKAsyDS53ZWZ0LnYxLlRhc2siIgoEQWNrcxIaCgRhY2tzGAEgAygLMgwud2VmdC52MS5BY2sibAoHV2VsY29tZRIRCgl3b3JrZXJfaWQYASABKAkSNQoSaGVhcnRiZWF0X2ludGVydmFsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKD2FjY2VwdHNfYmF0Y2hlcxgDIAEoCCKOAgoEVGFzaxIPCgd0YXNrX2lkGAEgASgJEg4KBnJ1bl9pZBgCIAEoCRIPCgdzdGVwX2lkGAMgASgJEg4KBmFjdGlvbhgEIAEoCRIlCgVpbnB1dBgFIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIPCgdhdHRlbXB0GAYgASgFEhMKC2xlYXNlX3Rva2VuGAcgASgDEiwKCGRlYWRsaW5lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgt3b3JrZmxvd19pZBgJIAEoCRI0ChFoZWFydGJlYXRfdGltZW91dBgKIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiIpCgZDYW5jZWwSDwoHdGFza19pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiOAoDQWNrEg8KB3Rhc2tfaWQYASABKAkSEAoIYWNjZXB0ZWQYAiABKAgSDgoGcmVhc29uGAMgASgJMk4KDVdvcmtlclNlcnZpY2USPQoHQ29ubmVjdBIWLndlZnQudjEuV29ya2VyTWVzc2FnZRoWLndlZnQudjEuU2VydmVyTWVzc2FnZSgBMAFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_weft_v1_common]);
 
 /**
  * @generated from message weft.v1.WorkerMessage
@@ -42,6 +42,15 @@ export type WorkerMessage = Message<"weft.v1.WorkerMessage"> & {
      */
     value: Heartbeat;
     case: "heartbeat";
+  } | {
+    /**
+     * Several results in one message; only after a welcome with
+     * `accepts_batches` (older servers know only `result`).
+     *
+     * @generated from field: weft.v1.TaskResults results = 4;
+     */
+    value: TaskResults;
+    case: "results";
   } | { case: undefined; value?: undefined };
 };
 
@@ -51,6 +60,23 @@ export type WorkerMessage = Message<"weft.v1.WorkerMessage"> & {
  */
 export const WorkerMessageSchema: GenMessage<WorkerMessage> = /*@__PURE__*/
   messageDesc(file_weft_v1_worker_service, 0);
+
+/**
+ * @generated from message weft.v1.TaskResults
+ */
+export type TaskResults = Message<"weft.v1.TaskResults"> & {
+  /**
+   * @generated from field: repeated weft.v1.TaskResult results = 1;
+   */
+  results: TaskResult[];
+};
+
+/**
+ * Describes the message weft.v1.TaskResults.
+ * Use `create(TaskResultsSchema)` to create a new message.
+ */
+export const TaskResultsSchema: GenMessage<TaskResults> = /*@__PURE__*/
+  messageDesc(file_weft_v1_worker_service, 1);
 
 /**
  * @generated from message weft.v1.Hello
@@ -79,6 +105,14 @@ export type Hello = Message<"weft.v1.Hello"> & {
    * @generated from field: map<string, string> labels = 4;
    */
   labels: { [key: string]: string };
+
+  /**
+   * The worker understands `tasks` and `acks` (several per message); the
+   * server then batches what it sends at once. Without it, one per message.
+   *
+   * @generated from field: bool accepts_batches = 5;
+   */
+  acceptsBatches: boolean;
 };
 
 /**
@@ -86,7 +120,7 @@ export type Hello = Message<"weft.v1.Hello"> & {
  * Use `create(HelloSchema)` to create a new message.
  */
 export const HelloSchema: GenMessage<Hello> = /*@__PURE__*/
-  messageDesc(file_weft_v1_worker_service, 1);
+  messageDesc(file_weft_v1_worker_service, 2);
 
 /**
  * @generated from message weft.v1.TaskResult
@@ -125,7 +159,7 @@ export type TaskResult = Message<"weft.v1.TaskResult"> & {
  * Use `create(TaskResultSchema)` to create a new message.
  */
 export const TaskResultSchema: GenMessage<TaskResult> = /*@__PURE__*/
-  messageDesc(file_weft_v1_worker_service, 2);
+  messageDesc(file_weft_v1_worker_service, 3);
 
 /**
  * @generated from message weft.v1.Heartbeat
@@ -142,7 +176,7 @@ export type Heartbeat = Message<"weft.v1.Heartbeat"> & {
  * Use `create(HeartbeatSchema)` to create a new message.
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
-  messageDesc(file_weft_v1_worker_service, 3);
+  messageDesc(file_weft_v1_worker_service, 4);
 
 /**
  * @generated from message weft.v1.ServerMessage
@@ -175,6 +209,21 @@ export type ServerMessage = Message<"weft.v1.ServerMessage"> & {
      */
     value: Ack;
     case: "ack";
+  } | {
+    /**
+     * Only to workers whose hello set `accepts_batches`: tasks (at most 256)
+     * and acks sent at the same moment, in order, as one message each.
+     *
+     * @generated from field: weft.v1.Tasks tasks = 5;
+     */
+    value: Tasks;
+    case: "tasks";
+  } | {
+    /**
+     * @generated from field: weft.v1.Acks acks = 6;
+     */
+    value: Acks;
+    case: "acks";
   } | { case: undefined; value?: undefined };
 };
 
@@ -183,7 +232,41 @@ export type ServerMessage = Message<"weft.v1.ServerMessage"> & {
  * Use `create(ServerMessageSchema)` to create a new message.
  */
 export const ServerMessageSchema: GenMessage<ServerMessage> = /*@__PURE__*/
-  messageDesc(file_weft_v1_worker_service, 4);
+  messageDesc(file_weft_v1_worker_service, 5);
+
+/**
+ * @generated from message weft.v1.Tasks
+ */
+export type Tasks = Message<"weft.v1.Tasks"> & {
+  /**
+   * @generated from field: repeated weft.v1.Task tasks = 1;
+   */
+  tasks: Task[];
+};
+
+/**
+ * Describes the message weft.v1.Tasks.
+ * Use `create(TasksSchema)` to create a new message.
+ */
+export const TasksSchema: GenMessage<Tasks> = /*@__PURE__*/
+  messageDesc(file_weft_v1_worker_service, 6);
+
+/**
+ * @generated from message weft.v1.Acks
+ */
+export type Acks = Message<"weft.v1.Acks"> & {
+  /**
+   * @generated from field: repeated weft.v1.Ack acks = 1;
+   */
+  acks: Ack[];
+};
+
+/**
+ * Describes the message weft.v1.Acks.
+ * Use `create(AcksSchema)` to create a new message.
+ */
+export const AcksSchema: GenMessage<Acks> = /*@__PURE__*/
+  messageDesc(file_weft_v1_worker_service, 7);
 
 /**
  * @generated from message weft.v1.Welcome
@@ -200,6 +283,13 @@ export type Welcome = Message<"weft.v1.Welcome"> & {
    * @generated from field: google.protobuf.Duration heartbeat_interval = 2;
    */
   heartbeatInterval?: Duration | undefined;
+
+  /**
+   * The server takes `results` (several per message).
+   *
+   * @generated from field: bool accepts_batches = 3;
+   */
+  acceptsBatches: boolean;
 };
 
 /**
@@ -207,7 +297,7 @@ export type Welcome = Message<"weft.v1.Welcome"> & {
  * Use `create(WelcomeSchema)` to create a new message.
  */
 export const WelcomeSchema: GenMessage<Welcome> = /*@__PURE__*/
-  messageDesc(file_weft_v1_worker_service, 5);
+  messageDesc(file_weft_v1_worker_service, 8);
 
 /**
  * @generated from message weft.v1.Task
@@ -277,7 +367,7 @@ export type Task = Message<"weft.v1.Task"> & {
  * Use `create(TaskSchema)` to create a new message.
  */
 export const TaskSchema: GenMessage<Task> = /*@__PURE__*/
-  messageDesc(file_weft_v1_worker_service, 6);
+  messageDesc(file_weft_v1_worker_service, 9);
 
 /**
  * @generated from message weft.v1.Cancel
@@ -299,7 +389,7 @@ export type Cancel = Message<"weft.v1.Cancel"> & {
  * Use `create(CancelSchema)` to create a new message.
  */
 export const CancelSchema: GenMessage<Cancel> = /*@__PURE__*/
-  messageDesc(file_weft_v1_worker_service, 7);
+  messageDesc(file_weft_v1_worker_service, 10);
 
 /**
  * @generated from message weft.v1.Ack
@@ -328,7 +418,7 @@ export type Ack = Message<"weft.v1.Ack"> & {
  * Use `create(AckSchema)` to create a new message.
  */
 export const AckSchema: GenMessage<Ack> = /*@__PURE__*/
-  messageDesc(file_weft_v1_worker_service, 8);
+  messageDesc(file_weft_v1_worker_service, 11);
 
 /**
  * WorkerService is the one bidirectional stream a worker keeps open.
