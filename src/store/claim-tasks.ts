@@ -8,7 +8,10 @@
  *    replicas take disjoint rows instead of queueing behind each other. Served
  *    by the partial index `step_runs_claim (action, queued_at, run_id)
  *    WHERE status = 'QUEUED'`; ties in `queued_at` (one trigger batch shares
- *    one `now()`) go by run id, i.e. trigger order (UUIDv7).
+ *    one `now()`) go by run id, i.e. trigger order (UUIDv7). The inner scan
+ *    orders by exactly the index's columns: with `step_id` added, stale
+ *    statistics (the planner expecting 1 row) made it sort the action's whole
+ *    queue on every claim (5,375 rows read for 125 in S1; auto_explain).
  *    One LATERAL index scan per action, each stopping after `limit` rows, then
  *    the oldest `limit` of those. The earlier `action in (select …)` form made
  *    the planner hash-join the whole queue and sort it (to disk) on every
@@ -20,7 +23,9 @@
  * 2. `claimed`: those rows → RUNNING, attempts + 1, a fresh fencing token from
  *    the `lease_tokens` sequence, the worker, `started_at`, and the attempt
  *    deadline from the row's `timeout_ms`; `not_before` cleared.
- * 3. `started`: their runs PENDING → RUNNING. The run rows are taken with
+ * 3. `started`: their runs PENDING → RUNNING (`id = any(array(…))`: an index
+ *    lookup per run, where `id in (select … from claimed)` got a bitmap scan of
+ *    every PENDING run). The run rows are taken with
  *    `SKIP LOCKED` too, so the claim never waits for a lock: a run locked by a
  *    completion or a cancel is either running already or being finished by
  *    that holder (and `completeTasks` moves a still-PENDING run to RUNNING when
@@ -79,7 +84,7 @@ export async function claimTasks(
         where status = 'QUEUED'
           and action = a.action
           and (not_before is null or not_before <= now())
-        order by queued_at, run_id, step_id
+        order by queued_at, run_id
         limit ${limit}
         for update skip locked
       ) c
@@ -102,7 +107,7 @@ export async function claimTasks(
       update runs r set status = 'RUNNING', started_at = coalesce(r.started_at, now())
       where r.id in (
         select id from runs
-        where id in (select run_id from claimed) and status = 'PENDING'
+        where id = any(array(select run_id from claimed)) and status = 'PENDING'
         for update skip locked
       )
       returning r.id

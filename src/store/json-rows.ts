@@ -44,13 +44,20 @@ export function jsonRows(rows: readonly object[]): RawBuilder<unknown> {
 }
 
 /**
- * A subquery yielding the given ids as `uuid`s, for `id in (...)` with any number of ids.
+ * `any(array(…))` of the given ids as `uuid`s, for `id = any(…)` with any
+ * number of ids. Not `id in (select … from jsonb_array_elements_text(…))`:
+ * the planner takes that function for 100 rows, and against a table of a
+ * few thousand rows with stale statistics it chose a sequential scan plus a
+ * hash join, so every completion read the whole `runs` and `step_runs`
+ * tables (20 ms at 20,000 runs, growing with the table; auto_explain in
+ * docs/benchmarks.md). `= any(array(subquery))` is an index scan on the
+ * primary key whatever the statistics say.
  *
  * @example
  * ```ts
- * await trx.selectFrom("runs").selectAll().where("id", "in", uuidList(ids)).execute();
+ * await trx.selectFrom("runs").selectAll().where("id", "=", anyUuid(ids)).execute();
  * ```
  */
-export function uuidList(ids: readonly string[]): RawBuilder<string> {
-  return sql<string>`(select cast(x as uuid) from jsonb_array_elements_text(cast(${JSON.stringify(ids)} as jsonb)) as t(x))`;
+export function anyUuid(ids: readonly string[]): RawBuilder<string> {
+  return sql<string>`any(array(select cast(x as uuid) from jsonb_array_elements_text(cast(${JSON.stringify(ids)} as jsonb)) as t(x)))`;
 }

@@ -12,7 +12,7 @@
 import { sql, type Transaction } from "kysely";
 import type { Failure, JsonValue, RunStatus, StepStatus } from "../engine/model.js";
 import type { RunState, StepState } from "../engine/planner.js";
-import { uuidList } from "./json-rows.js";
+import { anyUuid } from "./json-rows.js";
 import type { Database } from "./schema.js";
 
 export interface LockedRun {
@@ -48,7 +48,7 @@ export async function lockRuns(trx: Transaction<Database>, ids: readonly string[
   const rows = await trx
     .selectFrom("runs")
     .select(["id", "workflow_id", "workflow_version", "status", "input"])
-    .where("id", "in", uuidList(ids))
+    .where("id", "=", anyUuid(ids))
     .orderBy("id")
     .forUpdate()
     .execute();
@@ -78,7 +78,7 @@ export async function loadSteps(
     .selectFrom("step_runs")
     .select(["run_id", "step_id", "status", "attempts", "output", "error", "lease_token", "worker_id"])
     .select(sql<boolean>`output is not null`.as("has_output"))
-    .where("run_id", "in", uuidList(runIds))
+    .where("run_id", "=", anyUuid(runIds))
     .execute();
   for (const r of rows) {
     let steps = byRun.get(r.run_id);

@@ -11,7 +11,7 @@ import type { Transaction } from "kysely";
 import type { Failure, StepStatus } from "../engine/model.js";
 import { stepSourcesFor } from "../engine/transition.js";
 import type { ChangeSet } from "./change-set.js";
-import { uuidList } from "./json-rows.js";
+import { anyUuid } from "./json-rows.js";
 import type { LockedRun } from "./run-state.js";
 import type { Database } from "./schema.js";
 import { taskIdOf } from "./task-id.js";
@@ -36,7 +36,7 @@ export async function stopRuns(
   const steps = await trx
     .selectFrom("step_runs")
     .select(["run_id", "step_id", "status", "attempts", "worker_id", "lease_token"])
-    .where("run_id", "in", uuidList(runs.map((r) => r.id)))
+    .where("run_id", "=", anyUuid(runs.map((r) => r.id)))
     .where("status", "in", stepSourcesFor("CANCELLED") as StepStatus[])
     .orderBy("run_id")
     .orderBy("step_id")

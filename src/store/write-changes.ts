@@ -21,7 +21,7 @@
 import { sql, type Transaction } from "kysely";
 import { FINISHED_RUN_STATUSES, FINISHED_STEP_STATUSES } from "../engine/model.js";
 import type { ChangeSet } from "./change-set.js";
-import { jsonRows } from "./json-rows.js";
+import { anyUuid, jsonRows } from "./json-rows.js";
 import type { Database } from "./schema.js";
 import { SIGNAL_CHANNEL } from "./signal-codec.js";
 
@@ -77,6 +77,7 @@ export async function writeChanges(trx: Transaction<Database>, changes: ChangeSe
         deadline_at = case when v.deadline_ms is not null then now() + v.deadline_ms * interval '1 millisecond' else r.deadline_at end
       from jsonb_to_recordset(${jsonRows(runs)}) as v(id uuid, "from" text, "to" text, output jsonb, error jsonb, deadline_ms double precision)
       where r.id = v.id and r.status = v."from"
+        and r.id = ${anyUuid(runs.map((r) => r.id))}
       returning 1
     ), history as (
       insert into run_events (run_id, type, run_status, step_id, step_status, attempt, worker_id, error, message)
