@@ -76,7 +76,7 @@ export const OPTIONS = {
   claimBatchSize: { flag: "claim-batch", env: "WEFT_CLAIM_BATCH", default: String(DEFAULT_DISPATCH_OPTIONS.claimBatchSize), help: "tasks claimed per query at most" },
   triggerBatchSize: { flag: "trigger-batch", env: "WEFT_TRIGGER_BATCH", default: String(DEFAULT_DISPATCH_OPTIONS.triggerBatchSize), help: "queued trigger calls started per transaction at most" },
   sweepIntervalMs: { flag: "sweep-interval-ms", env: "WEFT_SWEEP_INTERVAL_MS", default: String(DEFAULT_DISPATCH_OPTIONS.sweepIntervalMs), help: "period of the lease-expiry / timeout / retry sweep" },
-} satisfies Record<Exclude<keyof Config, "dispatch"> | keyof Omit<DispatchOptions, "completionConcurrency">, Option>;
+} satisfies Record<Exclude<keyof Config, "dispatch"> | keyof Omit<DispatchOptions, "completionConcurrency" | "claimConcurrency">, Option>;
 
 type OptionKey = keyof typeof OPTIONS;
 
@@ -157,6 +157,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
       completionWindowMs: int("completionWindowMs", 0, 1000),
       completionBatchSize: int("completionBatchSize", 1, 10_000),
       completionConcurrency: databaseUrl ? DEFAULT_DISPATCH_OPTIONS.completionConcurrency : 1,
+      claimConcurrency: databaseUrl ? DEFAULT_DISPATCH_OPTIONS.claimConcurrency : 1,
       claimBatchSize: int("claimBatchSize", 1, 10_000),
       triggerBatchSize: int("triggerBatchSize", 1, 10_000),
       sweepIntervalMs: int("sweepIntervalMs", 50, 60_000),

@@ -50,6 +50,14 @@ export async function prepareBackend(name: BackendName, opts: BackendOptions): P
   await admin.connect();
   try {
     await admin.query(`create database ${dbName}`);
+    const explainMs = process.env.BENCH_AUTO_EXPLAIN;
+    if (explainMs) {
+      // auto_explain for every session of this database: plans of statements slower than this go to the Postgres log.
+      if (!/^\d+$/.test(explainMs)) throw new Error(`BENCH_AUTO_EXPLAIN must be a number of ms, got ${explainMs}`);
+      await admin.query(`alter database ${dbName} set session_preload_libraries = 'auto_explain'`);
+      await admin.query(`alter database ${dbName} set auto_explain.log_min_duration = ${explainMs}`);
+      await admin.query(`alter database ${dbName} set auto_explain.log_analyze = on`);
+    }
   } finally {
     await admin.end();
   }

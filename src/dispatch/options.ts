@@ -14,6 +14,8 @@ export interface DispatchOptions {
   completionConcurrency: number;
   /** Tasks claimed per query at most. */
   claimBatchSize: number;
+  /** Claims in flight at once (one per worker stream at most; Postgres: 2, PGlite: 1). */
+  claimConcurrency: number;
   /** Triggers started per transaction at most when calls queue up (see trigger-buffer.ts). */
   triggerBatchSize: number;
   /** Period of the expiry / timeout / due-retry sweep (ms). */
@@ -26,7 +28,8 @@ export const DEFAULT_DISPATCH_OPTIONS: DispatchOptions = {
   completionWindowMs: 2,
   completionBatchSize: 500,
   completionConcurrency: 2,
-  claimBatchSize: 100,
+  claimBatchSize: 250,
+  claimConcurrency: 2,
   triggerBatchSize: 1000,
   sweepIntervalMs: 500,
 };
