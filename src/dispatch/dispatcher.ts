@@ -20,6 +20,9 @@ import { limitOutput } from "./payload-limit.js";
 import { beating, type WorkerSession } from "./session.js";
 import { createSweeper } from "./sweeper.js";
 
+/** Period of the event-loop stall watch (ms). */
+const STALL_TICK_MS = 100;
+
 export interface Dispatcher {
   attach(session: WorkerSession): void;
   /** The stream ended: its tasks' leases end now and they go back to the queue. */
@@ -197,6 +200,23 @@ export function createDispatcher(deps: {
       outcome: { kind: "error", error: { type, message: type === "LEASE_LOST" ? `lease lost: ${why}` : why, retryable: true } },
     });
 
+  /**
+   * Time this process could not run (an event loop blocked by a long
+   * synchronous stretch, e.g. PGlite executing a large transaction, or GC)
+   * does not age the tasks' heartbeats: the workers' messages were waiting
+   * unread. Checked every 100 ms; a tick more than 100 ms late moves every
+   * held task's last heartbeat forward by the delay.
+   */
+  let lastTick = Date.now();
+  const stallWatch = setInterval(() => {
+    const now = Date.now();
+    const stall = now - lastTick - STALL_TICK_MS;
+    lastTick = now;
+    if (stall < STALL_TICK_MS) return;
+    for (const s of sessions) for (const h of s.inflight.values()) h.lastBeatAt += stall;
+  }, STALL_TICK_MS);
+  stallWatch.unref();
+
   const sweeper = createSweeper({
     store,
     leases,
@@ -212,6 +232,15 @@ export function createDispatcher(deps: {
       },
       wake,
       cancel: (tasks, reason) => store.signal({ kind: "cancel", tasks, reason }),
+      relet: async (tasks) => {
+        for (const t of tasks) {
+          const session = bySessionId.get(t.workerId ?? "");
+          const held = session?.inflight.get(t.taskId);
+          if (!session || !held) continue;
+          const [grant] = await leases.acquire([{ taskId: t.taskId, minToken: t.leaseToken }], session.id, held.ttlMs);
+          if (grant) leaseTokens.set(t.taskId, grant.token);
+        }
+      },
     },
     localHolder: (taskId, workerId) => beating(bySessionId.get(workerId)?.inflight.get(taskId), Date.now()),
     stalled: (now) =>
@@ -284,6 +313,7 @@ export function createDispatcher(deps: {
     async close() {
       closed = true;
       sweeper.stop();
+      clearInterval(stallWatch);
       await buffer.drain();
     },
   };

@@ -24,6 +24,8 @@ export function createSweeper(deps: {
     lose(task: RunningTaskRef, why: string, type?: string): Promise<unknown>;
     wake(): void;
     cancel(tasks: RunningTaskRef[], reason: string): Promise<void>;
+    /** Leases these tasks again for the sessions of this replica that hold them. */
+    relet(tasks: RunningTaskRef[]): Promise<void>;
   };
   /** True when a live session of this replica holds the task and heartbeats it. */
   localHolder(taskId: string, workerId: string): boolean;
@@ -45,9 +47,21 @@ export function createSweeper(deps: {
     await Promise.all(tasks.map((t) => dispatcher.lose(t, "no heartbeat within the lease time")));
   };
 
+  /**
+   * Expired leases are lost, except those of tasks a stream of this replica
+   * holds and is still alive by this replica's own account (answered, or
+   * heard from within the lease, time this process could not run not
+   * counted): those are leased again. The lease store's clock runs on while
+   * this process is stalled (a saturated event loop, a long GC), and the
+   * worker's heartbeat or result may be waiting unread in the socket; losing
+   * such a task would fail a step whose result is already here.
+   */
   const expireLeases = async (now: number) => {
     const expired = await leases.expired(now, 500);
-    await loseAll(expired.map((e) => ({ taskId: e.taskId, leaseToken: e.token, workerId: e.workerId })));
+    const tasks = expired.map((e) => ({ taskId: e.taskId, leaseToken: e.token, workerId: e.workerId }));
+    const alive = tasks.filter((t) => deps.localHolder(t.taskId, t.workerId));
+    if (alive.length > 0) await dispatcher.relet(alive);
+    await loseAll(tasks.filter((t) => !alive.includes(t)));
   };
 
   /** Streams of this replica that went quiet: their tasks are lost even if Redis no longer knows the lease. */
@@ -105,6 +119,9 @@ export function createSweeper(deps: {
   const tick = async () => {
     if (busy || stopped) return;
     busy = true;
+    // Timers run before the event loop polls its sockets: let what arrived meanwhile (results,
+    // heartbeats) be read first, so that a stalled process does not judge its streams on stale news.
+    await new Promise((resolve) => setImmediate(resolve));
     const now = Date.now();
     for (const [name, job] of [
       ["expired leases", expireLeases],
