@@ -178,7 +178,9 @@ export function registerWorkerService(router: ConnectRouter, deps: WorkerService
       try {
         for await (const first of session.outbox) {
           // Everything queued meanwhile goes with it (a claim's tasks, a flush's acks).
-          for (const m of serverMessages([first, ...session.outbox.takeAll()], batches)) yield create(ServerMessageSchema, m);
+          const queued = [first, ...session.outbox.takeAll()];
+          session.sending(queued);
+          for (const m of serverMessages(queued, batches)) yield create(ServerMessageSchema, m);
         }
       } finally {
         await dispatcher.detach(session);

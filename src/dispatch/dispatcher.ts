@@ -171,7 +171,9 @@ export function createDispatcher(deps: {
       const lt = leaseTokens.get(outcome.taskId);
       leaseTokens.delete(outcome.taskId);
       if (lt !== undefined) releaseSoon({ taskId: outcome.taskId, token: lt });
-      wake();
+      // A freed slot is not new work: claim only where the queue was not found empty since the
+      // last wake-up. (Steps the commit queued wake us through the store's `queued` signal.)
+      pump();
     }
   };
 
@@ -187,7 +189,6 @@ export function createDispatcher(deps: {
       throw err;
     }
     afterResult(session, outcome);
-    if (result.accepted) wake();
     return result;
   };
 

@@ -112,6 +112,20 @@ export class WorkerSession {
     this.outbox.push(msg);
   }
 
+  /**
+   * These messages leave for the stream now: a task's silence counts from
+   * here, not from its claim. Under load a claimed task can wait in the
+   * outbox (the stream's writes back up behind a busy event loop); the
+   * worker cannot heartbeat a task it has not received.
+   */
+  sending(msgs: readonly Outgoing[], now = Date.now()): void {
+    for (const m of msgs) {
+      if (m.kind !== "task") continue;
+      const held = this.inflight.get(m.task.taskId);
+      if (held && held.task.leaseToken === m.task.leaseToken) held.lastBeatAt = now;
+    }
+  }
+
   close(): void {
     this.closed = true;
     this.outbox.close();
