@@ -22,6 +22,8 @@ export interface Emitter<E> {
   /** The next event `name` whose payload passes `filter`. */
   once<K extends keyof E>(name: K, filter?: (payload: E[K]) => boolean): Promise<E[K]>;
   emit<K extends keyof E>(name: K, payload: E[K]): void;
+  /** Whether anyone listens to `name` (to skip building a payload nobody reads). */
+  heard(name: keyof E): boolean;
 }
 
 /**
@@ -54,6 +56,9 @@ export function createEmitter<E>(onListenerError: (err: unknown, name: keyof E) 
           resolve(payload);
         });
       });
+    },
+    heard(name) {
+      return (listeners.get(name)?.size ?? 0) > 0;
     },
     emit(name, payload) {
       for (const listener of [...(listeners.get(name) ?? [])]) {

@@ -28,6 +28,8 @@ import {
 } from "../gen/weft/v1/worker_service_pb.js";
 import type { Backoff } from "./backoff.js";
 import { createChannel, type Channel } from "./channel.js";
+import type { ResultMessage } from "./result-book.js";
+import { withValueOutput } from "./task-runner.js";
 import { sleep } from "./timers.js";
 
 /**
@@ -81,6 +83,8 @@ interface Attempt {
   batches: boolean;
   /** Results waiting for the end of this turn (only with `batches`). */
   results: TaskResult[];
+  /** The welcome said the server takes `output_json`; without it, outputs go as `Value`s. */
+  json: boolean;
 }
 
 /** Most results in one `results` message. */
@@ -144,6 +148,7 @@ export function createLink(opts: LinkOptions, handlers: LinkHandlers): Link {
     a.welcomed = true;
     a.welcomedAt = Date.now();
     a.batches = first.value.msg.value.acceptsBatches;
+    a.json = first.value.msg.value.acceptsJson;
     handlers.onWelcome(first.value.msg.value, address);
     for (;;) {
       const next = await it.next();
@@ -156,7 +161,7 @@ export function createLink(opts: LinkOptions, handlers: LinkHandlers): Link {
     for (let n = 0; !closing.signal.aborted; n++) {
       const address = opts.addresses[n % opts.addresses.length] as string;
       lastAddress = address;
-      const a: Attempt = { out: createChannel<WorkerMessage>(), call: new AbortController(), welcomed: false, welcomedAt: 0, batches: false, results: [] };
+      const a: Attempt = { out: createChannel<WorkerMessage>(), call: new AbortController(), welcomed: false, welcomedAt: 0, batches: false, results: [], json: false };
       current = a;
       a.call.signal.addEventListener("abort", () => a.out.close(), { once: true });
       let error: ConnectError | undefined;
@@ -181,9 +186,11 @@ export function createLink(opts: LinkOptions, handlers: LinkHandlers): Link {
     start() {
       loop ??= run();
     },
-    send(msg) {
+    send(sent) {
       const a = current;
       if (a?.welcomed !== true || a.out.closed) return false;
+      // An older server knows outputs only as Values (also for results resent after a reconnect).
+      const msg = !a.json && sent.msg.case === "result" && sent.msg.value.outcome.case === "outputJson" ? withValueOutput(sent as ResultMessage) : sent;
       if (a.batches && msg.msg.case === "result") {
         if (a.results.push(msg.msg.value) === 1) setImmediate(() => flushResults(a));
         return true;

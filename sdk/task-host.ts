@@ -43,6 +43,7 @@ import {
 } from "./task-runner.js";
 import { setLongTimeout } from "./timers.js";
 import { valueToJson } from "./value.js";
+import type { JsonValue } from "@bufbuild/protobuf";
 import type { WorkerEvents } from "./worker-events.js";
 import type { WorkerLogger } from "./worker-options.js";
 
@@ -116,13 +117,14 @@ export function createTaskHost(opts: TaskHostOptions): TaskHost {
     const msg: ResultMessage = resultMessage(task, outcome, opts.maxResultBytes);
     book.put(msg);
     opts.send(msg);
+    if (!events.heard("result")) return;
     const o = msg.msg.value.outcome;
     events.emit("result", {
       taskId: task.taskId,
       leaseToken: task.leaseToken,
       ...(o.case === "error"
         ? { error: { type: o.value.type, message: o.value.message, retryable: o.value.retryable } }
-        : { output: valueToJson(o.value) }),
+        : { output: outcome.case === "outputJson" ? (JSON.parse(outcome.text) as JsonValue) : o.case === "output" ? valueToJson(o.value) : null }),
     });
   };
 

@@ -19,7 +19,16 @@ import type { ResultMessage } from "./result-book.js";
 import { jsonToValue, valueToJson } from "./value.js";
 
 /** What a task ended with: the `TaskResult.outcome` oneof. */
-export type Outcome = { case: "output"; value: Value } | { case: "error"; value: Failure };
+/**
+ * What a task came to. A handler's return value travels as UTF-8 JSON
+ * (`outputJson`, with the text for the worker's own events); the link turns
+ * it into a `Value` (`output`) for a server whose welcome did not say
+ * `accepts_json`.
+ */
+export type Outcome =
+  | { case: "output"; value: Value }
+  | { case: "outputJson"; value: Uint8Array; text: string }
+  | { case: "error"; value: Failure };
 
 /**
  * The handler's view of `task`.
@@ -58,7 +67,7 @@ export function createTaskContext(task: Task, signal: AbortSignal, heartbeat: (d
 export async function runHandler(handler: TaskHandler<never>, task: Task, ctx: TaskContext): Promise<Outcome> {
   let input;
   try {
-    input = valueToJson(task.input);
+    input = task.inputJson.length > 0 ? JSON.parse(Buffer.from(task.inputJson.buffer, task.inputJson.byteOffset, task.inputJson.byteLength).toString("utf8")) : valueToJson(task.input);
   } catch (err) {
     return failureOutcome(new TaskError(SdkErrorType.BAD_INPUT, `cannot decode the task input: ${String(err)}`, { retryable: false }));
   }
@@ -70,7 +79,7 @@ export async function runHandler(handler: TaskHandler<never>, task: Task, ctx: T
     return failureOutcome(toTaskError(ctx.signal.reason));
   }
   try {
-    return { case: "output", value: jsonToValue(output) };
+    return jsonOutcome(output);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     return failureOutcome(TaskError.nonRetryable(SdkErrorType.OUTPUT_NOT_SERIALIZABLE, `the handler's return value is not JSON: ${why}`));
@@ -104,7 +113,8 @@ export function failureOutcome(err: TaskError): Outcome {
 export function resultMessage(task: Task, outcome: Outcome, maxBytes: number): ResultMessage {
   const msg = build(task, outcome);
   if (outcome.case === "error") return msg;
-  const size = toBinary(WorkerMessageSchema, msg).length;
+  // JSON bytes: their length plus the id and token (a few bytes of framing over); no second encoding.
+  const size = outcome.case === "outputJson" ? outcome.value.length + task.taskId.length + 24 : toBinary(WorkerMessageSchema, msg).length;
   if (size <= maxBytes) return msg;
   return build(
     task,
@@ -112,6 +122,37 @@ export function resultMessage(task: Task, outcome: Outcome, maxBytes: number): R
       TaskError.nonRetryable(SdkErrorType.OUTPUT_TOO_LARGE, `the output encodes to ${size} bytes; the limit is ${maxBytes}`),
     ),
   );
+}
+
+/**
+ * A handler's return value as an `outputJson` outcome, with JSON's own
+ * rules (`undefined` → `null`, `toJSON()` honoured). Throws a `TypeError`
+ * for what JSON cannot hold (a BigInt, a cycle).
+ *
+ * @example
+ * ```ts
+ * jsonOutcome({ n: 1 }); // { case: "outputJson", value: <bytes of {"n":1}>, text: '{"n":1}' }
+ * ```
+ */
+export function jsonOutcome(output: unknown): Outcome {
+  const text = JSON.stringify(output) ?? "null";
+  return { case: "outputJson", value: Buffer.from(text, "utf8"), text };
+}
+
+/**
+ * The same result with its output as a `google.protobuf.Value`, for a server
+ * that does not take `output_json`.
+ *
+ * @example
+ * ```ts
+ * link.send(welcome.acceptsJson ? msg : withValueOutput(msg));
+ * ```
+ */
+export function withValueOutput(msg: ResultMessage): ResultMessage {
+  const r = msg.msg.value;
+  if (r.outcome.case !== "outputJson") return msg;
+  const output = JSON.parse(Buffer.from(r.outcome.value).toString("utf8")) as unknown;
+  return build({ taskId: r.taskId, leaseToken: r.leaseToken } as Task, { case: "output", value: jsonToValue(output) });
 }
 
 /** The task's deadline in epoch milliseconds, if it has one. */
@@ -125,8 +166,9 @@ export function heartbeatTimeoutMs(task: Task): number | undefined {
   return ms > 0 ? ms : undefined;
 }
 
-function build(task: Task, outcome: Outcome): ResultMessage {
+function build(task: Pick<Task, "taskId" | "leaseToken">, outcome: Outcome): ResultMessage {
+  const o = outcome.case === "outputJson" ? { case: "outputJson" as const, value: outcome.value } : outcome;
   return create(WorkerMessageSchema, {
-    msg: { case: "result", value: { taskId: task.taskId, leaseToken: task.leaseToken, outcome } },
+    msg: { case: "result", value: { taskId: task.taskId, leaseToken: task.leaseToken, outcome: o } },
   }) as ResultMessage;
 }

@@ -142,7 +142,7 @@ export class Worker {
         welcomeTimeoutMs: o.welcomeTimeoutMs,
         pingIntervalMs: o.pingIntervalMs,
         backoff: createBackoff({ initialDelayMs: o.initialDelayMs, maxDelayMs: o.maxDelayMs }),
-        hello: () => ({ workerName: o.name, actions: [...this.#handlers.keys()], slots: o.slots, labels: o.labels, acceptsBatches: true }),
+        hello: () => ({ workerName: o.name, actions: [...this.#handlers.keys()], slots: o.slots, labels: o.labels, acceptsBatches: true, acceptsJson: true }),
       },
       {
         onWelcome: (welcome, address) => this.#onWelcome(welcome, address),

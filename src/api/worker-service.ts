@@ -23,7 +23,9 @@ import {
 import type { Dispatcher } from "../dispatch/dispatcher.js";
 import { WorkerSession, type Outgoing } from "../dispatch/session.js";
 import type { Logger } from "../log.js";
-import type { ClaimedTask } from "../store/types.js";
+import type { JsonValue } from "../engine/model.js";
+import { INVALID_OUTPUT } from "../store/nul-text.js";
+import type { ClaimedTask, TaskOutcome } from "../store/types.js";
 import { jsonToValue, valueToJson } from "./convert.js";
 import { invalidArgument } from "./errors.js";
 import type { RequestChecks } from "./request-checks.js";
@@ -43,14 +45,14 @@ const MAX_ACKS_PER_MESSAGE = 1024;
 type TaskInit = MessageInitShape<typeof TaskSchema>;
 type AckInit = MessageInitShape<typeof AckSchema>;
 
-function taskInit(t: ClaimedTask): TaskInit {
+function taskInit(t: ClaimedTask, json: boolean): TaskInit {
   return {
     taskId: t.taskId,
     runId: t.runId,
     stepId: t.stepId,
     workflowId: t.workflowId,
     action: t.action,
-    input: jsonToValue(t.input),
+    ...(json ? { inputJson: Buffer.from(JSON.stringify(t.input ?? null)) } : { input: jsonToValue(t.input) }),
     attempt: t.attempt,
     leaseToken: t.leaseToken,
     deadline: t.deadlineAt ? timestampFromDate(t.deadlineAt) : undefined,
@@ -69,10 +71,14 @@ function ackInit(msg: Extract<Outgoing, { kind: "ack" }>): AckInit {
  * claim of 250 tasks or a completion flush of 250 results costs one stream
  * message (one envelope, one socket write) instead of 250.
  *
+ * With `json` (the hello set `accepts_json`) a task carries its input as
+ * `input_json` bytes instead of a `Value` tree.
+ *
  * @example
- *   for (const m of serverMessages(session.outbox.takeAll(), true)) yield create(ServerMessageSchema, m);
+ *   for (const m of serverMessages(session.outbox.takeAll(), { batches: true, json: true })) yield create(ServerMessageSchema, m);
  */
-export function serverMessages(queued: readonly Outgoing[], batches: boolean): MessageInitShape<typeof ServerMessageSchema>[] {
+export function serverMessages(queued: readonly Outgoing[], caps: { batches: boolean; json: boolean }): MessageInitShape<typeof ServerMessageSchema>[] {
+  const { batches, json } = caps;
   const out: MessageInitShape<typeof ServerMessageSchema>[] = [];
   let tasks: TaskInit[] | undefined;
   let acks: AckInit[] | undefined;
@@ -81,10 +87,10 @@ export function serverMessages(queued: readonly Outgoing[], batches: boolean): M
     if (msg.kind !== "ack" || acks?.length === MAX_ACKS_PER_MESSAGE) acks = undefined;
     switch (msg.kind) {
       case "task":
-        if (!batches) out.push({ msg: { case: "task", value: taskInit(msg.task) } });
-        else if (tasks) tasks.push(taskInit(msg.task));
+        if (!batches) out.push({ msg: { case: "task", value: taskInit(msg.task, json) } });
+        else if (tasks) tasks.push(taskInit(msg.task, json));
         else {
-          tasks = [taskInit(msg.task)];
+          tasks = [taskInit(msg.task, json)];
           out.push({ msg: { case: "tasks", value: { tasks } } });
         }
         break;
@@ -104,6 +110,24 @@ export function serverMessages(queued: readonly Outgoing[], batches: boolean): M
   return out;
 }
 
+/** What a worker's result says, for the store: an output (JSON) or an error. */
+function resultOutcome(r: TaskResult): TaskOutcome["outcome"] {
+  switch (r.outcome.case) {
+    case "output":
+      return { kind: "output", output: valueToJson(r.outcome.value) };
+    case "outputJson":
+      try {
+        return { kind: "output", output: JSON.parse(Buffer.from(r.outcome.value).toString("utf8")) as JsonValue };
+      } catch (err) {
+        return { kind: "error", error: { type: INVALID_OUTPUT, message: `output_json is not JSON: ${err instanceof Error ? err.message : String(err)}`, retryable: false } };
+      }
+    case "error":
+      return { kind: "error", error: { message: r.outcome.value.message, type: r.outcome.value.type || "Error", retryable: r.outcome.value.retryable } };
+    default:
+      return { kind: "output", output: null };
+  }
+}
+
 export function registerWorkerService(router: ConnectRouter, deps: WorkerServiceDeps): void {
   const { dispatcher, checks, logger } = deps;
   router.service(WorkerService, {
@@ -118,21 +142,16 @@ export function registerWorkerService(router: ConnectRouter, deps: WorkerService
       if (violations.length > 0) throw invalidArgument(violations);
 
       const session = new WorkerSession(uuidv7(), hello.workerName, [...hello.actions], hello.slots, { ...hello.labels });
-      const batches = hello.acceptsBatches;
+      const caps = { batches: hello.acceptsBatches, json: hello.acceptsJson };
       const log = logger.child({ workerId: session.id, worker: session.name });
       log.info({ actions: session.actions, slots: session.slots }, "worker connected");
       yield create(ServerMessageSchema, {
-        msg: { case: "welcome", value: { workerId: session.id, heartbeatInterval: durationFromMs(deps.heartbeatIntervalMs), acceptsBatches: true } },
+        msg: { case: "welcome", value: { workerId: session.id, heartbeatInterval: durationFromMs(deps.heartbeatIntervalMs), acceptsBatches: true, acceptsJson: true } },
       });
       dispatcher.attach(session);
 
       const result = (r: TaskResult): void => {
-        const outcome =
-          r.outcome.case === "output"
-            ? { kind: "output" as const, output: valueToJson(r.outcome.value) }
-            : r.outcome.case === "error"
-              ? { kind: "error" as const, error: { message: r.outcome.value.message, type: r.outcome.value.type || "Error", retryable: r.outcome.value.retryable } }
-              : { kind: "output" as const, output: null };
+        const outcome = resultOutcome(r);
         dispatcher
           .submit(session, { taskId: r.taskId, leaseToken: r.leaseToken, workerId: session.id, outcome })
           .then(
@@ -180,7 +199,7 @@ export function registerWorkerService(router: ConnectRouter, deps: WorkerService
           // Everything queued meanwhile goes with it (a claim's tasks, a flush's acks).
           const queued = [first, ...session.outbox.takeAll()];
           session.sending(queued);
-          for (const m of serverMessages(queued, batches)) yield create(ServerMessageSchema, m);
+          for (const m of serverMessages(queued, caps)) yield create(ServerMessageSchema, m);
         }
       } finally {
         await dispatcher.detach(session);

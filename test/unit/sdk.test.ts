@@ -52,6 +52,8 @@ interface FakeOptions {
   port?: number;
   /** Say `accepts_batches` in the welcome, and ack a `results` message with one `acks` message. */
   batches?: boolean;
+  /** Say `accepts_json` in the welcome (results may then carry `output_json`). */
+  json?: boolean;
 }
 
 interface Fake {
@@ -97,7 +99,7 @@ async function startFake(opts: FakeOptions = {}): Promise<Fake> {
             },
             clientDone: new Promise((r) => (clientDone = r)),
           };
-          s.send({ case: "welcome", value: { workerId: `w-${streams.length}`, heartbeatInterval: durationFromMs(fake.opts.heartbeatIntervalMs ?? 5_000), acceptsBatches: fake.opts.batches ?? false } });
+          s.send({ case: "welcome", value: { workerId: `w-${streams.length}`, heartbeatInterval: durationFromMs(fake.opts.heartbeatIntervalMs ?? 5_000), acceptsBatches: fake.opts.batches ?? false, acceptsJson: fake.opts.json ?? false } });
           streams.push(s);
           ctx.signal.addEventListener("abort", () => out.close(), { once: true });
           void (async () => {
@@ -153,7 +155,7 @@ async function startFake(opts: FakeOptions = {}): Promise<Fake> {
 const RUN_ID = "01900000-0000-7000-8000-000000000001";
 
 function task(id: string, action: string, input: unknown, extra: Partial<MessageInitShape<typeof TaskSchema>> = {}): MessageInitShape<typeof TaskSchema> {
-  return { taskId: `${RUN_ID}/${id}`, runId: RUN_ID, stepId: id, workflowId: "wf", action, input: jsonToValue(input), attempt: 1, leaseToken: 7n, ...extra };
+  return { taskId: `${RUN_ID}/${id}`, runId: RUN_ID, stepId: id, workflowId: "wf", action, input: jsonToValue(input), attempt: 1, leaseToken: 7n, ...extra } as MessageInitShape<typeof TaskSchema>;
 }
 
 /** Poll `fn` until it returns something other than undefined/false. */
@@ -283,6 +285,39 @@ describe("Worker: hello and tasks", () => {
     expect(s.received.filter((m) => m.msg.case === "result")).toHaveLength(4);
     expect(s.received.some((m) => m.msg.case === "results")).toBe(false);
     await eventually(() => w.pendingAcks === 0);
+  });
+
+  it("with a server that takes JSON: reads input_json, answers with output_json (undefined as null, a BigInt refused)", async () => {
+    const fake = await startFake({ json: true });
+    const w = newWorker({ address: fake.url, slots: 3 });
+    w.register("sum", (input: { xs: number[] }) => ({ total: input.xs.reduce((a, b) => a + b, 0), note: "é" }));
+    w.register("nothing", () => undefined);
+    w.register("big", () => ({ n: 1n }));
+    await w.start();
+    const s = await fake.stream(0);
+    expect(s.hello.acceptsJson).toBe(true);
+    const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+    const text = (b: Uint8Array) => new TextDecoder().decode(b);
+    s.task({ ...task("a", "sum", null), input: undefined, inputJson: json({ xs: [1, 2, 3] }) });
+    s.task({ ...task("b", "nothing", null), input: undefined, inputJson: json({}) });
+    s.task({ ...task("c", "big", null), input: undefined, inputJson: json({}) });
+    const [a, b, c] = await Promise.all([resultFor(s, "a"), resultFor(s, "b"), resultFor(s, "c")]);
+    expect(a.outcome.case).toBe("outputJson");
+    expect(JSON.parse(text(a.outcome.value as Uint8Array))).toEqual({ total: 6, note: "é" });
+    expect(b.outcome.case === "outputJson" && text(b.outcome.value)).toBe("null");
+    expect(c.outcome).toMatchObject({ case: "error", value: { type: "OUTPUT_NOT_SERIALIZABLE", retryable: false } });
+  });
+
+  it("with a server that does not take JSON: outputs go as Values", async () => {
+    const fake = await startFake();
+    const w = newWorker({ address: fake.url });
+    w.register("sum", (input: { xs: number[] }) => ({ total: input.xs.reduce((a, b) => a + b, 0) }));
+    await w.start();
+    const s = await fake.stream(0);
+    s.task(task("a", "sum", { xs: [4, 5] }));
+    const r = await resultFor(s, "a");
+    expect(r.outcome.case).toBe("output");
+    expect(valueToJson(r.outcome.value as never)).toEqual({ total: 9 });
   });
 
   it("sends undefined as null", async () => {

@@ -16,7 +16,7 @@ const cancel = (n: number): Outgoing => ({ kind: "cancel", taskId: `r/s${n}`, re
 
 /** A compact picture of the messages: kind and the task ids each carries. */
 function shape(queued: Outgoing[], batches: boolean): string[] {
-  return serverMessages(queued, batches).map((m) => {
+  return serverMessages(queued, { batches, json: false }).map((m) => {
     const msg = m.msg!;
     switch (msg.case) {
       case "task":
@@ -50,11 +50,22 @@ describe("serverMessages", () => {
 
   it("caps a tasks message and carries the task fields", () => {
     const queued = Array.from({ length: MAX_TASKS_PER_MESSAGE + 3 }, (_, i) => task(i));
-    const out = serverMessages(queued, true);
+    const out = serverMessages(queued, { batches: true, json: false });
     expect(out).toHaveLength(2);
     const [first, second] = out.map((m) => (m.msg!.case === "tasks" ? m.msg!.value!.tasks! : []));
     expect(first).toHaveLength(MAX_TASKS_PER_MESSAGE);
     expect(second).toHaveLength(3);
     expect(first![5]).toMatchObject({ taskId: "r/s5", runId: "r", stepId: "s5", workflowId: "wf", action: "a", attempt: 1, leaseToken: 5n });
+  });
+
+  it("carries a task's input as JSON bytes for a worker that said accepts_json, as a Value otherwise", () => {
+    const [asJson] = serverMessages([task(7)], { batches: false, json: true });
+    const [asValue] = serverMessages([task(7)], { batches: false, json: false });
+    const t = asJson!.msg!.case === "task" ? asJson!.msg!.value! : undefined;
+    expect(new TextDecoder().decode(t?.inputJson)).toBe('{"n":7}');
+    expect(t?.input).toBeUndefined();
+    const v = asValue!.msg!.case === "task" ? asValue!.msg!.value! : undefined;
+    expect(v?.inputJson).toBeUndefined();
+    expect(v?.input).toBeDefined();
   });
 });

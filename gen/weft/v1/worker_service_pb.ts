@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file weft/v1/worker_service.proto.
  */
 export const file_weft_v1_worker_service: GenFile = /*@__PURE__*/
-  fileDesc("Chx3ZWZ0L3YxL3dvcmtlcl9zZXJ2aWNlLnByb3RvEgd3ZWZ0LnYxIrABCg1Xb3JrZXJNZXNzYWdlEh8KBWhlbGxvGAEgASgLMg4ud2VmdC52MS5IZWxsb0gAEiUKBnJlc3VsdBgCIAEoCzITLndlZnQudjEuVGFza1Jlc3VsdEgAEicKCWhlYXJ0YmVhdBgDIAEoCzISLndlZnQudjEuSGVhcnRiZWF0SAASJwoHcmVzdWx0cxgEIAEoCzIULndlZnQudjEuVGFza1Jlc3VsdHNIAEIFCgNtc2ciMwoLVGFza1Jlc3VsdHMSJAoHcmVzdWx0cxgBIAMoCzITLndlZnQudjEuVGFza1Jlc3VsdCKbAgoFSGVsbG8SHwoLd29ya2VyX25hbWUYASABKAlCCrpIB3IFEAEYgAISSAoHYWN0aW9ucxgCIAMoCUI3ukg0kgExCAEQ6AcYASIociYQARiAATIfXltBLVphLXpdW0EtWmEtejAtOV8uLV17MCwxMjd9JBIZCgVzbG90cxgDIAEoBUIKukgHGgUYkE4oARJECgZsYWJlbHMYBCADKAsyGi53ZWZ0LnYxLkhlbGxvLkxhYmVsc0VudHJ5Qhi6SBWaARIQQCIHcgUQARiAASoFcgMYgAgSFwoPYWNjZXB0c19iYXRjaGVzGAUgASgIGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEimgEKClRhc2tSZXN1bHQSGAoHdGFza19pZBgBIAEoCUIHukgEcgIQARITCgtsZWFzZV90b2tlbhgCIAEoAxIoCgZvdXRwdXQYAyABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWVIABIhCgVlcnJvchgEIAEoCzIQLndlZnQudjEuRmFpbHVyZUgAQhAKB291dGNvbWUSBbpIAggBIigKCUhlYXJ0YmVhdBIbCgh0YXNrX2lkcxgBIAMoCUIJukgGkgEDEJBOItoBCg1TZXJ2ZXJNZXNzYWdlEiMKB3dlbGNvbWUYASABKAsyEC53ZWZ0LnYxLldlbGNvbWVIABIdCgR0YXNrGAIgASgLMg0ud2VmdC52MS5UYXNrSAASIQoGY2FuY2VsGAMgASgLMg8ud2VmdC52MS5DYW5jZWxIABIbCgNhY2sYBCABKAsyDC53ZWZ0LnYxLkFja0gAEh8KBXRhc2tzGAUgASgLMg4ud2VmdC52MS5UYXNrc0gAEh0KBGFja3MYBiABKAsyDS53ZWZ0LnYxLkFja3NIAEIFCgNtc2ciJQoFVGFza3MSHAoFdGFza3MYASADKAsyDS53ZWZ0LnYxLlRhc2siIgoEQWNrcxIaCgRhY2tzGAEgAygLMgwud2VmdC52MS5BY2sibAoHV2VsY29tZRIRCgl3b3JrZXJfaWQYASABKAkSNQoSaGVhcnRiZWF0X2ludGVydmFsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKD2FjY2VwdHNfYmF0Y2hlcxgDIAEoCCKOAgoEVGFzaxIPCgd0YXNrX2lkGAEgASgJEg4KBnJ1bl9pZBgCIAEoCRIPCgdzdGVwX2lkGAMgASgJEg4KBmFjdGlvbhgEIAEoCRIlCgVpbnB1dBgFIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIPCgdhdHRlbXB0GAYgASgFEhMKC2xlYXNlX3Rva2VuGAcgASgDEiwKCGRlYWRsaW5lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgt3b3JrZmxvd19pZBgJIAEoCRI0ChFoZWFydGJlYXRfdGltZW91dBgKIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiIpCgZDYW5jZWwSDwoHdGFza19pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiOAoDQWNrEg8KB3Rhc2tfaWQYASABKAkSEAoIYWNjZXB0ZWQYAiABKAgSDgoGcmVhc29uGAMgASgJMk4KDVdvcmtlclNlcnZpY2USPQoHQ29ubmVjdBIWLndlZnQudjEuV29ya2VyTWVzc2FnZRoWLndlZnQudjEuU2VydmVyTWVzc2FnZSgBMAFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_weft_v1_common]);
+  fileDesc("Chx3ZWZ0L3YxL3dvcmtlcl9zZXJ2aWNlLnByb3RvEgd3ZWZ0LnYxIrABCg1Xb3JrZXJNZXNzYWdlEh8KBWhlbGxvGAEgASgLMg4ud2VmdC52MS5IZWxsb0gAEiUKBnJlc3VsdBgCIAEoCzITLndlZnQudjEuVGFza1Jlc3VsdEgAEicKCWhlYXJ0YmVhdBgDIAEoCzISLndlZnQudjEuSGVhcnRiZWF0SAASJwoHcmVzdWx0cxgEIAEoCzIULndlZnQudjEuVGFza1Jlc3VsdHNIAEIFCgNtc2ciMwoLVGFza1Jlc3VsdHMSJAoHcmVzdWx0cxgBIAMoCzITLndlZnQudjEuVGFza1Jlc3VsdCKxAgoFSGVsbG8SHwoLd29ya2VyX25hbWUYASABKAlCCrpIB3IFEAEYgAISSAoHYWN0aW9ucxgCIAMoCUI3ukg0kgExCAEQ6AcYASIociYQARiAATIfXltBLVphLXpdW0EtWmEtejAtOV8uLV17MCwxMjd9JBIZCgVzbG90cxgDIAEoBUIKukgHGgUYkE4oARJECgZsYWJlbHMYBCADKAsyGi53ZWZ0LnYxLkhlbGxvLkxhYmVsc0VudHJ5Qhi6SBWaARIQQCIHcgUQARiAASoFcgMYgAgSFwoPYWNjZXB0c19iYXRjaGVzGAUgASgIEhQKDGFjY2VwdHNfanNvbhgGIAEoCBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIrEBCgpUYXNrUmVzdWx0EhgKB3Rhc2tfaWQYASABKAlCB7pIBHICEAESEwoLbGVhc2VfdG9rZW4YAiABKAMSKAoGb3V0cHV0GAMgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlSAASIQoFZXJyb3IYBCABKAsyEC53ZWZ0LnYxLkZhaWx1cmVIABIVCgtvdXRwdXRfanNvbhgFIAEoDEgAQhAKB291dGNvbWUSBbpIAggBIigKCUhlYXJ0YmVhdBIbCgh0YXNrX2lkcxgBIAMoCUIJukgGkgEDEJBOItoBCg1TZXJ2ZXJNZXNzYWdlEiMKB3dlbGNvbWUYASABKAsyEC53ZWZ0LnYxLldlbGNvbWVIABIdCgR0YXNrGAIgASgLMg0ud2VmdC52MS5UYXNrSAASIQoGY2FuY2VsGAMgASgLMg8ud2VmdC52MS5DYW5jZWxIABIbCgNhY2sYBCABKAsyDC53ZWZ0LnYxLkFja0gAEh8KBXRhc2tzGAUgASgLMg4ud2VmdC52MS5UYXNrc0gAEh0KBGFja3MYBiABKAsyDS53ZWZ0LnYxLkFja3NIAEIFCgNtc2ciJQoFVGFza3MSHAoFdGFza3MYASADKAsyDS53ZWZ0LnYxLlRhc2siIgoEQWNrcxIaCgRhY2tzGAEgAygLMgwud2VmdC52MS5BY2siggEKB1dlbGNvbWUSEQoJd29ya2VyX2lkGAEgASgJEjUKEmhlYXJ0YmVhdF9pbnRlcnZhbBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIXCg9hY2NlcHRzX2JhdGNoZXMYAyABKAgSFAoMYWNjZXB0c19qc29uGAQgASgIIqICCgRUYXNrEg8KB3Rhc2tfaWQYASABKAkSDgoGcnVuX2lkGAIgASgJEg8KB3N0ZXBfaWQYAyABKAkSDgoGYWN0aW9uGAQgASgJEiUKBWlucHV0GAUgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEg8KB2F0dGVtcHQYBiABKAUSEwoLbGVhc2VfdG9rZW4YByABKAMSLAoIZGVhZGxpbmUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC3dvcmtmbG93X2lkGAkgASgJEjQKEWhlYXJ0YmVhdF90aW1lb3V0GAogASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhIKCmlucHV0X2pzb24YCyABKAwiKQoGQ2FuY2VsEg8KB3Rhc2tfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIjgKA0FjaxIPCgd0YXNrX2lkGAEgASgJEhAKCGFjY2VwdGVkGAIgASgIEg4KBnJlYXNvbhgDIAEoCTJOCg1Xb3JrZXJTZXJ2aWNlEj0KB0Nvbm5lY3QSFi53ZWZ0LnYxLldvcmtlck1lc3NhZ2UaFi53ZWZ0LnYxLlNlcnZlck1lc3NhZ2UoATABYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_weft_v1_common]);
 
 /**
  * @generated from message weft.v1.WorkerMessage
@@ -113,6 +113,14 @@ export type Hello = Message<"weft.v1.Hello"> & {
    * @generated from field: bool accepts_batches = 5;
    */
   acceptsBatches: boolean;
+
+  /**
+   * The worker reads `Task.input_json` (UTF-8 JSON) in place of `Task.input`:
+   * cheaper to write and read than a `google.protobuf.Value` tree.
+   *
+   * @generated from field: bool accepts_json = 6;
+   */
+  acceptsJson: boolean;
 };
 
 /**
@@ -151,6 +159,14 @@ export type TaskResult = Message<"weft.v1.TaskResult"> & {
      */
     value: Failure;
     case: "error";
+  } | {
+    /**
+     * The output as UTF-8 JSON; only after a welcome with `accepts_json`.
+     *
+     * @generated from field: bytes output_json = 5;
+     */
+    value: Uint8Array;
+    case: "outputJson";
   } | { case: undefined; value?: undefined };
 };
 
@@ -290,6 +306,13 @@ export type Welcome = Message<"weft.v1.Welcome"> & {
    * @generated from field: bool accepts_batches = 3;
    */
   acceptsBatches: boolean;
+
+  /**
+   * The server takes `TaskResult.output_json`.
+   *
+   * @generated from field: bool accepts_json = 4;
+   */
+  acceptsJson: boolean;
 };
 
 /**
@@ -360,6 +383,14 @@ export type Task = Message<"weft.v1.Task"> & {
    * @generated from field: google.protobuf.Duration heartbeat_timeout = 10;
    */
   heartbeatTimeout?: Duration | undefined;
+
+  /**
+   * The input as UTF-8 JSON, set instead of `input` for workers whose hello
+   * set `accepts_json`.
+   *
+   * @generated from field: bytes input_json = 11;
+   */
+  inputJson: Uint8Array;
 };
 
 /**
