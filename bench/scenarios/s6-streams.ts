@@ -17,7 +17,10 @@ import type { Scenario } from "../support/scenario.js";
 import { summarize } from "../support/stats.js";
 
 /** Median RSS over a few samples. */
+/** RSS after a full GC in the server (SIGUSR2, see `src/cli/main.ts`): the median of 5 readings 200 ms apart. */
 async function steadyRss(pid: number): Promise<number> {
+  process.kill(pid, "SIGUSR2");
+  await sleep(1_000);
   const samples: number[] = [];
   for (let i = 0; i < 5; i++) {
     samples.push(rssBytes(pid));

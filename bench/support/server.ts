@@ -46,11 +46,12 @@ export async function startBenchServer(opts: {
   timeoutMs?: number;
 }): Promise<BenchServer> {
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "warn", ...opts.env };
+  // WEFT_GC_SIGNAL + --expose-gc: `collectGarbage()` (SIGUSR2) before memory readings (S6).
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "warn", WEFT_GC_SIGNAL: "1", ...opts.env };
   for (const [k, v] of Object.entries(opts.env)) if (v === undefined) delete env[k];
   const child = spawn(
     process.execPath,
-    [...(opts.nodeArgs ?? []), "--import", "tsx", join(ROOT, "src/cli/main.ts"), "serve", "--port", String(port), "--host", "127.0.0.1", ...(opts.args ?? [])],
+    ["--expose-gc", ...(opts.nodeArgs ?? []), "--import", "tsx", join(ROOT, "src/cli/main.ts"), "serve", "--port", String(port), "--host", "127.0.0.1", ...(opts.args ?? [])],
     { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] },
   );
   const lines: string[] = [];

@@ -53,6 +53,10 @@ async function main(argv: string[]): Promise<number> {
     case "serve": {
       const server = await startServer(config, logger);
       logger.info({ port: server.port, mode: config.databaseUrl ? "postgres" : "embedded" }, "weft listening");
+      // For memory measurements (the benchmarks' S6): SIGUSR2 runs a full GC when node was started
+      // with --expose-gc and WEFT_GC_SIGNAL=1.
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (process.env.WEFT_GC_SIGNAL === "1" && gc) process.on("SIGUSR2", () => gc());
       return new Promise<number>((resolve) => {
         let stopping = false;
         const stop = (signal: NodeJS.Signals) => {
