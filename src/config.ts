@@ -73,10 +73,22 @@ export const OPTIONS = {
   heartbeatIntervalMs: { flag: "heartbeat-interval-ms", env: "WEFT_HEARTBEAT_INTERVAL_MS", default: String(DEFAULT_DISPATCH_OPTIONS.heartbeatIntervalMs), help: "how often workers heartbeat running tasks" },
   completionWindowMs: { flag: "completion-window-ms", env: "WEFT_COMPLETION_WINDOW_MS", default: String(DEFAULT_DISPATCH_OPTIONS.completionWindowMs), help: "group-commit window for task results" },
   completionBatchSize: { flag: "completion-batch", env: "WEFT_COMPLETION_BATCH", default: String(DEFAULT_DISPATCH_OPTIONS.completionBatchSize), help: "results per completion transaction at most" },
+  completionConcurrency: {
+    flag: "completion-concurrency",
+    env: "WEFT_COMPLETION_CONCURRENCY",
+    default: "",
+    help: `completion transactions in flight at once (unset: ${DEFAULT_DISPATCH_OPTIONS.completionConcurrency} on Postgres; PGlite always 1)`,
+  },
   claimBatchSize: { flag: "claim-batch", env: "WEFT_CLAIM_BATCH", default: String(DEFAULT_DISPATCH_OPTIONS.claimBatchSize), help: "tasks claimed per query at most" },
+  claimConcurrency: {
+    flag: "claim-concurrency",
+    env: "WEFT_CLAIM_CONCURRENCY",
+    default: "",
+    help: `claims in flight at once, one per worker stream (unset: ${DEFAULT_DISPATCH_OPTIONS.claimConcurrency} on Postgres; PGlite always 1)`,
+  },
   triggerBatchSize: { flag: "trigger-batch", env: "WEFT_TRIGGER_BATCH", default: String(DEFAULT_DISPATCH_OPTIONS.triggerBatchSize), help: "queued trigger calls started per transaction at most" },
   sweepIntervalMs: { flag: "sweep-interval-ms", env: "WEFT_SWEEP_INTERVAL_MS", default: String(DEFAULT_DISPATCH_OPTIONS.sweepIntervalMs), help: "period of the lease-expiry / timeout / retry sweep" },
-} satisfies Record<Exclude<keyof Config, "dispatch"> | keyof Omit<DispatchOptions, "completionConcurrency" | "claimConcurrency">, Option>;
+} satisfies Record<Exclude<keyof Config, "dispatch"> | keyof DispatchOptions, Option>;
 
 type OptionKey = keyof typeof OPTIONS;
 
@@ -156,8 +168,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
       heartbeatIntervalMs: int("heartbeatIntervalMs", 100, 600_000),
       completionWindowMs: int("completionWindowMs", 0, 1000),
       completionBatchSize: int("completionBatchSize", 1, 10_000),
-      completionConcurrency: databaseUrl ? DEFAULT_DISPATCH_OPTIONS.completionConcurrency : 1,
-      claimConcurrency: databaseUrl ? DEFAULT_DISPATCH_OPTIONS.claimConcurrency : 1,
+      // PGlite has one connection: more transactions in flight would only queue behind it.
+      completionConcurrency: !databaseUrl ? 1 : !raw("completionConcurrency") ? DEFAULT_DISPATCH_OPTIONS.completionConcurrency : int("completionConcurrency", 1, 64),
+      claimConcurrency: !databaseUrl ? 1 : !raw("claimConcurrency") ? DEFAULT_DISPATCH_OPTIONS.claimConcurrency : int("claimConcurrency", 1, 64),
       claimBatchSize: int("claimBatchSize", 1, 10_000),
       triggerBatchSize: int("triggerBatchSize", 1, 10_000),
       sweepIntervalMs: int("sweepIntervalMs", 50, 60_000),

@@ -1,0 +1,35 @@
+/**
+ * Configuration: the concurrency knobs' backend-dependent defaults and
+ * overrides, their bounds, and that the README's table lists every option
+ * with its environment variable.
+ */
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig, OPTIONS } from "../../src/config.js";
+
+const PG = { DATABASE_URL: "postgres://postgres@127.0.0.1:5432/weft" };
+
+describe("loadConfig: dispatch concurrency", () => {
+  it("defaults to 2 claims and 2 completions in flight on Postgres, 1 each on PGlite", () => {
+    expect(loadConfig([], PG).dispatch).toMatchObject({ claimConcurrency: 2, completionConcurrency: 2 });
+    expect(loadConfig([], {}).dispatch).toMatchObject({ claimConcurrency: 1, completionConcurrency: 1 });
+  });
+
+  it("takes flags and environment on Postgres, and keeps PGlite at 1", () => {
+    expect(loadConfig(["--claim-concurrency", "4"], { ...PG, WEFT_COMPLETION_CONCURRENCY: "3" }).dispatch).toMatchObject({ claimConcurrency: 4, completionConcurrency: 3 });
+    expect(loadConfig(["--claim-concurrency", "4", "--completion-concurrency", "3"], {}).dispatch).toMatchObject({ claimConcurrency: 1, completionConcurrency: 1 });
+  });
+
+  it("refuses values out of range with the flag's name", () => {
+    expect(() => loadConfig(["--claim-concurrency", "0"], PG)).toThrow(ConfigError);
+    expect(() => loadConfig(["--completion-concurrency", "many"], PG)).toThrow(/--completion-concurrency \/ WEFT_COMPLETION_CONCURRENCY/);
+  });
+});
+
+describe("the README's configuration table", () => {
+  it("lists every option with its environment variable", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const missing = Object.values(OPTIONS).filter((o) => !readme.includes(`| \`--${o.flag}\` | \`${o.env}\` |`));
+    expect(missing.map((o) => o.flag)).toEqual([]);
+  });
+});
