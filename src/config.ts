@@ -147,6 +147,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     return v;
   };
   const databaseUrl = url("databaseUrl", ["postgres:", "postgresql:"]);
+  /** PGlite has one connection: more transactions in flight would only queue behind it. */
+  const concurrency = (key: "completionConcurrency" | "claimConcurrency"): number =>
+    !databaseUrl ? 1 : raw(key) ? int(key, 1, 64) : DEFAULT_DISPATCH_OPTIONS[key];
   return {
     port: int("port", 0, 65535),
     host: raw("host") ?? "0.0.0.0",
@@ -168,9 +171,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
       heartbeatIntervalMs: int("heartbeatIntervalMs", 100, 600_000),
       completionWindowMs: int("completionWindowMs", 0, 1000),
       completionBatchSize: int("completionBatchSize", 1, 10_000),
-      // PGlite has one connection: more transactions in flight would only queue behind it.
-      completionConcurrency: !databaseUrl ? 1 : !raw("completionConcurrency") ? DEFAULT_DISPATCH_OPTIONS.completionConcurrency : int("completionConcurrency", 1, 64),
-      claimConcurrency: !databaseUrl ? 1 : !raw("claimConcurrency") ? DEFAULT_DISPATCH_OPTIONS.claimConcurrency : int("claimConcurrency", 1, 64),
+      completionConcurrency: concurrency("completionConcurrency"),
+      claimConcurrency: concurrency("claimConcurrency"),
       claimBatchSize: int("claimBatchSize", 1, 10_000),
       triggerBatchSize: int("triggerBatchSize", 1, 10_000),
       sweepIntervalMs: int("sweepIntervalMs", 50, 60_000),

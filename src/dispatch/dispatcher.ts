@@ -75,7 +75,7 @@ export function createDispatcher(deps: {
    * asked for marks its action set empty until the next wake-up, so idle
    * sessions do not query an empty queue in a loop.
    */
-  let claims = 0;
+  /** Sessions with a claim in flight (at most one each). */
   const claiming = new Set<WorkerSession>();
   /** Bumped by every wake-up: new work may exist for every action set. */
   let generation = 0;
@@ -115,7 +115,6 @@ export function createDispatcher(deps: {
   const startClaim = (session: WorkerSession): void => {
     const limit = Math.min(session.free, options.claimBatchSize);
     const gen = generation;
-    claims++;
     claiming.add(session);
     let got = 0;
     claimFor(session, limit)
@@ -124,7 +123,6 @@ export function createDispatcher(deps: {
         (err: unknown) => logger.error({ err }, "dispatch pass failed"),
       )
       .finally(() => {
-        claims--;
         claiming.delete(session);
         if (got < limit && gen === generation) emptyAt.set(session.actionKey, gen);
         if (got === 0) drained.add(session.actionKey);
@@ -137,7 +135,7 @@ export function createDispatcher(deps: {
   const pump = (): void => {
     if (paused || closed) return;
     for (const session of sessions) {
-      if (claims >= options.claimConcurrency) return;
+      if (claiming.size >= options.claimConcurrency) return;
       if (claiming.has(session) || session.free <= 0 || emptyAt.get(session.actionKey) === generation) continue;
       startClaim(session);
     }
@@ -224,6 +222,12 @@ export function createDispatcher(deps: {
   }, STALL_TICK_MS);
   stallWatch.unref();
 
+  /** Leases these tasks of one session again (the lease store lost or expired them while the worker lives). */
+  const leaseAgain = async (session: WorkerSession, items: { taskId: string; minToken: bigint }[], ttlMs: number): Promise<void> => {
+    const grants = await leases.acquire(items, session.id, ttlMs);
+    grants.forEach((g) => leaseTokens.set(g.taskId, g.token));
+  };
+
   const sweeper = createSweeper({
     store,
     leases,
@@ -240,13 +244,17 @@ export function createDispatcher(deps: {
       wake,
       cancel: (tasks, reason) => store.signal({ kind: "cancel", tasks, reason }),
       relet: async (tasks) => {
+        const bySession = new Map<WorkerSession, { items: { taskId: string; minToken: bigint }[]; ttlMs: number }>();
         for (const t of tasks) {
           const session = bySessionId.get(t.workerId ?? "");
           const held = session?.inflight.get(t.taskId);
           if (!session || !held) continue;
-          const [grant] = await leases.acquire([{ taskId: t.taskId, minToken: t.leaseToken }], session.id, held.ttlMs);
-          if (grant) leaseTokens.set(t.taskId, grant.token);
+          const entry = bySession.get(session) ?? { items: [], ttlMs: 0 };
+          entry.items.push({ taskId: t.taskId, minToken: t.leaseToken });
+          entry.ttlMs = Math.max(entry.ttlMs, held.ttlMs);
+          bySession.set(session, entry);
         }
+        await Promise.all([...bySession].map(([session, { items, ttlMs }]) => leaseAgain(session, items, ttlMs)));
       },
     },
     localHolder: (taskId, workerId) => beating(bySessionId.get(workerId)?.inflight.get(taskId), Date.now()),
@@ -295,12 +303,7 @@ export function createDispatcher(deps: {
         const lost = items.filter((i) => !held.has(i.taskId));
         if (lost.length > 0) {
           // Redis lost them (restart, FLUSHALL) while the worker is alive: Postgres is the truth, lease again.
-          const grants = await leases.acquire(
-            lost.map((i) => ({ taskId: i.taskId, minToken: i.token })),
-            session.id,
-            ttl,
-          );
-          grants.forEach((g) => leaseTokens.set(g.taskId, g.token));
+          await leaseAgain(session, lost.map((i) => ({ taskId: i.taskId, minToken: i.token })), ttl);
         }
       } catch (err) {
         logger.warn({ err }, "heartbeat could not reach the lease store");

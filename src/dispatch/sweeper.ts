@@ -59,9 +59,11 @@ export function createSweeper(deps: {
   const expireLeases = async (now: number) => {
     const expired = await leases.expired(now, 500);
     const tasks = expired.map((e) => ({ taskId: e.taskId, leaseToken: e.token, workerId: e.workerId }));
-    const alive = tasks.filter((t) => deps.localHolder(t.taskId, t.workerId));
+    const alive: RunningTaskRef[] = [];
+    const lost: RunningTaskRef[] = [];
+    for (const t of tasks) (deps.localHolder(t.taskId, t.workerId) ? alive : lost).push(t);
     if (alive.length > 0) await dispatcher.relet(alive);
-    await loseAll(tasks.filter((t) => !alive.includes(t)));
+    await loseAll(lost);
   };
 
   /** Streams of this replica that went quiet: their tasks are lost even if Redis no longer knows the lease. */
