@@ -4,7 +4,6 @@
  * starts the wait over. The SDK worker reconnects to the restarted server on
  * its own.
  */
-import { createServer } from "node:net";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { RunStatus } from "../../gen/weft/v1/common_pb.js";
 import { TaskError, type TaskContext } from "../../sdk/index.js";
@@ -13,20 +12,11 @@ import { uniqueId } from "../support/execution.js";
 import { requireRedis, redisUrl } from "../support/redis.js";
 import { defineWorkflow, describeRun, step, trigger, waitForRun, WorkerPool } from "../support/runs.js";
 import { startWeft, type Weft } from "../support/weft.js";
+import { freePort } from "../support/free-port.js";
 
 const hasPostgres = await requirePostgres();
 const hasRedis = await requireRedis();
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 describe.skipIf(!hasPostgres || !hasRedis)("control-plane restart", () => {
   const workers = new WorkerPool();

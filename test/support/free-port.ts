@@ -1,0 +1,22 @@
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago (the OS picked it for
+ * a listener that closed again), for processes a test starts itself.
+ *
+ * @example
+ * ```ts
+ * const port = await freePort();
+ * spawn("redis-server", ["--port", String(port)]);
+ * ```
+ */
+import { createServer } from "node:net";
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
