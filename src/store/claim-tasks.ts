@@ -102,6 +102,7 @@ export async function claimTasks(
         deadline_at = case when s.timeout_ms is not null then now() + s.timeout_ms * interval '1 millisecond' end
       from picked p
       where s.run_id = p.run_id and s.step_id = p.step_id
+        and s.run_id = any(array(select run_id from picked))
       returning s.run_id, s.step_id, s.action, s.input, s.attempts, s.lease_token, s.deadline_at, s.heartbeat_timeout_ms, s.timer_at
     ), started as (
       update runs r set status = 'RUNNING', started_at = coalesce(r.started_at, now())

@@ -66,6 +66,7 @@ export async function writeChanges(trx: Transaction<Database>, changes: ChangeSe
         input jsonb, input_clear boolean, delay_ms double precision, reset boolean, timer_at timestamptz, give_back boolean)
       where s.run_id = v.run_id and s.step_id = v.step_id and s.status = v."from"
         and (v.token is null or s.lease_token = v.token)
+        and s.run_id = ${anyUuid([...new Set(steps.map((s) => s.run_id))])}
       returning 1
     ), run_patch as (
       update runs r set
