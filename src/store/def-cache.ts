@@ -5,6 +5,11 @@
  * paths (trigger, complete, retry) then read no `def` jsonb once warm. A miss
  * costs one query for all missing versions of a batch. The cache holds at most
  * `max` entries and forgets the least recently added first.
+ *
+ * It also remembers each workflow's latest version as last read
+ * (`noteLatest`). That one can go stale (a new version, a delete, on any
+ * replica), so it is only a guess for the trigger path to plan with: the
+ * trigger statement checks it and inserts nothing when it was wrong.
  */
 import type { Kysely } from "kysely";
 import type { WorkflowDef } from "../engine/model.js";
@@ -27,12 +32,24 @@ const keyOf = (workflowId: string, version: number) => `${workflowId}\u0000${ver
  */
 export class DefCache {
   readonly #defs = new Map<string, WorkflowDef>();
+  readonly #latest = new Map<string, number>();
 
   constructor(private readonly max = 1_000) {}
 
   /** A cached definition, or undefined. */
   get(workflowId: string, version: number): WorkflowDef | undefined {
     return this.#defs.get(keyOf(workflowId, version));
+  }
+
+  /** The latest version of `workflowId` when it was last read, or undefined. */
+  latest(workflowId: string): number | undefined {
+    return this.#latest.get(workflowId);
+  }
+
+  /** Remembers the latest version just read (undefined: the workflow is gone). */
+  noteLatest(workflowId: string, version: number | undefined): void {
+    if (version === undefined) this.#latest.delete(workflowId);
+    else if (this.#latest.has(workflowId) || this.#latest.size < this.max) this.#latest.set(workflowId, version);
   }
 
   /** Caches a definition read elsewhere (e.g. with its version row). */

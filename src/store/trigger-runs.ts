@@ -1,13 +1,15 @@
 /**
- * The trigger hot path: a batch of runs, their steps and first history events
- * in one transaction.
+ * The trigger hot path: a batch of runs, their steps and first history
+ * events in ONE statement (`insert-runs.ts`) — one round trip for a lone
+ * trigger once its workflow is known.
  *
- * Round trips per batch, whatever its size (up to `ROWS_PER_INSERT` runs):
- * BEGIN, one SELECT resolving every workflow version, one INSERT of all runs,
- * one statement inserting all steps and events and sending the NOTIFYs
- * (`insert-run-steps.ts`), COMMIT — plus one SELECT of definitions not yet
- * cached (`def-cache.ts`), and one only when idempotency keys collided with
- * existing runs.
+ * The runs are planned against the workflow versions the definition cache
+ * believes current (`DefCache.latest`); the statement checks that belief
+ * and inserts nothing if it was wrong (a new version or a delete since), and
+ * then, as on a cold cache, the versions are read (one SELECT, plus one for
+ * definitions not cached yet) and the batch is planned and sent again. A
+ * batch of more than `ROWS_PER_INSERT` runs goes in one transaction, one
+ * statement per chunk, so it starts whole or not at all.
  *
  * Initial states come from the planner (`planInitial`): roots are QUEUED with
  * their rendered input stored on the row, or SKIPPED / FAILED (a `when` or
@@ -15,47 +17,28 @@
  * too, and a run the plan finishes at once is inserted finished (status,
  * output or error, `started_at` = `ended_at` = now).
  *
- * Idempotency: runs are inserted with `ON CONFLICT (workflow_id,
- * idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING id`.
- * A concurrent transaction inserting the same key makes Postgres wait for it;
- * once it commits our row is skipped (no error), and the follow-up SELECT (a
- * new read-committed snapshot) finds its run. Keyed rows are inserted in key
- * order so two batches sharing keys cannot deadlock.
+ * Idempotency: a run whose key is taken is skipped by the INSERT (see
+ * `insert-runs.ts`), and a follow-up SELECT (a new read-committed snapshot)
+ * finds the run holding the key.
  */
-import { sql, type Kysely, type Transaction } from "kysely";
+import type { Kysely } from "kysely";
 import { uuidv7 } from "uuidv7";
 import { RunStatus, type Failure, type StepStatus, type WorkflowDef } from "../engine/model.js";
 import { planInitial, type Plan } from "../engine/planner.js";
 import type { EventRow } from "./change-set.js";
 import type { DefCache } from "./def-cache.js";
-import { insertRunSteps, type NewStepRow } from "./insert-run-steps.js";
-import { box, jsonRows, type Box } from "./json-rows.js";
+import { insertRuns, type NewRunRow, type NewStepRow } from "./insert-runs.js";
+import { box } from "./json-rows.js";
 import type { Database } from "./schema.js";
 import { settlePlan } from "./settle-plan.js";
 import type { SignalBus } from "./signal-bus.js";
 import type { StoreSignal, TriggerInput, TriggerResult } from "./types.js";
 
-/** Runs per INSERT at most (one jsonb parameter each: this bounds its size, not a parameter count). */
+/** Runs per statement at most (one jsonb parameter each: this bounds its size, not a parameter count). */
 export const ROWS_PER_INSERT = 4000;
 
 /** Largest value of an `integer` column (heartbeat timeouts are clamped to it). */
 const MAX_INT = 2_147_483_647;
-
-/** One `runs` row as it travels in the INSERT's jsonb parameter (`insertRuns`). */
-interface RunRow {
-  id: string;
-  workflow_id: string;
-  workflow_version: number;
-  status: RunStatus;
-  input: Box;
-  idempotency_key: string | null;
-  /** Workflow timeout: `deadline_at` = now() + this. */
-  deadline_ms: number | null;
-  /** The plan finished the run at once: `started_at` = `ended_at` = now(). */
-  finished: boolean;
-  output: Box | null;
-  error: Failure | null;
-}
 
 interface PlannedRun {
   runId: string;
@@ -63,7 +46,7 @@ interface PlannedRun {
   key: string | undefined;
   def: WorkflowDef;
   plan: Plan;
-  row: RunRow;
+  row: NewRunRow;
 }
 
 export interface TriggerDeps {
@@ -76,6 +59,15 @@ export interface TriggerDeps {
 /** Each input's outcome: a failure, or the index of the planned run it maps to. */
 type Slot = { failure: TriggerResult } | { plan: number; duplicate: boolean };
 
+/** What `loadVersions` (or the cache) knows: per workflow, its latest version and the pinned ones that exist. */
+type Versions = Map<string, { latest: number; versions: Set<number> }>;
+
+/** A run was planned against a version that is no longer current: plan again. */
+class StaleVersions extends Error {}
+
+/** Tries with fresh versions this many times before giving up (versions changing under every try). */
+const MAX_TRIES = 3;
+
 /**
  * Starts a batch of runs; results come back in input order.
  *
@@ -85,49 +77,108 @@ type Slot = { failure: TriggerResult } | { plan: number; duplicate: boolean };
  * bus.committed(signals);
  * ```
  */
-export function triggerRuns(
+export async function triggerRuns(
   db: Kysely<Database>,
   inputs: TriggerInput[],
   deps: TriggerDeps,
 ): Promise<{ results: TriggerResult[]; signals: StoreSignal[] }> {
-  if (inputs.length === 0) return Promise.resolve({ results: [], signals: [] });
-  return db.transaction().execute(async (trx) => {
-    const versions = await loadVersions(trx, inputs, deps.defs);
-    const plans: PlannedRun[] = [];
-    const byKey = new Map<string, number>();
-    const slots = inputs.map((input): Slot => {
-      const found = versions.get(input.workflowId);
-      if (found === undefined) {
-        return fail("WORKFLOW_NOT_FOUND", `workflow "${input.workflowId}" not found`);
+  if (inputs.length === 0) return { results: [], signals: [] };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (inputs.length > ROWS_PER_INSERT) {
+        // Several statements: one transaction, so a stale chunk rolls back the ones before it.
+        return await db.transaction().execute(async (trx) => {
+          const started = await startRuns(trx, inputs, await loadVersions(trx, inputs, deps.defs), deps);
+          if (started === undefined) throw new StaleVersions();
+          return started;
+        });
       }
-      const version = input.version || found.latest;
-      const def = found.versions.has(version) ? deps.defs.get(input.workflowId, version) : undefined;
-      if (def === undefined) {
-        return fail("VERSION_NOT_FOUND", `workflow "${input.workflowId}" has no version ${version}`);
+      const versions = (attempt === 1 ? cachedVersions(inputs, deps.defs) : undefined) ?? (await loadVersions(db, inputs, deps.defs));
+      const started = await startRuns(db, inputs, versions, deps);
+      if (started !== undefined) return started;
+      if (attempt >= MAX_TRIES) throw new StaleVersions();
+    } catch (err) {
+      if (!(err instanceof StaleVersions) || attempt >= MAX_TRIES) {
+        throw err instanceof StaleVersions ? new Error(`workflow versions changed under ${MAX_TRIES} tries of the trigger`) : err;
       }
-      const batchKey = input.idempotencyKey === undefined ? undefined : `${input.workflowId}\u0000${input.idempotencyKey}`;
-      const seen = batchKey === undefined ? undefined : byKey.get(batchKey);
-      if (seen !== undefined) return { plan: seen, duplicate: true };
-      if (batchKey !== undefined) byKey.set(batchKey, plans.length);
-      plans.push(prepareRun(input, version, def, deps.maxPayloadBytes));
-      return { plan: plans.length - 1, duplicate: false };
-    });
+    }
+  }
+}
 
-    const created = await insertRuns(trx, plans);
-    await resolveConflicts(trx, plans, created);
-    const fresh = plans.filter((p) => created.has(p.runId));
-    const signals: StoreSignal[] = [];
-    if (fresh.some((p) => p.plan.queue.length > 0)) signals.push({ kind: "queued" });
-    if (fresh.length > 0) signals.push({ kind: "run", runIds: fresh.map((p) => p.runId) });
-    await insertSteps(trx, fresh, deps.bus.payloads(signals));
-
-    const results = slots.map((slot): TriggerResult => {
-      if ("failure" in slot) return slot.failure;
-      const plan = plans[slot.plan]!;
-      return { ok: true, runId: plan.runId, created: !slot.duplicate && created.has(plan.runId) };
-    });
-    return { results, signals };
+/**
+ * Plans and inserts the runs against `versions`; undefined when the
+ * statement found a version stale (nothing of that statement was inserted).
+ */
+async function startRuns(
+  db: Kysely<Database>,
+  inputs: TriggerInput[],
+  versions: Versions,
+  deps: TriggerDeps,
+): Promise<{ results: TriggerResult[]; signals: StoreSignal[] } | undefined> {
+  const plans: PlannedRun[] = [];
+  const byKey = new Map<string, number>();
+  const slots = inputs.map((input): Slot => {
+    const found = versions.get(input.workflowId);
+    if (found === undefined) {
+      return fail("WORKFLOW_NOT_FOUND", `workflow "${input.workflowId}" not found`);
+    }
+    const version = input.version || found.latest;
+    const def = found.versions.has(version) ? deps.defs.get(input.workflowId, version) : undefined;
+    if (def === undefined) {
+      return fail("VERSION_NOT_FOUND", `workflow "${input.workflowId}" has no version ${version}`);
+    }
+    const batchKey = input.idempotencyKey === undefined ? undefined : `${input.workflowId}\u0000${input.idempotencyKey}`;
+    const seen = batchKey === undefined ? undefined : byKey.get(batchKey);
+    if (seen !== undefined) return { plan: seen, duplicate: true };
+    if (batchKey !== undefined) byKey.set(batchKey, plans.length);
+    plans.push(prepareRun(input, version, def, deps.maxPayloadBytes));
+    return { plan: plans.length - 1, duplicate: false };
   });
+
+  // Keyed rows go in key order, so two batches sharing keys cannot deadlock.
+  const ordered = [...plans].sort(byIdempotencyKey);
+  const created = new Set<string>();
+  const signals: StoreSignal[] = [];
+  for (const chunk of chunks(ordered)) {
+    // Signals name every run of the chunk; one whose key was taken is not
+    // inserted, and a signal about it finds nothing to report.
+    const chunkSignals: StoreSignal[] = [];
+    if (chunk.some((p) => p.plan.queue.length > 0)) chunkSignals.push({ kind: "queued" });
+    chunkSignals.push({ kind: "run", runIds: chunk.map((p) => p.runId) });
+    const inserted = await insertRuns(db, { ...newRows(chunk), payloads: deps.bus.payloads(chunkSignals) });
+    if (inserted.stale > 0) return undefined;
+    for (const id of inserted.created) created.add(id);
+    if (inserted.created.size > 0) signals.push(...chunkSignals);
+  }
+  await resolveConflicts(db, plans, created);
+
+  const results = slots.map((slot): TriggerResult => {
+    if ("failure" in slot) return slot.failure;
+    const plan = plans[slot.plan]!;
+    return { ok: true, runId: plan.runId, created: !slot.duplicate && created.has(plan.runId) };
+  });
+  return { results, signals };
+}
+
+/**
+ * The versions as the cache believes them, or undefined if it does not know
+ * every workflow of the batch (or a definition is not cached).
+ */
+function cachedVersions(inputs: TriggerInput[], defs: DefCache): Versions | undefined {
+  const versions: Versions = new Map();
+  for (const input of inputs) {
+    let entry = versions.get(input.workflowId);
+    if (entry === undefined) {
+      const latest = defs.latest(input.workflowId);
+      if (latest === undefined || defs.get(input.workflowId, latest) === undefined) return undefined;
+      versions.set(input.workflowId, (entry = { latest, versions: new Set([latest]) }));
+    }
+    if (input.version) {
+      if (defs.get(input.workflowId, input.version) === undefined) return undefined;
+      entry.versions.add(input.version);
+    }
+  }
+  return versions;
 }
 
 function fail(reason: "WORKFLOW_NOT_FOUND" | "VERSION_NOT_FOUND", message: string): Slot {
@@ -150,6 +201,7 @@ function prepareRun(input: TriggerInput, version: number, def: WorkflowDef, maxP
       id: runId,
       workflow_id: input.workflowId,
       workflow_version: version,
+      pinned: Boolean(input.version),
       status: finish?.status ?? RunStatus.PENDING,
       input: box(input.input),
       idempotency_key: input.idempotencyKey ?? null,
@@ -165,10 +217,10 @@ function prepareRun(input: TriggerInput, version: number, def: WorkflowDef, maxP
  * One query for every distinct workflow of the batch: each live workflow's
  * latest version plus any pinned versions asked for.
  */
-async function loadVersions(trx: Transaction<Database>, inputs: TriggerInput[], defs: DefCache) {
+async function loadVersions(db: Kysely<Database>, inputs: TriggerInput[], defs: DefCache): Promise<Versions> {
   const ids = [...new Set(inputs.map((i) => i.workflowId))];
   const pinned = [...new Set(inputs.map((i) => i.version ?? 0).filter((v) => v > 0))];
-  const rows = await trx
+  const rows = await db
     .selectFrom("workflows as w")
     .innerJoin("workflow_versions as v", "v.workflow_id", "w.id")
     .select(["w.id", "w.latest_version", "v.version"])
@@ -179,52 +231,23 @@ async function loadVersions(trx: Transaction<Database>, inputs: TriggerInput[], 
       return pinned.length === 0 ? latest : eb.or([latest, eb("v.version", "in", pinned)]);
     })
     .execute();
-  const versions = new Map<string, { latest: number; versions: Set<number> }>();
+  const versions: Versions = new Map();
   for (const row of rows) {
     let entry = versions.get(row.id);
     if (entry === undefined) versions.set(row.id, (entry = { latest: row.latest_version, versions: new Set() }));
     entry.versions.add(row.version);
   }
+  for (const id of ids) defs.noteLatest(id, versions.get(id)?.latest);
   // Definitions are immutable per version: read only the ones not cached yet.
-  await defs.load(trx, rows.map((r) => ({ workflowId: r.id, version: r.version })));
+  await defs.load(db, rows.map((r) => ({ workflowId: r.id, version: r.version })));
   return versions;
 }
 
-/**
- * Inserts the runs; returns the ids actually inserted (an idempotency
- * conflict skips a row). One statement with one jsonb parameter, rows in
- * the given order (`seq`): keyed rows go in key order, so two
- * batches sharing keys cannot deadlock. (A Kysely `values()` of 1,000 rows
- * was 12,000 bind parameters and ~5 % of the server's CPU in S1 building and
- * compiling the query.)
- */
-async function insertRuns(trx: Transaction<Database>, plans: PlannedRun[]): Promise<Set<string>> {
-  const ordered = [...plans].sort(byIdempotencyKey);
-  const created = new Set<string>();
-  for (const batch of chunks(ordered.map((p) => p.row))) {
-    const { rows } = await sql<{ id: string }>`
-      insert into runs (id, workflow_id, workflow_version, status, input, idempotency_key, deadline_at, output, error, started_at, ended_at)
-      select v.id, v.workflow_id, v.workflow_version, v.status, v.input -> 'v', v.idempotency_key,
-             case when v.deadline_ms is not null then now() + v.deadline_ms * interval '1 millisecond' end,
-             v.output -> 'v', v.error,
-             case when v.finished then now() end, case when v.finished then now() end
-      from jsonb_to_recordset(${jsonRows(batch.map((r, seq) => ({ ...r, seq })))}) as v(
-        id uuid, workflow_id text, workflow_version integer, status text, input jsonb, idempotency_key text,
-        deadline_ms double precision, finished boolean, output jsonb, error jsonb, seq integer)
-      order by v.seq
-      on conflict (workflow_id, idempotency_key) where idempotency_key is not null do nothing
-      returning id
-    `.execute(trx);
-    for (const row of rows) created.add(row.id);
-  }
-  return created;
-}
-
 /** Points every keyed plan that lost to an existing run at that run. */
-async function resolveConflicts(trx: Transaction<Database>, plans: PlannedRun[], created: Set<string>) {
+async function resolveConflicts(db: Kysely<Database>, plans: PlannedRun[], created: Set<string>) {
   const lost = plans.filter((p) => !created.has(p.runId));
   if (lost.length === 0) return;
-  const rows = await trx
+  const rows = await db
     .selectFrom("runs")
     .select(["id", "workflow_id", "idempotency_key"])
     .where((eb) =>
@@ -245,8 +268,8 @@ async function resolveConflicts(trx: Transaction<Database>, plans: PlannedRun[],
   }
 }
 
-/** One step row per step of each new run (in the state its plan decided), and their first events. */
-async function insertSteps(trx: Transaction<Database>, runs: PlannedRun[], payloads: string[]) {
+/** The run rows, one step row per step of each run (in the state its plan decided), and their first events. */
+function newRows(runs: PlannedRun[]): { runs: NewRunRow[]; steps: NewStepRow[]; events: EventRow[] } {
   const steps: NewStepRow[] = [];
   const events: EventRow[] = [];
   for (const run of runs) {
@@ -281,7 +304,7 @@ async function insertSteps(trx: Transaction<Database>, runs: PlannedRun[], paylo
       steps.push(row);
     }
   }
-  await insertRunSteps(trx, steps, events, payloads);
+  return { runs: runs.map((r) => r.row), steps, events };
 }
 
 /** Keyed runs first, by (workflow id, key); unkeyed ones after, in any order. */

@@ -185,6 +185,37 @@ describe.each(backends)("store on $name", ({ name, skip, fresh }) => {
     expect((await store.getWorkflow(id))?.version).toBe(2);
   });
 
+  it.skipIf(skip)("starts a trigger on the version current when it commits, not the one it last saw", async () => {
+    // The trigger plans with the latest version it last read (no query) and
+    // the statement checks it: here a new version and then a delete make
+    // what this store saw stale (as another replica's writes would).
+    const id = uniqueId("stale");
+    await store.createWorkflow(createInput(id));
+    const [first] = await store.triggerRuns([{ workflowId: id, input: null }]);
+    if (!first?.ok) throw new Error("expected a run");
+    expect((await store.getRun(first.runId))?.workflowVersion).toBe(1);
+
+    await store.createWorkflow(createInput(id, [["a", []], ["b", ["a"]]], "v2"));
+    const [second] = await store.triggerRuns([{ workflowId: id, input: null }]);
+    if (!second?.ok) throw new Error("expected a run");
+    expect(await store.getRun(second.runId)).toMatchObject({ workflowVersion: 2, steps: [{ stepId: "a" }, { stepId: "b" }] });
+    const [pinned] = await store.triggerRuns([{ workflowId: id, version: 1, input: null }]);
+    if (!pinned?.ok) throw new Error("expected a run");
+    expect((await store.getRun(pinned.runId))?.workflowVersion).toBe(1);
+
+    await store.deleteWorkflow(id);
+    const gone = await store.triggerRuns([
+      { workflowId: id, input: null },
+      { workflowId: id, version: 1, input: null },
+    ]);
+    expect(gone).toMatchObject([
+      { ok: false, reason: "WORKFLOW_NOT_FOUND" },
+      { ok: false, reason: "WORKFLOW_NOT_FOUND" },
+    ]);
+    // Nothing was inserted by the tries that found their version stale.
+    expect((await allRuns(store, id)).map((r) => r.workflowVersion).sort()).toEqual([1, 1, 2]);
+  });
+
   it.skipIf(skip)("lists workflows in pages without duplicates or gaps", async () => {
     const prefix = uniqueId("page");
     const ids = Array.from({ length: 250 }, (_, i) => `${prefix}-${String(i).padStart(3, "0")}`);
