@@ -56,7 +56,7 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
       maxOutputBytes: config.maxPayloadBytes,
     });
     cleanups.push(() => builtins.close(config.shutdownGraceMs));
-    const scheduler = createScheduler({ store, logger, intervalMs: config.scheduleIntervalMs, onRunsTriggered: () => dispatcher.wake() });
+    const scheduler = createScheduler({ store, logger, intervalMs: config.scheduleIntervalMs });
     cleanups.push(async () => scheduler.stop());
     const deliverer = createWebhookDeliverer({
       store,

@@ -6,7 +6,7 @@
  * so publishing the same event again returns the same runs.
  *
  * @example
- *   const runIds = await publishEvent({ store, onRunsTriggered }, req);
+ *   const runIds = await publishEvent({ store }, req);
  */
 import type { PublishEventRequest } from "../../gen/weft/v1/workflow_service_pb.js";
 import { matchEvent } from "../engine/event-match.js";
@@ -16,7 +16,7 @@ import { valueToJson } from "./convert.js";
 import { checkPayload } from "./payload.js";
 
 export async function publishEvent(
-  deps: { store: Store; onRunsTriggered?: (runIds: string[]) => void; logger?: Logger; maxPayloadBytes?: number },
+  deps: { store: Store; logger?: Logger; maxPayloadBytes?: number },
   req: PublishEventRequest,
 ): Promise<string[]> {
   const payload = valueToJson(req.payload, {});
@@ -35,8 +35,6 @@ export async function publishEvent(
       ...(req.idempotencyKey ? { idempotencyKey: `event:${req.name}:${req.idempotencyKey}` } : {}),
     })),
   );
-  const created = results.flatMap((r) => (r.ok && r.created ? [r.runId] : []));
-  if (created.length > 0) deps.onRunsTriggered?.(created);
   // A workflow deleted between the read and the insert simply starts nothing.
   return results.flatMap((r) => (r.ok ? [r.runId] : []));
 }

@@ -38,7 +38,7 @@ export interface ApiDeps {
 export const WEFT_FILES = [file_weft_v1_workflow_service, file_weft_v1_run_service, file_weft_v1_worker_service];
 
 export function registerRoutes(router: ConnectRouter, deps: ApiDeps): void {
-  registerWorkflowService(router, { ...deps, onRunsTriggered: () => deps.dispatcher.wake() });
+  registerWorkflowService(router, deps);
   registerRunService(router, deps);
   registerWorkerService(router, deps);
   registerHealth(router, { check: () => deps.store.ready() });

@@ -27,8 +27,6 @@ export interface WorkflowServiceDeps {
   checks: RequestChecks;
   /** Starts runs; default `store.triggerRuns` (the server passes its trigger buffer). */
   triggerRuns?: (inputs: TriggerInput[]) => Promise<TriggerResult[]>;
-  /** Called after runs were recorded, so dispatchers can look for work at once. */
-  onRunsTriggered?: (runIds: string[]) => void;
   logger?: Logger;
   /** Largest run input (JSON bytes). */
   maxPayloadBytes?: number;
@@ -45,9 +43,8 @@ export function registerWorkflowService(router: ConnectRouter, deps: WorkflowSer
       checkPayload(input, maxPayloadBytes, `${fieldPrefix(i)}input of a run of workflow "${r.workflowId}"`);
       return { workflowId: r.workflowId, version: r.version || undefined, input, idempotencyKey: r.idempotencyKey || undefined };
     });
+    // No wake-up call here: the store's `queued` signal wakes the dispatcher at the commit.
     const results = await triggerRuns(inputs);
-    const created = results.flatMap((r) => (r.ok && r.created ? [r.runId] : []));
-    if (created.length > 0) deps.onRunsTriggered?.(created);
     return results.map((r: TriggerResult, i) => {
       if (!r.ok) throw notFound(`${fieldPrefix(i)}${r.message}`);
       return create(TriggerWorkflowResponseSchema, { runId: r.runId, created: r.created });

@@ -21,7 +21,7 @@
  * loop sleeps until the next tick of any schedule, at most `intervalMs`.
  *
  * @example
- *   const scheduler = createScheduler({ store, logger, intervalMs: 1000, onRunsTriggered: () => dispatcher.wake() });
+ *   const scheduler = createScheduler({ store, logger, intervalMs: 1000 });
  *   scheduler.stop();
  */
 import { dueTicks, nextTick } from "../engine/cron.js";
@@ -37,7 +37,6 @@ export function createScheduler(deps: {
   logger: Logger;
   /** Longest sleep between passes (ms). */
   intervalMs: number;
-  onRunsTriggered?: (runIds: string[]) => void;
 }): Scheduler {
   const { store, logger } = deps;
   /** `${workflowId} ${cron}` → the time up to which its ticks are handled. */
@@ -73,7 +72,6 @@ export function createScheduler(deps: {
       const created = results.flatMap((r) => (r.ok && r.created ? [r.runId] : []));
       if (created.length > 0) {
         logger.info({ runs: created.length }, "schedules started runs");
-        deps.onRunsTriggered?.(created);
       }
     }
     // Only after the runs are recorded: a failed pass fires the same ticks next time.

@@ -23,7 +23,7 @@
  */
 import type { Kysely } from "kysely";
 import { uuidv7 } from "uuidv7";
-import { RunStatus, type Failure, type StepStatus, type WorkflowDef } from "../engine/model.js";
+import { RunStatus, type StepStatus, type WorkflowDef } from "../engine/model.js";
 import { planInitial, type Plan } from "../engine/planner.js";
 import type { EventRow } from "./change-set.js";
 import type { DefCache } from "./def-cache.js";
