@@ -71,7 +71,11 @@ export function toRunRecord(row: RunRow & { has_output: boolean }, steps: StepRu
  * const steps = rows.map(toStepRunRecord);
  * ```
  */
-export function toStepRunRecord(row: StepRunRow & { has_output: boolean }): StepRunRecord {
+export function toStepRunRecord(
+  row: Pick<StepRunRow, "step_id" | "action" | "status" | "attempts" | "output" | "error" | "worker_id" | "created_at" | "queued_at" | "started_at" | "ended_at"> & {
+    has_output: boolean;
+  },
+): StepRunRecord {
   return compact({
     stepId: row.step_id,
     action: row.action,
