@@ -9,7 +9,7 @@
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import { Kysely } from "kysely";
+import { Kysely, type KyselyPlugin } from "kysely";
 import { PGliteDialect } from "kysely-pglite-dialect";
 import { KyselyStore } from "./kysely-store.js";
 import type { Database } from "./schema.js";
@@ -34,7 +34,26 @@ export async function createPgliteStore(options: PgliteStoreOptions): Promise<Ky
   const dataDir = resolve(options.dataDir);
   await mkdir(dataDir, { recursive: true });
   const pglite = await PGlite.create(dataDir);
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), plugins: [yieldAfterEachQuery] });
   // db.destroy() closes PGlite (the dialect's driver owns it).
   return new KyselyStore(db, undefined, options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {});
 }
+
+/**
+ * PGlite runs on this thread and its queries resolve as microtasks: a chain
+ * of them (a transaction, then the next claim, completion and trigger
+ * batch, each started from the last one's promise) never hands the event
+ * loop a turn. Under load that starved sockets and timers for seconds at a
+ * time (embedded S4: the event loop's delay reached 8.7 s), so workers'
+ * results and heartbeats sat unread until their leases ran out. After each
+ * query the caller now resumes from a macrotask (`setImmediate`), after the
+ * event loop has polled its sockets.
+ */
+const yieldAfterEachQuery: KyselyPlugin = {
+  transformQuery: (args) => args.node,
+  transformResult: async (args) => {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    return args.result;
+  },
+};
+
