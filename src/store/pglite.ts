@@ -56,4 +56,3 @@ const yieldAfterEachQuery: KyselyPlugin = {
     return args.result;
   },
 };
-

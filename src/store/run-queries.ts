@@ -40,10 +40,8 @@ const dateOrNull = (t: string | null): Date | null => (t === null ? null : new D
  * A run with its steps in the order of the workflow definition (steps the
  * definition does not name come last, by id).
  *
- * One statement (the steps come as one JSON array): one round trip, so a
- * read waits for one turn of a busy server's event loop fewer (S5 measures
- * GetRun while the server drains a backlog), and run and steps are read
- * under one snapshot.
+ * One statement (the steps come as one JSON array): one round trip instead
+ * of two, and run and steps are read under one snapshot.
  *
  * @example
  * ```ts

@@ -62,7 +62,7 @@ type Slot = { failure: TriggerResult } | { plan: number; duplicate: boolean };
 /** What `loadVersions` (or the cache) knows: per workflow, its latest version and the pinned ones that exist. */
 type Versions = Map<string, { latest: number; versions: Set<number> }>;
 
-/** A run was planned against a version that is no longer current: plan again. */
+/** Thrown to roll back a transaction whose runs were planned against a stale version. */
 class StaleVersions extends Error {}
 
 /** Tries with fresh versions this many times before giving up (versions changing under every try). */
@@ -83,25 +83,31 @@ export async function triggerRuns(
   deps: TriggerDeps,
 ): Promise<{ results: TriggerResult[]; signals: StoreSignal[] }> {
   if (inputs.length === 0) return { results: [], signals: [] };
-  for (let attempt = 1; ; attempt++) {
-    try {
-      if (inputs.length > ROWS_PER_INSERT) {
-        // Several statements: one transaction, so a stale chunk rolls back the ones before it.
-        return await db.transaction().execute(async (trx) => {
-          const started = await startRuns(trx, inputs, await loadVersions(trx, inputs, deps.defs), deps);
-          if (started === undefined) throw new StaleVersions();
-          return started;
-        });
-      }
-      const versions = (attempt === 1 ? cachedVersions(inputs, deps.defs) : undefined) ?? (await loadVersions(db, inputs, deps.defs));
-      const started = await startRuns(db, inputs, versions, deps);
-      if (started !== undefined) return started;
-      if (attempt >= MAX_TRIES) throw new StaleVersions();
-    } catch (err) {
-      if (!(err instanceof StaleVersions) || attempt >= MAX_TRIES) {
-        throw err instanceof StaleVersions ? new Error(`workflow versions changed under ${MAX_TRIES} tries of the trigger`) : err;
-      }
-    }
+  for (let attempt = 1; attempt <= MAX_TRIES; attempt++) {
+    const started =
+      inputs.length > ROWS_PER_INSERT
+        ? await startInOneTransaction(db, inputs, deps)
+        : await startRuns(db, inputs, (attempt === 1 ? cachedVersions(inputs, deps.defs) : undefined) ?? (await loadVersions(db, inputs, deps.defs)), deps);
+    if (started !== undefined) return started;
+  }
+  throw new Error(`workflow versions changed under each of ${MAX_TRIES} tries of the trigger`);
+}
+
+/**
+ * A batch too large for one statement: every chunk in one transaction, so
+ * a chunk that finds a version stale rolls back the chunks before it
+ * (undefined: plan again).
+ */
+async function startInOneTransaction(db: Kysely<Database>, inputs: TriggerInput[], deps: TriggerDeps) {
+  try {
+    return await db.transaction().execute(async (trx) => {
+      const started = await startRuns(trx, inputs, await loadVersions(trx, inputs, deps.defs), deps);
+      if (started === undefined) throw new StaleVersions();
+      return started;
+    });
+  } catch (err) {
+    if (err instanceof StaleVersions) return undefined;
+    throw err;
   }
 }
 
