@@ -131,7 +131,8 @@ export async function withStack<T>(name: BackendName, opts: StackOptions, body: 
         }
       },
       async cpuMeter() {
-        const pids: Record<string, () => Promise<number[]>> = { server: async () => [server!.pid], workers: async () => [w.pid] };
+        // `bench`: this process (the load generator shares the machine's cores with what it measures).
+        const pids: Record<string, () => Promise<number[]>> = { server: async () => [server!.pid], workers: async () => [w.pid], bench: async () => [process.pid] };
         const pool = backend.pool;
         if (pool) {
           pids.postgres = async () =>
