@@ -29,7 +29,7 @@ import { ChangeSet } from "./change-set.js";
 import type { DefCache } from "./def-cache.js";
 import { box } from "./json-rows.js";
 import { INVALID_OUTPUT, nulFailure } from "./nul-text.js";
-import { lockAndLoad, runState, type LockedRun, type StepRowState } from "./run-state.js";
+import { loadSteps, lockRuns, runState, type LockedRun, type StepRowState } from "./run-state.js";
 import type { Database } from "./schema.js";
 import { settlePlan } from "./settle-plan.js";
 import type { SignalBus } from "./signal-bus.js";
@@ -76,7 +76,8 @@ export async function completeTasks(
     return { results: outcomes.map((o) => ({ taskId: o.taskId, accepted: false, reason: "unknown task" })), signals: [] };
   }
   return db.transaction().execute(async (trx) => {
-    const { runs, steps } = await lockAndLoad(trx, runIds);
+    const runs = await lockRuns(trx, runIds);
+    const steps = await loadSteps(trx, [...runs.keys()]);
     const batch: Batch = { runs, steps, changes: new ChangeSet(), changed: new Map(), random: deps.random ?? Math.random, ...(deps.maxPayloadBytes ? { maxPayloadBytes: deps.maxPayloadBytes } : {}) };
     await deps.defs.load(trx, [...runs.values()].map((r) => ({ workflowId: r.workflowId, version: r.workflowVersion })));
 

@@ -7,9 +7,7 @@
  * the steps as they were before that completion committed — and both
  * completions would each see the other branch unfinished, missing a fan-in.
  * A new statement after the lock (READ COMMITTED) sees every commit made
- * under that lock. `lockAndLoad` makes both statements in one round trip,
- * inside a plpgsql function (migration 0004), where each statement takes
- * its own snapshot too.
+ * under that lock.
  */
 import { sql, type Transaction } from "kysely";
 import type { Failure, JsonValue, RunStatus, StepStatus } from "../engine/model.js";
@@ -82,32 +80,17 @@ export async function loadSteps(
     .select(sql<boolean>`output is not null`.as("has_output"))
     .where("run_id", "=", anyUuid(runIds))
     .execute();
-  for (const r of rows) addStep(byRun, r);
+  for (const r of rows) {
+    let steps = byRun.get(r.run_id);
+    if (steps === undefined) byRun.set(r.run_id, (steps = new Map()));
+    const step: StepRowState = { stepId: r.step_id, status: r.status, attempts: r.attempts };
+    if (r.has_output) step.output = r.output;
+    if (r.error !== null) step.error = r.error;
+    if (r.lease_token !== null) step.leaseToken = BigInt(r.lease_token);
+    if (r.worker_id !== null) step.workerId = r.worker_id;
+    steps.set(r.step_id, step);
+  }
   return byRun;
-}
-
-/** A step row as read (by `loadSteps` or `lockAndLoad`), filed under its run. */
-interface StepRowRead {
-  run_id: string;
-  step_id: string;
-  status: StepStatus;
-  attempts: number;
-  output: JsonValue | null;
-  has_output: boolean;
-  error: Failure | null;
-  lease_token: string | number | bigint | null;
-  worker_id: string | null;
-}
-
-function addStep(byRun: Map<string, Map<string, StepRowState>>, r: StepRowRead): void {
-  let steps = byRun.get(r.run_id);
-  if (steps === undefined) byRun.set(r.run_id, (steps = new Map()));
-  const step: StepRowState = { stepId: r.step_id, status: r.status, attempts: r.attempts };
-  if (r.has_output) step.output = r.output as JsonValue;
-  if (r.error !== null) step.error = r.error;
-  if (r.lease_token !== null) step.leaseToken = BigInt(r.lease_token);
-  if (r.worker_id !== null) step.workerId = r.worker_id;
-  steps.set(r.step_id, step);
 }
 
 /**
@@ -128,38 +111,4 @@ export function runState(run: LockedRun, status: RunStatus, steps: ReadonlyMap<s
     states[id] = state;
   }
   return { runId: run.id, workflowId: run.workflowId, workflowVersion: run.workflowVersion, status, input: run.input, steps: states };
-}
-
-/** `weft_lock_and_read_runs`' answer (migration 0004). */
-interface LockedJson {
-  runs: { id: string; workflow_id: string; workflow_version: number; status: RunStatus; input: JsonValue }[];
-  steps: StepRowRead[];
-}
-
-/**
- * `lockRuns` then `loadSteps` in one round trip (the hot path of
- * completions): the runs locked in id order and returned by id, unknown ids
- * absent, and their steps by run id then step id.
- *
- * @example
- * ```ts
- * const { runs, steps } = await lockAndLoad(trx, runIds);
- * ```
- */
-export async function lockAndLoad(
-  trx: Transaction<Database>,
-  ids: readonly string[],
-): Promise<{ runs: Map<string, LockedRun>; steps: Map<string, Map<string, StepRowState>> }> {
-  const runs = new Map<string, LockedRun>();
-  const steps = new Map<string, Map<string, StepRowState>>();
-  if (ids.length === 0) return { runs, steps };
-  const { rows } = await sql<{ locked: LockedJson }>`
-    select weft_lock_and_read_runs(array(select cast(x as uuid) from jsonb_array_elements_text(cast(${JSON.stringify(ids)} as jsonb)) as t(x))) as locked
-  `.execute(trx);
-  const locked = rows[0]!.locked;
-  for (const r of locked.runs) {
-    runs.set(r.id, { id: r.id, workflowId: r.workflow_id, workflowVersion: r.workflow_version, status: r.status, input: r.input });
-  }
-  for (const r of locked.steps) addStep(steps, r);
-  return { runs, steps };
 }
