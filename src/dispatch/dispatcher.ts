@@ -81,6 +81,8 @@ export function createDispatcher(deps: {
   let generation = 0;
   /** Action set → the generation in which a claim found its queue empty. */
   const emptyAt = new Map<string, number>();
+  /** Action sets whose last claim found no task at all. */
+  const drained = new Set<string>();
 
   /** Claims, leases and sends up to `limit` tasks for one session; returns how many went out. */
   const claimFor = async (session: WorkerSession, limit: number): Promise<number> => {
@@ -123,6 +125,8 @@ export function createDispatcher(deps: {
       .finally(() => {
         claiming.delete(session);
         if (got < limit && gen === generation) emptyAt.set(session.actionKey, gen);
+        if (got === 0) drained.add(session.actionKey);
+        else drained.delete(session.actionKey);
         pump();
       });
   };
@@ -169,10 +173,13 @@ export function createDispatcher(deps: {
       const lt = leaseTokens.get(outcome.taskId);
       leaseTokens.delete(outcome.taskId);
       if (lt !== undefined) releaseSoon({ taskId: outcome.taskId, token: lt });
-      // A freed slot is not news by itself: claim for it only if the last claim of this action set
-      // filled its batch (more may be waiting), not if it found the queue short in this generation
-      // (new work since then came with a wake-up: the store's `queued` signal, from any replica).
-      pump();
+      // A freed slot after claims that found nothing is not news: claim only if a wake-up
+      // (the store's `queued` signal, from this replica or another) said there is work. Otherwise
+      // look again at once, as the last claims still found work: a claim that came back short is
+      // no proof of an empty queue (SKIP LOCKED passes over rows a concurrent claim holds), and
+      // pumping only here cost full S1 ~10 % (ABAB: 2,302–2,691 against 2,550–2,907 runs/s).
+      if (drained.has(session.actionKey)) pump();
+      else wake();
     }
   };
 
