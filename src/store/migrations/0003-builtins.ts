@@ -57,39 +57,7 @@ export const migration0003: Migration = {
         created_at timestamptz not null default now()
       )`.execute(db);
     await sql`create index webhook_deliveries_due on webhook_deliveries (next_at) where delivered_at is null and failed_at is null`.execute(db);
-    await sql`
-      create function weft_enqueue_webhooks() returns trigger language plpgsql as $$
-      declare
-        hooks jsonb;
-      begin
-        select v.hooks into hooks
-        from runs r join workflow_versions v on v.workflow_id = r.workflow_id and v.version = r.workflow_version
-        where r.id = new.run_id;
-        if hooks is null then
-          return null;
-        end if;
-        if new.type = 'RUN_STATUS' then
-          insert into webhook_deliveries (run_id, event_id, kind, url, run_status, error)
-          select new.run_id, new.id, 'run.finished', u, new.run_status, new.error
-          from jsonb_array_elements_text(coalesce(hooks -> 'onComplete', '[]'::jsonb)) as u;
-          if new.run_status in ('FAILED', 'TIMED_OUT') then
-            insert into webhook_deliveries (run_id, event_id, kind, url, run_status, error)
-            select new.run_id, new.id, 'run.failed', u, new.run_status, new.error
-            from jsonb_array_elements_text(coalesce(hooks -> 'onFailure', '[]'::jsonb)) as u;
-          end if;
-        else
-          insert into webhook_deliveries (run_id, event_id, kind, url, step_id, step_status, step_attempt, error)
-          select new.run_id, new.id, 'step.finished', u, new.step_id, new.step_status, new.attempt, new.error
-          from jsonb_array_elements_text(coalesce(hooks -> 'onStep', '[]'::jsonb)) as u;
-        end if;
-        return null;
-      end
-      $$`.execute(db);
-    await sql`
-      create trigger run_events_webhooks after insert on run_events for each row
-      when ((new.type = 'RUN_STATUS' and new.run_status in ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'))
-         or (new.type = 'STEP_STATUS' and new.step_status in ('SUCCEEDED', 'FAILED', 'SKIPPED', 'CANCELLED')))
-      execute function weft_enqueue_webhooks()`.execute(db);
+    await createRowWebhookTrigger(db);
   },
 
   async down(db: Kysely<unknown>): Promise<void> {
@@ -100,3 +68,48 @@ export const migration0003: Migration = {
     await db.schema.alterTable("step_runs").dropColumn("timer_at").execute();
   },
 };
+
+/**
+ * The per-row webhook trigger of 0003 (0004 replaces it with a per-statement
+ * one, and puts this one back when it is rolled back).
+ *
+ * @example
+ * ```ts
+ * await createRowWebhookTrigger(db);
+ * ```
+ */
+export async function createRowWebhookTrigger(db: Kysely<unknown>): Promise<void> {
+  await sql`
+    create function weft_enqueue_webhooks() returns trigger language plpgsql as $$
+    declare
+      hooks jsonb;
+    begin
+      select v.hooks into hooks
+      from runs r join workflow_versions v on v.workflow_id = r.workflow_id and v.version = r.workflow_version
+      where r.id = new.run_id;
+      if hooks is null then
+        return null;
+      end if;
+      if new.type = 'RUN_STATUS' then
+        insert into webhook_deliveries (run_id, event_id, kind, url, run_status, error)
+        select new.run_id, new.id, 'run.finished', u, new.run_status, new.error
+        from jsonb_array_elements_text(coalesce(hooks -> 'onComplete', '[]'::jsonb)) as u;
+        if new.run_status in ('FAILED', 'TIMED_OUT') then
+          insert into webhook_deliveries (run_id, event_id, kind, url, run_status, error)
+          select new.run_id, new.id, 'run.failed', u, new.run_status, new.error
+          from jsonb_array_elements_text(coalesce(hooks -> 'onFailure', '[]'::jsonb)) as u;
+        end if;
+      else
+        insert into webhook_deliveries (run_id, event_id, kind, url, step_id, step_status, step_attempt, error)
+        select new.run_id, new.id, 'step.finished', u, new.step_id, new.step_status, new.attempt, new.error
+        from jsonb_array_elements_text(coalesce(hooks -> 'onStep', '[]'::jsonb)) as u;
+      end if;
+      return null;
+    end
+    $$`.execute(db);
+  await sql`
+    create trigger run_events_webhooks after insert on run_events for each row
+    when ((new.type = 'RUN_STATUS' and new.run_status in ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'))
+       or (new.type = 'STEP_STATUS' and new.step_status in ('SUCCEEDED', 'FAILED', 'SKIPPED', 'CANCELLED')))
+    execute function weft_enqueue_webhooks()`.execute(db);
+}

@@ -12,12 +12,14 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from "k
 import { migration0001 } from "./0001-initial.js";
 import { migration0002 } from "./0002-execution.js";
 import { migration0003 } from "./0003-builtins.js";
+import { migration0004 } from "./0004-lean-writes.js";
 
 /** Every migration, by name; names sort in the order they apply. */
 const MIGRATIONS: Record<string, Migration> = {
   "0001_initial": migration0001,
   "0002_execution": migration0002,
   "0003_builtins": migration0003,
+  "0004_lean_writes": migration0004,
 };
 
 const provider: MigrationProvider = {
