@@ -13,6 +13,8 @@ export interface Config {
   host: string;
   /** Postgres URL; undefined = embedded PGlite under `dataDir`. */
   databaseUrl?: string;
+  /** Repeated Postgres statements as named (prepared) statements; off behind poolers that cannot carry them. */
+  pgPreparedStatements: boolean;
   /** Redis URL; undefined = in-process leases. */
   redisUrl?: string;
   /** Key namespace (hash tag) of the leases in Redis: one per deployment sharing a Redis. */
@@ -47,6 +49,12 @@ export const OPTIONS = {
   port: { flag: "port", env: "PORT", default: "8080", help: "TCP port serving gRPC, Connect and gRPC-Web" },
   host: { flag: "host", env: "HOST", default: "0.0.0.0", help: "address to listen on" },
   databaseUrl: { flag: "database-url", env: "DATABASE_URL", default: undefined, help: "Postgres URL; unset: embedded PGlite" },
+  pgPreparedStatements: {
+    flag: "pg-prepared-statements",
+    env: "WEFT_PG_PREPARED_STATEMENTS",
+    default: "true",
+    help: "run repeated Postgres statements as prepared statements (parsed once per connection, plans kept up to a minute); false behind PgBouncer in transaction mode before 1.21",
+  },
   redisUrl: { flag: "redis-url", env: "REDIS_URL", default: undefined, help: "Redis URL for leases; unset: in-process" },
   leasePrefix: {
     flag: "lease-prefix",
@@ -128,6 +136,13 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     }
     return n;
   };
+  const bool = (key: OptionKey): boolean => {
+    const v = raw(key) ?? "";
+    if (v !== "true" && v !== "false") {
+      throw new ConfigError(`--${OPTIONS[key].flag} / ${OPTIONS[key].env}: expected true or false, got "${v}"`);
+    }
+    return v === "true";
+  };
   const logLevel = raw("logLevel") ?? "info";
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`--log-level / LOG_LEVEL: expected one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`);
@@ -154,6 +169,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     port: int("port", 0, 65535),
     host: raw("host") ?? "0.0.0.0",
     databaseUrl,
+    pgPreparedStatements: bool("pgPreparedStatements"),
     redisUrl: url("redisUrl", ["redis:", "rediss:"]),
     leasePrefix: leasePrefix(raw("leasePrefix") ?? "weft"),
     dataDir: raw("dataDir") ?? "./.weft/data",

@@ -10,11 +10,11 @@ import { createPgliteStore } from "./pglite.js";
 import { createPostgresStore } from "./postgres.js";
 import type { Store } from "./types.js";
 
-export async function openStore(config: { databaseUrl?: string; dataDir: string; maxPayloadBytes?: number }, logger: Logger): Promise<Store> {
+export async function openStore(config: { databaseUrl?: string; pgPreparedStatements?: boolean; dataDir: string; maxPayloadBytes?: number }, logger: Logger): Promise<Store> {
   const limits = config.maxPayloadBytes ? { maxPayloadBytes: config.maxPayloadBytes } : {};
   if (config.databaseUrl) {
     logger.info({ database: redact(config.databaseUrl) }, "using Postgres");
-    return createPostgresStore({ url: config.databaseUrl, ...limits });
+    return createPostgresStore({ url: config.databaseUrl, ...limits, ...(config.pgPreparedStatements === false ? { preparedStatements: false } : {}) });
   }
   logger.info({ dataDir: config.dataDir }, "using embedded PGlite (set DATABASE_URL for Postgres)");
   return createPgliteStore({ dataDir: config.dataDir, ...limits });

@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { KyselyStore } from "./kysely-store.js";
 import { createPgSignalBus } from "./pg-signal-bus.js";
+import { preparingPool } from "./pg-prepared.js";
 import type { Database } from "./schema.js";
 
 export interface PostgresStoreOptions {
@@ -19,6 +20,11 @@ export interface PostgresStoreOptions {
    * listener `pg` would crash the process; the default emits a process warning.
    */
   onPoolError?: (error: Error) => void;
+  /**
+   * Run repeated statements as named (server-side prepared) statements
+   * (default true; see `pg-prepared.ts`). Off for poolers that cannot carry them.
+   */
+  preparedStatements?: boolean;
   /** A lost or failed signal listener connection (default: a process warning). It reconnects by itself. */
   onSignalError?: (error: Error) => void;
 }
@@ -39,7 +45,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Promise<Kyse
   const pool = new pg.Pool({ connectionString: options.url, max: options.maxConnections ?? 10 });
   const onError = options.onPoolError ?? ((error: Error) => process.emitWarning(error, "PostgresPoolWarning"));
   pool.on("error", onError);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: options.preparedStatements === false ? pool : preparingPool(pool) }) });
   const signals = createPgSignalBus({ url: options.url, ...(options.onSignalError ? { onError: options.onSignalError } : {}) });
   // db.destroy() ends the pool; close() ends the listener first.
   return Promise.resolve(new KyselyStore(db, () => db.destroy(), { signals, ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}) }));
