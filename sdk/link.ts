@@ -43,6 +43,8 @@ export interface LinkOptions {
   headers: Record<string, string>;
   welcomeTimeoutMs: number;
   pingIntervalMs: number;
+  /** Use the process's HTTP/2 connection to the address (shared with other links), not one of its own. */
+  shareConnection: boolean;
   backoff: Backoff;
   /** Built anew for every attempt. */
   hello(): MessageInitShape<typeof HelloSchema>;
@@ -103,6 +105,47 @@ function flushResults(a: Attempt): void {
   }
 }
 
+interface ClientEntry {
+  client: Client<typeof WorkerService>;
+  session: Http2SessionManager;
+  /** Key in `sharedClients`, for a shared connection. */
+  key?: string;
+  /** Links using a shared connection. */
+  users: number;
+}
+
+/**
+ * HTTP/2 connections shared by the links of this process, by address and
+ * PING interval: each link is one stream on it. A connection costs the
+ * server ~40 KiB (nghttp2's session, socket buffers) besides the stream
+ * (S6 in docs/benchmarks.md), and a process running several `Worker`s needs
+ * only one. The last link to close drops it.
+ */
+const sharedClients = new Map<string, ClientEntry>();
+
+function openClient(address: string, pingIntervalMs: number): ClientEntry {
+  const session = new Http2SessionManager(address, {
+    pingIntervalMs,
+    pingTimeoutMs: Math.min(pingIntervalMs, 10_000),
+  });
+  // No compression: gzip of every message over a few hundred bytes cost the server ~1 % of its
+  // CPU in S1 for bytes that stay on a local network; connect's default would accept gzip and brotli.
+  const transport = createGrpcTransport({ baseUrl: address, sessionManager: session, acceptCompression: [] });
+  return { client: createClient(WorkerService, transport), session, users: 0 };
+}
+
+/** Drops a link's hold on a connection: a shared one closes with its last user. */
+function releaseClient(entry: ClientEntry): void {
+  if (entry.key === undefined) {
+    entry.session.abort();
+    return;
+  }
+  entry.users -= 1;
+  if (entry.users > 0) return;
+  entry.session.abort();
+  if (sharedClients.get(entry.key) === entry) sharedClients.delete(entry.key);
+}
+
 /**
  * Create a link; nothing happens until `start()`.
  *
@@ -113,7 +156,8 @@ function flushResults(a: Attempt): void {
  * ```
  */
 export function createLink(opts: LinkOptions, handlers: LinkHandlers): Link {
-  const clients = new Map<string, { client: Client<typeof WorkerService>; session: Http2SessionManager }>();
+  /** The connections this link holds, by address. */
+  const clients = new Map<string, ClientEntry>();
   const closing = new AbortController();
   let current: Attempt | undefined;
   let lastAddress: string | undefined;
@@ -122,14 +166,17 @@ export function createLink(opts: LinkOptions, handlers: LinkHandlers): Link {
   const clientFor = (address: string): Client<typeof WorkerService> => {
     let entry = clients.get(address);
     if (!entry) {
-      const session = new Http2SessionManager(address, {
-        pingIntervalMs: opts.pingIntervalMs,
-        pingTimeoutMs: Math.min(opts.pingIntervalMs, 10_000),
-      });
-      // No compression: gzip of every message over a few hundred bytes cost the server ~1 % of its
-      // CPU in S1 for bytes that stay on a local network; connect's default would accept gzip and brotli.
-      const transport = createGrpcTransport({ baseUrl: address, sessionManager: session, acceptCompression: [] });
-      entry = { client: createClient(WorkerService, transport), session };
+      if (opts.shareConnection) {
+        const key = `${address} ${opts.pingIntervalMs}`;
+        entry = sharedClients.get(key);
+        if (!entry) {
+          entry = { ...openClient(address, opts.pingIntervalMs), key };
+          sharedClients.set(key, entry);
+        }
+        entry.users += 1;
+      } else {
+        entry = openClient(address, opts.pingIntervalMs);
+      }
       clients.set(address, entry);
     }
     return entry.client;
@@ -216,7 +263,7 @@ export function createLink(opts: LinkOptions, handlers: LinkHandlers): Link {
       }
       current?.call.abort(new ConnectError("worker closed", Code.Canceled));
       await loop;
-      for (const { session } of clients.values()) session.abort();
+      for (const entry of clients.values()) releaseClient(entry);
       clients.clear();
     },
   };

@@ -40,6 +40,12 @@ export interface WorkerOptions {
   maxResultBytes?: number;
   /** HTTP/2 PING interval that detects dead connections. Default 15 s. */
   pingIntervalMs?: number;
+  /**
+   * Share one HTTP/2 connection per address (and PING interval) with the
+   * other `Worker`s of this process, each its own stream on it. Default
+   * true; false gives this worker a connection of its own.
+   */
+  shareConnection?: boolean;
 }
 
 /** Options with every default applied. */
@@ -58,6 +64,7 @@ export interface ResolvedWorkerOptions {
   ackWaitMs: number;
   maxResultBytes: number;
   pingIntervalMs: number;
+  shareConnection: boolean;
 }
 
 /** The action-name rule of the contract. */
@@ -102,6 +109,7 @@ export function resolveWorkerOptions(o: WorkerOptions): ResolvedWorkerOptions {
     ackWaitMs: nonNegative("ackWaitMs", o.ackWaitMs ?? 5_000),
     maxResultBytes: positive("maxResultBytes", o.maxResultBytes ?? 4 * 1024 * 1024 - 64 * 1024),
     pingIntervalMs: positive("pingIntervalMs", o.pingIntervalMs ?? 15_000),
+    shareConnection: o.shareConnection ?? true,
   };
 }
 

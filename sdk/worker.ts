@@ -141,6 +141,7 @@ export class Worker {
         headers: o.headers,
         welcomeTimeoutMs: o.welcomeTimeoutMs,
         pingIntervalMs: o.pingIntervalMs,
+        shareConnection: o.shareConnection,
         backoff: createBackoff({ initialDelayMs: o.initialDelayMs, maxDelayMs: o.maxDelayMs }),
         hello: () => ({ workerName: o.name, actions: [...this.#handlers.keys()], slots: o.slots, labels: o.labels, acceptsBatches: true, acceptsJson: true }),
       },

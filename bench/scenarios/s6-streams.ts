@@ -1,6 +1,8 @@
 /**
- * S6 streams: N concurrent worker streams (one SDK `Worker` each, its own
- * HTTP/2 connection) on one control-plane replica.
+ * S6 streams: N concurrent worker streams (one SDK `Worker` each) on one
+ * control-plane replica. The Workers of the worker process share one HTTP/2
+ * connection (the SDK's default); `BENCH_OWN_CONNECTIONS=1` gives each its
+ * own, so the figure includes a connection per stream.
  *
  * 1. Server alone: resident memory and CPU/s as a baseline.
  * 2. N idle streams: memory delta per stream (KiB) and CPU/s.

@@ -70,7 +70,9 @@ function sendTime(input: unknown): number | undefined {
 }
 
 function makeWorker(address: string, name: string, slots: number): Worker {
-  const w = new Worker({ address, name, slots, logger: () => undefined, drainGraceMs: 2_000, ackWaitMs: 5_000 });
+  // BENCH_OWN_CONNECTIONS=1: each Worker on a connection of its own (the SDK's default shares one per process).
+  const shareConnection = process.env.BENCH_OWN_CONNECTIONS !== "1";
+  const w = new Worker({ address, name, slots, logger: () => undefined, drainGraceMs: 2_000, ackWaitMs: 5_000, shareConnection });
   w.register("bench.noop", (input, ctx) => {
     const now = wallNow();
     if (Number.isNaN(firstStartAt)) firstStartAt = now;
