@@ -21,6 +21,9 @@
  * - every `replanMs`, each connection drops its prepared statements
  *   (`DEALLOCATE ALL`) the next time it is taken from the pool, and makes
  *   them again: no plan outlives that period.
+ * A prepared statement whose tables changed shape (a migration run by a
+ * newer replica) fails once with "cached plan must not change result type";
+ * its connection then drops all its statements on its next checkout.
  * At most `max` distinct texts get a name (texts that vary, like an IN list
  * of varying length, cannot grow each backend's statement cache without
  * bound; past the cap they run unnamed). Names derive from the text, so
@@ -104,13 +107,22 @@ export function preparingPool(pool: pg.Pool, options: PreparedStatementOptions =
           const name = nameOf(sqlOrCursor);
           if (name === undefined) return client.query(sqlOrCursor, values);
           state.names.add(name);
-          return client.query({ name, text: sqlOrCursor, values });
+          return client.query({ name, text: sqlOrCursor, values }).catch((error: unknown) => {
+            if (planChanged(error)) state.since = Number.NEGATIVE_INFINITY;
+            throw error;
+          });
         },
         release: () => client.release(),
       } as PostgresPoolClient;
     },
     end: () => pool.end(),
   };
+}
+
+/** Postgres refusing a prepared statement whose result columns changed (SQLSTATE 0A000). */
+function planChanged(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown };
+  return e.code === "0A000" && typeof e.message === "string" && e.message.includes("cached plan must not change result type");
 }
 
 /**

@@ -54,6 +54,22 @@ describe.skipIf(!hasPostgres)("prepared statements on Postgres", () => {
     expect((await prepared(k)).map((r) => r.statement)).toEqual(["select 1 as a", "select 2 as b"]);
   });
 
+  it("fails once, not until the next replan, when a table changes shape under a prepared statement", async () => {
+    const k = open({ after: 1, max: 4 });
+    const table = `prep_${Math.random().toString(36).slice(2, 10)}`;
+    await sql`create table ${sql.table(table)} (a int)`.execute(k);
+    try {
+      await sql`insert into ${sql.table(table)} values (1)`.execute(k);
+      const all = () => sql<Record<string, number>>`select * from ${sql.table(table)}`.execute(k).then((r) => r.rows);
+      expect(await all()).toEqual([{ a: 1 }]);
+      await sql`alter table ${sql.table(table)} add column b int default 2`.execute(k);
+      await expect(all()).rejects.toThrow(/cached plan must not change result type/);
+      expect(await all()).toEqual([{ a: 1, b: 2 }]);
+    } finally {
+      await sql`drop table ${sql.table(table)}`.execute(k);
+    }
+  });
+
   it("drops and remakes a connection's statements once they are `replanMs` old", async () => {
     let clock = 0;
     const k = open({ after: 1, max: 1, replanMs: 1_000, now: () => clock });
