@@ -81,8 +81,8 @@ export function createDispatcher(deps: {
    * wake-up instead of one per session (S4 at 20 runs/s with two streams made
    * 5.4 claims per run, 4.4 of them empty).
    */
-  /** Sessions with a claim in flight (at most one each). */
-  const claiming = new Set<WorkerSession>();
+  /** Sessions with a claim in flight (at most one each), and whether a claim of a shared action overlapped it. */
+  const claiming = new Map<WorkerSession, { overlapped: boolean }>();
   /** Bumped by every wake-up: new work may exist for every action set. */
   let generation = 0;
   /** Action set → the generation in which a claim found its queue empty. */
@@ -93,10 +93,6 @@ export function createDispatcher(deps: {
   const emptyAloneAt = new Map<string, number>();
   /** Action sets whose last claim filled its batch. */
   const backlogged = new Set<string>();
-  /** Claims in flight per action set. */
-  const claimsOf = new Map<string, number>();
-  /** Claims in flight: their actions, and whether a claim of a shared action overlapped them. */
-  const inFlight = new Set<{ actions: readonly string[]; overlapped: boolean }>();
 
   /** Claims, leases and sends up to `limit` tasks for one session; returns how many went out. */
   const claimFor = async (session: WorkerSession, limit: number): Promise<number> => {
@@ -130,15 +126,13 @@ export function createDispatcher(deps: {
     const key = session.actionKey;
     const limit = Math.min(session.free, options.claimBatchSize);
     const gen = generation;
-    claiming.add(session);
-    claimsOf.set(key, (claimsOf.get(key) ?? 0) + 1);
-    const self = { actions: session.actions, overlapped: false };
-    for (const other of inFlight) {
-      if (!other.actions.some((a) => self.actions.includes(a))) continue;
-      other.overlapped = true;
+    const self = { overlapped: false };
+    for (const [other, claim] of claiming) {
+      if (!other.actions.some((a) => session.actions.includes(a))) continue;
+      claim.overlapped = true;
       self.overlapped = true;
     }
-    inFlight.add(self);
+    claiming.set(session, self);
     let got = 0;
     claimFor(session, limit)
       .then(
@@ -147,8 +141,6 @@ export function createDispatcher(deps: {
       )
       .finally(() => {
         claiming.delete(session);
-        inFlight.delete(self);
-        claimsOf.set(key, (claimsOf.get(key) ?? 1) - 1);
         if (got < limit && gen === generation) {
           emptyAt.set(key, gen);
           // No other claim of this replica for these actions could have skipped rows under it: the queue was empty.
@@ -168,7 +160,7 @@ export function createDispatcher(deps: {
     for (const session of sessions) {
       if (claiming.size >= options.claimConcurrency) return;
       if (claiming.has(session) || session.free <= 0 || emptyAt.get(session.actionKey) === generation) continue;
-      if ((claimsOf.get(session.actionKey) ?? 0) > 0 && !backlogged.has(session.actionKey)) continue;
+      if (!backlogged.has(session.actionKey) && [...claiming.keys()].some((s) => s.actionKey === session.actionKey)) continue;
       startClaim(session);
     }
   };
