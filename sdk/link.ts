@@ -110,16 +110,17 @@ interface ClientEntry {
   session: Http2SessionManager;
   /** Key in `sharedClients`, for a shared connection. */
   key?: string;
-  /** Links using a shared connection. */
+  /** Links using it (shared connections only). */
   users: number;
 }
 
 /**
  * HTTP/2 connections shared by the links of this process, by address and
  * PING interval: each link is one stream on it. A connection costs the
- * server ~40 KiB (nghttp2's session, socket buffers) besides the stream
- * (S6 in docs/benchmarks.md), and a process running several `Worker`s needs
- * only one. The last link to close drops it.
+ * server ~22 KiB (nghttp2's session) besides the stream (S6 in
+ * docs/benchmarks.md: 75 KiB per idle stream with a connection each, 48–57
+ * shared), and a process running several `Worker`s needs only one. The last
+ * link to close drops it.
  */
 const sharedClients = new Map<string, ClientEntry>();
 

@@ -51,14 +51,18 @@ export interface PreparedStatementOptions {
 /** Texts counted towards `after` at most; the counts start over when full. */
 const MAX_COUNTED = 1_000;
 
-/** node-postgres's record of the statements a connection has parsed (not in its types). */
-interface ParsedStatements {
-  connection?: { parsedStatements?: Record<string, string> };
+/**
+ * node-postgres's record of the named statements a connection has parsed
+ * (not in its types): it sends a Parse only for names missing from it.
+ */
+function parsedStatements(client: pg.PoolClient): Record<string, string> {
+  const connection = (client as unknown as { connection?: { parsedStatements?: Record<string, string> } }).connection;
+  return connection?.parsedStatements ?? {};
 }
 
 interface ClientState {
+  /** When the connection's statements were last dropped (or it was first seen). */
   since: number;
-  names: Set<string>;
 }
 
 /**
@@ -79,19 +83,18 @@ export function preparingPool(pool: pg.Pool, options: PreparedStatementOptions =
   async function checkOut(): Promise<{ client: pg.PoolClient; state: ClientState }> {
     const client = await pool.connect();
     let state = states.get(client);
+    const parsed = parsedStatements(client);
     if (state === undefined) {
-      state = { since: now(), names: new Set() };
+      state = { since: now() };
       states.set(client, state);
-    } else if (state.names.size > 0 && now() - state.since >= replanMs) {
+    } else if (now() - state.since >= replanMs && Object.keys(parsed).length > 0) {
       try {
         await client.query("deallocate all");
       } catch (error) {
         client.release(error instanceof Error ? error : new Error(String(error)));
         throw error;
       }
-      const parsed = (client as unknown as ParsedStatements).connection?.parsedStatements;
-      for (const name of state.names) if (parsed !== undefined) delete parsed[name];
-      state.names.clear();
+      for (const name of Object.keys(parsed)) delete parsed[name];
       state.since = now();
     }
     return { client, state };
@@ -106,7 +109,6 @@ export function preparingPool(pool: pg.Pool, options: PreparedStatementOptions =
           const values = parameters === undefined ? [] : [...parameters];
           const name = nameOf(sqlOrCursor);
           if (name === undefined) return client.query(sqlOrCursor, values);
-          state.names.add(name);
           return client.query({ name, text: sqlOrCursor, values }).catch((error: unknown) => {
             if (planChanged(error)) state.since = Number.NEGATIVE_INFINITY;
             throw error;
