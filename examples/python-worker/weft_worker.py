@@ -249,14 +249,18 @@ class Worker:
         self._finish(running, outcome)
 
     def _on_task(self, task):
-        log("task", task_id=task.task_id, run_id=task.run_id, step_id=task.step_id, action=task.action, attempt=task.attempt)
         with self._lock:
             older = self._running.get(task.task_id)
             if older is not None:  # offered again (its lease lapsed, the retry came back here): stop the old copy
                 older.ctx.cancel_reason = "the server offered this task again"
                 older.ctx.cancelled.set()
             running = self._running[task.task_id] = _Running(task, TaskContext(task))
-        if self._stopping.is_set():
+            # Decided once, before anything is printed: a drain that starts after this line waits
+            # for the task (it is in _running); one that started before gets it handed back.
+            draining = self._stopping.is_set()
+        log("task", task_id=task.task_id, run_id=task.run_id, step_id=task.step_id, action=task.action, attempt=task.attempt,
+            **({"handed_back": True} if draining else {}))
+        if draining:
             self._finish(running, TaskError("WORKER_DRAINING", "the worker is shutting down", retryable=True))
             return
         self._pool.submit(self._execute, running)
