@@ -70,7 +70,7 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
     const unsubscribe = await store.onSignal((s) => {
       switch (s.kind) {
         case "queued":
-          dispatcher.wake();
+          dispatcher.wake(s.actions);
           break;
         case "cancel":
           dispatcher.cancelLocal(s.tasks, s.reason);

@@ -135,3 +135,15 @@ export function planGraph(def: WorkflowDef): PlanGraph {
   if (g === undefined) cache.set(def, (g = build(def)));
   return g;
 }
+
+/**
+ * The action of step `stepId` (the first step of that id), or undefined.
+ *
+ * @example
+ * stepAction(def, "charge"); // "payments.charge"
+ */
+export function stepAction(def: WorkflowDef, stepId: string): string | undefined {
+  const g = planGraph(def);
+  const k = g.rank.get(stepId);
+  return k === undefined ? undefined : g.steps[k]!.action;
+}

@@ -1,24 +1,26 @@
 /**
  * Turns a settled plan into step and run moves plus their history events.
  */
-import type { RunStatus } from "../engine/model.js";
+import type { RunStatus, WorkflowDef } from "../engine/model.js";
+import { stepAction } from "../engine/plan-graph.js";
 import type { Plan } from "../engine/planner.js";
 import type { ChangeSet } from "./change-set.js";
 import { box } from "./json-rows.js";
 
 /**
- * Records `plan` (from `settlePlan`) for one run whose status is `runStatus`:
- * PENDING steps become QUEUED (with their input), SKIPPED or FAILED; a
- * finish moves the run.
+ * Records `plan` (from `settlePlan`, for a run of `def`) for one run whose
+ * status is `runStatus`: PENDING steps become QUEUED (with their input, their
+ * action named for the `queued` signal), SKIPPED or FAILED; a finish moves the run.
  *
  * @example
  * ```ts
- * applyPlan(changes, runId, "RUNNING", settlePlan(def, state, planRun(def, state, changed)));
+ * applyPlan(changes, def, runId, "RUNNING", settlePlan(def, state, planRun(def, state, changed)));
  * ```
  */
-export function applyPlan(changes: ChangeSet, runId: string, runStatus: RunStatus, plan: Plan): void {
+export function applyPlan(changes: ChangeSet, def: WorkflowDef, runId: string, runStatus: RunStatus, plan: Plan): void {
   for (const q of plan.queue) {
-    changes.moveStep(runId, q.stepId, "PENDING", "QUEUED", { input: box(q.input) });
+    const action = stepAction(def, q.stepId);
+    changes.moveStep(runId, q.stepId, "PENDING", "QUEUED", { input: box(q.input), ...(action === undefined ? {} : { action }) });
     changes.event({ run_id: runId, type: "STEP_STATUS", step_id: q.stepId, step_status: "QUEUED" });
   }
   for (const s of plan.skip) {

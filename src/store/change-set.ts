@@ -32,6 +32,8 @@ export interface StepFields {
   timerAt?: string;
   /** Back to QUEUED without using up the attempt (attempts - 1): a parked or requeued built-in. */
   giveBack?: boolean;
+  /** To QUEUED: the step's action, named by the `queued` signal (not written). Absent: the signal names no actions, so every dispatcher looks. */
+  action?: string;
 }
 
 /** One row of the step UPDATE (snake_case: it travels as jsonb to `jsonb_to_recordset`). */
@@ -90,6 +92,8 @@ export class ChangeSet {
   readonly steps = new Map<string, StepPatchRow>();
   readonly runs = new Map<string, RunPatchRow>();
   readonly events: EventRow[] = [];
+  /** The action of each step move to QUEUED (undefined: not given), for the `queued` signal. */
+  private readonly queuedActions: (string | undefined)[] = [];
 
   /** Records a step move (checked against the state machine), merging with an earlier move of the same step. */
   moveStep(runId: string, stepId: string, from: StepStatus, to: StepStatus, fields: StepFields = {}, cause?: MoveCause): void {
@@ -112,6 +116,7 @@ export class ChangeSet {
     if (fields.reset) row.reset = true;
     if (fields.timerAt !== undefined) row.timer_at = fields.timerAt;
     if (fields.giveBack) row.give_back = true;
+    if (to === "QUEUED") this.queuedActions.push(fields.action);
     this.steps.set(key, row);
   }
 
@@ -155,12 +160,34 @@ export class ChangeSet {
     return false;
   }
 
-  /** The signals these changes call for: `queued` when steps became QUEUED, `run` for every touched run. */
+  /**
+   * The signals these changes call for: `queued` (with the actions of the
+   * steps, when every one was named) when steps became QUEUED, `run` for
+   * every touched run.
+   */
   signals(): StoreSignal[] {
     const signals: StoreSignal[] = [];
-    if (this.queuesSteps()) signals.push({ kind: "queued" });
+    if (this.queuesSteps()) signals.push(queuedSignal(this.queuedActions));
     const runIds = this.touchedRuns();
     if (runIds.length > 0) signals.push({ kind: "run", runIds });
     return signals;
   }
+}
+
+/**
+ * The `queued` signal for steps of these actions: it names them, unless one
+ * is unknown (undefined), and then it names none and wakes every dispatcher.
+ *
+ * @example
+ * ```ts
+ * queuedSignal(["email.send", "http.request", "email.send"]); // { kind: "queued", actions: ["email.send", "http.request"] }
+ * ```
+ */
+export function queuedSignal(actions: Iterable<string | undefined>): StoreSignal {
+  const named = new Set<string>();
+  for (const a of actions) {
+    if (a === undefined) return { kind: "queued" };
+    named.add(a);
+  }
+  return { kind: "queued", actions: [...named].sort() };
 }

@@ -22,6 +22,7 @@
  */
 import type { Kysely } from "kysely";
 import { DEFAULT_RETRY, FINISHED_RUN_STATUSES, type Failure, type JsonValue, type WorkflowDef } from "../engine/model.js";
+import { stepAction } from "../engine/plan-graph.js";
 import { planRun } from "../engine/planner.js";
 import { decideRetry } from "../engine/retry.js";
 import { applyPlan } from "./apply-plan.js";
@@ -124,11 +125,13 @@ function record(batch: Batch, run: LockedRun, def: WorkflowDef | undefined, step
     run.status = "RUNNING";
   }
   const token = String(outcome.leaseToken);
+  const action = def && stepAction(def, stepId);
+  const named = action === undefined ? {} : { action };
   const workerId = outcome.workerId ?? step.workerId;
   const base = { run_id: run.id, type: "STEP_STATUS" as const, step_id: stepId, attempt: step.attempts, ...(workerId ? { worker_id: workerId } : {}) };
   if (outcome.outcome.kind === "sleep" || outcome.outcome.kind === "requeue") {
     const sleep = outcome.outcome.kind === "sleep" ? outcome.outcome.until.toISOString() : undefined;
-    changes.moveStep(run.id, stepId, "RUNNING", "QUEUED", { token, giveBack: true, ...(sleep ? { timerAt: sleep } : {}) });
+    changes.moveStep(run.id, stepId, "RUNNING", "QUEUED", { token, giveBack: true, ...named, ...(sleep ? { timerAt: sleep } : {}) });
     const message = sleep ? `timer set: due at ${sleep}` : `requeued: ${(outcome.outcome as { reason: string }).reason}`;
     changes.event({ ...base, step_status: "QUEUED", message });
     Object.assign(step, { status: "QUEUED", leaseToken: undefined });
@@ -148,7 +151,7 @@ function record(batch: Batch, run: LockedRun, def: WorkflowDef | undefined, step
         ? decideRetry(policy, step.attempts, settled.error, batch.random())
         : { retry: false as const, reason: `the run is ${run.status}` };
     if (decision.retry) {
-      changes.moveStep(run.id, stepId, "RUNNING", "QUEUED", { token, error: settled.error, delayMs: decision.delayMs });
+      changes.moveStep(run.id, stepId, "RUNNING", "QUEUED", { token, error: settled.error, delayMs: decision.delayMs, ...named });
       changes.event({ ...base, step_status: "QUEUED", error: settled.error, message: `retry in ${decision.delayMs} ms` });
       Object.assign(step, { status: "QUEUED", error: settled.error, leaseToken: undefined });
     } else {
@@ -191,6 +194,6 @@ function planRuns(batch: Batch, defs: DefCache): void {
     const def = defs.get(run.workflowId, run.workflowVersion);
     if (def === undefined) throw new Error(`run ${runId}: workflow ${run.workflowId} v${run.workflowVersion} not found`);
     const state = runState(run, run.status, batch.steps.get(runId) ?? new Map());
-    applyPlan(batch.changes, runId, run.status, settlePlan(def, state, planRun(def, state, changed), batch.maxPayloadBytes));
+    applyPlan(batch.changes, def, runId, run.status, settlePlan(def, state, planRun(def, state, changed), batch.maxPayloadBytes));
   }
 }

@@ -63,7 +63,7 @@ export async function retryRun(
     }
     // Every step is examined (no hint): steps a timeout left PENDING are decided too.
     const state = runState(run, "RUNNING", steps);
-    applyPlan(changes, id, "RUNNING", settlePlan(def, state, planRun(def, state), deps.maxPayloadBytes));
+    applyPlan(changes, def, id, "RUNNING", settlePlan(def, state, planRun(def, state), deps.maxPayloadBytes));
 
     const signals = changes.signals();
     await writeChanges(trx, changes, deps.bus.payloads(signals));

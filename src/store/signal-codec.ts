@@ -5,7 +5,10 @@
  * store instance so it can skip its own signals (it delivered them in-process
  * already). Postgres refuses payloads of 8,000 bytes or more, so long lists
  * (run ids, cancelled tasks) are split over several payloads of at most
- * {@link MAX_PAYLOAD_BYTES}; bigint lease tokens travel as strings.
+ * {@link MAX_PAYLOAD_BYTES}; bigint lease tokens travel as strings. A
+ * `queued` signal names its actions (`a`) when they fit in one payload, and
+ * otherwise names none, which wakes every dispatcher (as a payload from a
+ * replica that does not name them does).
  */
 import type { RunningTaskRef, StoreSignal } from "./types.js";
 
@@ -50,7 +53,8 @@ export function encodeSignals(origin: string, signals: readonly StoreSignal[]): 
   const payloads: string[] = [];
   for (const s of signals) {
     if (s.kind === "queued") {
-      payloads.push(JSON.stringify({ o: origin, k: "queued" }));
+      const named = s.actions && JSON.stringify({ o: origin, k: "queued", a: s.actions });
+      payloads.push(named && Buffer.byteLength(named) <= MAX_PAYLOAD_BYTES ? named : JSON.stringify({ o: origin, k: "queued" }));
     } else if (s.kind === "run") {
       const overhead = Buffer.byteLength(JSON.stringify({ o: origin, k: "run", r: [] }));
       const chunks = s.runIds.length === 0 ? [[]] : chunkBySize(s.runIds, overhead);
@@ -96,7 +100,10 @@ export function decodeSignal(payload: string | undefined): { origin: string; sig
   }
   if (!isRecord(v) || typeof v.o !== "string") return undefined;
   const origin = v.o;
-  if (v.k === "queued") return { origin, signal: { kind: "queued" } };
+  if (v.k === "queued") {
+    const named = Array.isArray(v.a) && v.a.every((a) => typeof a === "string");
+    return { origin, signal: named ? { kind: "queued", actions: v.a as string[] } : { kind: "queued" } };
+  }
   if (v.k === "run" && Array.isArray(v.r) && v.r.every((id) => typeof id === "string")) {
     return { origin, signal: { kind: "run", runIds: v.r as string[] } };
   }

@@ -24,8 +24,9 @@
 import type { Kysely } from "kysely";
 import { uuidv7 } from "uuidv7";
 import { RunStatus, type StepStatus, type WorkflowDef } from "../engine/model.js";
+import { stepAction } from "../engine/plan-graph.js";
 import { planInitial, type Plan } from "../engine/planner.js";
-import type { EventRow } from "./change-set.js";
+import { queuedSignal, type EventRow } from "./change-set.js";
 import type { DefCache } from "./def-cache.js";
 import { insertRuns, type NewRunRow, type NewStepRow } from "./insert-runs.js";
 import { box } from "./json-rows.js";
@@ -149,7 +150,8 @@ async function startRuns(
     // Signals name every run of the chunk; one whose key was taken is not
     // inserted, and a signal about it finds nothing to report.
     const chunkSignals: StoreSignal[] = [];
-    if (chunk.some((p) => p.plan.queue.length > 0)) chunkSignals.push({ kind: "queued" });
+    const queued = chunk.flatMap((p) => p.plan.queue.map((q) => stepAction(p.def, q.stepId)));
+    if (queued.length > 0) chunkSignals.push(queuedSignal(queued));
     chunkSignals.push({ kind: "run", runIds: chunk.map((p) => p.runId) });
     const inserted = await insertRuns(db, { ...newRows(chunk), payloads: deps.bus.payloads(chunkSignals) });
     if (inserted.stale > 0) return undefined;

@@ -231,7 +231,7 @@ export interface RunningTaskRef {
 
 /** Something changed that other replicas may care about (sent as NOTIFY). */
 export type StoreSignal =
-  | { kind: "queued" } // steps became QUEUED (wake dispatchers)
+  | { kind: "queued"; actions?: string[] } // steps of these actions became QUEUED (wake their dispatchers); no list: any action
   | { kind: "cancel"; tasks: RunningTaskRef[]; reason: string } // push cancel to these tasks' workers
   | { kind: "run"; runIds: string[] }; // runs changed (wake WatchRun streams)
 

@@ -451,13 +451,14 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
     const off = await store.onSignal((s) => seen.push(s));
     const wf = workflow(uniqueId("sig"), { a: {}, b: { deps: ["a"] } });
     const [runId] = await start(store, wf, [null]);
-    expect(seen).toEqual([{ kind: "queued" }, { kind: "run", runIds: [runId] }]);
+    // `queued` names the actions of the steps it queued: dispatchers of other actions stay asleep.
+    expect(seen).toEqual([{ kind: "queued", actions: [`${wf.id}.a`] }, { kind: "run", runIds: [runId] }]);
     seen.length = 0;
     const [a] = await store.claimTasks({ workerId: "w1", actions: [`${wf.id}.a`], limit: 1 });
     expect(seen).toEqual([{ kind: "run", runIds: [runId] }]);
     seen.length = 0;
     await completeAll(store, [ok(a!, 1)]);
-    expect(seen).toEqual([{ kind: "queued" }, { kind: "run", runIds: [runId] }]);
+    expect(seen).toEqual([{ kind: "queued", actions: [`${wf.id}.b`] }, { kind: "run", runIds: [runId] }]);
     seen.length = 0;
     await store.signal({ kind: "cancel", tasks: [{ taskId: "t", leaseToken: 12345678901234567890n }], reason: "r" });
     expect(seen).toEqual([{ kind: "cancel", tasks: [{ taskId: "t", leaseToken: 12345678901234567890n }], reason: "r" }]);
@@ -476,6 +477,7 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
         const wf = workflow(uniqueId("notify"), { a: {} });
         const [runId] = await start(store, wf, [null]);
         await eventually(() => (seen.some((s) => s.kind === "queued") && seen.some((s) => s.kind === "run" && s.runIds.includes(runId!)) ? true : undefined), 5_000, "queued and run signals");
+        expect(seen.find((s) => s.kind === "queued")).toEqual({ kind: "queued", actions: [`${wf.id}.a`] });
         await store.claimTasks({ workerId: "w1", actions: [`${wf.id}.a`], limit: 1 });
         await eventually(() => (seen.filter((s) => s.kind === "run" && s.runIds.includes(runId!)).length >= 2 ? true : undefined), 5_000, "the claim's run signal");
 
@@ -489,6 +491,12 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
         const token = 2n ** 62n;
         await store.signal({ kind: "cancel", tasks: [{ taskId: "x/y", workerId: "w", leaseToken: token }], reason: "why" });
         await eventually(() => (seen.some((s) => s.kind === "cancel" && s.tasks[0]?.leaseToken === token) ? true : undefined), 5_000, "cancel");
+        // A `queued` signal whose actions do not fit one payload names none: every dispatcher looks.
+        seen.length = 0;
+        await store.signal({ kind: "queued", actions: Array.from({ length: 400 }, (_, i) => `${wf.id}.action-${String(i).padStart(4, "0")}`) });
+        await store.signal({ kind: "queued", actions: ["few"] });
+        await eventually(() => (seen.filter((s) => s.kind === "queued").length >= 2 ? true : undefined), 5_000, "two queued signals");
+        expect(seen.filter((s) => s.kind === "queued")).toEqual([{ kind: "queued" }, { kind: "queued", actions: ["few"] }]);
 
         // Kill the replica's LISTEN connection: it reconnects, wakes everyone, and hears new signals.
         const admin = new pg.Client(db.url);
