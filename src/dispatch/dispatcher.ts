@@ -166,7 +166,11 @@ export function createDispatcher(deps: {
     for (const session of sessions) {
       if (claiming.size >= options.claimConcurrency) return;
       if (claiming.has(session) || session.free <= 0 || emptyAt.get(session.actionKey) === generationOf(session.actionKey)) continue;
-      if (!backlogged.has(session.actionKey) && [...claiming.keys()].some((s) => s.actionKey === session.actionKey)) continue;
+      // Beside a claim of its set, a session claims only in a backlog, and only for a quarter of what
+      // it can take at once or more: a claim of a few tasks costs a round trip and a commit like a
+      // full one, and waiting for the claim in flight lets more slots free up (S5's drain +5–8 %).
+      const sameSetClaiming = [...claiming.keys()].some((s) => s.actionKey === session.actionKey);
+      if (sameSetClaiming && (!backlogged.has(session.actionKey) || session.free < Math.min(session.slots, options.claimBatchSize) / 4)) continue;
       startClaim(session);
     }
   };
