@@ -93,12 +93,15 @@ export function createDispatcher(deps: {
   const generationOf = (key: string): number => Math.max(wokeAll, wokeSet.get(key) ?? 0);
   /** Action set → the generation in which a claim found its queue empty. */
   const emptyAt = new Map<string, number>();
-  /** Action sets whose last claim found no task at all. */
-  const drained = new Set<string>();
   /** Action set → the generation in which a claim that ran alone came back short (the queue was empty). */
   const emptyAloneAt = new Map<string, number>();
-  /** Action sets whose last claim filled its batch. */
-  const backlogged = new Set<string>();
+  /** Action set → how its last claim came back: no task at all, fewer than asked for, or a full batch. */
+  const lastClaim = new Map<string, "none" | "short" | "full">();
+  /** Whether a session of this action set has a claim in flight. */
+  const setClaiming = (key: string): boolean => {
+    for (const s of claiming.keys()) if (s.actionKey === key) return true;
+    return false;
+  };
 
   /** Claims, leases and sends up to `limit` tasks for one session; returns how many went out. */
   const claimFor = async (session: WorkerSession, limit: number): Promise<number> => {
@@ -152,10 +155,7 @@ export function createDispatcher(deps: {
           // No other claim of this replica for these actions could have skipped rows under it: the queue was empty.
           if (!self.overlapped) emptyAloneAt.set(key, gen);
         }
-        if (got === 0) drained.add(key);
-        else drained.delete(key);
-        if (got === limit) backlogged.add(key);
-        else backlogged.delete(key);
+        lastClaim.set(key, got === 0 ? "none" : got === limit ? "full" : "short");
         pump();
       });
   };
@@ -169,8 +169,8 @@ export function createDispatcher(deps: {
       // Beside a claim of its set, a session claims only in a backlog, and only for a quarter of what
       // it can take at once or more: a claim of a few tasks costs a round trip and a commit like a
       // full one, and waiting for the claim in flight lets more slots free up (S5's drain +5–8 %).
-      const sameSetClaiming = [...claiming.keys()].some((s) => s.actionKey === session.actionKey);
-      if (sameSetClaiming && (!backlogged.has(session.actionKey) || session.free < Math.min(session.slots, options.claimBatchSize) / 4)) continue;
+      const backlog = lastClaim.get(session.actionKey) === "full";
+      if (setClaiming(session.actionKey) && (!backlog || session.free < Math.min(session.slots, options.claimBatchSize) / 4)) continue;
       startClaim(session);
     }
   };
@@ -227,7 +227,7 @@ export function createDispatcher(deps: {
       // short claim beside others is no proof of an empty queue (SKIP LOCKED passes over rows a
       // concurrent claim holds), and pumping only here cost full S1 ~10 % (ABAB: 2,302–2,691
       // against 2,550–2,907 runs/s).
-      if (drained.has(session.actionKey) || emptyAloneAt.get(session.actionKey) === generationOf(session.actionKey)) pump();
+      if (lastClaim.get(session.actionKey) === "none" || emptyAloneAt.get(session.actionKey) === generationOf(session.actionKey)) pump();
       else wake(session.actions);
     }
   };

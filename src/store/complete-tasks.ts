@@ -125,13 +125,16 @@ function record(batch: Batch, run: LockedRun, def: WorkflowDef | undefined, step
     run.status = "RUNNING";
   }
   const token = String(outcome.leaseToken);
-  const action = def && stepAction(def, stepId);
-  const named = action === undefined ? {} : { action };
+  /** For a move back to QUEUED: the step's action, which the `queued` signal names. */
+  const named = (): { action?: string } => {
+    const action = def && stepAction(def, stepId);
+    return action === undefined ? {} : { action };
+  };
   const workerId = outcome.workerId ?? step.workerId;
   const base = { run_id: run.id, type: "STEP_STATUS" as const, step_id: stepId, attempt: step.attempts, ...(workerId ? { worker_id: workerId } : {}) };
   if (outcome.outcome.kind === "sleep" || outcome.outcome.kind === "requeue") {
     const sleep = outcome.outcome.kind === "sleep" ? outcome.outcome.until.toISOString() : undefined;
-    changes.moveStep(run.id, stepId, "RUNNING", "QUEUED", { token, giveBack: true, ...named, ...(sleep ? { timerAt: sleep } : {}) });
+    changes.moveStep(run.id, stepId, "RUNNING", "QUEUED", { token, giveBack: true, ...named(), ...(sleep ? { timerAt: sleep } : {}) });
     const message = sleep ? `timer set: due at ${sleep}` : `requeued: ${(outcome.outcome as { reason: string }).reason}`;
     changes.event({ ...base, step_status: "QUEUED", message });
     Object.assign(step, { status: "QUEUED", leaseToken: undefined });
@@ -151,7 +154,7 @@ function record(batch: Batch, run: LockedRun, def: WorkflowDef | undefined, step
         ? decideRetry(policy, step.attempts, settled.error, batch.random())
         : { retry: false as const, reason: `the run is ${run.status}` };
     if (decision.retry) {
-      changes.moveStep(run.id, stepId, "RUNNING", "QUEUED", { token, error: settled.error, delayMs: decision.delayMs, ...named });
+      changes.moveStep(run.id, stepId, "RUNNING", "QUEUED", { token, error: settled.error, delayMs: decision.delayMs, ...named() });
       changes.event({ ...base, step_status: "QUEUED", error: settled.error, message: `retry in ${decision.delayMs} ms` });
       Object.assign(step, { status: "QUEUED", error: settled.error, leaseToken: undefined });
     } else {
