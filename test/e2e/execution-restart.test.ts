@@ -39,6 +39,7 @@ describe.skipIf(!hasPostgres || !hasRedis)("control-plane restart", () => {
     servers.push(first);
     const id = uniqueId("durable");
     const backoffMs = 8_000;
+    const restartAfterMs = 4_000;
     await defineWorkflow(first.client, { id, steps: [{ id: "flaky", action: `${id}.flaky`, retry: { max_attempts: 2, initial_interval: "8s" } }] });
     let failedAt = 0;
     let retriedAt = 0;
@@ -59,6 +60,11 @@ describe.skipIf(!hasPostgres || !hasRedis)("control-plane restart", () => {
     await firstFailure;
     // Let the failure commit, then restart the control plane on the same port and database.
     await waitForRun(first.client, runId, 10_000, (run) => step(run, "flaky").error?.type === "HTTP_503");
+    // Restart well into the backoff, so that a wait kept (at most 8 s + 20 %
+    // jitter − 4 s ≈ 5.6 s left at the restart) and a wait started over (at
+    // least 8 s from the restart) stay apart however fast the restart is.
+    const restartAt = failedAt + restartAfterMs;
+    await new Promise((r) => setTimeout(r, Math.max(0, restartAt - Date.now())));
     await first.stop();
     const second = await startWeft({ redisUrl: redisUrl(), databaseUrl: db.url, leasePrefix: first.leasePrefix, args });
     servers.push(second);
@@ -70,6 +76,6 @@ describe.skipIf(!hasPostgres || !hasRedis)("control-plane restart", () => {
     // Not before the backoff…
     expect(retriedAt - failedAt).toBeGreaterThanOrEqual(backoffMs);
     // …and not a fresh backoff counted from the restart.
-    expect(retriedAt - readyAt).toBeLessThan(backoffMs - 1_000);
+    expect(retriedAt - readyAt).toBeLessThan(backoffMs);
   });
 });
