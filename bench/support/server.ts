@@ -20,8 +20,21 @@ export interface BenchServer {
   child: ChildProcess;
   /** Last lines of stderr/stdout, for error messages. */
   tail(): string;
+  /** A full GC in the server, then what it holds (SIGUSR2, see `src/cli/main.ts`). */
+  memoryAfterGc(timeoutMs?: number): Promise<MemoryReading>;
   stop(): Promise<void>;
 }
+
+/** Bytes, as `process.memoryUsage()` reports them in the server right after a full GC. */
+export interface MemoryReading {
+  rss: number;
+  /** The V8 heap in use. */
+  heapUsed: number;
+  /** Memory of C++ objects bound to JavaScript ones (buffers among them). */
+  external: number;
+}
+
+const MEMORY_LINE = /^\{"msg":"memory after gc",.*\}$/;
 
 const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -55,8 +68,19 @@ export async function startBenchServer(opts: {
     { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] },
   );
   const lines: string[] = [];
+  const memoryWaiters: ((m: MemoryReading) => void)[] = [];
+  let partial = "";
   const keep = (chunk: Buffer) => {
-    lines.push(...chunk.toString().split("\n").filter(Boolean));
+    const text = partial + chunk.toString();
+    const cut = text.lastIndexOf("\n") + 1;
+    partial = text.slice(cut);
+    const got = text.slice(0, cut).split("\n").filter(Boolean);
+    for (const line of got) {
+      if (!MEMORY_LINE.test(line)) continue;
+      const m = JSON.parse(line) as { rss: number; heap_used: number; external: number };
+      for (const w of memoryWaiters.splice(0)) w({ rss: m.rss, heapUsed: m.heap_used, external: m.external });
+    }
+    lines.push(...got);
     if (lines.length > 50) lines.splice(0, lines.length - 50);
   };
   child.stdout!.on("data", keep);
@@ -84,6 +108,16 @@ export async function startBenchServer(opts: {
     pid: child.pid!,
     child,
     tail: () => lines.join("\n"),
+    memoryAfterGc(timeoutMs = 10_000) {
+      return new Promise<MemoryReading>((res, rej) => {
+        const timer = setTimeout(() => rej(new Error(`no memory reading from the server within ${timeoutMs} ms:\n${lines.join("\n")}`)), timeoutMs);
+        memoryWaiters.push((m) => {
+          clearTimeout(timer);
+          res(m);
+        });
+        child.kill("SIGUSR2");
+      });
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill("SIGTERM");

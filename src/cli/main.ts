@@ -13,6 +13,9 @@ import { createLogger } from "../log.js";
 import { startServer } from "../server.js";
 import { openStore } from "../store/open.js";
 
+/** The `msg` of the line SIGUSR2 prints (bench/support/server.ts looks for it). */
+const MEMORY_AFTER_GC = "memory after gc";
+
 const USAGE = `usage: weft [serve|migrate|help] [options]
 
 options (flag / environment variable / default):
@@ -54,9 +57,15 @@ async function main(argv: string[]): Promise<number> {
       const server = await startServer(config, logger);
       logger.info({ port: server.port, mode: config.databaseUrl ? "postgres" : "embedded" }, "weft listening");
       // For memory measurements (the benchmarks' S6): SIGUSR2 runs a full GC when node was started
-      // with --expose-gc and WEFT_GC_SIGNAL=1.
+      // with --expose-gc and WEFT_GC_SIGNAL=1, then prints one line of what the process holds.
       const gc = (globalThis as { gc?: () => void }).gc;
-      if (process.env.WEFT_GC_SIGNAL === "1" && gc) process.on("SIGUSR2", () => gc());
+      if (process.env.WEFT_GC_SIGNAL === "1" && gc) {
+        process.on("SIGUSR2", () => {
+          gc();
+          const m = process.memoryUsage();
+          process.stdout.write(`${JSON.stringify({ msg: MEMORY_AFTER_GC, rss: m.rss, heap_used: m.heapUsed, external: m.external })}\n`);
+        });
+      }
       return new Promise<number>((resolve) => {
         let stopping = false;
         const stop = (signal: NodeJS.Signals) => {
