@@ -69,22 +69,25 @@ export async function startBenchServer(opts: {
   );
   const lines: string[] = [];
   const memoryWaiters: ((m: MemoryReading) => void)[] = [];
-  let partial = "";
-  const keep = (chunk: Buffer) => {
-    const text = partial + chunk.toString();
-    const cut = text.lastIndexOf("\n") + 1;
-    partial = text.slice(cut);
-    const got = text.slice(0, cut).split("\n").filter(Boolean);
-    for (const line of got) {
-      if (!MEMORY_LINE.test(line)) continue;
-      const m = JSON.parse(line) as { rss: number; heap_used: number; external: number };
-      for (const w of memoryWaiters.splice(0)) w({ rss: m.rss, heapUsed: m.heap_used, external: m.external });
-    }
-    lines.push(...got);
-    if (lines.length > 50) lines.splice(0, lines.length - 50);
+  // One per pipe: a line may arrive in two chunks, and stdout's must not be glued to stderr's.
+  const keeper = () => {
+    let partial = "";
+    return (chunk: Buffer) => {
+      const text = partial + chunk.toString();
+      const cut = text.lastIndexOf("\n") + 1;
+      partial = text.slice(cut);
+      const got = text.slice(0, cut).split("\n").filter(Boolean);
+      for (const line of got) {
+        if (!MEMORY_LINE.test(line)) continue;
+        const m = JSON.parse(line) as { rss: number; heap_used: number; external: number };
+        for (const w of memoryWaiters.splice(0)) w({ rss: m.rss, heapUsed: m.heap_used, external: m.external });
+      }
+      lines.push(...got);
+      if (lines.length > 50) lines.splice(0, lines.length - 50);
+    };
   };
-  child.stdout!.on("data", keep);
-  child.stderr!.on("data", keep);
+  child.stdout!.on("data", keeper());
+  child.stderr!.on("data", keeper());
   const exited = new Promise<void>((res) => child.once("exit", () => res()));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
