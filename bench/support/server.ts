@@ -27,7 +27,6 @@ export interface BenchServer {
 
 /** Bytes, as `process.memoryUsage()` reports them in the server right after a full GC. */
 export interface MemoryReading {
-  rss: number;
   /** The V8 heap in use. */
   heapUsed: number;
   /** Memory of C++ objects bound to JavaScript ones (buffers among them). */
@@ -79,8 +78,8 @@ export async function startBenchServer(opts: {
       const got = text.slice(0, cut).split("\n").filter(Boolean);
       for (const line of got) {
         if (!MEMORY_LINE.test(line)) continue;
-        const m = JSON.parse(line) as { rss: number; heap_used: number; external: number };
-        for (const w of memoryWaiters.splice(0)) w({ rss: m.rss, heapUsed: m.heap_used, external: m.external });
+        const { heapUsed, external } = JSON.parse(line) as MemoryReading;
+        for (const w of memoryWaiters.splice(0)) w({ heapUsed, external });
       }
       lines.push(...got);
       if (lines.length > 50) lines.splice(0, lines.length - 50);

@@ -63,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
         process.on("SIGUSR2", () => {
           gc();
           const m = process.memoryUsage();
-          process.stdout.write(`${JSON.stringify({ msg: MEMORY_AFTER_GC, rss: m.rss, heap_used: m.heapUsed, external: m.external })}\n`);
+          process.stdout.write(`${JSON.stringify({ msg: MEMORY_AFTER_GC, heapUsed: m.heapUsed, external: m.external })}\n`);
         });
       }
       return new Promise<number>((resolve) => {
