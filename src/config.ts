@@ -15,6 +15,8 @@ export interface Config {
   databaseUrl?: string;
   /** Repeated Postgres statements as named (prepared) statements; off behind poolers that cannot carry them. */
   pgPreparedStatements: boolean;
+  /** How long a starting server retries an unreachable database before giving up (ms; 0: no retry). */
+  databaseWaitMs: number;
   /** Redis URL; undefined = in-process leases. */
   redisUrl?: string;
   /** Key namespace (hash tag) of the leases in Redis: one per deployment sharing a Redis. */
@@ -54,6 +56,12 @@ export const OPTIONS = {
     env: "WEFT_PG_PREPARED_STATEMENTS",
     default: "true",
     help: "run repeated Postgres statements as prepared statements (parsed once per connection, plans kept up to a minute); false behind PgBouncer in transaction mode before 1.21",
+  },
+  databaseWaitMs: {
+    flag: "database-wait-ms",
+    env: "WEFT_DATABASE_WAIT_MS",
+    default: "300000",
+    help: "how long a starting server waits for an unreachable database (retrying with backoff, logging each try) before exiting with code 1; 0: exit at once",
   },
   redisUrl: { flag: "redis-url", env: "REDIS_URL", default: undefined, help: "Redis URL for leases; unset: in-process" },
   leasePrefix: {
@@ -170,6 +178,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     host: raw("host") ?? "0.0.0.0",
     databaseUrl,
     pgPreparedStatements: bool("pgPreparedStatements"),
+    databaseWaitMs: int("databaseWaitMs", 0, 86_400_000),
     redisUrl: url("redisUrl", ["redis:", "rediss:"]),
     leasePrefix: leasePrefix(raw("leasePrefix") ?? "weft"),
     dataDir: raw("dataDir") ?? "./.weft/data",

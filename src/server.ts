@@ -20,6 +20,7 @@ import { createTriggerBuffer } from "./dispatch/trigger-buffer.js";
 import { createHttpServer } from "./http/server.js";
 import { openLeaseStore } from "./leases/open.js";
 import type { Logger } from "./log.js";
+import { migrateWhenReachable } from "./store/migrate-when-reachable.js";
 import { openStore } from "./store/open.js";
 
 export interface WeftServer {
@@ -40,7 +41,7 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
     for (const c of cleanups.reverse()) await c().catch((err: unknown) => logger.warn({ err }, "cleanup failed"));
   };
   try {
-    await store.migrate();
+    await migrateWhenReachable(store, { waitMs: config.databaseWaitMs, logger });
     const leases = await openLeaseStore(config, logger);
     cleanups.push(() => leases.close());
     const dispatcher = createDispatcher({ store, leases, logger, options: config.dispatch, maxPayloadBytes: config.maxPayloadBytes });

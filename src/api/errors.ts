@@ -11,6 +11,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema, BadRequest_FieldViolationSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { InvalidPageTokenError } from "../store/types.js";
+import { isDatabaseUnavailable } from "../store/unavailable.js";
 
 /** One offending field of a request, in proto field-path form (`workflow.steps[0].id`). */
 export interface FieldViolation {
@@ -37,11 +38,19 @@ export function resourceExhausted(message: string): ConnectError {
   return new ConnectError(message, Code.ResourceExhausted);
 }
 
-/** Maps a thrown value to a `ConnectError`; unknown errors become `INTERNAL` with their cause kept. */
+/**
+ * Maps a thrown value to a `ConnectError`: an unreachable database is
+ * `UNAVAILABLE` (retryable; a trigger retried with its idempotency key
+ * never makes a second run), other unknown
+ * errors `INTERNAL` with their cause kept.
+ */
 export function toConnectError(err: unknown): ConnectError {
   if (err instanceof ConnectError) return err;
   if (err instanceof InvalidPageTokenError) {
     return invalidArgument([{ field: "page_token", description: err.message }]);
+  }
+  if (isDatabaseUnavailable(err)) {
+    return new ConnectError("the database is unreachable; try again shortly", Code.Unavailable, undefined, undefined, err);
   }
   return new ConnectError("internal error", Code.Internal, undefined, undefined, err);
 }

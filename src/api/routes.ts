@@ -57,6 +57,8 @@ export function createErrorInterceptor(logger: Logger): Interceptor {
       const ce = toConnectError(err);
       if (ce.code === Code.Internal || ce.code === Code.Unknown) {
         logger.error({ err: ce.cause ?? err, procedure: req.url }, "request failed");
+      } else if (ce.code === Code.Unavailable && ce.cause !== undefined) {
+        logger.warn({ err: String(ce.cause), procedure: req.url }, "request failed: the database is unreachable");
       }
       throw ce;
     }

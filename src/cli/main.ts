@@ -11,6 +11,7 @@
 import { ConfigError, OPTIONS, loadConfig } from "../config.js";
 import { createLogger } from "../log.js";
 import { startServer } from "../server.js";
+import { migrateWhenReachable } from "../store/migrate-when-reachable.js";
 import { openStore } from "../store/open.js";
 
 /** The `msg` of the line SIGUSR2 prints (bench/support/server.ts looks for it). */
@@ -46,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
     case "migrate": {
       const store = await openStore(config, logger);
       try {
-        await store.migrate();
+        await migrateWhenReachable(store, { waitMs: config.databaseWaitMs, logger });
         logger.info("migrations applied");
       } finally {
         await store.close();

@@ -14,7 +14,13 @@ export async function openStore(config: { databaseUrl?: string; pgPreparedStatem
   const limits = config.maxPayloadBytes ? { maxPayloadBytes: config.maxPayloadBytes } : {};
   if (config.databaseUrl) {
     logger.info({ database: redact(config.databaseUrl) }, "using Postgres");
-    return createPostgresStore({ url: config.databaseUrl, ...limits, ...(config.pgPreparedStatements === false ? { preparedStatements: false } : {}) });
+    return createPostgresStore({
+      url: config.databaseUrl,
+      ...limits,
+      ...(config.pgPreparedStatements === false ? { preparedStatements: false } : {}),
+      onPoolError: (err) => logger.warn({ err }, "a Postgres connection failed; it is replaced on demand"),
+      onSignalError: (err) => logger.warn({ err }, "the LISTEN connection failed; reconnecting (wake-ups from other replicas wait until then)"),
+    });
   }
   logger.info({ dataDir: config.dataDir }, "using embedded PGlite (set DATABASE_URL for Postgres)");
   return createPgliteStore({ dataDir: config.dataDir, ...limits });

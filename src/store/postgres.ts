@@ -16,10 +16,14 @@ export interface PostgresStoreOptions {
   /** Pool size (default 10). LISTEN/NOTIFY needs its own session connection besides these. */
   maxConnections?: number;
   /**
-   * Errors of idle pooled connections (e.g. Postgres restarted). Without a
-   * listener `pg` would crash the process; the default emits a process warning.
+   * Errors of pooled connections, idle or checked out (Postgres restarted,
+   * `pg_terminate_backend`, a cut network). Without a listener `pg` would
+   * crash the process; the default emits a process warning. The broken
+   * connection leaves the pool and a new one is made on demand.
    */
   onPoolError?: (error: Error) => void;
+  /** How long opening a connection may take before the query fails (ms, default 10,000). */
+  connectTimeoutMs?: number;
   /**
    * Run repeated statements as named (server-side prepared) statements
    * (default true; see `pg-prepared.ts`). Off for poolers that cannot carry them.
@@ -42,9 +46,19 @@ export interface PostgresStoreOptions {
  * ```
  */
 export function createPostgresStore(options: PostgresStoreOptions): Promise<KyselyStore> {
-  const pool = new pg.Pool({ connectionString: options.url, max: options.maxConnections ?? 10 });
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.maxConnections ?? 10,
+    // A refused connection fails at once; one to a host that does not answer must fail too, not hang.
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    keepAlive: true,
+  });
   const onError = options.onPoolError ?? ((error: Error) => process.emitWarning(error, "PostgresPoolWarning"));
-  pool.on("error", onError);
+  // The pool listens to idle connections only: a connection that breaks while checked out (between
+  // the statements of a transaction, or between checkout and its first query) emits "error" on the
+  // client itself, which would be unhandled. Its queries fail, and the pool drops it on release.
+  pool.on("connect", (client) => client.on("error", onError));
+  pool.on("error", () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: options.preparedStatements === false ? pool : preparingPool(pool) }) });
   const signals = createPgSignalBus({ url: options.url, ...(options.onSignalError ? { onError: options.onSignalError } : {}) });
   // db.destroy() ends the pool; close() ends the listener first.
