@@ -4,7 +4,10 @@
  * `heartbeat_interval`, or a third of the shortest `heartbeat_timeout` among
  * running tasks when that is sooner. `beat()` sends one task's heartbeat
  * early, throttled to the same third (Temporal throttles the same way).
- * Stopped while disconnected: there is nobody to tell.
+ * Stopped while disconnected: there is nobody to tell. With `keepaliveEvery`,
+ * an idle worker (no running task) sends an empty heartbeat every that many
+ * periods: the server hears from it, and feeds a session it had stopped
+ * feeding (its tasks lost for silence, e.g. during a database outage).
  *
  * @example
  * ```ts
@@ -31,6 +34,8 @@ export interface HeartbeaterOptions {
   now?: () => number;
   /** Floor on the period, so a tiny timeout cannot spin. Default 20 ms. */
   minPeriodMs?: number;
+  /** With no running task, send an empty heartbeat every this many periods (default: never). */
+  keepaliveEvery?: number;
 }
 
 export interface Heartbeater {
@@ -59,6 +64,7 @@ export function createHeartbeater(opts: HeartbeaterOptions): Heartbeater {
   let intervalMs: number | undefined;
   let timer: NodeJS.Timeout | undefined;
   let nextAt = Infinity;
+  let idleTicks = 0;
 
   const period = (): number => {
     let p = intervalMs ?? Infinity;
@@ -80,6 +86,8 @@ export function createHeartbeater(opts: HeartbeaterOptions): Heartbeater {
       const at = now();
       for (const t of targets) t.lastBeatAt = at;
     }
+    idleTicks = targets.length > 0 ? 0 : idleTicks + 1;
+    if (opts.keepaliveEvery !== undefined && idleTicks >= opts.keepaliveEvery && opts.send([])) idleTicks = 0;
     schedule(period());
   };
 

@@ -2,7 +2,11 @@
  * Where tasks live while they run: accepts or refuses each `task`, guards
  * the slots, aborts on `cancel` and deadline, heartbeats, writes every
  * result to the un-acked book before sending it, and resends the book after
- * each welcome. Connection-agnostic: it only calls `send()`.
+ * each welcome, and on a timer while connected: a result not acknowledged
+ * within `resultResendMs`, or one the server asked for again (`retry_later`:
+ * it could not record it), goes out again. An idle worker sends an empty
+ * heartbeat every few intervals, so the server always hears from a live one.
+ * Connection-agnostic: it only calls `send()`.
  *
  * Refusals (reported at once as a failed result, so the server frees the
  * slot and re-queues or fails the step):
@@ -51,6 +55,8 @@ export interface TaskHostOptions {
   handlers: ReadonlyMap<string, TaskHandler<never>>;
   slots: number;
   maxResultBytes: number;
+  /** A result not acknowledged this long is sent again while connected. */
+  resultResendMs: number;
   /** Queue a message on the stream; false while disconnected. */
   send(msg: WorkerMessage): boolean;
   events: Emitter<WorkerEvents>;
@@ -61,7 +67,7 @@ export interface TaskHost {
   accept(task: Task): void;
   cancel(cancel: Cancel): void;
   ack(ack: Ack): void;
-  /** Welcomed: heartbeats every `heartbeatIntervalMs`, un-acked results resent. */
+  /** Welcomed: heartbeats every `heartbeatIntervalMs`, un-acked results resent (now and on a timer). */
   connected(heartbeatIntervalMs: number): void;
   disconnected(): void;
   /** From now on every task is refused with WORKER_DRAINING. */
@@ -80,6 +86,9 @@ export interface TaskHost {
   readonly busySlots: number;
   readonly pendingAcks: number;
 }
+
+/** An idle worker sends an empty heartbeat (a keepalive) every this many heartbeat intervals. */
+const KEEPALIVE_BEATS = 5;
 
 interface Entry extends HeartbeatTarget {
   task: Task;
@@ -106,9 +115,16 @@ export function createTaskHost(opts: TaskHostOptions): TaskHost {
   let busy = 0;
   let draining = false;
   let closed = false;
+  let resendTimer: NodeJS.Timeout | undefined;
+
+  const stopResending = (): void => {
+    clearInterval(resendTimer);
+    resendTimer = undefined;
+  };
 
   const heartbeater = createHeartbeater({
     targets: () => running.values(),
+    keepaliveEvery: KEEPALIVE_BEATS,
     send: (taskIds) => opts.send(create(WorkerMessageSchema, { msg: { case: "heartbeat", value: create(HeartbeatSchema, { taskIds }) } })),
   });
 
@@ -208,6 +224,11 @@ export function createTaskHost(opts: TaskHostOptions): TaskHost {
       );
     },
     ack(a) {
+      if (a.retryLater) {
+        // Not recorded (the server's database is unreachable): kept, and sent again on the next resend tick.
+        if (book.later(a.taskId)) logger("debug", "the server could not record a result yet; it is sent again shortly", { taskId: a.taskId });
+        return;
+      }
       const known = book.ack(a.taskId);
       if (!known) logger("debug", "ack for no waiting result", { taskId: a.taskId });
       else if (!a.accepted) logger("warn", "the server refused a result as stale", { taskId: a.taskId, reason: a.reason });
@@ -215,12 +236,18 @@ export function createTaskHost(opts: TaskHostOptions): TaskHost {
     },
     connected(intervalMs) {
       heartbeater.start(intervalMs);
-      const again = book.values();
+      const again = book.due(Date.now(), 0);
       for (const msg of again) opts.send(msg);
       if (again.length > 0) logger("info", `resent ${again.length} unacknowledged result(s)`);
+      stopResending();
+      resendTimer = setInterval(() => {
+        for (const msg of book.due(Date.now(), opts.resultResendMs)) opts.send(msg);
+      }, intervalMs);
+      resendTimer.unref();
     },
     disconnected() {
       heartbeater.stop();
+      stopResending();
     },
     drain() {
       draining = true;
@@ -253,6 +280,7 @@ export function createTaskHost(opts: TaskHostOptions): TaskHost {
     close() {
       closed = true;
       heartbeater.stop();
+      stopResending();
     },
     get running() {
       return running.size;

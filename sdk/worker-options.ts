@@ -41,6 +41,12 @@ export interface WorkerOptions {
   /** HTTP/2 PING interval that detects dead connections. Default 15 s. */
   pingIntervalMs?: number;
   /**
+   * A result not acknowledged this long is sent again on the open stream
+   * (a server that could not record it asks sooner, with `retry_later`).
+   * Default 5 s.
+   */
+  resultResendMs?: number;
+  /**
    * Share one HTTP/2 connection per address (and PING interval) with the
    * other `Worker`s of this process, each its own stream on it. Default
    * true; false gives this worker a connection of its own.
@@ -64,6 +70,7 @@ export interface ResolvedWorkerOptions {
   ackWaitMs: number;
   maxResultBytes: number;
   pingIntervalMs: number;
+  resultResendMs: number;
   shareConnection: boolean;
 }
 
@@ -109,6 +116,7 @@ export function resolveWorkerOptions(o: WorkerOptions): ResolvedWorkerOptions {
     ackWaitMs: nonNegative("ackWaitMs", o.ackWaitMs ?? 5_000),
     maxResultBytes: positive("maxResultBytes", o.maxResultBytes ?? 4 * 1024 * 1024 - 64 * 1024),
     pingIntervalMs: positive("pingIntervalMs", o.pingIntervalMs ?? 15_000),
+    resultResendMs: positive("resultResendMs", o.resultResendMs ?? 5_000),
     shareConnection: o.shareConnection ?? true,
   };
 }

@@ -156,6 +156,7 @@ export class Worker {
       handlers: this.#handlers,
       slots: o.slots,
       maxResultBytes: o.maxResultBytes,
+      resultResendMs: o.resultResendMs,
       send: (msg) => link.send(msg),
       events: this.#events,
       logger: o.logger,

@@ -5,7 +5,9 @@ thread (never more than `slots` at once: the server does not send more),
 heartbeats the running tasks at the welcome's interval (sooner when a task's
 heartbeat_timeout asks for it), sends each result with the task's lease
 token, keeps results until they are acknowledged (and sends them again after
-a reconnect: the token decides whether they still count), stops a handler
+a reconnect, or when an ack says `retry_later`: the token decides whether
+they still count), sends an empty heartbeat now and then when idle (so the
+server knows it is alive), stops a handler
 when the server cancels its task, reconnects with backoff and jitter, and
 drains on SIGTERM / SIGINT.
 
@@ -172,6 +174,7 @@ class Worker:
         self._lock = threading.Lock()
         self._running = {}  # task_id → _Running
         self._unacked = {}  # task_id → WorkerMessage(result=…), until the server acks it
+        self._retry_later = set()  # task ids whose result the server asked for again (ack.retry_later)
         self._outbox = None  # the current stream's queue; None while disconnected
         self._heartbeat_s = 1.0
         self._stopping = threading.Event()
@@ -275,12 +278,19 @@ class Worker:
 
     def _heartbeats(self, stream_done):
         """Heartbeat every running task at the welcome's interval, or within a third of its heartbeat_timeout."""
+        idle_beats = 0
         while not stream_done.is_set():
             with self._lock:
                 ids = list(self._running)
                 timeouts = [r.heartbeat_s for r in self._running.values() if r.heartbeat_s > 0]
-            if ids:
+                again = [self._unacked[t] for t in self._retry_later if t in self._unacked]
+                self._retry_later.clear()
+            for msg in again:  # the server could not record them (its database was away): send again
+                self._send(msg)
+            idle_beats = 0 if ids else idle_beats + 1
+            if ids or idle_beats >= 5:  # idle: an empty heartbeat now and then tells the server we are alive
                 self._send(pb.WorkerMessage(heartbeat=pb.Heartbeat(task_ids=ids)))
+                idle_beats = 0
             interval = min([self._heartbeat_s] + [t / 3 for t in timeouts])
             stream_done.wait(max(interval, 0.05))
 
@@ -321,7 +331,10 @@ class Worker:
                     self._on_cancel(msg.cancel)
                 elif kind == "ack":
                     with self._lock:
-                        self._unacked.pop(msg.ack.task_id, None)
+                        if msg.ack.retry_later:
+                            self._retry_later.add(msg.ack.task_id)
+                        else:
+                            self._unacked.pop(msg.ack.task_id, None)
                     log("ack", task_id=msg.ack.task_id, accepted=msg.ack.accepted, reason=msg.ack.reason)
         finally:
             stream_done.set()

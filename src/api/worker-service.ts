@@ -26,6 +26,7 @@ import type { Logger } from "../log.js";
 import type { JsonValue } from "../engine/model.js";
 import { INVALID_OUTPUT } from "../store/nul-text.js";
 import type { ClaimedTask, TaskOutcome } from "../store/types.js";
+import { isDatabaseUnavailable } from "../store/unavailable.js";
 import { jsonToValue, valueToJson } from "./convert.js";
 import { invalidArgument } from "./errors.js";
 import type { RequestChecks } from "./request-checks.js";
@@ -61,7 +62,7 @@ function taskInit(t: ClaimedTask, json: boolean): TaskInit {
 }
 
 function ackInit(msg: Extract<Outgoing, { kind: "ack" }>): AckInit {
-  return { taskId: msg.taskId, accepted: msg.accepted, reason: msg.reason ?? "" };
+  return { taskId: msg.taskId, accepted: msg.accepted, reason: msg.reason ?? "", retryLater: msg.retryLater ?? false };
 }
 
 /**
@@ -151,12 +152,19 @@ export function registerWorkerService(router: ConnectRouter, deps: WorkerService
       dispatcher.attach(session);
 
       const result = (r: TaskResult): void => {
+        // A resend (on the worker's timer) of a result still being committed: the commit's ack answers both.
+        if (session.committing(r.taskId, r.leaseToken)) return;
         const outcome = resultOutcome(r);
         dispatcher
           .submit(session, { taskId: r.taskId, leaseToken: r.leaseToken, workerId: session.id, outcome })
           .then(
             (res) => session.send({ kind: "ack", taskId: r.taskId, accepted: res.accepted, reason: res.reason }),
-            (err: unknown) => log.error({ err, taskId: r.taskId }, "could not record result; the worker will resend it"),
+            (err: unknown) => {
+              // Not recorded: the worker keeps the result and sends it again; its lease token still decides.
+              if (isDatabaseUnavailable(err)) log.debug({ err, taskId: r.taskId }, "could not record result: database unreachable");
+              else log.error({ err, taskId: r.taskId }, "could not record result");
+              session.send({ kind: "ack", taskId: r.taskId, accepted: false, retryLater: true, reason: "the result could not be recorded now; send it again" });
+            },
           );
       };
       const handle = (m: WorkerMessage): void => {
@@ -204,6 +212,7 @@ export function registerWorkerService(router: ConnectRouter, deps: WorkerService
       } finally {
         await dispatcher.detach(session);
       }
+      if (session.dropped !== undefined) throw new ConnectError(session.dropped, Code.Unavailable);
     },
   });
 }

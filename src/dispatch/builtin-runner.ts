@@ -12,14 +12,20 @@
  *   const runner = createBuiltinRunner({ dispatcher, store, registry, logger, slots: 64, heartbeatIntervalMs: 1000, defaultSecret });
  *   await runner.close(5_000); // lets running tasks finish for up to 5 s, then aborts them
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { uuidv7 } from "uuidv7";
 import type { BuiltinRegistry } from "../builtins/registry.js";
 import type { BuiltinOutcome } from "../builtins/types.js";
 import type { JsonValue } from "../engine/model.js";
 import type { Logger } from "../log.js";
 import type { ClaimedTask, Store, TaskOutcome } from "../store/types.js";
+import { isDatabaseUnavailable } from "../store/unavailable.js";
 import type { Dispatcher } from "./dispatcher.js";
 import { WorkerSession } from "./session.js";
+
+/** Delays between submissions of a built-in result while the database is unreachable (ms). */
+const RESUBMIT_MIN_MS = 250;
+const RESUBMIT_MAX_MS = 2_000;
 
 export interface BuiltinRunner {
   readonly session: WorkerSession;
@@ -79,6 +85,28 @@ export function createBuiltinRunner(deps: {
     }
   };
 
+  /**
+   * Submits a result, again and again while the database is unreachable (as
+   * an SDK resends): the task stays in `running`, so it is heartbeated and
+   * its lease kept meanwhile. Given up on another error or at shutdown: the
+   * lease then runs out and the task is offered again.
+   */
+  const record = async (result: TaskOutcome): Promise<void> => {
+    for (let delay = RESUBMIT_MIN_MS; ; delay = Math.min(delay * 2, RESUBMIT_MAX_MS)) {
+      try {
+        await dispatcher.submit(session, result);
+        return;
+      } catch (err) {
+        if (!isDatabaseUnavailable(err) || session.closed) {
+          log.error({ err, taskId: result.taskId }, "could not record a built-in result");
+          return;
+        }
+        log.debug({ err, taskId: result.taskId, retryInMs: delay }, "could not record a built-in result yet: database unreachable");
+        await sleep(delay);
+      }
+    }
+  };
+
   const start = (task: ClaimedTask): void => {
     const abort = new AbortController();
     const done = (async () => {
@@ -92,13 +120,7 @@ export function createBuiltinRunner(deps: {
         const reason = String(abort.signal.reason);
         outcome = { kind: "error", error: { type: /timed out/.test(reason) ? "TIMEOUT" : "CANCELLED", message: `${task.action}: ${reason}`, retryable: true } };
       }
-      const result: TaskOutcome = { taskId: task.taskId, leaseToken: task.leaseToken, workerId: session.id, outcome };
-      try {
-        await dispatcher.submit(session, result);
-      } catch (err) {
-        // Not durable: the lease runs out and the task is offered again.
-        log.error({ err, taskId: task.taskId }, "could not record a built-in result");
-      }
+      await record({ taskId: task.taskId, leaseToken: task.leaseToken, workerId: session.id, outcome });
     })().finally(() => running.delete(task.taskId));
     running.set(task.taskId, { abort, done });
   };
@@ -111,6 +133,8 @@ export function createBuiltinRunner(deps: {
   })();
 
   const beat = setInterval(() => {
+    // In-process, so alive by definition: what a worker's keepalive tells the dispatcher.
+    dispatcher.heard(session);
     if (running.size > 0) void dispatcher.heartbeat(session, [...running.keys()]);
   }, deps.heartbeatIntervalMs);
   beat.unref();

@@ -22,6 +22,8 @@ import { createSweeper } from "./sweeper.js";
 
 /** Period of the event-loop stall watch (ms). */
 const STALL_TICK_MS = 100;
+/** Lease times a suspect session may stay silent before its stream is closed. */
+const SILENT_LEASES = 6;
 
 export interface Dispatcher {
   attach(session: WorkerSession): void;
@@ -33,6 +35,7 @@ export interface Dispatcher {
   submit(session: WorkerSession | undefined, outcome: TaskOutcome): Promise<CompletionResult>;
   /** The worker sent something: a session suspected stalled gets tasks again. */
   heard(session: WorkerSession): void;
+
   /** Heartbeat: extends the leases of these tasks held by the session. */
   heartbeat(session: WorkerSession, taskIds: string[]): Promise<void>;
   /** Pushes `cancel` for tasks held by sessions of this replica. */
@@ -279,6 +282,20 @@ export function createDispatcher(deps: {
     grants.forEach((g) => leaseTokens.set(g.taskId, g.token));
   };
 
+  /**
+   * Closes the streams of sessions that lost tasks for silence and have not
+   * said a word for `SILENT_LEASES` lease times since: a worker that is alive
+   * reconnects, one that is not is gone with its session.
+   */
+  const dropSilent = (now: number): void => {
+    for (const s of sessions) {
+      if (s.suspect && now - s.heardAt > SILENT_LEASES * options.leaseTtlMs) {
+        logger.warn({ workerId: s.id, worker: s.name, silentMs: now - s.heardAt }, "closing the stream of a worker silent since its tasks were lost");
+        s.close("no message from the worker since its tasks were lost for silence; reconnect");
+      }
+    }
+  };
+
   const sweeper = createSweeper({
     store,
     leases,
@@ -293,6 +310,7 @@ export function createDispatcher(deps: {
         return lose(session, t.taskId, t.leaseToken, why, type);
       },
       wake,
+      dropSilent,
       cancel: (tasks, reason) => store.signal({ kind: "cancel", tasks, reason }),
       relet: async (tasks) => {
         const bySession = new Map<WorkerSession, { items: { taskId: string; minToken: bigint }[]; ttlMs: number }>();
@@ -335,10 +353,12 @@ export function createDispatcher(deps: {
     wake,
     submit,
     heard(session) {
+      session.heardAt = Date.now();
       if (!session.suspect) return;
       session.suspect = false;
       wake();
     },
+
     async heartbeat(session, taskIds) {
       const now = Date.now();
       const items = taskIds.flatMap((taskId) => {

@@ -13,7 +13,7 @@ import { Channel } from "./channel.js";
 export type Outgoing =
   | { kind: "task"; task: ClaimedTask }
   | { kind: "cancel"; taskId: string; reason: string }
-  | { kind: "ack"; taskId: string; accepted: boolean; reason?: string };
+  | { kind: "ack"; taskId: string; accepted: boolean; reason?: string; retryLater?: boolean };
 
 export interface Inflight {
   task: ClaimedTask;
@@ -58,10 +58,16 @@ export class WorkerSession {
   closed = false;
   /**
    * Set when the session's tasks were lost for missed heartbeats: it gets no
-   * new tasks until the worker sends something again (a heartbeat or a
-   * result), so a stalled stream does not swallow every retry of a task.
+   * new tasks until the worker sends something again (a heartbeat, an idle
+   * worker's keepalive, or a result), so a stalled stream does not swallow
+   * every retry of a task. One that stays silent is closed (the dispatcher's
+   * `dropSilent`): a live worker reconnects, a dead one is gone.
    */
   suspect = false;
+  /** When the worker last sent anything (ms, this replica's clock). */
+  heardAt = Date.now();
+  /** Why the server ended the stream (answered as UNAVAILABLE, so the worker reconnects); unset otherwise. */
+  dropped: string | undefined;
   /**
    * Set once the worker handed a task back because it is draining or
    * stopping (WORKER_DRAINING, WORKER_SHUTDOWN): it gets no new tasks, which
@@ -102,10 +108,21 @@ export class WorkerSession {
     this.fullUntil = errorType === "NO_SLOT" ? Date.now() + NO_SLOT_PAUSE_MS : 0;
   }
 
-  /** The result could not be recorded: the task is owed one again, and its silence counts again. */
+  /**
+   * The result could not be recorded: the task is owed one again (the worker
+   * is asked to resend it), and its silence counts again from now.
+   */
   resultLost(taskId: string, leaseToken: bigint): void {
     const held = this.inflight.get(taskId);
-    if (held && held.task.leaseToken === leaseToken) held.answered = false;
+    if (!held || held.task.leaseToken !== leaseToken) return;
+    held.answered = false;
+    held.lastBeatAt = Date.now();
+  }
+
+  /** Whether this task's result (with this token) is being committed: a resend of it has nothing to add. */
+  committing(taskId: string, leaseToken: bigint): boolean {
+    const held = this.inflight.get(taskId);
+    return held !== undefined && held.answered === true && held.task.leaseToken === leaseToken;
   }
 
   send(msg: Outgoing): void {
@@ -126,7 +143,9 @@ export class WorkerSession {
     }
   }
 
-  close(): void {
+  /** Ends the stream; with `dropped`, the worker is told why and reconnects. */
+  close(dropped?: string): void {
+    if (dropped !== undefined && !this.closed) this.dropped = dropped;
     this.closed = true;
     this.outbox.close();
   }

@@ -23,6 +23,8 @@ export function createSweeper(deps: {
   dispatcher: {
     lose(task: RunningTaskRef, why: string, type?: string): Promise<unknown>;
     wake(): void;
+    /** Closes the streams of suspect sessions that stayed silent too long. */
+    dropSilent(now: number): void;
     cancel(tasks: RunningTaskRef[], reason: string): Promise<void>;
     /** Leases these tasks again for the sessions of this replica that hold them. */
     relet(tasks: RunningTaskRef[]): Promise<void>;
@@ -67,7 +69,10 @@ export function createSweeper(deps: {
   };
 
   /** Streams of this replica that went quiet: their tasks are lost even if Redis no longer knows the lease. */
-  const stalledStreams = (now: number) => loseAll(deps.stalled(now));
+  const stalledStreams = async (now: number) => {
+    dispatcher.dropSilent(now);
+    await loseAll(deps.stalled(now));
+  };
 
   const timeouts = async (now: number) => {
     const late = await store.timedOutTasks(new Date(now), 500);

@@ -482,6 +482,60 @@ describe("Worker: reconnecting", () => {
     expect(s1.hello.actions).toEqual(["echo"]);
   });
 
+  it("resends a result the server did not acknowledge while the stream stays open", async () => {
+    const fake = await startFake({ autoAck: false, heartbeatIntervalMs: 50 });
+    const w = newWorker({ address: fake.url, resultResendMs: 300 });
+    w.register("echo", (x) => x);
+    await w.start();
+    const s0 = await fake.stream(0);
+    s0.task(task("t", "echo", { v: 2 }, { leaseToken: 11n }));
+    await resultFor(s0, "t");
+    const firstAt = Date.now();
+    // No ack: the same result goes out again on the same stream once the resend period has passed.
+    await eventually(() => results(s0).length >= 2, 3_000);
+    expect(Date.now() - firstAt).toBeGreaterThanOrEqual(200);
+    expect(results(s0).every((r) => r.leaseToken === 11n && r.taskId === `${RUN_ID}/t`)).toBe(true);
+    expect(fake.streams).toHaveLength(1);
+    s0.send({ case: "ack", value: { taskId: `${RUN_ID}/t`, accepted: true } });
+    await eventually(() => w.pendingAcks === 0);
+    const sent = results(s0).length;
+    await new Promise((r) => setTimeout(r, 700));
+    expect(results(s0)).toHaveLength(sent); // acknowledged: never sent again
+  });
+
+  it("sends a result again soon after an ack with retry_later, and keeps it until a real ack", async () => {
+    const fake = await startFake({ autoAck: false, heartbeatIntervalMs: 50 });
+    const w = newWorker({ address: fake.url, resultResendMs: 60_000 });
+    const acks: { accepted: boolean }[] = [];
+    w.on("ack", (a) => void acks.push(a));
+    w.register("echo", (x) => x);
+    await w.start();
+    const s0 = await fake.stream(0);
+    s0.task(task("n", "echo", "x"));
+    await resultFor(s0, "n");
+    s0.send({ case: "ack", value: { taskId: `${RUN_ID}/n`, accepted: false, retryLater: true, reason: "database unreachable" } });
+    // Far sooner than the 60 s resend period: the next resend tick (a heartbeat interval).
+    await eventually(() => results(s0).length === 2, 2_000);
+    expect(w.pendingAcks).toBe(1);
+    expect(acks).toEqual([]); // not an answer yet
+    s0.send({ case: "ack", value: { taskId: `${RUN_ID}/n`, accepted: true } });
+    await eventually(() => w.pendingAcks === 0);
+    expect(acks).toMatchObject([{ accepted: true }]);
+  });
+
+  it("keeps an idle stream alive with empty heartbeats", async () => {
+    const fake = await startFake({ heartbeatIntervalMs: 40 });
+    const w = newWorker({ address: fake.url });
+    w.register("x", () => null);
+    await w.start();
+    const s0 = await fake.stream(0);
+    const empty = () => s0.received.filter((m) => m.msg.case === "heartbeat" && m.msg.value.taskIds.length === 0);
+    await eventually(() => empty().length >= 2, 3_000);
+    // Every five intervals, not every interval.
+    const times = s0.received.flatMap((m, i) => (m.msg.case === "heartbeat" && m.msg.value.taskIds.length === 0 ? [s0.receivedAt[i] as number] : []));
+    expect(meanGap(times)).toBeGreaterThanOrEqual(150);
+  });
+
   it("keeps handlers running across a reconnect and sends their result after the next welcome", async () => {
     const fake = await startFake();
     const w = newWorker({ address: fake.url });
