@@ -16,10 +16,8 @@ import type { Interceptor } from "@connectrpc/connect";
 import { createValidator } from "@bufbuild/protovalidate";
 import { findUnstorableStrings, jsonDepth, unstorableText } from "../engine/json.js";
 import type { JsonValue } from "../engine/model.js";
+import { MAX_VALUE_DEPTH } from "../engine/validate.js";
 import { invalidArgument, type FieldViolation } from "./errors.js";
-
-/** Deepest `google.protobuf.Value` accepted (the contract's limit). */
-export const MAX_VALUE_DEPTH = 64;
 
 /** Requests whose handlers run the checks themselves, merged with checks of their own. */
 const SELF_VALIDATING = new Set(["weft.v1.CreateWorkflowRequest"]);

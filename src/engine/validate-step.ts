@@ -17,7 +17,7 @@ export interface FieldViolation {
 
 /** Workflow ids, step ids and action names. */
 export const ID_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
-/** The deepest `Value` the contract accepts. */
+/** The deepest `Value` the contract accepts, in `jsonDepth` levels (a scalar is one); the API checks every request against it. */
 export const MAX_VALUE_DEPTH = 64;
 const MAX_ATTEMPTS = 1000;
 const MAX_BACKOFF = 100;

@@ -1,20 +1,24 @@
 /**
- * Input Postgres cannot store is refused with INVALID_ARGUMENT naming the
- * field on every protocol, never INTERNAL from a failed write:
+ * Input Postgres cannot store, and Values nested too deep, are refused with
+ * INVALID_ARGUMENT naming the field on every protocol, never INTERNAL from a
+ * failed write:
  * - a lone UTF-16 surrogate (`"\ud800"`) reaches the server only through
  *   JSON (Connect JSON, or the escape inside YAML, which binary gRPC carries
  *   too); binary protobuf has no encoding for it: the TypeScript client sends
- *   U+FFFD in its place, and raw invalid UTF-8 fails to decode.
+ *   U+FFFD in its place, and raw invalid UTF-8 fails to decode;
+ * - a `google.protobuf.Value` of 64 levels is accepted on gRPC, gRPC-Web and
+ *   Connect (binary and JSON), 65 levels are refused naming the field.
  */
 import * as http2 from "node:http2";
-import { create, fromBinary, fromJson, toBinary, toJson } from "@bufbuild/protobuf";
-import { ValueSchema } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { create, fromBinary, fromJson, toBinary, toJson, type JsonValue } from "@bufbuild/protobuf";
+import { ValueSchema, type Value } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { RunService } from "../../gen/weft/v1/run_service_pb.js";
 import { TriggerWorkflowRequestSchema, WorkflowService } from "../../gen/weft/v1/workflow_service_pb.js";
+import { jsonDepth } from "../../src/engine/json.js";
 import { requirePostgres } from "../support/db.js";
 import { startWeft, type Weft } from "../support/weft.js";
 
@@ -39,6 +43,26 @@ async function refused(p: Promise<unknown>): Promise<Refusal> {
     },
     (e: unknown) => refusal(ConnectError.from(e)),
   );
+}
+
+/** A JSON value `levels` deep as `jsonDepth` counts, alternating objects and arrays (Struct and ListValue). */
+function nested(levels: number): JsonValue {
+  let v: JsonValue = "leaf";
+  for (let i = 1; i < levels; i++) v = i % 2 === 0 ? [v] : { d: v };
+  return v;
+}
+
+/** Responses echo deep specs and inputs back: the test clients decode more than protobuf-es's default 100 levels. */
+const DECODE = { binaryOptions: { recursionLimit: 1000 }, jsonOptions: { recursionLimit: 1000 } };
+const deepValue = (levels: number): Value => fromJson(ValueSchema, nested(levels), { recursionLimit: 1000 });
+
+function transports(baseUrl: string): Record<string, Transport> {
+  return {
+    grpc: createGrpcTransport({ baseUrl, ...DECODE }),
+    "grpc-web": createGrpcWebTransport({ baseUrl, httpVersion: "1.1", ...DECODE }),
+    connect: createConnectTransport({ baseUrl, httpVersion: "1.1", ...DECODE }),
+    "connect json": createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: false, ...DECODE }),
+  };
 }
 
 /** A Connect JSON call with the body as written: the honest way to send `\ud800` escapes. */
@@ -79,8 +103,8 @@ async function rawGrpc(baseUrl: string, path: string, message: Uint8Array): Prom
 describe.skipIf(!hasPostgres)("bad input on Postgres", () => {
   let weft: Weft;
   let url: string;
-  const grpc = () => createClient(WorkflowService, createGrpcTransport({ baseUrl: url }));
-  const runs = () => createClient(RunService, createGrpcTransport({ baseUrl: url }));
+  const grpc = () => createClient(WorkflowService, createGrpcTransport({ baseUrl: url, ...DECODE }));
+  const runs = () => createClient(RunService, createGrpcTransport({ baseUrl: url, ...DECODE }));
   const runCount = async (workflowId: string) => (await runs().listRuns({ workflowId, pageSize: 100 })).runs.length;
   const listening = (id: string, event: string) => `{"id": "${id}", "on": {"events": ["${event}"]}, "steps": [{"id": "a", "action": "noop"}]}`;
 
@@ -89,6 +113,7 @@ describe.skipIf(!hasPostgres)("bad input on Postgres", () => {
     url = weft.url;
     // Nothing runs their steps: runs stay PENDING, which is all these tests need.
     await grpc().createWorkflow({ source: { case: "yaml", value: listening("sink", "ev") } });
+    await grpc().createWorkflow({ source: { case: "yaml", value: listening("nest", "nested") } });
   }, 60_000);
   afterAll(async () => {
     await weft?.stop();
@@ -110,7 +135,7 @@ describe.skipIf(!hasPostgres)("bad input on Postgres", () => {
       expect(await postJson(url, method, body), `${method} ${body}`).toMatchObject({ code: Code.InvalidArgument, fields });
     }
     expect(await runCount("sink")).toBe(0);
-    expect((await grpc().listWorkflows({})).workflows.map((w) => w.id).sort()).toEqual(["sink"]);
+    expect((await grpc().listWorkflows({})).workflows.map((w) => w.id).sort()).toEqual(["nest", "sink"]);
   });
 
   it("refuses a lone surrogate in a plain string field while decoding Connect JSON", async () => {
@@ -152,5 +177,50 @@ describe.skipIf(!hasPostgres)("bad input on Postgres", () => {
     expect(answer.status).not.toBe("0");
     expect(answer.message).toMatch(/UTF-8/i);
     expect(await runCount("sink")).toBe(1);
+  });
+
+  it("accepts Values of 64 levels and refuses 65, naming the field, on every protocol", async () => {
+    expect(jsonDepth(nested(64))).toBe(64);
+    for (const [name, transport] of Object.entries(transports(url))) {
+      const client = createClient(WorkflowService, transport);
+      const ok = await client.triggerWorkflow({ workflowId: "nest", input: deepValue(64) });
+      expect(ok.created, name).toBe(true);
+      const r = await refused(client.triggerWorkflow({ workflowId: "nest", input: deepValue(65) }));
+      expect(r, name).toMatchObject({ code: Code.InvalidArgument, fields: ["input"], message: expect.stringContaining("64") });
+      const batch = await refused(client.triggerWorkflows({ triggers: [{ workflowId: "nest", input: deepValue(64) }, { workflowId: "nest", input: deepValue(65) }] }));
+      expect(batch, name).toMatchObject({ code: Code.InvalidArgument, fields: ["triggers[1].input"] });
+      const event = await refused(client.publishEvent({ name: "nested", payload: deepValue(65) }));
+      expect(event, name).toMatchObject({ code: Code.InvalidArgument, fields: ["payload"] });
+    }
+    expect(await runCount("nest")).toBe(4);
+  });
+
+  it("takes 64 levels in the deepest request envelope (a step input), and refuses 65 and 128 precisely", async () => {
+    const client = grpc();
+    const step = (levels: number) => ({ id: "a", action: "noop", input: deepValue(levels) });
+    const created = await client.createWorkflow({ source: { case: "workflow", value: { id: "deep", steps: [step(64)] } } });
+    expect(created.created).toBe(true);
+    for (const levels of [65, 128]) {
+      const r = await refused(client.createWorkflow({ source: { case: "workflow", value: { id: "deep", steps: [step(levels)] } } }));
+      expect(r, `${levels} levels`).toMatchObject({ code: Code.InvalidArgument, fields: ["workflow.steps[0].input"] });
+    }
+    const json = await postJson(url, "CreateWorkflow", JSON.stringify({ workflow: { id: "deep", steps: [{ id: "a", action: "noop", input: nested(65) }] } }));
+    expect(json).toMatchObject({ code: Code.InvalidArgument, fields: ["workflow.steps[0].input"] });
+    const spec = (await client.getWorkflow({ id: "deep" })).workflow!.spec!;
+    expect(jsonDepth(toJson(ValueSchema, spec.steps[0]!.input!) as JsonValue)).toBe(64);
+    // A run input of 64 levels is stored and read back whole.
+    const { runId } = await client.triggerWorkflow({ workflowId: "nest", input: deepValue(64) });
+    expect(toJson(ValueSchema, (await runs().getRun({ runId })).run!.input!)).toEqual(nested(64));
+  });
+
+  it("refuses a message deeper than the decoder takes without breaking the server", async () => {
+    // 400 levels is past the adapter's recursionLimit: connect refuses it while
+    // decoding, before any interceptor runs, so the code is the protocol
+    // layer's (JSON: INVALID_ARGUMENT; binary: INTERNAL, "parse binary").
+    const json = await postJson(url, "TriggerWorkflow", JSON.stringify({ workflowId: "nest", input: nested(400) }));
+    expect(json).toMatchObject({ code: Code.InvalidArgument, message: expect.stringContaining("recursion") });
+    const binary = await refused(grpc().triggerWorkflow({ workflowId: "nest", input: deepValue(400) }));
+    expect(binary.message).toMatch(/recursion/);
+    expect((await grpc().triggerWorkflow({ workflowId: "nest" })).created).toBe(true);
   });
 });
