@@ -1,7 +1,8 @@
 /**
  * Checks every request before its handler runs: protovalidate rules, then the
- * limits protovalidate cannot express (Value depth, NUL characters). All
- * violations are reported at once.
+ * limits protovalidate cannot express (Value depth, text Postgres cannot
+ * store: NUL characters and lone UTF-16 surrogates). All violations are
+ * reported at once.
  *
  * @example
  *   const checks = createRequestChecks();
@@ -13,12 +14,10 @@ import { reflect, pathToString, type ReflectMessage } from "@bufbuild/protobuf/r
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import type { Interceptor } from "@connectrpc/connect";
 import { createValidator } from "@bufbuild/protovalidate";
-import { findNulStrings, jsonDepth } from "../engine/json.js";
+import { findUnstorableStrings, jsonDepth, unstorableText } from "../engine/json.js";
 import type { JsonValue } from "../engine/model.js";
+import { MAX_VALUE_DEPTH } from "../engine/validate.js";
 import { invalidArgument, type FieldViolation } from "./errors.js";
-
-/** Deepest `google.protobuf.Value` accepted (the contract's limit). */
-export const MAX_VALUE_DEPTH = 64;
 
 /** Requests whose handlers run the checks themselves, merged with checks of their own. */
 const SELF_VALIDATING = new Set(["weft.v1.CreateWorkflowRequest"]);
@@ -64,7 +63,7 @@ function join(prefix: string, field: string): string {
   return field ? `${prefix}.${field}` : prefix;
 }
 
-/** Finds NUL characters in strings and over-deep Values anywhere in a message. */
+/** Finds strings Postgres cannot store and over-deep Values anywhere in a message. */
 function walk(msg: ReflectMessage, path: string, out: FieldViolation[]): void {
   if (msg.desc.typeName === ValueSchema.typeName) {
     const json = toJson(ValueSchema, msg.message as never) as JsonValue;
@@ -72,8 +71,8 @@ function walk(msg: ReflectMessage, path: string, out: FieldViolation[]): void {
       out.push({ field: path, description: `value is nested deeper than ${MAX_VALUE_DEPTH} levels` });
       return;
     }
-    for (const p of findNulStrings(json, path)) {
-      out.push({ field: p, description: "strings may not contain the NUL character (\\u0000)" });
+    for (const bad of findUnstorableStrings(json, path)) {
+      out.push({ field: bad.path, description: `strings may not contain ${bad.problem}` });
     }
     return;
   }
@@ -82,7 +81,7 @@ function walk(msg: ReflectMessage, path: string, out: FieldViolation[]): void {
     const name = join(path, field.name);
     switch (field.fieldKind) {
       case "scalar":
-        nulCheck(msg.get(field), name, out);
+        textCheck(msg.get(field), name, out);
         break;
       case "message":
         walk(msg.get(field), name, out);
@@ -92,16 +91,16 @@ function walk(msg: ReflectMessage, path: string, out: FieldViolation[]): void {
         for (const item of msg.get(field)) {
           const itemPath = `${name}[${i++}]`;
           if (field.listKind === "message") walk(item as ReflectMessage, itemPath, out);
-          else nulCheck(item, itemPath, out);
+          else textCheck(item, itemPath, out);
         }
         break;
       }
       case "map":
         for (const [key, value] of msg.get(field)) {
           const itemPath = `${name}[${JSON.stringify(String(key))}]`;
-          nulCheck(key, itemPath, out);
+          textCheck(key, itemPath, out);
           if (field.mapKind === "message") walk(value as ReflectMessage, itemPath, out);
-          else nulCheck(value, itemPath, out);
+          else textCheck(value, itemPath, out);
         }
         break;
       case "enum":
@@ -110,8 +109,7 @@ function walk(msg: ReflectMessage, path: string, out: FieldViolation[]): void {
   }
 }
 
-function nulCheck(value: unknown, path: string, out: FieldViolation[]): void {
-  if (typeof value === "string" && value.includes("\u0000")) {
-    out.push({ field: path, description: "strings may not contain the NUL character (\\u0000)" });
-  }
+function textCheck(value: unknown, path: string, out: FieldViolation[]): void {
+  const problem = typeof value === "string" ? unstorableText(value) : undefined;
+  if (problem !== undefined) out.push({ field: path, description: `strings may not contain ${problem}` });
 }

@@ -1,6 +1,7 @@
 /**
- * Small, pure helpers over JSON values: nesting depth, NUL detection, field
- * paths and a canonical (sorted-key) serialisation for hashing.
+ * Small, pure helpers over JSON values: nesting depth, text Postgres cannot
+ * store (NUL, lone surrogates), field paths and a canonical (sorted-key)
+ * serialisation for hashing.
  */
 import type { JsonValue } from "./model.js";
 
@@ -59,21 +60,51 @@ export function jsonDepth(v: JsonValue): number {
   return max;
 }
 
+/** A UTF-16 surrogate without its other half: with the `u` flag a well-formed pair is one code point, so only a lone half matches. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
 /**
- * Paths of every string, and every object key, that contains a NUL character
- * (`"\u0000"`), which Postgres `jsonb` cannot store. A bad key is reported by
- * the path of its entry. Paths start from `path` (use `""` for relative ones).
+ * What in a string Postgres cannot store in `text` or `jsonb`, or undefined
+ * when it can be stored: a NUL character, or a lone UTF-16 surrogate (JSON
+ * lets `"\ud800"` through, but it has no UTF-8 form, so `jsonb` refuses it
+ * and `text` would get U+FFFD instead).
  *
  * @example
- * findNulStrings({ a: ["ok", "b\u0000d"] }, "input"); // ["input.a[1]"]
+ * unstorableText("a\u0000b"); // "the NUL character (\\u0000)"
+ * unstorableText("\ud800"); // "a lone UTF-16 surrogate (…)"
+ * unstorableText("\ud83d\ude00"); // undefined: a whole pair is fine
  */
-export function findNulStrings(v: JsonValue, path: string): string[] {
-  const found: string[] = [];
+export function unstorableText(text: string): string | undefined {
+  if (text.includes("\u0000")) return "the NUL character (\\u0000)";
+  if (LONE_SURROGATE.test(text)) return "a lone UTF-16 surrogate (half of a pair, such as \\ud800)";
+  return undefined;
+}
+
+/** A string (or object key) that Postgres cannot store: where, and what in it. */
+export interface UnstorableString {
+  path: string;
+  problem: string;
+}
+
+/**
+ * Every string, and every object key, that Postgres cannot store (see
+ * {@link unstorableText}). A bad key is reported by the path of its entry.
+ * Paths start from `path` (use `""` for relative ones).
+ *
+ * @example
+ * findUnstorableStrings({ a: ["ok", "b\u0000d"] }, "input"); // [{ path: "input.a[1]", problem: "the NUL character (\\u0000)" }]
+ */
+export function findUnstorableStrings(v: JsonValue, path: string): UnstorableString[] {
+  const found: UnstorableString[] = [];
+  const check = (text: string, at: string): void => {
+    const problem = unstorableText(text);
+    if (problem !== undefined) found.push({ path: at, problem });
+  };
   const stack: [JsonValue, string][] = [[v, path]];
   while (stack.length > 0) {
     const [value, at] = stack.pop()!;
     if (typeof value === "string") {
-      if (value.includes("\u0000")) found.push(at);
+      check(value, at);
     } else if (Array.isArray(value)) {
       for (let i = value.length - 1; i >= 0; i--) stack.push([value[i]!, pathJoin(at, i)]);
     } else if (value !== null && typeof value === "object") {
@@ -81,7 +112,7 @@ export function findNulStrings(v: JsonValue, path: string): string[] {
       for (let i = entries.length - 1; i >= 0; i--) {
         const [key, child] = entries[i]!;
         const childPath = pathJoin(at, key);
-        if (key.includes("\u0000")) found.push(childPath);
+        check(key, childPath);
         stack.push([child, childPath]);
       }
     }

@@ -5,7 +5,7 @@
  */
 import { checkCel } from "./cel-program.js";
 import { templateExpressions } from "./template.js";
-import { findNulStrings, jsonDepth, pathConcat } from "./json.js";
+import { findUnstorableStrings, jsonDepth, pathConcat, unstorableText } from "./json.js";
 import { TriggerRule } from "./model.js";
 import type { StepDef } from "./model.js";
 
@@ -17,7 +17,7 @@ export interface FieldViolation {
 
 /** Workflow ids, step ids and action names. */
 export const ID_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
-/** The deepest `Value` the contract accepts. */
+/** The deepest `Value` the contract accepts, in `jsonDepth` levels (a scalar is one); the API checks every request against it. */
 export const MAX_VALUE_DEPTH = 64;
 const MAX_ATTEMPTS = 1000;
 const MAX_BACKOFF = 100;
@@ -25,13 +25,14 @@ const MAX_BACKOFF = 100;
 type Report = (field: string, description: string) => void;
 
 /**
- * Reports a string that cannot be stored (contains NUL).
+ * Reports a string that Postgres cannot store (a NUL, a lone surrogate).
  *
  * @example
- * checkNul("name", def.name, report);
+ * checkStorable("name", def.name, report);
  */
-export function checkNul(field: string, value: string | undefined, report: Report): void {
-  if (value?.includes("\u0000")) report(field, "must not contain a NUL character");
+export function checkStorable(field: string, value: string | undefined, report: Report): void {
+  const problem = value === undefined ? undefined : unstorableText(value);
+  if (problem !== undefined) report(field, `must not contain ${problem}`);
 }
 
 /**
@@ -50,7 +51,7 @@ function checkInput(at: string, input: StepDef["input"], report: Report): void {
     report(`${at}.input`, `nested deeper than ${MAX_VALUE_DEPTH} levels`);
     return;
   }
-  for (const path of findNulStrings(input, `${at}.input`)) report(path, "must not contain a NUL character");
+  for (const bad of findUnstorableStrings(input, `${at}.input`)) report(bad.path, `must not contain ${bad.problem}`);
   for (const t of templateExpressions(input)) {
     const field = pathConcat(`${at}.input`, t.path);
     const problem = t.error ?? checkCel(t.expr);
@@ -76,7 +77,7 @@ function checkRetry(at: string, retry: StepDef["retry"], report: Report): void {
   }
   r.nonRetryableErrors.forEach((name, k) => {
     if (name.trim() === "") report(`${at}.non_retryable_errors[${k}]`, "must not be empty");
-    checkNul(`${at}.non_retryable_errors[${k}]`, name, report);
+    checkStorable(`${at}.non_retryable_errors[${k}]`, name, report);
   });
 }
 
@@ -96,7 +97,7 @@ export function checkStep(step: StepDef, i: number, report: Report): void {
   if (step.when !== undefined && step.when !== "") {
     const problem = checkCel(step.when);
     if (problem !== undefined) report(`${at}.when`, `invalid CEL: ${problem}`);
-    checkNul(`${at}.when`, step.when, report);
+    checkStorable(`${at}.when`, step.when, report);
   }
   checkInput(at, step.input, report);
   if (!Object.values<string>(TriggerRule).includes(step.triggerRule)) {

@@ -7,7 +7,7 @@ import { checkCel } from "./cel-program.js";
 import { checkCron } from "./cron.js";
 import { findCycles } from "./dag.js";
 import type { WorkflowDef } from "./model.js";
-import { ID_PATTERN, checkDurationMs, checkNul, checkStep } from "./validate-step.js";
+import { ID_PATTERN, checkDurationMs, checkStorable, checkStep } from "./validate-step.js";
 import type { FieldViolation } from "./validate-step.js";
 
 export type { FieldViolation } from "./validate-step.js";
@@ -47,11 +47,11 @@ function checkDependencies(def: WorkflowDef, report: Report): void {
 function checkTriggers(def: WorkflowDef, report: Report): void {
   def.on.events.forEach((name, k) => {
     if (name.trim() === "") report(`on.events[${k}]`, "event name must not be empty");
-    checkNul(`on.events[${k}]`, name, report);
+    checkStorable(`on.events[${k}]`, name, report);
   });
   (def.on.eventTriggers ?? []).forEach((t, k) => {
     if (t.name.trim() === "") report(`on.event_triggers[${k}].name`, "event name must not be empty");
-    checkNul(`on.event_triggers[${k}].name`, t.name, report);
+    checkStorable(`on.event_triggers[${k}].name`, t.name, report);
     if (t.filter !== undefined && t.filter !== "") {
       const problem = checkCel(t.filter);
       if (problem !== undefined) report(`on.event_triggers[${k}].filter`, `invalid CEL: ${problem}`);
@@ -100,8 +100,8 @@ export function validateWorkflowDef(def: WorkflowDef): FieldViolation[] {
   const violations: FieldViolation[] = [];
   const report: Report = (field, description) => violations.push({ field, description });
   if (!ID_PATTERN.test(def.id)) report("id", `${JSON.stringify(def.id)} must match ${ID_PATTERN.source}`);
-  checkNul("name", def.name, report);
-  checkNul("description", def.description, report);
+  checkStorable("name", def.name, report);
+  checkStorable("description", def.description, report);
   if (def.steps.length === 0) report("steps", "a workflow needs at least one step");
   if (def.steps.length > MAX_STEPS) report("steps", `at most ${MAX_STEPS} steps are allowed`);
   def.steps.forEach((step, i) => checkStep(step, i, report));
@@ -109,7 +109,7 @@ export function validateWorkflowDef(def: WorkflowDef): FieldViolation[] {
   if (def.output !== undefined && def.output !== "") {
     const problem = checkCel(def.output);
     if (problem !== undefined) report("output", `invalid CEL: ${problem}`);
-    checkNul("output", def.output, report);
+    checkStorable("output", def.output, report);
   }
   checkTriggers(def, report);
   checkWebhooks(def, report);

@@ -88,6 +88,15 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
     grpcWeb: true,
     connect: true,
     readMaxBytes: opts.maxRequestBytes,
+    // protobuf-es decodes at most 100 nested messages by default. In binary each
+    // Value level is two messages (Value, then Struct or ListValue), and the
+    // deepest request Value sits under three (CreateWorkflowRequest → WorkflowSpec
+    // → Step; WorkerMessage → TaskResults → TaskResult): 3 + 2 × 128 − 1 = 258
+    // decodes Values of 128 levels there, twice the 64 the request checks accept,
+    // so a Value a little too deep still decodes and gets INVALID_ARGUMENT naming
+    // its field. JSON counts about one per Value level, so 258 covers it too.
+    binaryOptions: { recursionLimit: 258 },
+    jsonOptions: { recursionLimit: 258 },
     interceptors: [requestLog.interceptor, ...(opts.interceptors ?? [])],
     contextValues: requestLog.contextValues,
     shutdownSignal: shutdown.signal,

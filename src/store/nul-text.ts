@@ -1,11 +1,11 @@
 /**
- * NUL characters: Postgres stores them neither in `text` nor in `jsonb`, so a
- * value carrying one would fail the whole transaction (and leave the run
- * stuck). Values from workers are checked and refused precisely
- * (`findNulStrings`); server-made text (cancel reasons, expression error
- * messages) is scrubbed instead.
+ * NUL characters (and lone UTF-16 surrogates): Postgres stores them neither
+ * in `text` nor in `jsonb`, so a value carrying one would fail the whole
+ * transaction (and leave the run stuck). Values from workers are checked and
+ * refused precisely (`findUnstorableStrings`); server-made text (cancel
+ * reasons, expression error messages) is scrubbed of NULs instead.
  */
-import { findNulStrings } from "../engine/json.js";
+import { findUnstorableStrings } from "../engine/json.js";
 import type { Failure, JsonValue } from "../engine/model.js";
 
 /** Failure type for a result (output or error) that Postgres cannot store. */
@@ -40,8 +40,8 @@ export function scrubFailure(failure: Failure): Failure {
 }
 
 /**
- * A not-retryable failure naming where a value holds NUL characters, or
- * undefined when the value is storable.
+ * A not-retryable failure naming where a value holds text Postgres cannot
+ * store (NUL characters, lone surrogates), or undefined when it is storable.
  *
  * @example
  * ```ts
@@ -49,8 +49,8 @@ export function scrubFailure(failure: Failure): Failure {
  * ```
  */
 export function nulFailure(value: JsonValue, path: string, type: string): Failure | undefined {
-  const paths = findNulStrings(value, path);
-  if (paths.length === 0) return undefined;
-  const shown = paths.slice(0, 5).map(scrubNul).join(", ") + (paths.length > 5 ? `, … (${paths.length} in all)` : "");
-  return { type, message: `${path} holds a NUL character, which cannot be stored, at ${shown}`, retryable: false };
+  const found = findUnstorableStrings(value, path);
+  if (found.length === 0) return undefined;
+  const shown = found.slice(0, 5).map((f) => `${scrubNul(f.path)} (${f.problem})`).join(", ") + (found.length > 5 ? `, … (${found.length} in all)` : "");
+  return { type, message: `${path} holds text that cannot be stored, at ${shown}`, retryable: false };
 }

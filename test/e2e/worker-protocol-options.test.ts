@@ -3,8 +3,9 @@
  * Postgres: a raw stream whose hello sets `accepts_batches` and
  * `accepts_json` gets tasks as `tasks` messages with `input_json`, may
  * answer with one `results` message carrying `output_json`, and gets its
- * acks back as `acks`; an `output_json` that is not JSON fails the step with
- * INVALID_OUTPUT instead of breaking the stream.
+ * acks back as `acks`; an `output_json` that is not JSON, or holds text
+ * Postgres cannot store, fails the step with INVALID_OUTPUT instead of
+ * breaking the stream or the write.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RunStatus } from "../../gen/weft/v1/common_pb.js";
@@ -76,6 +77,32 @@ describe.skipIf(!hasPostgres)("worker protocol: batches and JSON payloads", () =
       expect(output(r2!, "a")).toEqual({ ok: 2 });
       expect(r3!.status).toBe(RunStatus.FAILED);
       expect(r3!.steps.find((s) => s.stepId === "a")?.error).toMatchObject({ type: "INVALID_OUTPUT" });
+    } finally {
+      stream.close();
+    }
+  }, 60_000);
+
+  it("fails the step with INVALID_OUTPUT when output_json holds a lone surrogate, instead of failing the write", async () => {
+    const id = uniqueId("surrogate");
+    const action = `${id}.work`;
+    await defineWorkflow(weft.client, { id, steps: [{ id: "a", action }] });
+    const stream = rawWorkerStream(weft.url);
+    try {
+      stream.send({ case: "hello", value: { workerName: "raw-json", actions: [action], slots: 1, acceptsJson: true } });
+      expect((await stream.next()).msg.case).toBe("welcome");
+      const runId = await trigger(weft.client, id, {});
+      const m = await stream.next();
+      if (m.msg.case !== "task") throw new Error(`expected a task, got ${m.msg.case}`);
+      const { taskId, leaseToken } = m.msg.value;
+      // JSON's escape for half a surrogate pair: JSON.parse takes it, Postgres jsonb does not.
+      stream.send({ case: "result", value: { taskId, leaseToken, outcome: { case: "outputJson", value: encode('{"s": "\\ud800", "ok": "\\ud83d\\ude00"}') } } });
+      const ack = await Promise.race([stream.next(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no ack: the result was not recorded")), 10_000))]);
+      expect(ack.msg).toMatchObject({ case: "ack", value: { taskId, accepted: true } });
+      const run = await waitForRun(weft.client, runId);
+      expect(run.status).toBe(RunStatus.FAILED);
+      const error = run.steps.find((s) => s.stepId === "a")?.error;
+      expect(error).toMatchObject({ type: "INVALID_OUTPUT", retryable: false });
+      expect(error?.message).toMatch(/output\.s \(a lone UTF-16 surrogate/);
     } finally {
       stream.close();
     }

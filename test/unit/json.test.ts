@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { findNulStrings, jsonDepth, pathConcat, pathJoin, stableStringify } from "../../src/engine/json.js";
+import { findUnstorableStrings, jsonDepth, pathConcat, pathJoin, stableStringify, unstorableText } from "../../src/engine/json.js";
 import type { JsonValue } from "../../src/engine/model.js";
 
 describe("jsonDepth", () => {
@@ -19,12 +19,21 @@ describe("jsonDepth", () => {
   });
 });
 
-describe("findNulStrings", () => {
+describe("findUnstorableStrings", () => {
+  const paths = (v: JsonValue, at: string) => findUnstorableStrings(v, at).map((f) => f.path).sort();
+
   it("finds strings and keys with NUL", () => {
     const v = { ok: "fine", bad: "a\u0000b", list: ["x", "\u0000"], "k\u0000": 1 };
-    expect(findNulStrings(v, "input").sort()).toEqual(["input.bad", "input.list[1]", 'input["k\\u0000"]'].sort());
-    expect(findNulStrings({ fine: ["yes"] }, "")).toEqual([]);
-    expect(findNulStrings("\u0000", "output")).toEqual(["output"]);
+    expect(paths(v, "input")).toEqual(["input.bad", "input.list[1]", 'input["k\\u0000"]'].sort());
+    expect(paths({ fine: ["yes"] }, "")).toEqual([]);
+    expect(findUnstorableStrings("\u0000", "output")).toEqual([{ path: "output", problem: "the NUL character (\\u0000)" }]);
+  });
+
+  it("finds lone surrogates in strings and keys, but not whole pairs", () => {
+    const v = { pair: "\ud83d\ude00", high: "a\ud800", low: ["\udc00b"], swapped: "\ude00\ud83d", "\ud800": 1 };
+    expect(paths(v, "input")).toEqual(["input.high", "input.low[0]", "input.swapped", 'input["\\ud800"]'].sort());
+    expect(findUnstorableStrings("\ud800", "")[0]?.problem).toMatch(/lone UTF-16 surrogate/);
+    expect(unstorableText("ok \ud83d\ude00")).toBeUndefined();
   });
 });
 

@@ -129,13 +129,17 @@ describe("validateWorkflowDef", () => {
     expect(byField.get("on.schedules[1]")).toContain("Nowhere/Land");
   });
 
-  it("checks input depth and NUL characters", () => {
+  it("checks input depth, NUL characters and lone surrogates", () => {
     let deep: JsonValue = "x";
     for (let i = 0; i < 70; i++) deep = [deep];
     expect(fields(workflow([step("a", [], { input: deep })]))).toEqual(["steps[0].input"]);
     expect(fields(workflow([step("a", [], { input: { s: "a\u0000" } })], { name: "n\u0000" }))).toEqual([
       "name",
       "steps[0].input.s",
+    ]);
+    expect(fields(workflow([step("a", [], { input: { "\udc00": "ok \ud83d\ude00" } })], { description: "d\ud800" }))).toEqual([
+      "description",
+      'steps[0].input["\\udc00"]',
     ]);
   });
 
