@@ -33,6 +33,14 @@ export interface WeftClientOptions {
 }
 
 /**
+ * The server accepts `google.protobuf.Value`s nested 64 levels deep (each
+ * level two messages in binary, inside a response of up to a few more);
+ * protobuf-es decodes only 100 nested messages by default, so a run input or
+ * spec the server took could not be read back. The server's own limit.
+ */
+export const DECODE_LIMITS = { binaryOptions: { recursionLimit: 258 }, jsonOptions: { recursionLimit: 258 } } as const;
+
+/**
  * Clients for a control plane at `address`.
  *
  * @example
@@ -55,10 +63,10 @@ export function createWeftClient(address: string, opts: WeftClientOptions = {}):
   let session: Http2SessionManager | undefined;
   let transport;
   if (opts.protocol === "connect") {
-    transport = createConnectTransport({ baseUrl: address, httpVersion: "1.1", interceptors });
+    transport = createConnectTransport({ baseUrl: address, httpVersion: "1.1", interceptors, ...DECODE_LIMITS });
   } else {
     session = new Http2SessionManager(address);
-    transport = createGrpcTransport({ baseUrl: address, sessionManager: session, interceptors });
+    transport = createGrpcTransport({ baseUrl: address, sessionManager: session, interceptors, ...DECODE_LIMITS });
   }
   return {
     workflows: createClient(WorkflowService, transport),

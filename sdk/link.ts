@@ -27,6 +27,7 @@ import {
   type WorkerMessage,
 } from "../gen/weft/v1/worker_service_pb.js";
 import type { Backoff } from "./backoff.js";
+import { DECODE_LIMITS } from "./client.js";
 import { createChannel, type Channel } from "./channel.js";
 import type { ResultMessage } from "./result-book.js";
 import { withValueOutput } from "./task-runner.js";
@@ -131,7 +132,7 @@ function openClient(address: string, pingIntervalMs: number): ClientEntry {
   });
   // No compression: gzip of every message over a few hundred bytes cost the server ~1 % of its
   // CPU in S1 for bytes that stay on a local network; connect's default would accept gzip and brotli.
-  const transport = createGrpcTransport({ baseUrl: address, sessionManager: session, acceptCompression: [] });
+  const transport = createGrpcTransport({ baseUrl: address, sessionManager: session, acceptCompression: [], ...DECODE_LIMITS });
   return { client: createClient(WorkerService, transport), session, users: 0 };
 }
 
