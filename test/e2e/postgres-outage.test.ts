@@ -24,17 +24,27 @@ const hasPgCtl = requirePgCtl();
 
 const RUNS = 200;
 
-/** Polls `/readyz` every 50 ms until stopped; returns the statuses seen, in order, without repeats. */
-function watchReadiness(url: string): { stop(): Promise<number[]> } {
-  const seen: number[] = [];
+/** GET a probe path; 0 when there was no answer. */
+const probe = (url: string, path: string): Promise<number> =>
+  fetch(`${url}${path}`, { signal: AbortSignal.timeout(6_000) }).then(
+    (r) => r.status,
+    () => 0,
+  );
+
+/**
+ * Polls `/readyz` and `/healthz` every 50 ms until stopped; returns the
+ * readiness statuses seen, in order, without repeats, and every liveness
+ * status that was not 200.
+ */
+function watchProbes(url: string): { stop(): Promise<{ ready: number[]; unhealthy: number[] }> } {
+  const ready: number[] = [];
+  const unhealthy: number[] = [];
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
-      const status = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(6_000) }).then(
-        (r) => r.status,
-        () => 0,
-      );
-      if (seen.at(-1) !== status) seen.push(status);
+      const [r, h] = await Promise.all([probe(url, "/readyz"), probe(url, "/healthz")]);
+      if (ready.at(-1) !== r) ready.push(r);
+      if (h !== 200) unhealthy.push(h);
       await sleep(50);
     }
   })();
@@ -42,7 +52,7 @@ function watchReadiness(url: string): { stop(): Promise<number[]> } {
     async stop() {
       stopped = true;
       await loop;
-      return seen;
+      return { ready, unhealthy };
     },
   };
 }
@@ -108,16 +118,17 @@ describe.skipIf(!hasRedis || !hasPgCtl)("Postgres going away", () => {
     expect(runIds).toHaveLength(RUNS);
     await load.started(60);
 
-    const readiness = [a, b].map((r) => watchReadiness(r.url));
+    const probes = [a, b].map((r) => watchProbes(r.url));
     await outage(database);
     const backAt = Date.now();
     await load.expectAllDone(b.client, runIds, 30_000);
-    const seen = await Promise.all(readiness.map((r) => r.stop()));
+    const seen = await Promise.all(probes.map((p) => p.stop()));
 
     for (const r of [a, b]) expect(r.server.child.exitCode, r.server.logs.slice(-20).join("\n")).toBeNull();
-    for (const statuses of seen) {
-      if (unreachable) expect(statuses, "readiness while the database was away").toContain(503);
-      expect(statuses.at(-1)).toBe(200);
+    for (const { ready, unhealthy } of seen) {
+      if (unreachable) expect(ready, "readiness while the database was away").toContain(503);
+      expect(ready.at(-1)).toBe(200);
+      expect(unhealthy, "liveness stays 200 throughout").toEqual([]);
     }
     expect(Date.now() - backAt).toBeLessThan(60_000);
     // Both workers got tasks after the database came back: neither session was left starved.
