@@ -7,6 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { DEFAULT_DISPATCH_OPTIONS, type DispatchOptions } from "./dispatch/options.js";
+import { DEFAULT_REQUEST_TIMEOUT_MS } from "./http/slow-requests.js";
 
 export interface Config {
   port: number;
@@ -24,6 +25,8 @@ export interface Config {
   dataDir: string;
   corsOrigins: string[];
   maxRequestBytes: number;
+  /** Longest a client may take to send a request (worker streams excepted); slower ones are cut off. */
+  requestTimeoutMs: number;
   logLevel: string;
   shutdownGraceMs: number;
   /** Built-in tasks (http.request, delay, …) this replica runs at once. */
@@ -78,6 +81,12 @@ export const OPTIONS = {
     help: "comma-separated browser origins allowed by CORS (`*` = any; `:*` = any port)",
   },
   maxRequestBytes: { flag: "max-request-bytes", env: "WEFT_MAX_REQUEST_BYTES", default: "4194304", help: "larger requests get RESOURCE_EXHAUSTED" },
+  requestTimeoutMs: {
+    flag: "request-timeout-ms",
+    env: "WEFT_REQUEST_TIMEOUT_MS",
+    default: String(DEFAULT_REQUEST_TIMEOUT_MS),
+    help: "longest a client may take to send a request (HTTP/1.1 headers and body, an HTTP/2 request body; worker streams excepted) or keep an HTTP/2 connection without a call; slower ones are closed",
+  },
   logLevel: { flag: "log-level", env: "LOG_LEVEL", default: "info", help: "trace, debug, info, warn, error, fatal or silent" },
   shutdownGraceMs: { flag: "shutdown-grace-ms", env: "WEFT_SHUTDOWN_GRACE_MS", default: "10000", help: "how long in-flight calls may finish after SIGTERM" },
   builtinSlots: { flag: "builtin-slots", env: "WEFT_BUILTIN_SLOTS", default: "64", help: "built-in tasks (http.request, delay, webhook, transform) run at once per replica" },
@@ -184,6 +193,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     dataDir: raw("dataDir") ?? "./.weft/data",
     corsOrigins: (raw("corsOrigins") ?? "").split(",").map((s) => s.trim()).filter(Boolean),
     maxRequestBytes: int("maxRequestBytes", 1024, 1024 * 1024 * 1024),
+    requestTimeoutMs: int("requestTimeoutMs", 1000, 3_600_000),
     logLevel,
     shutdownGraceMs: int("shutdownGraceMs", 0, 3_600_000),
     builtinSlots: int("builtinSlots", 1, 100_000),

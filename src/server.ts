@@ -105,6 +105,7 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
       host: config.host,
       corsOrigins: config.corsOrigins,
       maxRequestBytes: config.maxRequestBytes,
+      requestTimeoutMs: config.requestTimeoutMs,
       ready: () => store.ready(),
       logger,
       interceptors: [createErrorInterceptor(logger), checks.interceptor],

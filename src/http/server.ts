@@ -10,6 +10,7 @@
  *     port: 8080,
  *     corsOrigins: ["http://localhost:*", "http://127.0.0.1:*"],
  *     maxRequestBytes: 4 * 1024 * 1024,
+ *     requestTimeoutMs: 30_000,
  *     ready: () => store.ready(),
  *     logger,
  *   });
@@ -30,6 +31,7 @@ import { closeUnreadUpload } from "./h2-unread-upload.js";
 import { createProbes, PROBE_PATHS } from "./probes.js";
 import { sniffProtocol } from "./protocol-sniff.js";
 import { createRequestLog } from "./request-log.js";
+import { createSlowRequestGuard, DEFAULT_REQUEST_TIMEOUT_MS } from "./slow-requests.js";
 
 export interface HttpServerOptions {
   /** Registers the services (see `registerRoutes`). */
@@ -42,6 +44,12 @@ export interface HttpServerOptions {
   corsOrigins: string[];
   /** A request message larger than this is refused with RESOURCE_EXHAUSTED, on every protocol. */
   maxRequestBytes: number;
+  /**
+   * Longest a client may take to send a request (streaming uploads such as
+   * the worker stream excepted), or keep an HTTP/2 connection without a
+   * call; see slow-requests.ts. 30 s when absent.
+   */
+  requestTimeoutMs?: number;
   /** Backs `/readyz`. */
   ready: () => Promise<boolean>;
   logger: Logger;
@@ -76,8 +84,11 @@ const ABORT_GRACE_MS = 500;
  * @example
  *   const server = createHttpServer({ routes, port: 0, corsOrigins: [], maxRequestBytes: 1 << 22, ready: async () => true, logger });
  */
-export function createHttpServer(opts: HttpServerOptions): HttpServer {
-  const { logger } = opts;
+export function createHttpServer(options: HttpServerOptions): HttpServer {
+  const { logger } = options;
+  const guard = createSlowRequestGuard({ timeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, logger });
+  // Registered through the guard, which learns which methods take a stream of requests.
+  const opts = { ...options, routes: guard.routes(options.routes) };
   const shutdown = new AbortController();
   const requestLog = createRequestLog({ logger, quietPaths: PROBE_PATHS });
   const cors = createCors(opts.corsOrigins);
@@ -113,12 +124,14 @@ export function createHttpServer(opts: HttpServerOptions): HttpServer {
     });
   });
 
-  const h1 = http.createServer(handler);
+  const h1 = http.createServer(guard.http1Options, handler);
+  guard.watchHttp1(h1);
   // h1 never listens itself, so Node would not track its connections: no
   // headers/request timeouts and no closeIdleConnections(). This event is
   // what switches that tracking on.
   h1.emit("listening");
   const h2 = http2.createServer(handler);
+  guard.watchHttp2(h2);
   h2.on("sessionError", (err) => logger.debug({ err }, "http/2 session error"));
   const conns = createConnections(h1);
   h2.on("session", (session) => conns.session(session));

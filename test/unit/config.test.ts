@@ -1,7 +1,7 @@
 /**
  * Configuration: the concurrency knobs' backend-dependent defaults and
- * overrides, their bounds, and that the README's table lists every option
- * with its environment variable.
+ * overrides, their bounds, the request timeout, and that the README's table
+ * lists every option with its environment variable.
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
@@ -23,6 +23,15 @@ describe("loadConfig: dispatch concurrency", () => {
   it("refuses values out of range with the flag's name", () => {
     expect(() => loadConfig(["--claim-concurrency", "0"], PG)).toThrow(ConfigError);
     expect(() => loadConfig(["--completion-concurrency", "many"], PG)).toThrow(/--completion-concurrency \/ WEFT_COMPLETION_CONCURRENCY/);
+  });
+});
+
+describe("loadConfig: request timeout", () => {
+  it("defaults to 30 s, takes flag and environment, and refuses less than a second", () => {
+    expect(loadConfig([], {}).requestTimeoutMs).toBe(30_000);
+    expect(loadConfig(["--request-timeout-ms", "2000"], { WEFT_REQUEST_TIMEOUT_MS: "5000" }).requestTimeoutMs).toBe(2000);
+    expect(loadConfig([], { WEFT_REQUEST_TIMEOUT_MS: "5000" }).requestTimeoutMs).toBe(5000);
+    expect(() => loadConfig(["--request-timeout-ms", "999"], {})).toThrow(/--request-timeout-ms \/ WEFT_REQUEST_TIMEOUT_MS/);
   });
 });
 
