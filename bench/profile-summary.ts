@@ -57,11 +57,18 @@ profile.samples.forEach((id, i) => {
   if (clock >= from && clock < to) selfUs.set(id, (selfUs.get(id) ?? 0) + dt);
 });
 process.stdout.write("timeline (second: busy% / module loading%)\n  ");
-process.stdout.write([...timeline.entries()].map(([s, t]) => `${s}:${Math.round((t.busy / t.all) * 100)}/${Math.round((t.loading / t.all) * 100)}`).join(" ") + "\n");
+process.stdout.write(
+  [...timeline.entries()]
+    .map(([s, t]) => `${s}:${Math.round((t.busy / t.all) * 100)}/${Math.round((t.loading / t.all) * 100)}`)
+    .join(" ") + "\n",
+);
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
 
 const where = (n: Node) => {
-  const url = n.callFrame.url.replace(/^file:\/\//, "").replace(/.*\/node_modules\//, "~/").replace(/.*\/wt-bench\//, "");
+  const url = n.callFrame.url
+    .replace(/^file:\/\//, "")
+    .replace(/.*\/node_modules\//, "~/")
+    .replace(/.*\/wt-bench\//, "");
   return url || "(native)";
 };
 const label = (n: Node) => `${n.callFrame.functionName || "(anonymous)"} ${where(n)}:${n.callFrame.lineNumber + 1}`;

@@ -43,14 +43,22 @@ async function main(): Promise<number> {
     strict: true,
   });
   if (values.help) {
-    process.stdout.write("usage: npm run bench -- [--quick] [--scenario S1,S4] [--backend pg|embedded|both] [--repeats N] [--profile] [--out file]\n");
+    process.stdout.write(
+      "usage: npm run bench -- [--quick] [--scenario S1,S4] [--backend pg|embedded|both] [--repeats N] [--profile] [--out file]\n",
+    );
     return 0;
   }
   const quick = values.quick;
-  const wanted = values.scenario ? values.scenario.toUpperCase().split(",").map((s) => s.trim()) : SCENARIOS.map((s) => s.id).filter((id) => !quick || QUICK.has(id));
+  const wanted = values.scenario
+    ? values.scenario
+        .toUpperCase()
+        .split(",")
+        .map((s) => s.trim())
+    : SCENARIOS.map((s) => s.id).filter((id) => !quick || QUICK.has(id));
   const unknown = wanted.filter((id) => !SCENARIOS.some((s) => s.id === id));
   if (unknown.length > 0) throw new Error(`unknown scenario(s): ${unknown.join(", ")}`);
-  if (!["pg", "embedded", "both"].includes(values.backend)) throw new Error(`--backend: pg, embedded or both, got "${values.backend}"`);
+  if (!["pg", "embedded", "both"].includes(values.backend))
+    throw new Error(`--backend: pg, embedded or both, got "${values.backend}"`);
   const backends: BackendName[] = values.backend === "both" ? ["pg", "embedded"] : [values.backend as BackendName];
   const repeats = Number(values.repeats ?? (quick ? 1 : 3));
   if (!Number.isInteger(repeats) || repeats < 1 || repeats > 20) throw new Error("--repeats: 1 to 20");
@@ -59,12 +67,16 @@ async function main(): Promise<number> {
   const redisUrl = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379/9";
   for (const u of [postgresUrl, redisUrl]) {
     const host = new URL(u).hostname;
-    if (host !== "127.0.0.1" && host !== "localhost") throw new Error(`the bench only talks to this machine, not ${host}`);
+    if (host !== "127.0.0.1" && host !== "localhost")
+      throw new Error(`the bench only talks to this machine, not ${host}`);
   }
   const machine = { cores: cpus().length, node: process.version, postgres: await postgresVersion(postgresUrl) };
   const started = Date.now();
-  const log = (line: string) => process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
-  log(`machine: ${machine.cores} cores, node ${machine.node}, postgres ${machine.postgres}; ${quick ? "quick" : "full"} mode, ${repeats} repeat(s)`);
+  const log = (line: string) =>
+    process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
+  log(
+    `machine: ${machine.cores} cores, node ${machine.node}, postgres ${machine.postgres}; ${quick ? "quick" : "full"} mode, ${repeats} repeat(s)`,
+  );
 
   const rows: ResultRow[] = [];
   const failures: string[] = [];
@@ -77,9 +89,20 @@ async function main(): Promise<number> {
         const tag = `${scenario.id} ${backend}${repeats > 1 ? ` ${r}/${repeats}` : ""}`;
         const slog = (line: string) => log(`[${tag}] ${line}`);
         slog(`start: ${scenario.title}`);
-        const serverNodeArgs = values.profile ? ["--cpu-prof", `--cpu-prof-dir=${join(ROOT, "bench/results/profiles")}`, `--cpu-prof-name=${scenario.id}-${backend}-${r}-${Date.now()}.cpuprofile`] : [];
+        const serverNodeArgs = values.profile
+          ? [
+              "--cpu-prof",
+              `--cpu-prof-dir=${join(ROOT, "bench/results/profiles")}`,
+              `--cpu-prof-name=${scenario.id}-${backend}-${r}-${Date.now()}.cpuprofile`,
+            ]
+          : [];
         try {
-          const measured = await scenario.run({ backend, quick, log: slog, stack: { postgresUrl, redisUrl, log: slog, serverNodeArgs, serverArgs } });
+          const measured = await scenario.run({
+            backend,
+            quick,
+            log: slog,
+            stack: { postgresUrl, redisUrl, log: slog, serverNodeArgs, serverArgs },
+          });
           slog(measured.map((m) => `${m.metric}=${m.value.toFixed(2)}`).join(" "));
           runs.push(measured);
         } catch (err) {
@@ -93,7 +116,9 @@ async function main(): Promise<number> {
       writeResults(values.out, machine, rows);
     }
   }
-  process.stdout.write(`\n${formatTable(rows)}\n\nwritten to ${values.out} in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  process.stdout.write(
+    `\n${formatTable(rows)}\n\nwritten to ${values.out} in ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
+  );
   if (failures.length > 0) {
     process.stdout.write(`\n${failures.length} scenario run(s) failed:\n${failures.map((f) => `  ${f}`).join("\n")}\n`);
     return 1;

@@ -19,7 +19,11 @@ function checkout({ repo, ref }: { repo: string; ref: string }) {
 
 function build({ commit, files }: { commit: string; files: string[] }) {
   const short = commit.slice(0, 7);
-  return { version: `1.4.0+${short}`, artifact: `app-${short}.tgz`, digest: `sha256:${sha("sha256", `${commit}:${files.join(",")}`)}` };
+  return {
+    version: `1.4.0+${short}`,
+    artifact: `app-${short}.tgz`,
+    digest: `sha256:${sha("sha256", `${commit}:${files.join(",")}`)}`,
+  };
 }
 
 function test({ artifact, suites }: { artifact: string; suites: string[] }) {
@@ -29,20 +33,39 @@ function test({ artifact, suites }: { artifact: string; suites: string[] }) {
   return { artifact, passed: suites.length, suites };
 }
 
-function deploy({ artifact, version, environment, tests_passed }: { artifact: string; version: string; environment: string; tests_passed: number }) {
+function deploy({
+  artifact,
+  version,
+  environment,
+  tests_passed,
+}: {
+  artifact: string;
+  version: string;
+  environment: string;
+  tests_passed: number;
+}) {
   if (tests_passed < 1) throw TaskError.nonRetryable("UNTESTED", "refusing to deploy an artifact no suite tested");
   return { url: `https://${environment}.example.com/releases/${version}`, artifact, environment };
 }
 
 /** Registers `ci.checkout`, `ci.build`, `ci.test` and `ci.deploy` on `worker`. */
 export function register(worker: Worker): Worker {
-  return worker.register("ci.checkout", checkout).register("ci.build", build).register("ci.test", test).register("ci.deploy", deploy);
+  return worker
+    .register("ci.checkout", checkout)
+    .register("ci.build", build)
+    .register("ci.test", test)
+    .register("ci.deploy", deploy);
 }
 
 export const example: Example = {
   workflowId: "ci-cd",
   yamlFile: resolve(import.meta.dirname, "cicd.yaml"),
-  sampleInput: { repo: "github.com/acme/shop", ref: "main", suites: ["unit", "integration", "e2e"], environment: "staging" },
+  sampleInput: {
+    repo: "github.com/acme/shop",
+    ref: "main",
+    suites: ["unit", "integration", "e2e"],
+    environment: "staging",
+  },
   register,
 };
 

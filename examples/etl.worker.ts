@@ -28,10 +28,12 @@ export interface ShardTotals {
 const USD_PER = { USD: 1, EUR: 1.1, GBP: 1.25 } as const;
 
 function extract({ rows, shards }: { rows: unknown; shards: number }): { shards: Sale[][]; rows: number } {
-  if (!Array.isArray(rows) || rows.length === 0) throw TaskError.nonRetryable("NO_ROWS", "input.rows must be a non-empty list");
+  if (!Array.isArray(rows) || rows.length === 0)
+    throw TaskError.nonRetryable("NO_ROWS", "input.rows must be a non-empty list");
   const out: Sale[][] = Array.from({ length: shards }, () => []);
   (rows as Sale[]).forEach((row, i) => {
-    if (!(row.currency in USD_PER)) throw TaskError.nonRetryable("BAD_CURRENCY", `row ${row.id}: unknown currency ${String(row.currency)}`);
+    if (!(row.currency in USD_PER))
+      throw TaskError.nonRetryable("BAD_CURRENCY", `row ${row.id}: unknown currency ${String(row.currency)}`);
     out[i % shards]!.push(row);
   });
   return { shards: out, rows: rows.length };
@@ -53,7 +55,8 @@ async function transform({ shard, rows }: { shard: string; rows: Sale[] }, ctx: 
 
 function load({ table, parts }: { table: string; parts: ShardTotals[] }) {
   const byRegion: Record<string, number> = {};
-  for (const part of parts) for (const [region, cents] of Object.entries(part.by_region)) byRegion[region] = (byRegion[region] ?? 0) + cents;
+  for (const part of parts)
+    for (const [region, cents] of Object.entries(part.by_region)) byRegion[region] = (byRegion[region] ?? 0) + cents;
   return {
     table,
     rows_loaded: parts.reduce((n, p) => n + p.rows, 0),

@@ -38,7 +38,9 @@ export const address = process.env.WEFT_ADDRESS ?? "http://127.0.0.1:8080";
  * ```
  */
 export async function createExampleWorkflow(client: Pick<WeftClient, "workflows">, example: Example): Promise<number> {
-  const { workflow } = await client.workflows.createWorkflow({ source: { case: "yaml", value: readFileSync(example.yamlFile, "utf8") } });
+  const { workflow } = await client.workflows.createWorkflow({
+    source: { case: "yaml", value: readFileSync(example.yamlFile, "utf8") },
+  });
   return workflow?.version ?? 0;
 }
 
@@ -59,10 +61,18 @@ export async function serveExample(example: Example): Promise<void> {
   } finally {
     client.close();
   }
-  const worker = example.register(new Worker({ address, name: `${example.workflowId}-worker`, slots: 4, handleSignals: true }));
+  const worker = example.register(
+    new Worker({ address, name: `${example.workflowId}-worker`, slots: 4, handleSignals: true }),
+  );
   worker.on("task", (t) => console.log(`run ${t.runId}: ${t.stepId} started (attempt ${t.attempt})`));
-  worker.on("result", (r) => console.log(`task ${r.taskId}: ${r.error ? `failed, ${r.error.type}: ${r.error.message}` : "done"}`));
+  worker.on("result", (r) =>
+    console.log(`task ${r.taskId}: ${r.error ? `failed, ${r.error.type}: ${r.error.message}` : "done"}`),
+  );
   await worker.start();
-  console.log(`workflow ${example.workflowId} v${version} ready; worker connected to ${address} (Ctrl-C stops it). Trigger a run:`);
-  console.log(`  curl -s --json '${JSON.stringify({ workflowId: example.workflowId, input: example.sampleInput })}' ${address}/weft.v1.WorkflowService/TriggerWorkflow`);
+  console.log(
+    `workflow ${example.workflowId} v${version} ready; worker connected to ${address} (Ctrl-C stops it). Trigger a run:`,
+  );
+  console.log(
+    `  curl -s --json '${JSON.stringify({ workflowId: example.workflowId, input: example.sampleInput })}' ${address}/weft.v1.WorkflowService/TriggerWorkflow`,
+  );
 }

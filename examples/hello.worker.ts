@@ -14,10 +14,13 @@ import { isMain, serveExample, type Example } from "./example.js";
 export function register(worker: Worker): Worker {
   return worker
     .register("greet", ({ name }: { name: unknown }) => {
-      if (typeof name !== "string" || name.trim() === "") throw TaskError.nonRetryable("NO_NAME", "input.name must be a non-empty string");
+      if (typeof name !== "string" || name.trim() === "")
+        throw TaskError.nonRetryable("NO_NAME", "input.name must be a non-empty string");
       return { greeting: `Hello, ${name}!` };
     })
-    .register("shout", ({ steps }: { steps: { greet: { greeting: string } } }) => ({ text: steps.greet.greeting.toUpperCase() }));
+    .register("shout", ({ steps }: { steps: { greet: { greeting: string } } }) => ({
+      text: steps.greet.greeting.toUpperCase(),
+    }));
 }
 
 export const example: Example = {

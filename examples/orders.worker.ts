@@ -19,9 +19,11 @@ export interface Item {
 export const GATEWAY_TIMEOUTS = 2;
 
 function validate({ order_id, items }: { order_id: string; items: Item[] }) {
-  if (!Array.isArray(items) || items.length === 0) throw TaskError.nonRetryable("INVALID_ORDER", `order ${order_id} has no items`);
+  if (!Array.isArray(items) || items.length === 0)
+    throw TaskError.nonRetryable("INVALID_ORDER", `order ${order_id} has no items`);
   for (const item of items) {
-    if (!Number.isInteger(item.qty) || item.qty < 1) throw TaskError.nonRetryable("INVALID_ORDER", `${item.sku}: qty must be a positive integer`);
+    if (!Number.isInteger(item.qty) || item.qty < 1)
+      throw TaskError.nonRetryable("INVALID_ORDER", `${item.sku}: qty must be a positive integer`);
   }
   return { total_cents: items.reduce((sum, i) => sum + i.qty * i.price_cents, 0), lines: items.length };
 }
@@ -30,10 +32,14 @@ function reserve({ order_id, items }: { order_id: string; items: Item[] }) {
   return { reservation: `rsv-${order_id}`, units: items.reduce((n, i) => n + i.qty, 0) };
 }
 
-function charge({ order_id, card, amount_cents }: { order_id: string; card: string; amount_cents: number }, ctx: TaskContext) {
+function charge(
+  { order_id, card, amount_cents }: { order_id: string; card: string; amount_cents: number },
+  ctx: TaskContext,
+) {
   // Retryable as far as the worker knows; the workflow's policy lists CARD_DECLINED as non-retryable.
   if (card === "tok_declined") throw new TaskError("CARD_DECLINED", `card declined for order ${order_id}`);
-  if (ctx.attempt <= GATEWAY_TIMEOUTS) throw TaskError.retryable("GATEWAY_TIMEOUT", `payment gateway timed out (attempt ${ctx.attempt})`);
+  if (ctx.attempt <= GATEWAY_TIMEOUTS)
+    throw TaskError.retryable("GATEWAY_TIMEOUT", `payment gateway timed out (attempt ${ctx.attempt})`);
   return { payment: `pay-${order_id}`, amount_cents, attempt: ctx.attempt };
 }
 

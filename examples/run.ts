@@ -31,8 +31,14 @@ try {
   const run = await triggerAndWait(client, example.workflowId, input, { timeoutMs: 60_000 });
   console.log(`run ${run.id}: ${RunStatus[run.status]} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   for (const s of run.steps) {
-    const detail = s.error ? `${s.error.type}: ${s.error.message}` : s.output ? JSON.stringify(valueToJson(s.output)) : "";
-    console.log(`  ${s.stepId.padEnd(12)} ${StepStatus[s.status].padEnd(9)} attempts ${s.attempts}  ${detail.length > 110 ? `${detail.slice(0, 109)}…` : detail}`);
+    const detail = s.error
+      ? `${s.error.type}: ${s.error.message}`
+      : s.output
+        ? JSON.stringify(valueToJson(s.output))
+        : "";
+    console.log(
+      `  ${s.stepId.padEnd(12)} ${StepStatus[s.status].padEnd(9)} attempts ${s.attempts}  ${detail.length > 110 ? `${detail.slice(0, 109)}…` : detail}`,
+    );
   }
   if (run.error) console.log(`error: ${run.error.type}: ${run.error.message}`);
   if (run.output) console.log(`output: ${JSON.stringify(valueToJson(run.output))}`);

@@ -132,7 +132,12 @@ function openClient(address: string, pingIntervalMs: number): ClientEntry {
   });
   // No compression: gzip of every message over a few hundred bytes cost the server ~1 % of its
   // CPU in S1 for bytes that stay on a local network; connect's default would accept gzip and brotli.
-  const transport = createGrpcTransport({ baseUrl: address, sessionManager: session, acceptCompression: [], ...DECODE_LIMITS });
+  const transport = createGrpcTransport({
+    baseUrl: address,
+    sessionManager: session,
+    acceptCompression: [],
+    ...DECODE_LIMITS,
+  });
   return { client: createClient(WorkerService, transport), session, users: 0 };
 }
 
@@ -192,7 +197,10 @@ export function createLink(opts: LinkOptions, handlers: LinkHandlers): Link {
     const first = await withTimeout(it.next(), opts.welcomeTimeoutMs, a.call, address);
     if (first.done) throw new ConnectError(`${address} ended the stream before welcome`, Code.Unavailable);
     if (first.value.msg.case !== "welcome") {
-      throw new ConnectError(`${address} sent ${first.value.msg.case ?? "an empty message"} before welcome`, Code.Internal);
+      throw new ConnectError(
+        `${address} sent ${first.value.msg.case ?? "an empty message"} before welcome`,
+        Code.Internal,
+      );
     }
     a.welcomed = true;
     a.welcomedAt = Date.now();
@@ -210,7 +218,15 @@ export function createLink(opts: LinkOptions, handlers: LinkHandlers): Link {
     for (let n = 0; !closing.signal.aborted; n++) {
       const address = opts.addresses[n % opts.addresses.length] as string;
       lastAddress = address;
-      const a: Attempt = { out: createChannel<WorkerMessage>(), call: new AbortController(), welcomed: false, welcomedAt: 0, batches: false, results: [], json: false };
+      const a: Attempt = {
+        out: createChannel<WorkerMessage>(),
+        call: new AbortController(),
+        welcomed: false,
+        welcomedAt: 0,
+        batches: false,
+        results: [],
+        json: false,
+      };
       current = a;
       a.call.signal.addEventListener("abort", () => a.out.close(), { once: true });
       let error: ConnectError | undefined;
@@ -239,7 +255,10 @@ export function createLink(opts: LinkOptions, handlers: LinkHandlers): Link {
       const a = current;
       if (a?.welcomed !== true || a.out.closed) return false;
       // An older server knows outputs only as Values (also for results resent after a reconnect).
-      const msg = !a.json && sent.msg.case === "result" && sent.msg.value.outcome.case === "outputJson" ? withValueOutput(sent as ResultMessage) : sent;
+      const msg =
+        !a.json && sent.msg.case === "result" && sent.msg.value.outcome.case === "outputJson"
+          ? withValueOutput(sent as ResultMessage)
+          : sent;
       if (a.batches && msg.msg.case === "result") {
         if (a.results.push(msg.msg.value) === 1) setImmediate(() => flushResults(a));
         return true;

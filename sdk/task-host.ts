@@ -125,7 +125,10 @@ export function createTaskHost(opts: TaskHostOptions): TaskHost {
   const heartbeater = createHeartbeater({
     targets: () => running.values(),
     keepaliveEvery: KEEPALIVE_BEATS,
-    send: (taskIds) => opts.send(create(WorkerMessageSchema, { msg: { case: "heartbeat", value: create(HeartbeatSchema, { taskIds }) } })),
+    send: (taskIds) =>
+      opts.send(
+        create(WorkerMessageSchema, { msg: { case: "heartbeat", value: create(HeartbeatSchema, { taskIds }) } }),
+      ),
   });
 
   const deliver = (task: Task, outcome: Outcome): void => {
@@ -140,7 +143,14 @@ export function createTaskHost(opts: TaskHostOptions): TaskHost {
       leaseToken: task.leaseToken,
       ...(o.case === "error"
         ? { error: { type: o.value.type, message: o.value.message, retryable: o.value.retryable } }
-        : { output: outcome.case === "outputJson" ? (JSON.parse(outcome.text) as JsonValue) : o.case === "output" ? valueToJson(o.value) : null }),
+        : {
+            output:
+              outcome.case === "outputJson"
+                ? (JSON.parse(outcome.text) as JsonValue)
+                : o.case === "output"
+                  ? valueToJson(o.value)
+                  : null,
+          }),
     });
   };
 
@@ -172,7 +182,10 @@ export function createTaskHost(opts: TaskHostOptions): TaskHost {
         deadline === undefined
           ? () => {}
           : setLongTimeout(
-              () => controller.abort(new TaskError(SdkErrorType.DEADLINE_EXCEEDED, "the task's deadline passed", { retryable: true })),
+              () =>
+                controller.abort(
+                  new TaskError(SdkErrorType.DEADLINE_EXCEEDED, "the task's deadline passed", { retryable: true }),
+                ),
               deadline - Date.now(),
             ),
     };
@@ -209,7 +222,9 @@ export function createTaskHost(opts: TaskHostOptions): TaskHost {
         older.release();
         older.reported = true;
         running.delete(task.taskId);
-        older.controller.abort(new TaskError(SdkErrorType.SUPERSEDED, "the server offered this task again", { retryable: true }));
+        older.controller.abort(
+          new TaskError(SdkErrorType.SUPERSEDED, "the server offered this task again", { retryable: true }),
+        );
       }
       if (busy >= opts.slots) {
         return refuse(task, SdkErrorType.NO_SLOT, `all ${opts.slots} slots are busy`, true);
@@ -226,12 +241,14 @@ export function createTaskHost(opts: TaskHostOptions): TaskHost {
     ack(a) {
       if (a.retryLater) {
         // Not recorded (the server's database is unreachable): kept, and sent again on the next resend tick.
-        if (book.later(a.taskId)) logger("debug", "the server could not record a result yet; it is sent again shortly", { taskId: a.taskId });
+        if (book.later(a.taskId))
+          logger("debug", "the server could not record a result yet; it is sent again shortly", { taskId: a.taskId });
         return;
       }
       const known = book.ack(a.taskId);
       if (!known) logger("debug", "ack for no waiting result", { taskId: a.taskId });
-      else if (!a.accepted) logger("warn", "the server refused a result as stale", { taskId: a.taskId, reason: a.reason });
+      else if (!a.accepted)
+        logger("warn", "the server refused a result as stale", { taskId: a.taskId, reason: a.reason });
       events.emit("ack", { taskId: a.taskId, accepted: a.accepted, reason: a.reason });
     },
     connected(intervalMs) {

@@ -39,7 +39,11 @@ export type Outcome =
  * ctx.attempt; // 1
  * ```
  */
-export function createTaskContext(task: Task, signal: AbortSignal, heartbeat: (details?: unknown) => void): TaskContext {
+export function createTaskContext(
+  task: Task,
+  signal: AbortSignal,
+  heartbeat: (details?: unknown) => void,
+): TaskContext {
   const deadline = deadlineMs(task);
   return Object.freeze({
     taskId: task.taskId,
@@ -67,9 +71,16 @@ export function createTaskContext(task: Task, signal: AbortSignal, heartbeat: (d
 export async function runHandler(handler: TaskHandler<never>, task: Task, ctx: TaskContext): Promise<Outcome> {
   let input;
   try {
-    input = task.inputJson.length > 0 ? JSON.parse(Buffer.from(task.inputJson.buffer, task.inputJson.byteOffset, task.inputJson.byteLength).toString("utf8")) : valueToJson(task.input);
+    input =
+      task.inputJson.length > 0
+        ? JSON.parse(
+            Buffer.from(task.inputJson.buffer, task.inputJson.byteOffset, task.inputJson.byteLength).toString("utf8"),
+          )
+        : valueToJson(task.input);
   } catch (err) {
-    return failureOutcome(new TaskError(SdkErrorType.BAD_INPUT, `cannot decode the task input: ${String(err)}`, { retryable: false }));
+    return failureOutcome(
+      new TaskError(SdkErrorType.BAD_INPUT, `cannot decode the task input: ${String(err)}`, { retryable: false }),
+    );
   }
   let output: unknown;
   try {
@@ -82,7 +93,9 @@ export async function runHandler(handler: TaskHandler<never>, task: Task, ctx: T
     return jsonOutcome(output);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
-    return failureOutcome(TaskError.nonRetryable(SdkErrorType.OUTPUT_NOT_SERIALIZABLE, `the handler's return value is not JSON: ${why}`));
+    return failureOutcome(
+      TaskError.nonRetryable(SdkErrorType.OUTPUT_NOT_SERIALIZABLE, `the handler's return value is not JSON: ${why}`),
+    );
   }
 }
 
@@ -114,12 +127,18 @@ export function resultMessage(task: Task, outcome: Outcome, maxBytes: number): R
   const msg = build(task, outcome);
   if (outcome.case === "error") return msg;
   // JSON bytes: their length plus the id and token (a few bytes of framing over); no second encoding.
-  const size = outcome.case === "outputJson" ? outcome.value.length + task.taskId.length + 24 : toBinary(WorkerMessageSchema, msg).length;
+  const size =
+    outcome.case === "outputJson"
+      ? outcome.value.length + task.taskId.length + 24
+      : toBinary(WorkerMessageSchema, msg).length;
   if (size <= maxBytes) return msg;
   return build(
     task,
     failureOutcome(
-      TaskError.nonRetryable(SdkErrorType.OUTPUT_TOO_LARGE, `the output encodes to ${size} bytes; the limit is ${maxBytes}`),
+      TaskError.nonRetryable(
+        SdkErrorType.OUTPUT_TOO_LARGE,
+        `the output encodes to ${size} bytes; the limit is ${maxBytes}`,
+      ),
     ),
   );
 }

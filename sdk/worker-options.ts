@@ -11,7 +11,11 @@
  */
 
 /** `(level, message, fields)`; plug pino, console or nothing. */
-export type WorkerLogger = (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+export type WorkerLogger = (
+  level: "debug" | "info" | "warn" | "error",
+  msg: string,
+  fields?: Record<string, unknown>,
+) => void;
 
 export interface WorkerOptions {
   /** Control-plane URL, or several: each connect attempt takes the next one. */
@@ -97,7 +101,8 @@ export function resolveWorkerOptions(o: WorkerOptions): ResolvedWorkerOptions {
   if (Object.keys(labels).length > 64) throw new TypeError("labels: at most 64");
   for (const [k, v] of Object.entries(labels)) {
     if (k.length < 1 || k.length > 128) throw new TypeError(`labels: key "${k}" must have 1 to 128 characters`);
-    if (typeof v !== "string" || v.length > 1024) throw new TypeError(`labels.${k}: a string of at most 1024 characters`);
+    if (typeof v !== "string" || v.length > 1024)
+      throw new TypeError(`labels.${k}: a string of at most 1024 characters`);
   }
   const initialDelayMs = positive("reconnect.initialDelayMs", o.reconnect?.initialDelayMs ?? 100);
   const maxDelayMs = positive("reconnect.maxDelayMs", o.reconnect?.maxDelayMs ?? 5_000);

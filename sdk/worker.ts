@@ -116,7 +116,10 @@ export class Worker {
   }
 
   /** The next `name` event whose payload passes `filter`. */
-  once<K extends keyof WorkerEvents>(name: K, filter?: (payload: WorkerEvents[K]) => boolean): Promise<WorkerEvents[K]> {
+  once<K extends keyof WorkerEvents>(
+    name: K,
+    filter?: (payload: WorkerEvents[K]) => boolean,
+  ): Promise<WorkerEvents[K]> {
     return this.#events.once(name, filter);
   }
 
@@ -128,7 +131,8 @@ export class Worker {
    */
   start(): Promise<void> {
     if (this.#started) return this.#started.promise;
-    if (this.#state !== WorkerState.INITIALIZED) return Promise.reject(new Error(`cannot start a worker that is ${this.#state}`));
+    if (this.#state !== WorkerState.INITIALIZED)
+      return Promise.reject(new Error(`cannot start a worker that is ${this.#state}`));
     if (this.#handlers.size === 0) return Promise.reject(new TypeError("register at least one action before start()"));
     let resolve!: () => void;
     let reject!: (err: Error) => void;
@@ -143,7 +147,14 @@ export class Worker {
         pingIntervalMs: o.pingIntervalMs,
         shareConnection: o.shareConnection,
         backoff: createBackoff({ initialDelayMs: o.initialDelayMs, maxDelayMs: o.maxDelayMs }),
-        hello: () => ({ workerName: o.name, actions: [...this.#handlers.keys()], slots: o.slots, labels: o.labels, acceptsBatches: true, acceptsJson: true }),
+        hello: () => ({
+          workerName: o.name,
+          actions: [...this.#handlers.keys()],
+          slots: o.slots,
+          labels: o.labels,
+          acceptsBatches: true,
+          acceptsJson: true,
+        }),
       },
       {
         onWelcome: (welcome, address) => this.#onWelcome(welcome, address),
@@ -194,7 +205,9 @@ export class Worker {
     try {
       const idle = await host.whenIdle(this.#opts.drainGraceMs, this.#graceEnd.signal);
       if (!idle) {
-        const reason = new TaskError(SdkErrorType.WORKER_SHUTDOWN, "the worker stopped before the task finished", { retryable: true });
+        const reason = new TaskError(SdkErrorType.WORKER_SHUTDOWN, "the worker stopped before the task finished", {
+          retryable: true,
+        });
         const n = host.abortAll(reason);
         log("warn", `aborted ${n} task(s) still running after the drain grace period`);
       }

@@ -31,7 +31,8 @@ export interface LoggerOptions {
  */
 export function createLogger(opts: LoggerOptions): Logger {
   // Synchronous writes: nothing is lost when the process exits right after a line.
-  const out = opts.destination ?? (opts.pretty ? prettyStream(process.stdout) : pino.destination({ dest: 1, sync: true }));
+  const out =
+    opts.destination ?? (opts.pretty ? prettyStream(process.stdout) : pino.destination({ dest: 1, sync: true }));
   return pino(
     {
       level: opts.level,

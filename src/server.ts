@@ -44,7 +44,13 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
     await migrateWhenReachable(store, { waitMs: config.databaseWaitMs, logger });
     const leases = await openLeaseStore(config, logger);
     cleanups.push(() => leases.close());
-    const dispatcher = createDispatcher({ store, leases, logger, options: config.dispatch, maxPayloadBytes: config.maxPayloadBytes });
+    const dispatcher = createDispatcher({
+      store,
+      leases,
+      logger,
+      options: config.dispatch,
+      maxPayloadBytes: config.maxPayloadBytes,
+    });
     cleanups.push(() => dispatcher.close());
     const builtins = createBuiltinRunner({
       dispatcher,

@@ -34,7 +34,9 @@ export const s1: Scenario = {
       sampler.stop();
       let end = got.lastAckAt - offset;
       if (stack.backend.pool) {
-        const { rows } = await stack.backend.pool.query<{ t: number }>("select extract(epoch from max(ended_at)) * 1000 as t from runs where workflow_id = 's1'");
+        const { rows } = await stack.backend.pool.query<{ t: number }>(
+          "select extract(epoch from max(ended_at)) * 1000 as t from runs where workflow_id = 's1'",
+        );
         end = Number(rows[0]!.t);
       }
       const succeeded = await stack.countRuns("s1", RunStatus.SUCCEEDED);

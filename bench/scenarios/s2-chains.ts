@@ -18,13 +18,21 @@ export const s2: Scenario = {
   async run(env) {
     const runs = env.quick ? 100 : 500;
     const steps = runs * LENGTH;
-    const chain: StepDef[] = Array.from({ length: LENGTH }, (_, i) => ({ id: `s${i + 1}`, action: "bench.noop", dependsOn: i === 0 ? [] : [`s${i}`] }));
+    const chain: StepDef[] = Array.from({ length: LENGTH }, (_, i) => ({
+      id: `s${i + 1}`,
+      action: "bench.noop",
+      dependsOn: i === 0 ? [] : [`s${i}`],
+    }));
     return withStack(env.backend, env.stack, async (stack) => {
       await stack.defineWorkflow("s2", chain);
       await stack.workers.start({ address: stack.server.url, workers: 4, slots: workerSlots(), recordRuns: true });
       const offset = await stack.workers.clockOffset();
       const t0 = wallNow();
-      await stack.triggerBatched("s2", runs, () => ({ t: wallNow() }), { batch: 100, concurrency: 2, label: "S2 trigger" });
+      await stack.triggerBatched("s2", runs, () => ({ t: wallNow() }), {
+        batch: 100,
+        concurrency: 2,
+        label: "S2 trigger",
+      });
       await stack.waitAccepted(steps, 600_000, "S2 steps");
       const got = await stack.workers.collect();
       const succeeded = await stack.countRuns("s2", RunStatus.SUCCEEDED);

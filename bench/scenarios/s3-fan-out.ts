@@ -29,7 +29,11 @@ export const s3: Scenario = {
       await stack.workers.start({ address: stack.server.url, workers: 4, slots: workerSlots(), recordRuns: true });
       const offset = await stack.workers.clockOffset();
       const t0 = wallNow();
-      await stack.triggerBatched("s3", runs, () => ({ t: wallNow() }), { batch: 50, concurrency: 2, label: "S3 trigger" });
+      await stack.triggerBatched("s3", runs, () => ({ t: wallNow() }), {
+        batch: 50,
+        concurrency: 2,
+        label: "S3 trigger",
+      });
       await stack.waitAccepted(steps, 600_000, "S3 steps");
       const got = await stack.workers.collect();
       const succeeded = await stack.countRuns("s3", RunStatus.SUCCEEDED);

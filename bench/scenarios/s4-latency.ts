@@ -20,7 +20,12 @@ import { percentile } from "../support/stats.js";
 const RATE = Number(process.env.BENCH_S4_RATE ?? 200);
 
 /** Sends `n` triggers at `rate`/s on schedule; returns the RPC latencies (ms) and the achieved rate. */
-async function openLoop(stack: Stack, n: number, rate: number, label: string): Promise<{ rpc: number[]; achieved: number; errors: number }> {
+async function openLoop(
+  stack: Stack,
+  n: number,
+  rate: number,
+  label: string,
+): Promise<{ rpc: number[]; achieved: number; errors: number }> {
   const interval = 1000 / rate;
   const rpc: number[] = [];
   const pending: Promise<void>[] = [];
@@ -37,10 +42,15 @@ async function openLoop(stack: Stack, n: number, rate: number, label: string): P
     if (due - now >= 1) await sleep(due - now);
     const t = wallNow();
     pending.push(
-      caller.unary(WorkflowService.method.triggerWorkflow, create(TriggerWorkflowRequestSchema, { workflowId: "s4", input: jsonToValue({ t }) })).then(
-        () => void rpc.push(wallNow() - t),
-        () => void errors++,
-      ),
+      caller
+        .unary(
+          WorkflowService.method.triggerWorkflow,
+          create(TriggerWorkflowRequestSchema, { workflowId: "s4", input: jsonToValue({ t }) }),
+        )
+        .then(
+          () => void rpc.push(wallNow() - t),
+          () => void errors++,
+        ),
     );
     if (t - lastLog >= 1000) {
       lastLog = t;

@@ -73,13 +73,17 @@ export const s6: Scenario = {
       await sleep(2_000);
       const mem0 = await steadyMemory(stack.server);
       const cpu0 = await cpuPerS(pid, windowMs);
-      stack.log(`server alone: ${mib(mem0.rss)} MiB RSS, ${mib(mem0.heap)} MiB heap, ${cpu0.toFixed(1)} ms CPU/s; opening ${n} streams`);
+      stack.log(
+        `server alone: ${mib(mem0.rss)} MiB RSS, ${mib(mem0.heap)} MiB heap, ${cpu0.toFixed(1)} ms CPU/s; opening ${n} streams`,
+      );
       await stack.workers.start({ address: stack.server.url, workers: n, slots: 1 });
       await waitFor(stack, `${n} streams connected`, async () => (await stack.workers.stats()).connected >= n, 120_000);
       await sleep(3_000);
       const mem1 = await steadyMemory(stack.server);
       const cpuIdle = await cpuPerS(pid, windowMs);
-      stack.log(`${n} idle streams: ${mib(mem1.rss)} MiB RSS, ${mib(mem1.heap)} MiB heap, ${cpuIdle.toFixed(1)} ms CPU/s; giving each a task to hold`);
+      stack.log(
+        `${n} idle streams: ${mib(mem1.rss)} MiB RSS, ${mib(mem1.heap)} MiB heap, ${cpuIdle.toFixed(1)} ms CPU/s; giving each a task to hold`,
+      );
       await stack.triggerBatched("s6", n, () => ({}), { batch: 500, concurrency: 1 });
       await waitFor(stack, `${n} tasks held`, async () => (await stack.workers.stats()).holding >= n, 120_000);
       await sleep(2_000);

@@ -17,7 +17,10 @@ import { fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufb
 import type { DescMethodUnary } from "@bufbuild/protobuf";
 
 export interface GrpcCaller {
-  unary<I extends DescMessage, O extends DescMessage>(method: DescMethodUnary<I, O>, request: MessageShape<I>): Promise<MessageShape<O>>;
+  unary<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodUnary<I, O>,
+    request: MessageShape<I>,
+  ): Promise<MessageShape<O>>;
   close(): void;
 }
 

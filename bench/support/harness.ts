@@ -40,7 +40,12 @@ export interface Stack {
   log: (line: string) => void;
   defineWorkflow(id: string, steps: StepDef[]): Promise<void>;
   /** Triggers `n` runs with TriggerWorkflows, `batch` per call, `concurrency` calls in flight. */
-  triggerBatched(workflowId: string, n: number, input: (i: number) => unknown, opts?: { batch?: number; concurrency?: number; label?: string }): Promise<string[]>;
+  triggerBatched(
+    workflowId: string,
+    n: number,
+    input: (i: number) => unknown,
+    opts?: { batch?: number; concurrency?: number; label?: string },
+  ): Promise<string[]>;
   /** Waits until the workers counted `target` accepted results; progress every second. */
   waitAccepted(target: number, timeoutMs: number, label: string): Promise<void>;
   /**
@@ -58,13 +63,21 @@ export interface Stack {
 const STALL_MS = 30_000;
 
 /** Prepares the backend, starts server and worker process, runs `body`, tears everything down. */
-export async function withStack<T>(name: BackendName, opts: StackOptions, body: (stack: Stack) => Promise<T>): Promise<T> {
+export async function withStack<T>(
+  name: BackendName,
+  opts: StackOptions,
+  body: (stack: Stack) => Promise<T>,
+): Promise<T> {
   const backend = await prepareBackend(name, opts);
   let server: BenchServer | undefined;
   let workers: WorkerProcess | undefined;
   let client: WeftClient | undefined;
   try {
-    server = await startBenchServer({ env: backend.env, args: ["--shutdown-grace-ms", "2000", ...(opts.serverArgs ?? [])], nodeArgs: opts.serverNodeArgs });
+    server = await startBenchServer({
+      env: backend.env,
+      args: ["--shutdown-grace-ms", "2000", ...(opts.serverArgs ?? [])],
+      nodeArgs: opts.serverNodeArgs,
+    });
     workers = await forkWorkers();
     client = createWeftClient(server.url);
     const c = client;
@@ -119,11 +132,18 @@ export async function withStack<T>(name: BackendName, opts: StackOptions, body: 
             progressAt = now;
           }
           if (now - t0 > timeoutMs || now - progressAt > STALL_MS) {
-            const why = now - t0 > timeoutMs ? `after ${Math.round(timeoutMs / 1000)} s` : `and no progress for ${STALL_MS / 1000} s`;
-            throw new Error(`${label}: only ${s.accepted}/${target} results ${why} (worker stats ${JSON.stringify(s)})`);
+            const why =
+              now - t0 > timeoutMs
+                ? `after ${Math.round(timeoutMs / 1000)} s`
+                : `and no progress for ${STALL_MS / 1000} s`;
+            throw new Error(
+              `${label}: only ${s.accepted}/${target} results ${why} (worker stats ${JSON.stringify(s)})`,
+            );
           }
           if (now - lastLog >= 1000) {
-            opts.log(`${label}: ${s.accepted}/${target} done (${Math.round(((s.accepted - last) * 1000) / (now - lastLog))}/s)`);
+            opts.log(
+              `${label}: ${s.accepted}/${target} done (${Math.round(((s.accepted - last) * 1000) / (now - lastLog))}/s)`,
+            );
             last = s.accepted;
             lastLog = now;
           }
@@ -132,7 +152,11 @@ export async function withStack<T>(name: BackendName, opts: StackOptions, body: 
       },
       async cpuMeter() {
         // `bench`: this process (the load generator shares the machine's cores with what it measures).
-        const pids: Record<string, () => Promise<number[]>> = { server: async () => [server!.pid], workers: async () => [w.pid], bench: async () => [process.pid] };
+        const pids: Record<string, () => Promise<number[]>> = {
+          server: async () => [server!.pid],
+          workers: async () => [w.pid],
+          bench: async () => [process.pid],
+        };
         const pool = backend.pool;
         if (pool) {
           pids.postgres = async () =>
@@ -149,13 +173,17 @@ export async function withStack<T>(name: BackendName, opts: StackOptions, body: 
         const sampler = backend.pool && process.env.BENCH_PG_SAMPLE ? startPgSampler(backend.pool, 10) : undefined;
         return {
           stop() {
-            for (const r of sampler?.stop().slice(0, 20) ?? []) opts.log(`pg ${r.pct.toFixed(1).padStart(5)}%  ${r.what}`);
+            for (const r of sampler?.stop().slice(0, 20) ?? [])
+              opts.log(`pg ${r.pct.toFixed(1).padStart(5)}%  ${r.what}`);
           },
         };
       },
       async countRuns(workflowId, status) {
         if (backend.pool) {
-          const { rows } = await backend.pool.query<{ n: string }>("select count(*) as n from runs where workflow_id = $1 and status = $2", [workflowId, RunStatus[status]]);
+          const { rows } = await backend.pool.query<{ n: string }>(
+            "select count(*) as n from runs where workflow_id = $1 and status = $2",
+            [workflowId, RunStatus[status]],
+          );
           return Number(rows[0]?.n ?? 0);
         }
         let count = 0;
@@ -190,6 +218,7 @@ export async function withStack<T>(name: BackendName, opts: StackOptions, body: 
  */
 export function workerSlots(): number {
   const n = Number(process.env.BENCH_SLOTS ?? 250);
-  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new Error(`BENCH_SLOTS: 1 to 10000, got ${process.env.BENCH_SLOTS}`);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000)
+    throw new Error(`BENCH_SLOTS: 1 to 10000, got ${process.env.BENCH_SLOTS}`);
   return n;
 }

@@ -31,7 +31,10 @@ export function startPgSampler(pool: pg.Pool, everyMs: number): { stop(): Sample
       );
       for (const r of rows) {
         // Idle connections are waiting for the server (Node), not working.
-        const key = r.state === "active" || r.state?.startsWith("idle in transaction") ? `${r.state} | ${r.wait ?? "CPU"} | ${r.q.slice(0, 70)}` : r.state;
+        const key =
+          r.state === "active" || r.state?.startsWith("idle in transaction")
+            ? `${r.state} | ${r.wait ?? "CPU"} | ${r.q.slice(0, 70)}`
+            : r.state;
         counts.set(key, (counts.get(key) ?? 0) + 1);
         total++;
       }

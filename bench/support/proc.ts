@@ -38,7 +38,9 @@ export function cpuMs(pid: number): number {
  *   ...
  *   await meter.stop(); // { server: 87.5 }
  */
-export async function cpuMeter(pids: Record<string, () => Promise<number[]>>): Promise<{ stop(): Promise<Record<string, number>> }> {
+export async function cpuMeter(
+  pids: Record<string, () => Promise<number[]>>,
+): Promise<{ stop(): Promise<Record<string, number>> }> {
   const read = (pid: number) => {
     try {
       return cpuMs(pid);

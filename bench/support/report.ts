@@ -48,7 +48,11 @@ export function formatTable(rows: ResultRow[]): string {
   const table = [["scenario", "metric", ...backends]];
   for (const key of keys) {
     const [scenario, metric] = key.split("\u0000") as [string, string];
-    table.push([scenario, metric, ...backends.map((b) => cell(rows.find((r) => r.scenario === scenario && r.metric === metric && r.backend === b)))]);
+    table.push([
+      scenario,
+      metric,
+      ...backends.map((b) => cell(rows.find((r) => r.scenario === scenario && r.metric === metric && r.backend === b))),
+    ]);
   }
   const widths = table[0]!.map((_, c) => Math.max(...table.map((row) => row[c]!.length)));
   const line = (row: string[]) => row.map((v, c) => (c < 2 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join("  ");

@@ -63,7 +63,19 @@ export async function startBenchServer(opts: {
   for (const [k, v] of Object.entries(opts.env)) if (v === undefined) delete env[k];
   const child = spawn(
     process.execPath,
-    ["--expose-gc", ...(opts.nodeArgs ?? []), "--import", "tsx", join(ROOT, "src/cli/main.ts"), "serve", "--port", String(port), "--host", "127.0.0.1", ...(opts.args ?? [])],
+    [
+      "--expose-gc",
+      ...(opts.nodeArgs ?? []),
+      "--import",
+      "tsx",
+      join(ROOT, "src/cli/main.ts"),
+      "serve",
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      ...(opts.args ?? []),
+    ],
     { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] },
   );
   const lines: string[] = [];
@@ -112,7 +124,10 @@ export async function startBenchServer(opts: {
     tail: () => lines.join("\n"),
     memoryAfterGc(timeoutMs = 10_000) {
       return new Promise<MemoryReading>((res, rej) => {
-        const timer = setTimeout(() => rej(new Error(`no memory reading from the server within ${timeoutMs} ms:\n${lines.join("\n")}`)), timeoutMs);
+        const timer = setTimeout(
+          () => rej(new Error(`no memory reading from the server within ${timeoutMs} ms:\n${lines.join("\n")}`)),
+          timeoutMs,
+        );
         memoryWaiters.push((m) => {
           clearTimeout(timer);
           res(m);

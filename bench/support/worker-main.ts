@@ -15,7 +15,16 @@ import { Worker } from "../../sdk/index.js";
 import { wallNow } from "./clock.js";
 
 export type WorkerRequest =
-  | { type: "start"; id: number; address: string; workers: number; slots: number; recordAcks: boolean; recordRuns: boolean; heartbeatCheck?: boolean }
+  | {
+      type: "start";
+      id: number;
+      address: string;
+      workers: number;
+      slots: number;
+      recordAcks: boolean;
+      recordRuns: boolean;
+      heartbeatCheck?: boolean;
+    }
   | { type: "clock"; id: number }
   | { type: "stats"; id: number }
   | { type: "collect"; id: number }
@@ -72,7 +81,15 @@ function sendTime(input: unknown): number | undefined {
 function makeWorker(address: string, name: string, slots: number): Worker {
   // BENCH_OWN_CONNECTIONS=1: each Worker on a connection of its own (the SDK's default shares one per process).
   const shareConnection = process.env.BENCH_OWN_CONNECTIONS !== "1";
-  const w = new Worker({ address, name, slots, logger: () => undefined, drainGraceMs: 2_000, ackWaitMs: 5_000, shareConnection });
+  const w = new Worker({
+    address,
+    name,
+    slots,
+    logger: () => undefined,
+    drainGraceMs: 2_000,
+    ackWaitMs: 5_000,
+    shareConnection,
+  });
   w.register("bench.noop", (input, ctx) => {
     const now = wallNow();
     if (Number.isNaN(firstStartAt)) firstStartAt = now;
@@ -133,7 +150,9 @@ async function handle(msg: WorkerRequest): Promise<Record<string, unknown>> {
     case "start": {
       recordAcks = msg.recordAcks;
       recordRuns = msg.recordRuns;
-      const created = Array.from({ length: msg.workers }, (_, i) => makeWorker(msg.address, `bench-${process.pid}-${i}`, msg.slots));
+      const created = Array.from({ length: msg.workers }, (_, i) =>
+        makeWorker(msg.address, `bench-${process.pid}-${i}`, msg.slots),
+      );
       // Connect in waves, so a thousand streams do not all handshake at once.
       for (let i = 0; i < created.length; i += 50) {
         await Promise.all(created.slice(i, i + 50).map((w) => w.start()));
@@ -181,7 +200,8 @@ async function handle(msg: WorkerRequest): Promise<Record<string, unknown>> {
 process.on("message", (msg: WorkerRequest) => {
   handle(msg).then(
     (reply) => process.send!({ ...reply, id: msg.id }),
-    (err: unknown) => process.send!({ id: msg.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+    (err: unknown) =>
+      process.send!({ id: msg.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
   );
 });
 // The bench went away: nothing left to measure.

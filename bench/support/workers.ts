@@ -16,7 +16,13 @@ import type { WorkerCollection, WorkerReply, WorkerRequest, WorkerStats } from "
 
 export interface WorkerProcess {
   pid: number;
-  start(opts: { address: string; workers: number; slots: number; recordAcks?: boolean; recordRuns?: boolean }): Promise<void>;
+  start(opts: {
+    address: string;
+    workers: number;
+    slots: number;
+    recordAcks?: boolean;
+    recordRuns?: boolean;
+  }): Promise<void>;
   stats(): Promise<WorkerStats>;
   collect(): Promise<WorkerCollection>;
   release(): Promise<void>;
@@ -60,7 +66,14 @@ export async function forkWorkers(): Promise<WorkerProcess> {
   return {
     pid: child.pid!,
     async start(o) {
-      await call({ type: "start", address: o.address, workers: o.workers, slots: o.slots, recordAcks: o.recordAcks ?? false, recordRuns: o.recordRuns ?? false });
+      await call({
+        type: "start",
+        address: o.address,
+        workers: o.workers,
+        slots: o.slots,
+        recordAcks: o.recordAcks ?? false,
+        recordRuns: o.recordRuns ?? false,
+      });
     },
     stats: async () => (await call({ type: "stats" })) as unknown as WorkerStats,
     collect: async () => (await call({ type: "collect" })) as unknown as WorkerCollection,

@@ -22,8 +22,7 @@ import {
   type Workflow,
   type WorkflowSpec,
 } from "../../gen/weft/v1/common_pb.js";
-import type {
-  StepStatus} from "../engine/model.js";
+import type { StepStatus } from "../engine/model.js";
 import {
   DEFAULT_RETRY,
   RunStatus,
@@ -93,7 +92,9 @@ export function specToDef(spec: WorkflowSpec): WorkflowDef {
     on: {
       events: [...(spec.on?.events ?? [])],
       schedules: [...(spec.on?.schedules ?? [])],
-      eventTriggers: (spec.on?.eventTriggers ?? []).map((t) => (t.filter ? { name: t.name, filter: t.filter } : { name: t.name })),
+      eventTriggers: (spec.on?.eventTriggers ?? []).map((t) =>
+        t.filter ? { name: t.name, filter: t.filter } : { name: t.name },
+      ),
     },
     webhooks: {
       onComplete: [...(spec.webhooks?.onComplete ?? [])],

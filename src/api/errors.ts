@@ -50,7 +50,13 @@ export function toConnectError(err: unknown): ConnectError {
     return invalidArgument([{ field: "page_token", description: err.message }]);
   }
   if (isDatabaseUnavailable(err)) {
-    return new ConnectError("the database is unreachable; try again shortly", Code.Unavailable, undefined, undefined, err);
+    return new ConnectError(
+      "the database is unreachable; try again shortly",
+      Code.Unavailable,
+      undefined,
+      undefined,
+      err,
+    );
   }
   return new ConnectError("internal error", Code.Internal, undefined, undefined, err);
 }

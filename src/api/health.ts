@@ -25,7 +25,11 @@ export interface HealthOptions {
 }
 
 /** The services reported by default, next to the overall status `""`. */
-export const HEALTH_SERVICES: readonly string[] = [WorkflowService.typeName, RunService.typeName, WorkerService.typeName];
+export const HEALTH_SERVICES: readonly string[] = [
+  WorkflowService.typeName,
+  RunService.typeName,
+  WorkerService.typeName,
+];
 
 /**
  * Registers grpc.health.v1.Health. An unknown service is `NOT_FOUND` for
@@ -73,7 +77,10 @@ async function boundedCheck(check: () => Promise<boolean>, timeoutMs: number, si
   try {
     const answered = Promise.resolve()
       .then(check)
-      .then((ok) => ok === true, () => false);
+      .then(
+        (ok) => ok === true,
+        () => false,
+      );
     return await Promise.race([answered, expired]);
   } finally {
     timer.abort();

@@ -12,5 +12,8 @@ import { resourceExhausted } from "./errors.js";
 
 export function checkPayload(input: JsonValue, maxBytes: number, what: string): void {
   const size = jsonBytes(input);
-  if (size > maxBytes) throw resourceExhausted(`${what}: ${size} bytes, above the payload limit of ${maxBytes} bytes (--max-payload-bytes)`);
+  if (size > maxBytes)
+    throw resourceExhausted(
+      `${what}: ${size} bytes, above the payload limit of ${maxBytes} bytes (--max-payload-bytes)`,
+    );
 }

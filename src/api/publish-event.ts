@@ -23,7 +23,8 @@ export async function publishEvent(
   checkPayload(payload, deps.maxPayloadBytes ?? Number.POSITIVE_INFINITY, `payload of event "${req.name}"`);
   const listeners = (await deps.store.eventListeners(req.name)).filter((wf) => {
     const { match, problem } = matchEvent(wf.def, req.name, payload);
-    if (problem !== undefined) deps.logger?.warn({ workflowId: wf.workflowId, event: req.name, problem }, "event filter did not evaluate");
+    if (problem !== undefined)
+      deps.logger?.warn({ workflowId: wf.workflowId, event: req.name, problem }, "event filter did not evaluate");
     return match;
   });
   if (listeners.length === 0) return [];

@@ -9,7 +9,14 @@
  *   registerReflection(router, { files: [file_weft_v1_workflow_service, file_weft_v1_run_service] });
  *   // npx buf curl --protocol grpc --http2-prior-knowledge --list-services http://localhost:8080
  */
-import { create, toBinary, type DescEnum, type DescExtension, type DescFile, type DescMessage } from "@bufbuild/protobuf";
+import {
+  create,
+  toBinary,
+  type DescEnum,
+  type DescExtension,
+  type DescFile,
+  type DescMessage,
+} from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code, type ConnectRouter } from "@connectrpc/connect";
 import { file_grpc_health_v1_health } from "../../gen/grpc/health/v1/health_pb.js";
@@ -45,14 +52,22 @@ export function registerReflection(router: ConnectRouter, registry: ReflectionRe
   router.service(v1.ServerReflection, {
     async *serverReflectionInfo(requests) {
       for await (const req of requests) {
-        yield create(v1.ServerReflectionResponseSchema, { validHost: req.host, originalRequest: req, messageResponse: answer(req.messageRequest) });
+        yield create(v1.ServerReflectionResponseSchema, {
+          validHost: req.host,
+          originalRequest: req,
+          messageResponse: answer(req.messageRequest),
+        });
       }
     },
   });
   router.service(v1alpha.ServerReflection, {
     async *serverReflectionInfo(requests) {
       for await (const req of requests) {
-        yield create(v1alpha.ServerReflectionResponseSchema, { validHost: req.host, originalRequest: req, messageResponse: answer(req.messageRequest) });
+        yield create(v1alpha.ServerReflectionResponseSchema, {
+          validHost: req.host,
+          originalRequest: req,
+          messageResponse: answer(req.messageRequest),
+        });
       }
     },
   });
@@ -60,7 +75,12 @@ export function registerReflection(router: ConnectRouter, registry: ReflectionRe
 
 /** Indexes files, symbols and extensions once; returns the per-request answerer. */
 function createReflectionIndex(roots: DescFile[]): (q: Query) => Answer {
-  const served = [...roots, file_grpc_health_v1_health, v1.file_grpc_reflection_v1_reflection, v1alpha.file_grpc_reflection_v1alpha_reflection];
+  const served = [
+    ...roots,
+    file_grpc_health_v1_health,
+    v1.file_grpc_reflection_v1_reflection,
+    v1alpha.file_grpc_reflection_v1alpha_reflection,
+  ];
   const files = new Map<string, DescFile>();
   const symbols = new Map<string, DescFile>();
   const byExtension = new Map<string, DescFile>(); // "<extendee>#<number>"
@@ -78,7 +98,8 @@ function createReflectionIndex(roots: DescFile[]): (q: Query) => Answer {
   const addEnum = (file: DescFile, e: DescEnum, scope: string): void => {
     symbols.set(e.typeName, file);
     // protobuf scopes enum values beside their enum (pkg.VALUE); accept pkg.Enum.VALUE too.
-    for (const v of e.values) symbols.set(`${scope ? `${scope}.` : ""}${v.name}`, file).set(`${e.typeName}.${v.name}`, file);
+    for (const v of e.values)
+      symbols.set(`${scope ? `${scope}.` : ""}${v.name}`, file).set(`${e.typeName}.${v.name}`, file);
   };
   const addExtension = (file: DescFile, x: DescExtension): void => {
     symbols.set(x.typeName, file);
@@ -117,7 +138,10 @@ function createReflectionIndex(roots: DescFile[]): (q: Query) => Answer {
     visit(file);
     return { case: "fileDescriptorResponse", value: { fileDescriptorProto: [...out.values()] } };
   };
-  const notFound = (what: string): Answer => ({ case: "errorResponse", value: { errorCode: Code.NotFound, errorMessage: `${what} not found` } });
+  const notFound = (what: string): Answer => ({
+    case: "errorResponse",
+    value: { errorCode: Code.NotFound, errorMessage: `${what} not found` },
+  });
   const found = (file: DescFile | undefined, what: string): Answer => (file ? withDependencies(file) : notFound(what));
 
   return (q) => {
@@ -130,7 +154,10 @@ function createReflectionIndex(roots: DescFile[]): (q: Query) => Answer {
         return found(symbols.get(q.value.replace(/^\./, "")), `symbol "${q.value}"`);
       case "fileContainingExtension": {
         const { containingType, extensionNumber } = q.value;
-        return found(byExtension.get(`${containingType.replace(/^\./, "")}#${extensionNumber}`), `extension ${extensionNumber} of "${containingType}"`);
+        return found(
+          byExtension.get(`${containingType.replace(/^\./, "")}#${extensionNumber}`),
+          `extension ${extensionNumber} of "${containingType}"`,
+        );
       }
       case "allExtensionNumbersOfType": {
         const type = q.value.replace(/^\./, "");
@@ -139,7 +166,10 @@ function createReflectionIndex(roots: DescFile[]): (q: Query) => Answer {
         return { case: "allExtensionNumbersResponse", value: { baseTypeName: type, extensionNumber: numbers } };
       }
       default:
-        return { case: "errorResponse", value: { errorCode: Code.InvalidArgument, errorMessage: "empty reflection request" } };
+        return {
+          case: "errorResponse",
+          value: { errorCode: Code.InvalidArgument, errorMessage: "empty reflection request" },
+        };
     }
   };
 }

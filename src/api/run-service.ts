@@ -58,7 +58,9 @@ export function registerRunService(router: ConnectRouter, deps: RunServiceDeps):
       if ("error" in result) {
         if (result.error === "NOT_FOUND") throw notFound(`run "${req.runId}" not found`);
         throw new ConnectError(
-          result.error === "SUCCEEDED" ? "the run succeeded: nothing to retry" : "the run has not finished: cancel it or wait",
+          result.error === "SUCCEEDED"
+            ? "the run succeeded: nothing to retry"
+            : "the run has not finished: cancel it or wait",
           Code.FailedPrecondition,
         );
       }

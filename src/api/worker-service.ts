@@ -78,7 +78,10 @@ function ackInit(msg: Extract<Outgoing, { kind: "ack" }>): AckInit {
  * @example
  *   for (const m of serverMessages(session.outbox.takeAll(), { batches: true, json: true })) yield create(ServerMessageSchema, m);
  */
-export function serverMessages(queued: readonly Outgoing[], caps: { batches: boolean; json: boolean }): MessageInitShape<typeof ServerMessageSchema>[] {
+export function serverMessages(
+  queued: readonly Outgoing[],
+  caps: { batches: boolean; json: boolean },
+): MessageInitShape<typeof ServerMessageSchema>[] {
   const { batches, json } = caps;
   const out: MessageInitShape<typeof ServerMessageSchema>[] = [];
   let tasks: TaskInit[] | undefined;
@@ -120,10 +123,24 @@ function resultOutcome(r: TaskResult): TaskOutcome["outcome"] {
       try {
         return { kind: "output", output: JSON.parse(Buffer.from(r.outcome.value).toString("utf8")) as JsonValue };
       } catch (err) {
-        return { kind: "error", error: { type: INVALID_OUTPUT, message: `output_json is not JSON: ${err instanceof Error ? err.message : String(err)}`, retryable: false } };
+        return {
+          kind: "error",
+          error: {
+            type: INVALID_OUTPUT,
+            message: `output_json is not JSON: ${err instanceof Error ? err.message : String(err)}`,
+            retryable: false,
+          },
+        };
       }
     case "error":
-      return { kind: "error", error: { message: r.outcome.value.message, type: r.outcome.value.type || "Error", retryable: r.outcome.value.retryable } };
+      return {
+        kind: "error",
+        error: {
+          message: r.outcome.value.message,
+          type: r.outcome.value.type || "Error",
+          retryable: r.outcome.value.retryable,
+        },
+      };
     default:
       return { kind: "output", output: null };
   }
@@ -142,12 +159,22 @@ export function registerWorkerService(router: ConnectRouter, deps: WorkerService
       const violations = checks.check(HelloSchema, hello, "hello");
       if (violations.length > 0) throw invalidArgument(violations);
 
-      const session = new WorkerSession(uuidv7(), hello.workerName, [...hello.actions], hello.slots, { ...hello.labels });
+      const session = new WorkerSession(uuidv7(), hello.workerName, [...hello.actions], hello.slots, {
+        ...hello.labels,
+      });
       const caps = { batches: hello.acceptsBatches, json: hello.acceptsJson };
       const log = logger.child({ workerId: session.id, worker: session.name });
       log.info({ actions: session.actions, slots: session.slots }, "worker connected");
       yield create(ServerMessageSchema, {
-        msg: { case: "welcome", value: { workerId: session.id, heartbeatInterval: durationFromMs(deps.heartbeatIntervalMs), acceptsBatches: true, acceptsJson: true } },
+        msg: {
+          case: "welcome",
+          value: {
+            workerId: session.id,
+            heartbeatInterval: durationFromMs(deps.heartbeatIntervalMs),
+            acceptsBatches: true,
+            acceptsJson: true,
+          },
+        },
       });
       dispatcher.attach(session);
 
@@ -155,17 +182,22 @@ export function registerWorkerService(router: ConnectRouter, deps: WorkerService
         // A resend (on the worker's timer) of a result still being committed: the commit's ack answers both.
         if (session.committing(r.taskId, r.leaseToken)) return;
         const outcome = resultOutcome(r);
-        dispatcher
-          .submit(session, { taskId: r.taskId, leaseToken: r.leaseToken, workerId: session.id, outcome })
-          .then(
-            (res) => session.send({ kind: "ack", taskId: r.taskId, accepted: res.accepted, reason: res.reason }),
-            (err: unknown) => {
-              // Not recorded: the worker keeps the result and sends it again; its lease token still decides.
-              if (isDatabaseUnavailable(err)) log.debug({ err, taskId: r.taskId }, "could not record result: database unreachable");
-              else log.error({ err, taskId: r.taskId }, "could not record result");
-              session.send({ kind: "ack", taskId: r.taskId, accepted: false, retryLater: true, reason: "the result could not be recorded now; send it again" });
-            },
-          );
+        dispatcher.submit(session, { taskId: r.taskId, leaseToken: r.leaseToken, workerId: session.id, outcome }).then(
+          (res) => session.send({ kind: "ack", taskId: r.taskId, accepted: res.accepted, reason: res.reason }),
+          (err: unknown) => {
+            // Not recorded: the worker keeps the result and sends it again; its lease token still decides.
+            if (isDatabaseUnavailable(err))
+              log.debug({ err, taskId: r.taskId }, "could not record result: database unreachable");
+            else log.error({ err, taskId: r.taskId }, "could not record result");
+            session.send({
+              kind: "ack",
+              taskId: r.taskId,
+              accepted: false,
+              retryLater: true,
+              reason: "the result could not be recorded now; send it again",
+            });
+          },
+        );
       };
       const handle = (m: WorkerMessage): void => {
         dispatcher.heard(session);

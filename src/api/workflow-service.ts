@@ -41,7 +41,12 @@ export function registerWorkflowService(router: ConnectRouter, deps: WorkflowSer
     const inputs = reqs.map((r, i) => {
       const input = valueToJson(r.input, {});
       checkPayload(input, maxPayloadBytes, `${fieldPrefix(i)}input of a run of workflow "${r.workflowId}"`);
-      return { workflowId: r.workflowId, version: r.version || undefined, input, idempotencyKey: r.idempotencyKey || undefined };
+      return {
+        workflowId: r.workflowId,
+        version: r.version || undefined,
+        input,
+        idempotencyKey: r.idempotencyKey || undefined,
+      };
     });
     // No wake-up call here: the store's `queued` signal wakes the dispatcher at the commit.
     const results = await triggerRuns(inputs);
@@ -60,12 +65,17 @@ export function registerWorkflowService(router: ConnectRouter, deps: WorkflowSer
     async getWorkflow(req) {
       const workflow = await store.getWorkflow(req.id, req.version || undefined);
       if (!workflow) {
-        throw notFound(req.version ? `workflow "${req.id}" version ${req.version} not found` : `workflow "${req.id}" not found`);
+        throw notFound(
+          req.version ? `workflow "${req.id}" version ${req.version} not found` : `workflow "${req.id}" not found`,
+        );
       }
       return { workflow: workflowToProto(workflow), versions: await store.listWorkflowVersions(req.id) };
     },
     async listWorkflows(req) {
-      const page = await store.listWorkflows({ pageSize: pageSize(req.pageSize), pageToken: req.pageToken || undefined });
+      const page = await store.listWorkflows({
+        pageSize: pageSize(req.pageSize),
+        pageToken: req.pageToken || undefined,
+      });
       return { workflows: page.items.map(workflowToProto), nextPageToken: page.next ?? "" };
     },
     async deleteWorkflow(req) {

@@ -40,7 +40,9 @@ export function readWorkflowSpec(req: CreateWorkflowRequest, checks: RequestChec
     prefix = "workflow";
     spec = req.source.value;
   } else {
-    throw invalidArgument(violations.length > 0 ? violations : [{ field: "source", description: "set either workflow or yaml" }]);
+    throw invalidArgument(
+      violations.length > 0 ? violations : [{ field: "source", description: "set either workflow or yaml" }],
+    );
   }
   const def = specToDef(spec);
   for (const v of validateWorkflowDef(def)) {
@@ -63,6 +65,8 @@ function specFromYaml(text: string): WorkflowSpec {
     return fromJson(WorkflowSpecSchema, normalizeSpecJson(parsed.value) as PbJson);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    throw invalidArgument([{ field: "yaml", description: message.replace(/^cannot decode message weft\.v1\.WorkflowSpec from JSON: /, "") }]);
+    throw invalidArgument([
+      { field: "yaml", description: message.replace(/^cannot decode message weft\.v1\.WorkflowSpec from JSON: /, "") },
+    ]);
   }
 }

@@ -44,7 +44,11 @@ export async function httpExchange(
     });
     const text = await readCapped(res, maxBytes);
     if (text === undefined) {
-      return failure("PAYLOAD_TOO_LARGE", `${describe}: response body above the payload limit of ${maxBytes} bytes (--max-payload-bytes)`, false);
+      return failure(
+        "PAYLOAD_TOO_LARGE",
+        `${describe}: response body above the payload limit of ${maxBytes} bytes (--max-payload-bytes)`,
+        false,
+      );
     }
     const headers: Record<string, JsonValue> = {};
     res.headers.forEach((value, key) => (headers[key] = value));
@@ -89,7 +93,10 @@ async function readCapped(res: Response, maxBytes: number): Promise<string | und
 }
 
 /** Reads the common {url, headers, timeout} settings. */
-export function readTarget(action: string, input: Record<string, JsonValue>): { url: string; headers: Record<string, string>; timeoutMs: number } | BuiltinOutcome {
+export function readTarget(
+  action: string,
+  input: Record<string, JsonValue>,
+): { url: string; headers: Record<string, string>; timeoutMs: number } | BuiltinOutcome {
   const url = input.url;
   if (typeof url !== "string" || !/^https?:\/\//i.test(url)) return badInput(action, "url must be an http(s) URL");
   const headers: Record<string, string> = {};
@@ -97,7 +104,8 @@ export function readTarget(action: string, input: Record<string, JsonValue>): { 
   if (!given) return badInput(action, "headers must be an object of strings");
   for (const [k, v] of Object.entries(given)) headers[k.toLowerCase()] = typeof v === "string" ? v : JSON.stringify(v);
   const timeoutMs = input.timeout === undefined ? DEFAULT_TIMEOUT_MS : parseDurationMs(input.timeout);
-  if (timeoutMs === undefined || !(timeoutMs > 0)) return badInput(action, `timeout must be a positive duration, got ${JSON.stringify(input.timeout)}`);
+  if (timeoutMs === undefined || !(timeoutMs > 0))
+    return badInput(action, `timeout must be a positive duration, got ${JSON.stringify(input.timeout)}`);
   return { url, headers, timeoutMs };
 }
 
@@ -113,7 +121,8 @@ export const httpRequest: BuiltinAction = {
     let body: string | undefined;
     if (input.body !== undefined && input.body !== null) {
       body = typeof input.body === "string" ? input.body : JSON.stringify(input.body);
-      if (typeof input.body !== "string" && !target.headers["content-type"]) target.headers["content-type"] = "application/json";
+      if (typeof input.body !== "string" && !target.headers["content-type"])
+        target.headers["content-type"] = "application/json";
     }
     return httpExchange({ method, ...target, ...(body !== undefined ? { body } : {}) }, ctx.signal, ctx.maxOutputBytes);
   },

@@ -30,7 +30,13 @@ export function signatureHeaders(secret: string, body: string, now: Date): Recor
  * Checks a signature header against the body; false when it does not match
  * or its timestamp is more than `toleranceSec` away from `now`.
  */
-export function verifySignature(secret: string, body: string, header: string | undefined, now: Date, toleranceSec = 300): boolean {
+export function verifySignature(
+  secret: string,
+  body: string,
+  header: string | undefined,
+  now: Date,
+  toleranceSec = 300,
+): boolean {
   const parts = Object.fromEntries((header ?? "").split(",").map((p) => p.split("=", 2) as [string, string]));
   const t = Number(parts.t);
   const v1 = parts.v1;

@@ -20,7 +20,8 @@ export const transform: BuiltinAction = {
   name: NAME,
   async run(raw, ctx) {
     const expression = asObject(raw)?.expression;
-    if (typeof expression !== "string" || expression.trim() === "") return badInput(NAME, "input.expression must be a CEL expression");
+    if (typeof expression !== "string" || expression.trim() === "")
+      return badInput(NAME, "input.expression must be a CEL expression");
     const { input, steps } = await ctx.runContext();
     try {
       return { kind: "output", output: evalCel(expression, { input, steps }) };

@@ -27,6 +27,10 @@ export const webhook: BuiltinAction = {
     const secret = await ctx.signingSecret();
     const signed = secret ? signatureHeaders(secret, body, ctx.now) : { "content-type": "application/json" };
     const headers = { ...target.headers, ...signed };
-    return httpExchange({ method: "POST", url: target.url, headers, body, timeoutMs: target.timeoutMs }, ctx.signal, ctx.maxOutputBytes);
+    return httpExchange(
+      { method: "POST", url: target.url, headers, body, timeoutMs: target.timeoutMs },
+      ctx.signal,
+      ctx.maxOutputBytes,
+    );
   },
 };

@@ -36,7 +36,10 @@ async function main(argv: string[]): Promise<number> {
   try {
     config = loadConfig(rest, process.env);
   } catch (err) {
-    if (err instanceof ConfigError || (err instanceof Error && "code" in err && String(err.code).startsWith("ERR_PARSE_ARGS"))) {
+    if (
+      err instanceof ConfigError ||
+      (err instanceof Error && "code" in err && String(err.code).startsWith("ERR_PARSE_ARGS"))
+    ) {
       process.stderr.write(`weft: ${(err as Error).message}\n\n${USAGE}`);
       return 2;
     }
@@ -64,7 +67,9 @@ async function main(argv: string[]): Promise<number> {
         process.on("SIGUSR2", () => {
           gc();
           const m = process.memoryUsage();
-          process.stdout.write(`${JSON.stringify({ msg: MEMORY_AFTER_GC, heapUsed: m.heapUsed, external: m.external })}\n`);
+          process.stdout.write(
+            `${JSON.stringify({ msg: MEMORY_AFTER_GC, heapUsed: m.heapUsed, external: m.external })}\n`,
+          );
         });
       }
       return new Promise<number>((resolve) => {

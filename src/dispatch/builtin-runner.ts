@@ -54,7 +54,8 @@ export function createBuiltinRunner(deps: {
   const runContext = async (runId: string) => {
     const run = await store.getRun(runId);
     const steps: Record<string, JsonValue> = {};
-    for (const s of run?.steps ?? []) if (s.status === "SUCCEEDED" && s.output !== undefined) steps[s.stepId] = s.output;
+    for (const s of run?.steps ?? [])
+      if (s.status === "SUCCEEDED" && s.output !== undefined) steps[s.stepId] = s.output;
     return { input: run?.input ?? null, steps };
   };
 
@@ -66,7 +67,11 @@ export function createBuiltinRunner(deps: {
 
   const execute = async (task: ClaimedTask, abort: AbortController): Promise<BuiltinOutcome> => {
     const action = registry.get(task.action);
-    if (!action) return { kind: "error", error: { type: "UNKNOWN_ACTION", message: `no built-in ${task.action}`, retryable: false } };
+    if (!action)
+      return {
+        kind: "error",
+        error: { type: "UNKNOWN_ACTION", message: `no built-in ${task.action}`, retryable: false },
+      };
     try {
       return await action.run(task.input, {
         runId: task.runId,
@@ -81,7 +86,14 @@ export function createBuiltinRunner(deps: {
         signingSecret: () => signingSecret(task.runId, task.workflowId),
       });
     } catch (err) {
-      return { kind: "error", error: { type: "BUILTIN_ERROR", message: `${task.action}: ${err instanceof Error ? err.message : String(err)}`, retryable: true } };
+      return {
+        kind: "error",
+        error: {
+          type: "BUILTIN_ERROR",
+          message: `${task.action}: ${err instanceof Error ? err.message : String(err)}`,
+          retryable: true,
+        },
+      };
     }
   };
 
@@ -101,7 +113,10 @@ export function createBuiltinRunner(deps: {
           log.error({ err, taskId: result.taskId }, "could not record a built-in result");
           return;
         }
-        log.debug({ err, taskId: result.taskId, retryInMs: delay }, "could not record a built-in result yet: database unreachable");
+        log.debug(
+          { err, taskId: result.taskId, retryInMs: delay },
+          "could not record a built-in result yet: database unreachable",
+        );
         await sleep(delay);
       }
     }
@@ -118,7 +133,14 @@ export function createBuiltinRunner(deps: {
         // A cancel decided this attempt (its result is usually stale by now); report
         // it as what it was, so a race with the sweeper's TIMEOUT records the same type.
         const reason = String(abort.signal.reason);
-        outcome = { kind: "error", error: { type: /timed out/.test(reason) ? "TIMEOUT" : "CANCELLED", message: `${task.action}: ${reason}`, retryable: true } };
+        outcome = {
+          kind: "error",
+          error: {
+            type: /timed out/.test(reason) ? "TIMEOUT" : "CANCELLED",
+            message: `${task.action}: ${reason}`,
+            retryable: true,
+          },
+        };
       }
       await record({ taskId: task.taskId, leaseToken: task.leaseToken, workerId: session.id, outcome });
     })().finally(() => running.delete(task.taskId));

@@ -49,7 +49,9 @@ export function createCompletionBuffer(opts: {
       .then(
         (results) => {
           // The store answers in input order.
-          batch.forEach((b, i) => b.resolve(results[i] ?? { taskId: b.outcome.taskId, accepted: false, reason: "not processed" }));
+          batch.forEach((b, i) =>
+            b.resolve(results[i] ?? { taskId: b.outcome.taskId, accepted: false, reason: "not processed" }),
+          );
         },
         (err: unknown) => batch.forEach((b) => b.reject(err)),
       )

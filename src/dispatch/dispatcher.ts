@@ -168,12 +168,21 @@ export function createDispatcher(deps: {
     if (paused || closed) return;
     for (const session of sessions) {
       if (claiming.size >= options.claimConcurrency) return;
-      if (claiming.has(session) || session.free <= 0 || emptyAt.get(session.actionKey) === generationOf(session.actionKey)) continue;
+      if (
+        claiming.has(session) ||
+        session.free <= 0 ||
+        emptyAt.get(session.actionKey) === generationOf(session.actionKey)
+      )
+        continue;
       // Beside a claim of its set, a session claims only in a backlog, and only for a quarter of what
       // it can take at once or more: a claim of a few tasks costs a round trip and a commit like a
       // full one, and waiting for the claim in flight lets more slots free up (S5's drain +5–8 %).
       const backlog = lastClaim.get(session.actionKey) === "full";
-      if (setClaiming(session.actionKey) && (!backlog || session.free < Math.min(session.slots, options.claimBatchSize) / 4)) continue;
+      if (
+        setClaiming(session.actionKey) &&
+        (!backlog || session.free < Math.min(session.slots, options.claimBatchSize) / 4)
+      )
+        continue;
       startClaim(session);
     }
   };
@@ -190,7 +199,8 @@ export function createDispatcher(deps: {
     if (actions === undefined) wokeAll = generation;
     else {
       for (const session of sessions) {
-        if (wokeSet.get(session.actionKey) !== generation && session.actions.some((a) => actions.includes(a))) wokeSet.set(session.actionKey, generation);
+        if (wokeSet.get(session.actionKey) !== generation && session.actions.some((a) => actions.includes(a)))
+          wokeSet.set(session.actionKey, generation);
       }
     }
     pump();
@@ -230,7 +240,11 @@ export function createDispatcher(deps: {
       // short claim beside others is no proof of an empty queue (SKIP LOCKED passes over rows a
       // concurrent claim holds), and pumping only here cost full S1 ~10 % (ABAB: 2,302–2,691
       // against 2,550–2,907 runs/s).
-      if (lastClaim.get(session.actionKey) === "none" || emptyAloneAt.get(session.actionKey) === generationOf(session.actionKey)) pump();
+      if (
+        lastClaim.get(session.actionKey) === "none" ||
+        emptyAloneAt.get(session.actionKey) === generationOf(session.actionKey)
+      )
+        pump();
       else wake(session.actions);
     }
   };
@@ -238,7 +252,12 @@ export function createDispatcher(deps: {
   const submit = async (session: WorkerSession | undefined, outcome: TaskOutcome): Promise<CompletionResult> => {
     // Before the commit (which wakes the pump): the re-queued task must not go straight back to this worker.
     const fromWorker = outcome.source !== "server";
-    if (session && fromWorker) session.noteResult(outcome.taskId, outcome.leaseToken, outcome.outcome.kind === "error" ? outcome.outcome.error.type : undefined);
+    if (session && fromWorker)
+      session.noteResult(
+        outcome.taskId,
+        outcome.leaseToken,
+        outcome.outcome.kind === "error" ? outcome.outcome.error.type : undefined,
+      );
     let result: CompletionResult;
     try {
       result = await buffer.submit(limitOutput(outcome, maxPayloadBytes));
@@ -256,7 +275,10 @@ export function createDispatcher(deps: {
       leaseToken: token,
       workerId: session?.id,
       source: "server",
-      outcome: { kind: "error", error: { type, message: type === "LEASE_LOST" ? `lease lost: ${why}` : why, retryable: true } },
+      outcome: {
+        kind: "error",
+        error: { type, message: type === "LEASE_LOST" ? `lease lost: ${why}` : why, retryable: true },
+      },
     });
 
   /**
@@ -277,7 +299,11 @@ export function createDispatcher(deps: {
   stallWatch.unref();
 
   /** Leases these tasks of one session again (the lease store lost or expired them while the worker lives). */
-  const leaseAgain = async (session: WorkerSession, items: { taskId: string; minToken: bigint }[], ttlMs: number): Promise<void> => {
+  const leaseAgain = async (
+    session: WorkerSession,
+    items: { taskId: string; minToken: bigint }[],
+    ttlMs: number,
+  ): Promise<void> => {
     const grants = await leases.acquire(items, session.id, ttlMs);
     grants.forEach((g) => leaseTokens.set(g.taskId, g.token));
   };
@@ -290,7 +316,10 @@ export function createDispatcher(deps: {
   const dropSilent = (now: number): void => {
     for (const s of sessions) {
       if (s.suspect && now - s.heardAt > SILENT_LEASES * options.leaseTtlMs) {
-        logger.warn({ workerId: s.id, worker: s.name, silentMs: now - s.heardAt }, "closing the stream of a worker silent since its tasks were lost");
+        logger.warn(
+          { workerId: s.id, worker: s.name, silentMs: now - s.heardAt },
+          "closing the stream of a worker silent since its tasks were lost",
+        );
         s.close("no message from the worker since its tasks were lost for silence; reconnect");
       }
     }
@@ -306,7 +335,14 @@ export function createDispatcher(deps: {
         const session = bySessionId.get(t.workerId ?? "");
         // Lost for silence (not for a timeout): stop feeding this stream until it speaks again.
         const held = session?.inflight.get(t.taskId);
-        if (session && held && held.task.leaseToken === t.leaseToken && type === undefined && !beating(held, Date.now())) session.suspect = true;
+        if (
+          session &&
+          held &&
+          held.task.leaseToken === t.leaseToken &&
+          type === undefined &&
+          !beating(held, Date.now())
+        )
+          session.suspect = true;
         return lose(session, t.taskId, t.leaseToken, why, type);
       },
       wake,
@@ -346,7 +382,13 @@ export function createDispatcher(deps: {
       bySessionId.delete(session.id);
       session.close();
       const held = [...session.inflight.values()];
-      await Promise.all(held.map((h) => lose(session, h.task.taskId, h.task.leaseToken, "worker stream closed").catch((err: unknown) => logger.error({ err }, "could not requeue task"))));
+      await Promise.all(
+        held.map((h) =>
+          lose(session, h.task.taskId, h.task.leaseToken, "worker stream closed").catch((err: unknown) =>
+            logger.error({ err }, "could not requeue task"),
+          ),
+        ),
+      );
       session.inflight.clear();
       wake();
     },
@@ -374,7 +416,11 @@ export function createDispatcher(deps: {
         const lost = items.filter((i) => !held.has(i.taskId));
         if (lost.length > 0) {
           // Redis lost them (restart, FLUSHALL) while the worker is alive: Postgres is the truth, lease again.
-          await leaseAgain(session, lost.map((i) => ({ taskId: i.taskId, minToken: i.token })), ttl);
+          await leaseAgain(
+            session,
+            lost.map((i) => ({ taskId: i.taskId, minToken: i.token })),
+            ttl,
+          );
         }
       } catch (err) {
         logger.warn({ err }, "heartbeat could not reach the lease store");
@@ -384,7 +430,8 @@ export function createDispatcher(deps: {
       for (const t of tasks) {
         const session = t.workerId ? bySessionId.get(t.workerId) : undefined;
         const held = session?.inflight.get(t.taskId);
-        if (session && held && held.task.leaseToken === t.leaseToken) session.send({ kind: "cancel", taskId: t.taskId, reason });
+        if (session && held && held.task.leaseToken === t.leaseToken)
+          session.send({ kind: "cancel", taskId: t.taskId, reason });
       }
     },
     pause() {

@@ -57,7 +57,12 @@ export function createScheduler(deps: {
           for (const tick of dueTicks(cron, handled.get(key), now)) {
             if (tick.getTime() < wf.createdAt.getTime()) continue;
             const at = tick.toISOString();
-            inputs.push({ workflowId: wf.workflowId, version: wf.version, input: { schedule: cron, scheduled_at: at }, idempotencyKey: `schedule:${cron}@${at}` });
+            inputs.push({
+              workflowId: wf.workflowId,
+              version: wf.version,
+              input: { schedule: cron, scheduled_at: at },
+              idempotencyKey: `schedule:${cron}@${at}`,
+            });
           }
           const upcoming = nextTick(cron, now);
           if (upcoming) wake = Math.min(wake, upcoming.getTime());

@@ -92,7 +92,9 @@ export class WorkerSession {
   }
 
   get free(): number {
-    return this.closed || this.suspect || this.draining || Date.now() < this.fullUntil ? 0 : Math.max(0, this.slots - this.inflight.size);
+    return this.closed || this.suspect || this.draining || Date.now() < this.fullUntil
+      ? 0
+      : Math.max(0, this.slots - this.inflight.size);
   }
 
   /**

@@ -78,7 +78,9 @@ export function createSweeper(deps: {
     const late = await store.timedOutTasks(new Date(now), 500);
     if (late.length === 0) return;
     await dispatcher.cancel(late, "step timed out");
-    await Promise.all(late.map((t) => dispatcher.lose(t, "the step's timeout passed", "TIMEOUT").catch(() => undefined)));
+    await Promise.all(
+      late.map((t) => dispatcher.lose(t, "the step's timeout passed", "TIMEOUT").catch(() => undefined)),
+    );
   };
 
   /** Runs past their workflow timeout → TIMED_OUT; the store signals `cancel` for their running tasks. */
@@ -110,7 +112,10 @@ export function createSweeper(deps: {
     const running = await store.runningTasks({ startedBefore: new Date(now - options.leaseTtlMs), limit: 1000 });
     const stillMissing = new Map<string, bigint>();
     const checks = await Promise.all(
-      running.map(async (t) => ({ t, held: (t.workerId && deps.localHolder(t.taskId, t.workerId)) || (await leases.check(t.taskId, t.leaseToken)) })),
+      running.map(async (t) => ({
+        t,
+        held: (t.workerId && deps.localHolder(t.taskId, t.workerId)) || (await leases.check(t.taskId, t.leaseToken)),
+      })),
     );
     for (const { t, held } of checks) {
       if (held) continue;

@@ -83,7 +83,12 @@ export function createWebhookDeliverer(deps: {
     let problem: string | undefined;
     let status = 0;
     try {
-      const res = await fetch(d.url, { method: "POST", headers, body, signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(TIMEOUT_MS)]) });
+      const res = await fetch(d.url, {
+        method: "POST",
+        headers,
+        body,
+        signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(TIMEOUT_MS)]),
+      });
       await res.arrayBuffer().catch(() => undefined);
       status = res.status;
       if (status < 200 || status > 299) problem = `answered ${status}`;
@@ -93,13 +98,26 @@ export function createWebhookDeliverer(deps: {
     }
     const what = `${d.kind} webhook POST ${d.url}`;
     if (problem === undefined) {
-      await store.finishWebhookDelivery({ id: d.id, outcome: "delivered", message: `${what} → ${status} (attempt ${d.attempt})` });
+      await store.finishWebhookDelivery({
+        id: d.id,
+        outcome: "delivered",
+        message: `${what} → ${status} (attempt ${d.attempt})`,
+      });
     } else if (d.attempt >= MAX_ATTEMPTS) {
-      await store.finishWebhookDelivery({ id: d.id, outcome: "gave_up", message: `${what} failed: ${problem} (attempt ${d.attempt}); giving up` });
+      await store.finishWebhookDelivery({
+        id: d.id,
+        outcome: "gave_up",
+        message: `${what} failed: ${problem} (attempt ${d.attempt}); giving up`,
+      });
     } else {
       const base = Math.min(MAX_BACKOFF_MS, deps.retryMs * 2 ** Math.min(30, d.attempt - 1));
       const retryInMs = Math.round(base * (1 + 0.2 * Math.random()));
-      await store.finishWebhookDelivery({ id: d.id, outcome: "retry", retryInMs, message: `${what} failed: ${problem} (attempt ${d.attempt}); retry in ${retryInMs} ms` });
+      await store.finishWebhookDelivery({
+        id: d.id,
+        outcome: "retry",
+        retryInMs,
+        message: `${what} failed: ${problem} (attempt ${d.attempt}); retry in ${retryInMs} ms`,
+      });
     }
   };
 
@@ -107,7 +125,13 @@ export function createWebhookDeliverer(deps: {
     for (;;) {
       const due = await store.claimWebhookDeliveries(deps.batch ?? 20, LEASE_MS);
       if (due.length === 0 || stopped) return;
-      await Promise.all(due.map((d) => deliver(d).catch((err: unknown) => logger.warn({ err, deliveryId: d.id }, "could not record a webhook attempt"))));
+      await Promise.all(
+        due.map((d) =>
+          deliver(d).catch((err: unknown) =>
+            logger.warn({ err, deliveryId: d.id }, "could not record a webhook attempt"),
+          ),
+        ),
+      );
     }
   };
 

@@ -28,8 +28,7 @@ export class CelError extends Error {
 
 type Program = (vars: Record<string, CelInput>) => CelResult;
 type Compiled =
-  | { ok: true; program: Program; positions: Record<string, number>; ast: unknown }
-  | { ok: false; error: string };
+  { ok: true; program: Program; positions: Record<string, number>; ast: unknown } | { ok: false; error: string };
 
 const CACHE_LIMIT = 1000;
 const cache = new Map<string, Compiled>();
@@ -97,7 +96,12 @@ function position(expr: string, offset: number | undefined): string {
   return before.length === 1 ? ` (at column ${col})` : ` (at line ${before.length}, column ${col})`;
 }
 
-function describe(err: { message: string; exprId: bigint | undefined }, c: Compiled & { ok: true }, expr: string, vars: object): string {
+function describe(
+  err: { message: string; exprId: bigint | undefined },
+  c: Compiled & { ok: true },
+  expr: string,
+  vars: object,
+): string {
   let text = err.message;
   if (err.exprId !== undefined && text === "unresolved attribute") {
     const node = findExpr(c.ast, err.exprId);
@@ -127,7 +131,10 @@ export function evalCel(expr: string, vars: Record<string, JsonValue>): JsonValu
   try {
     result = c.program(vars as Record<string, CelInput>);
   } catch (err) {
-    throw new CelError(describe({ message: String((err as Error)?.message ?? err), exprId: undefined }, c, expr, vars), expr);
+    throw new CelError(
+      describe({ message: String((err as Error)?.message ?? err), exprId: undefined }, c, expr, vars),
+      expr,
+    );
   }
   if (isCelError(result)) throw new CelError(describe(result, c, expr, vars), expr);
   try {

@@ -25,7 +25,8 @@ export function matchEvent(def: WorkflowDef, name: string, payload: JsonValue): 
     try {
       const value = evalCel(t.filter, { payload });
       if (value === true) return { match: true };
-      if (value !== false) problems.push(`filter ${JSON.stringify(t.filter)} gave ${JSON.stringify(value)}, not a boolean`);
+      if (value !== false)
+        problems.push(`filter ${JSON.stringify(t.filter)} gave ${JSON.stringify(value)}, not a boolean`);
     } catch (err) {
       if (!(err instanceof CelError)) throw err;
       problems.push(err.message);

@@ -13,7 +13,10 @@ function stepFailure(view: PlanView, k: number): Failure {
   const id = view.graph.ids[k]!;
   const error = view.decidedError(k) ?? view.stored(k)?.error;
   if (view.status(k) === "CANCELLED") {
-    return { message: `step ${id} was cancelled${error ? `: ${error.message}` : ""}`, type: error?.type ?? "CANCELLED" };
+    return {
+      message: `step ${id} was cancelled${error ? `: ${error.message}` : ""}`,
+      type: error?.type ?? "CANCELLED",
+    };
   }
   return { message: `step ${id} failed: ${error?.message ?? "no error recorded"}`, type: error?.type ?? "STEP_FAILED" };
 }

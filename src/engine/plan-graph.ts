@@ -45,7 +45,7 @@ class MinHeap {
   push(v: number): void {
     const a = this.items;
     a.push(v);
-    for (let i = a.length - 1; i > 0; ) {
+    for (let i = a.length - 1; i > 0;) {
       const p = (i - 1) >> 1;
       if (a[p]! <= v) break;
       a[i] = a[p]!;
@@ -59,7 +59,7 @@ class MinHeap {
     const last = a.pop()!;
     if (a.length === 0) return top;
     a[0] = last;
-    for (let i = 0; ; ) {
+    for (let i = 0; ;) {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;

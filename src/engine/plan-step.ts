@@ -15,9 +15,7 @@ import { isStepFinished } from "./plan-view.js";
  * const d: StepDecision = { kind: "skip", reason: "when is false" };
  */
 export type StepDecision =
-  | { kind: "queue"; input: JsonValue }
-  | { kind: "skip"; reason: string }
-  | { kind: "fail"; error: Failure };
+  { kind: "queue"; input: JsonValue } | { kind: "skip"; reason: string } | { kind: "fail"; error: Failure };
 
 const PAST: Partial<Record<StepStatus, string>> = {
   FAILED: "failed",

@@ -87,7 +87,11 @@ export function backoffMs(policy: RetryPolicy, attempt: number): number {
  * // { retry: false, reason: "the error is marked not retryable" }
  */
 export function decideRetry(policy: RetryPolicy, attempt: number, failure: Failure, random: number): RetryDecision {
-  if (failure.retryable !== false && RETURNED_ERROR_TYPES.includes(failure.type) && attempt < policy.maxAttempts + MAX_RETURNS) {
+  if (
+    failure.retryable !== false &&
+    RETURNED_ERROR_TYPES.includes(failure.type) &&
+    attempt < policy.maxAttempts + MAX_RETURNS
+  ) {
     return { retry: true, delayMs: 0 };
   }
   if (attempt >= policy.maxAttempts) {

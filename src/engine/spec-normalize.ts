@@ -43,7 +43,10 @@ function triggerRule(obj: JsonObject): void {
   for (const key of ["trigger_rule", "triggerRule"]) {
     const v = obj[key];
     if (typeof v !== "string") continue;
-    const name = v.trim().toUpperCase().replace(/[-\s]+/g, "_");
+    const name = v
+      .trim()
+      .toUpperCase()
+      .replace(/[-\s]+/g, "_");
     setOwn(obj, key, name.startsWith("TRIGGER_RULE_") ? name : `TRIGGER_RULE_${name}`);
   }
 }

@@ -78,7 +78,10 @@ export function parseWorkflowYaml(text: string): YamlParseResult {
     }
     if (!isMap(doc.contents) && !(isAlias(doc.contents) && isMap(doc.contents.resolve(doc)))) {
       const what = doc.contents === null ? "an empty document" : isScalar(doc.contents) ? "a scalar" : "a sequence";
-      return { ok: false, errors: [{ line: 1, column: 1, message: `expected a mapping at the top level, found ${what}` }] };
+      return {
+        ok: false,
+        errors: [{ line: 1, column: 1, message: `expected a mapping at the top level, found ${what}` }],
+      };
     }
     const problems = jsonProblems(doc, at);
     if (problems.length > 0) return { ok: false, errors: problems };

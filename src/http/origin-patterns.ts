@@ -30,9 +30,6 @@ function patternToRegExp(pattern: string): RegExp {
   const escape = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
   const portAny = pattern.endsWith(":*");
   const body = portAny ? pattern.slice(0, -2) : pattern;
-  const source = body
-    .split("*")
-    .map(escape)
-    .join("[a-z0-9-]+(?:\\.[a-z0-9-]+)*");
+  const source = body.split("*").map(escape).join("[a-z0-9-]+(?:\\.[a-z0-9-]+)*");
   return new RegExp(`^${source}${portAny ? "(?::\\d{1,5})?" : ""}$`);
 }

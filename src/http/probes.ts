@@ -67,9 +67,11 @@ async function readiness(opts: ProbeOptions, timeoutMs: number): Promise<{ ok: b
             return { ok: false, reason: "readiness check threw an error" };
           },
         ),
-      sleep(timeoutMs, { ok: false, reason: `readiness check took over ${timeoutMs} ms` }, { signal: timer.signal }).catch(
-        () => ({ ok: false }),
-      ),
+      sleep(
+        timeoutMs,
+        { ok: false, reason: `readiness check took over ${timeoutMs} ms` },
+        { signal: timer.signal },
+      ).catch(() => ({ ok: false })),
     ]);
   } finally {
     timer.abort();

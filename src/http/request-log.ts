@@ -107,7 +107,8 @@ function protocolOf(req: NodeRequest): string {
   const type = req.headers["content-type"] ?? "";
   if (type.startsWith("application/grpc-web")) return "grpc-web";
   if (type.startsWith("application/grpc")) return "grpc";
-  if (type.startsWith("application/connect+") || req.headers["connect-protocol-version"] !== undefined) return "connect";
+  if (type.startsWith("application/connect+") || req.headers["connect-protocol-version"] !== undefined)
+    return "connect";
   if (type.startsWith("application/json") || type.startsWith("application/proto")) return "connect";
   return "http";
 }

@@ -164,7 +164,9 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       }),
     close: ({ graceMs = 10_000 } = {}) =>
       (closing ??= (async () => {
-        const stopped = new Promise<void>((resolve) => (listener.listening ? listener.close(() => resolve()) : resolve()));
+        const stopped = new Promise<void>((resolve) =>
+          listener.listening ? listener.close(() => resolve()) : resolve(),
+        );
         conns.drain();
         if (!(await conns.idle(graceMs))) {
           logger.warn({ open: conns.count(), graceMs }, "grace period over: ending the calls still open");

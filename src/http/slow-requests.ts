@@ -95,13 +95,18 @@ export function createSlowRequestGuard(opts: SlowRequestOptions): SlowRequestGua
         if (kind === "client_streaming" || kind === "bidi_streaming") streamingRequests.add(h.requestPath);
       }
     },
-    http1Options: { headersTimeout: timeoutMs, requestTimeout: timeoutMs, connectionsCheckingInterval: Math.min(H1_CHECK_INTERVAL_MS, timeoutMs) },
+    http1Options: {
+      headersTimeout: timeoutMs,
+      requestTimeout: timeoutMs,
+      connectionsCheckingInterval: Math.min(H1_CHECK_INTERVAL_MS, timeoutMs),
+    },
     watchHttp1: (h1) => watchHttp1(h1, closed),
     watchHttp2(h2) {
       h2.on("session", (session: http2.ServerHttp2Session) => closeWithoutStreams(session, timeoutMs, closed));
       h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
         const path = (headers[":path"] ?? "").split("?", 1)[0] ?? "";
-        if (!stream.endAfterHeaders && !streamingRequests.has(path)) resetUnfinishedBody(stream, path, timeoutMs, closed);
+        if (!stream.endAfterHeaders && !streamingRequests.has(path))
+          resetUnfinishedBody(stream, path, timeoutMs, closed);
       });
     },
   };

@@ -37,7 +37,7 @@ export type RedisLeaseStoreOptions = {
   prefix?: string;
   /** Called when the connection goes down or comes back (transitions only; own client only). */
   onConnection?: (state: "down" | "up", error?: Error) => void;
-} & ({ url: string; client?: never } & LeaseRedisClientOptions | { client: Redis | Cluster; url?: never });
+} & (({ url: string; client?: never } & LeaseRedisClientOptions) | { client: Redis | Cluster; url?: never });
 
 /**
  * A Redis lease store, with its client (for health checks and tests).
@@ -81,7 +81,8 @@ function chunks<T>(items: T[]): T[][] {
 export function createRedisLeaseStore(options: RedisLeaseStoreOptions): RedisLeaseStore {
   const k = leaseKeys(options.prefix ?? "weft");
   const owned = options.client === undefined;
-  if (!owned && keyPrefixOf(options.client)) throw new Error("the lease store's Redis client must not set keyPrefix (use the prefix option)");
+  if (!owned && keyPrefixOf(options.client))
+    throw new Error("the lease store's Redis client must not set keyPrefix (use the prefix option)");
   const raw = options.client === undefined ? createLeaseRedisClient(options.url, options) : options.client;
   const client = defineLeaseScripts(raw);
   if (owned) watchConnection(raw, options.onConnection);
@@ -89,19 +90,40 @@ export function createRedisLeaseStore(options: RedisLeaseStoreOptions): RedisLea
   const acquireChunk = async (items: AcquireItem[], workerId: string, ttl: number): Promise<LeaseGrant[]> => {
     const floors = items.flatMap((i) => [i.taskId, String(tokenFloor(i.minToken))]);
     const keys = items.map((i) => k.lease(i.taskId));
-    const [exp, tokens] = await client.weftLeaseAcquire(3 + keys.length, k.seq, k.expiry, k.holders, ...keys, workerId, String(ttl), ...floors);
+    const [exp, tokens] = await client.weftLeaseAcquire(
+      3 + keys.length,
+      k.seq,
+      k.expiry,
+      k.holders,
+      ...keys,
+      workerId,
+      String(ttl),
+      ...floors,
+    );
     const expiresAt = Number(exp);
     return items.map((item, i) => ({ taskId: item.taskId, token: BigInt(tokens[i]!), expiresAt }));
   };
 
   const renewChunk = (items: HeldLease[], workerId: string, ttl: number): Promise<string[]> => {
     const pairs = items.flatMap((i) => [i.taskId, holderValue(i.token, workerId)]);
-    return client.weftLeaseRenew(1 + items.length, k.expiry, ...items.map((i) => k.lease(i.taskId)), String(ttl), ...pairs);
+    return client.weftLeaseRenew(
+      1 + items.length,
+      k.expiry,
+      ...items.map((i) => k.lease(i.taskId)),
+      String(ttl),
+      ...pairs,
+    );
   };
 
   const releaseChunk = (items: HeldLease[]): Promise<number> => {
     const pairs = items.flatMap((i) => [i.taskId, `${i.token}:`]);
-    return client.weftLeaseRelease(2 + items.length, k.expiry, k.holders, ...items.map((i) => k.lease(i.taskId)), ...pairs);
+    return client.weftLeaseRelease(
+      2 + items.length,
+      k.expiry,
+      k.holders,
+      ...items.map((i) => k.lease(i.taskId)),
+      ...pairs,
+    );
   };
 
   return {

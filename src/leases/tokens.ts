@@ -48,7 +48,8 @@ export function tokenFloor(minToken: bigint | undefined): bigint {
  * ```
  */
 export function leaseTtl(ttlMs: number): number {
-  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError(`lease ttlMs must be a positive number, got ${ttlMs}`);
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0)
+    throw new RangeError(`lease ttlMs must be a positive number, got ${ttlMs}`);
   return Math.ceil(ttlMs);
 }
 

@@ -20,7 +20,10 @@ import { box } from "./json-rows.js";
 export function applyPlan(changes: ChangeSet, def: WorkflowDef, runId: string, runStatus: RunStatus, plan: Plan): void {
   for (const q of plan.queue) {
     const action = stepAction(def, q.stepId);
-    changes.moveStep(runId, q.stepId, "PENDING", "QUEUED", { input: box(q.input), ...(action === undefined ? {} : { action }) });
+    changes.moveStep(runId, q.stepId, "PENDING", "QUEUED", {
+      input: box(q.input),
+      ...(action === undefined ? {} : { action }),
+    });
     changes.event({ run_id: runId, type: "STEP_STATUS", step_id: q.stepId, step_status: "QUEUED" });
   }
   for (const s of plan.skip) {

@@ -96,7 +96,14 @@ export class ChangeSet {
   private readonly queuedActions: (string | undefined)[] = [];
 
   /** Records a step move (checked against the state machine), merging with an earlier move of the same step. */
-  moveStep(runId: string, stepId: string, from: StepStatus, to: StepStatus, fields: StepFields = {}, cause?: MoveCause): void {
+  moveStep(
+    runId: string,
+    stepId: string,
+    from: StepStatus,
+    to: StepStatus,
+    fields: StepFields = {},
+    cause?: MoveCause,
+  ): void {
     assertStepMove(from, to, cause);
     const key = `${runId}/${stepId}`;
     const earlier = this.steps.get(key);

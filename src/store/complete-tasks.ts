@@ -21,7 +21,13 @@
  * 5. Write it all with `writeChanges` (one statement) including the signals.
  */
 import type { Kysely } from "kysely";
-import { DEFAULT_RETRY, FINISHED_RUN_STATUSES, type Failure, type JsonValue, type WorkflowDef } from "../engine/model.js";
+import {
+  DEFAULT_RETRY,
+  FINISHED_RUN_STATUSES,
+  type Failure,
+  type JsonValue,
+  type WorkflowDef,
+} from "../engine/model.js";
 import { stepAction } from "../engine/plan-graph.js";
 import { planRun } from "../engine/planner.js";
 import { decideRetry } from "../engine/retry.js";
@@ -74,13 +80,26 @@ export async function completeTasks(
   const parsed = outcomes.map((o) => parseTaskId(o.taskId));
   const runIds = [...new Set(parsed.flatMap((p) => (p ? [p.runId] : [])))];
   if (runIds.length === 0) {
-    return { results: outcomes.map((o) => ({ taskId: o.taskId, accepted: false, reason: "unknown task" })), signals: [] };
+    return {
+      results: outcomes.map((o) => ({ taskId: o.taskId, accepted: false, reason: "unknown task" })),
+      signals: [],
+    };
   }
   return db.transaction().execute(async (trx) => {
     const runs = await lockRuns(trx, runIds);
     const steps = await loadSteps(trx, [...runs.keys()]);
-    const batch: Batch = { runs, steps, changes: new ChangeSet(), changed: new Map(), random: deps.random ?? Math.random, ...(deps.maxPayloadBytes ? { maxPayloadBytes: deps.maxPayloadBytes } : {}) };
-    await deps.defs.load(trx, [...runs.values()].map((r) => ({ workflowId: r.workflowId, version: r.workflowVersion })));
+    const batch: Batch = {
+      runs,
+      steps,
+      changes: new ChangeSet(),
+      changed: new Map(),
+      random: deps.random ?? Math.random,
+      ...(deps.maxPayloadBytes ? { maxPayloadBytes: deps.maxPayloadBytes } : {}),
+    };
+    await deps.defs.load(
+      trx,
+      [...runs.values()].map((r) => ({ workflowId: r.workflowId, version: r.workflowVersion })),
+    );
 
     const results = outcomes.map((outcome, i): CompletionResult => {
       const at = parsed[i];
@@ -98,7 +117,13 @@ export async function completeTasks(
 }
 
 /** Fences one outcome and records its effect on the step (and on a still-PENDING run). */
-function record(batch: Batch, run: LockedRun, def: WorkflowDef | undefined, stepId: string, outcome: TaskOutcome): CompletionResult {
+function record(
+  batch: Batch,
+  run: LockedRun,
+  def: WorkflowDef | undefined,
+  stepId: string,
+  outcome: TaskOutcome,
+): CompletionResult {
   const { changes } = batch;
   const taskId = outcome.taskId;
   const step = batch.steps.get(run.id)?.get(stepId);
@@ -131,11 +156,24 @@ function record(batch: Batch, run: LockedRun, def: WorkflowDef | undefined, step
     return action === undefined ? {} : { action };
   };
   const workerId = outcome.workerId ?? step.workerId;
-  const base = { run_id: run.id, type: "STEP_STATUS" as const, step_id: stepId, attempt: step.attempts, ...(workerId ? { worker_id: workerId } : {}) };
+  const base = {
+    run_id: run.id,
+    type: "STEP_STATUS" as const,
+    step_id: stepId,
+    attempt: step.attempts,
+    ...(workerId ? { worker_id: workerId } : {}),
+  };
   if (outcome.outcome.kind === "sleep" || outcome.outcome.kind === "requeue") {
     const sleep = outcome.outcome.kind === "sleep" ? outcome.outcome.until.toISOString() : undefined;
-    changes.moveStep(run.id, stepId, "RUNNING", "QUEUED", { token, giveBack: true, ...named(), ...(sleep ? { timerAt: sleep } : {}) });
-    const message = sleep ? `timer set: due at ${sleep}` : `requeued: ${(outcome.outcome as { reason: string }).reason}`;
+    changes.moveStep(run.id, stepId, "RUNNING", "QUEUED", {
+      token,
+      giveBack: true,
+      ...named(),
+      ...(sleep ? { timerAt: sleep } : {}),
+    });
+    const message = sleep
+      ? `timer set: due at ${sleep}`
+      : `requeued: ${(outcome.outcome as { reason: string }).reason}`;
     changes.event({ ...base, step_status: "QUEUED", message });
     Object.assign(step, { status: "QUEUED", leaseToken: undefined });
     return { taskId, accepted: true };
@@ -154,8 +192,18 @@ function record(batch: Batch, run: LockedRun, def: WorkflowDef | undefined, step
         ? decideRetry(policy, step.attempts, settled.error, batch.random())
         : { retry: false as const, reason: `the run is ${run.status}` };
     if (decision.retry) {
-      changes.moveStep(run.id, stepId, "RUNNING", "QUEUED", { token, error: settled.error, delayMs: decision.delayMs, ...named() });
-      changes.event({ ...base, step_status: "QUEUED", error: settled.error, message: `retry in ${decision.delayMs} ms` });
+      changes.moveStep(run.id, stepId, "RUNNING", "QUEUED", {
+        token,
+        error: settled.error,
+        delayMs: decision.delayMs,
+        ...named(),
+      });
+      changes.event({
+        ...base,
+        step_status: "QUEUED",
+        error: settled.error,
+        message: `retry in ${decision.delayMs} ms`,
+      });
       Object.assign(step, { status: "QUEUED", error: settled.error, leaseToken: undefined });
     } else {
       changes.moveStep(run.id, stepId, "RUNNING", "FAILED", { token, error: settled.error });
@@ -178,7 +226,8 @@ function staleReason(step: StepRowState, token: bigint): string {
 
 /** The outcome as something storable: an output, or an error (`final`: not to be retried). */
 function settleOutcome(outcome: TaskOutcome): { output: JsonValue } | { error: Failure; final: boolean } {
-  if (outcome.outcome.kind === "sleep" || outcome.outcome.kind === "requeue") throw new Error(`${outcome.outcome.kind} outcomes are recorded before settling`);
+  if (outcome.outcome.kind === "sleep" || outcome.outcome.kind === "requeue")
+    throw new Error(`${outcome.outcome.kind} outcomes are recorded before settling`);
   if (outcome.outcome.kind === "output") {
     const bad = nulFailure(outcome.outcome.output, "output", INVALID_OUTPUT);
     return bad ? { error: bad, final: true } : { output: outcome.outcome.output };
@@ -195,8 +244,15 @@ function planRuns(batch: Batch, defs: DefCache): void {
   for (const [runId, changed] of batch.changed) {
     const run = batch.runs.get(runId)!;
     const def = defs.get(run.workflowId, run.workflowVersion);
-    if (def === undefined) throw new Error(`run ${runId}: workflow ${run.workflowId} v${run.workflowVersion} not found`);
+    if (def === undefined)
+      throw new Error(`run ${runId}: workflow ${run.workflowId} v${run.workflowVersion} not found`);
     const state = runState(run, run.status, batch.steps.get(runId) ?? new Map());
-    applyPlan(batch.changes, def, runId, run.status, settlePlan(def, state, planRun(def, state, changed), batch.maxPayloadBytes));
+    applyPlan(
+      batch.changes,
+      def,
+      runId,
+      run.status,
+      settlePlan(def, state, planRun(def, state, changed), batch.maxPayloadBytes),
+    );
   }
 }

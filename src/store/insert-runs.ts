@@ -74,7 +74,12 @@ export interface InsertedRuns {
  */
 export async function insertRuns(
   db: Kysely<Database>,
-  rows: { runs: readonly NewRunRow[]; steps: readonly NewStepRow[]; events: readonly EventRow[]; payloads: readonly string[] },
+  rows: {
+    runs: readonly NewRunRow[];
+    steps: readonly NewStepRow[];
+    events: readonly EventRow[];
+    payloads: readonly string[];
+  },
 ): Promise<InsertedRuns> {
   if (rows.runs.length === 0) return { created: new Set(), stale: 0 };
   const result = await sql<{ stale: number; created: string[] }>`

@@ -42,7 +42,13 @@ import type {
   WebhookDelivery,
   WorkflowRecord,
 } from "./types.js";
-import { createWorkflow, deleteWorkflow, getWorkflow, listWorkflows, listWorkflowVersions } from "./workflow-queries.js";
+import {
+  createWorkflow,
+  deleteWorkflow,
+  getWorkflow,
+  listWorkflows,
+  listWorkflowVersions,
+} from "./workflow-queries.js";
 
 export interface KyselyStoreOptions {
   /** How signals travel (default: in-process, for a single process such as PGlite). */
@@ -131,14 +137,20 @@ export class KyselyStore implements Store {
   }
 
   async triggerRuns(inputs: TriggerInput[]): Promise<TriggerResult[]> {
-    return (await this.#mutate(triggerRuns(this.db, inputs, { defs: this.#defs, bus: this.#bus, ...this.#limits }))).results;
+    return (await this.#mutate(triggerRuns(this.db, inputs, { defs: this.#defs, bus: this.#bus, ...this.#limits })))
+      .results;
   }
 
   getRun(id: string): Promise<RunRecord | undefined> {
     return getRun(this.db, id);
   }
 
-  listRuns(opts: { workflowId?: string; status?: RunStatus; pageSize: number; pageToken?: string }): Promise<Page<RunRecord>> {
+  listRuns(opts: {
+    workflowId?: string;
+    status?: RunStatus;
+    pageSize: number;
+    pageToken?: string;
+  }): Promise<Page<RunRecord>> {
     return listRuns(this.db, opts);
   }
 
@@ -170,7 +182,12 @@ export class KyselyStore implements Store {
 
   async completeTasks(outcomes: TaskOutcome[]): Promise<CompletionResult[]> {
     if (outcomes.length === 0) return [];
-    const deps = { defs: this.#defs, bus: this.#bus, ...this.#limits, ...(this.#random ? { random: this.#random } : {}) };
+    const deps = {
+      defs: this.#defs,
+      bus: this.#bus,
+      ...this.#limits,
+      ...(this.#random ? { random: this.#random } : {}),
+    };
     return (await this.#mutate(completeTasks(this.db, outcomes, deps))).results;
   }
 

@@ -72,7 +72,20 @@ export function toRunRecord(row: RunRow & { has_output: boolean }, steps: StepRu
  * ```
  */
 export function toStepRunRecord(
-  row: Pick<StepRunRow, "step_id" | "action" | "status" | "attempts" | "output" | "error" | "worker_id" | "created_at" | "queued_at" | "started_at" | "ended_at"> & {
+  row: Pick<
+    StepRunRow,
+    | "step_id"
+    | "action"
+    | "status"
+    | "attempts"
+    | "output"
+    | "error"
+    | "worker_id"
+    | "created_at"
+    | "queued_at"
+    | "started_at"
+    | "ended_at"
+  > & {
     has_output: boolean;
   },
 ): StepRunRecord {

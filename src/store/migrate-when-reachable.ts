@@ -28,20 +28,27 @@ export interface MigrateWhenReachableOptions {
  * @example
  *   await migrateWhenReachable(store, { waitMs: 0, logger }); // one try
  */
-export async function migrateWhenReachable(store: { migrate(): Promise<void> }, opts: MigrateWhenReachableOptions): Promise<void> {
+export async function migrateWhenReachable(
+  store: { migrate(): Promise<void> },
+  opts: MigrateWhenReachableOptions,
+): Promise<void> {
   const start = Date.now();
   const maxDelay = opts.maxDelayMs ?? 5_000;
   let delay = opts.initialDelayMs ?? 250;
   for (let attempt = 1; ; attempt++) {
     try {
       await store.migrate();
-      if (attempt > 1) opts.logger.info({ attempt, waitedMs: Date.now() - start }, "database reachable; migrations applied");
+      if (attempt > 1)
+        opts.logger.info({ attempt, waitedMs: Date.now() - start }, "database reachable; migrations applied");
       return;
     } catch (err) {
       const left = opts.waitMs - (Date.now() - start);
       if (!isDatabaseUnavailable(err) || left <= 0) throw err;
       const wait = Math.min(left, delay / 2 + Math.random() * (delay / 2));
-      opts.logger.warn({ err: String(err), attempt, retryInMs: Math.round(wait), giveUpInMs: Math.round(left) }, "database unreachable; waiting for it");
+      opts.logger.warn(
+        { err: String(err), attempt, retryInMs: Math.round(wait), giveUpInMs: Math.round(left) },
+        "database unreachable; waiting for it",
+      );
       await sleep(wait);
       delay = Math.min(maxDelay, delay * 2);
     }

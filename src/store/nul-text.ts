@@ -51,6 +51,10 @@ export function scrubFailure(failure: Failure): Failure {
 export function nulFailure(value: JsonValue, path: string, type: string): Failure | undefined {
   const found = findUnstorableStrings(value, path);
   if (found.length === 0) return undefined;
-  const shown = found.slice(0, 5).map((f) => `${scrubNul(f.path)} (${f.problem})`).join(", ") + (found.length > 5 ? `, … (${found.length} in all)` : "");
+  const shown =
+    found
+      .slice(0, 5)
+      .map((f) => `${scrubNul(f.path)} (${f.problem})`)
+      .join(", ") + (found.length > 5 ? `, … (${found.length} in all)` : "");
   return { type, message: `${path} holds text that cannot be stored, at ${shown}`, retryable: false };
 }

@@ -10,7 +10,10 @@ import { createPgliteStore } from "./pglite.js";
 import { createPostgresStore } from "./postgres.js";
 import type { Store } from "./types.js";
 
-export async function openStore(config: { databaseUrl?: string; pgPreparedStatements?: boolean; dataDir: string; maxPayloadBytes?: number }, logger: Logger): Promise<Store> {
+export async function openStore(
+  config: { databaseUrl?: string; pgPreparedStatements?: boolean; dataDir: string; maxPayloadBytes?: number },
+  logger: Logger,
+): Promise<Store> {
   const limits = config.maxPayloadBytes ? { maxPayloadBytes: config.maxPayloadBytes } : {};
   if (config.databaseUrl) {
     logger.info({ database: redact(config.databaseUrl) }, "using Postgres");
@@ -19,7 +22,11 @@ export async function openStore(config: { databaseUrl?: string; pgPreparedStatem
       ...limits,
       ...(config.pgPreparedStatements === false ? { preparedStatements: false } : {}),
       onPoolError: (err) => logger.warn({ err }, "a Postgres connection failed; it is replaced on demand"),
-      onSignalError: (err) => logger.warn({ err }, "the LISTEN connection failed; reconnecting (wake-ups from other replicas wait until then)"),
+      onSignalError: (err) =>
+        logger.warn(
+          { err },
+          "the LISTEN connection failed; reconnecting (wake-ups from other replicas wait until then)",
+        ),
     });
   }
   logger.info({ dataDir: config.dataDir }, "using embedded PGlite (set DATABASE_URL for Postgres)");

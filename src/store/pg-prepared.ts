@@ -124,7 +124,9 @@ export function preparingPool(pool: pg.Pool, options: PreparedStatementOptions =
 /** Postgres refusing a prepared statement whose result columns changed (SQLSTATE 0A000). */
 function planChanged(error: unknown): boolean {
   const e = error as { code?: unknown; message?: unknown };
-  return e.code === "0A000" && typeof e.message === "string" && e.message.includes("cached plan must not change result type");
+  return (
+    e.code === "0A000" && typeof e.message === "string" && e.message.includes("cached plan must not change result type")
+  );
 }
 
 /**

@@ -122,7 +122,9 @@ export function createPgSignalBus(options: PgSignalBusOptions): SignalBus & { re
     committed: (signals) => listeners.deliver(signals),
     async send(db: Kysely<Database>, signal: StoreSignal) {
       const payloads = encodeSignals(origin, [signal]);
-      await sql`select pg_notify(${SIGNAL_CHANNEL}, p) from jsonb_array_elements_text(cast(${JSON.stringify(payloads)} as jsonb)) as t(p)`.execute(db);
+      await sql`select pg_notify(${SIGNAL_CHANNEL}, p) from jsonb_array_elements_text(cast(${JSON.stringify(payloads)} as jsonb)) as t(p)`.execute(
+        db,
+      );
       listeners.deliver([signal]);
     },
     async subscribe(listener) {

@@ -59,8 +59,18 @@ export function createPostgresStore(options: PostgresStoreOptions): Promise<Kyse
   // client itself, which would be unhandled. Its queries fail, and the pool drops it on release.
   pool.on("connect", (client) => client.on("error", onError));
   pool.on("error", () => undefined);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: options.preparedStatements === false ? pool : preparingPool(pool) }) });
-  const signals = createPgSignalBus({ url: options.url, ...(options.onSignalError ? { onError: options.onSignalError } : {}) });
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: options.preparedStatements === false ? pool : preparingPool(pool) }),
+  });
+  const signals = createPgSignalBus({
+    url: options.url,
+    ...(options.onSignalError ? { onError: options.onSignalError } : {}),
+  });
   // db.destroy() ends the pool; close() ends the listener first.
-  return Promise.resolve(new KyselyStore(db, () => db.destroy(), { signals, ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}) }));
+  return Promise.resolve(
+    new KyselyStore(db, () => db.destroy(), {
+      signals,
+      ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
+    }),
+  );
 }

@@ -44,7 +44,8 @@ export async function retryRun(
     const run = (await lockRuns(trx, [id])).get(id);
     if (run === undefined) return { result: { error: "NOT_FOUND" as const }, signals: [] };
     if (run.status === "SUCCEEDED") return { result: { error: "SUCCEEDED" as const }, signals: [] };
-    if (run.status === "PENDING" || run.status === "RUNNING") return { result: { error: "NOT_FINISHED" as const }, signals: [] };
+    if (run.status === "PENDING" || run.status === "RUNNING")
+      return { result: { error: "NOT_FINISHED" as const }, signals: [] };
 
     const steps = (await loadSteps(trx, [id])).get(id) ?? new Map();
     await deps.defs.load(trx, [{ workflowId: run.workflowId, version: run.workflowVersion }]);
@@ -57,9 +58,29 @@ export async function retryRun(
     changes.event({ run_id: id, type: "RUN_STATUS", run_status: "RUNNING", message: `retried after ${run.status}` });
     for (const step of steps.values()) {
       if (!canMoveStep(step.status, "PENDING", "retry")) continue;
-      changes.moveStep(id, step.stepId, step.status, "PENDING", { reset: true, outputClear: true, errorClear: true, inputClear: true }, "retry");
-      changes.event({ run_id: id, type: "STEP_STATUS", step_id: step.stepId, step_status: "PENDING", message: "retried" });
-      Object.assign(step, { status: "PENDING", attempts: 0, output: undefined, error: undefined, leaseToken: undefined, workerId: undefined });
+      changes.moveStep(
+        id,
+        step.stepId,
+        step.status,
+        "PENDING",
+        { reset: true, outputClear: true, errorClear: true, inputClear: true },
+        "retry",
+      );
+      changes.event({
+        run_id: id,
+        type: "STEP_STATUS",
+        step_id: step.stepId,
+        step_status: "PENDING",
+        message: "retried",
+      });
+      Object.assign(step, {
+        status: "PENDING",
+        attempts: 0,
+        output: undefined,
+        error: undefined,
+        leaseToken: undefined,
+        workerId: undefined,
+      });
     }
     // Every step is examined (no hint): steps a timeout left PENDING are decided too.
     const state = runState(run, "RUNNING", steps);

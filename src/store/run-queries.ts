@@ -15,7 +15,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Runs with `has_output`, telling a JSON `null` output from none. */
 function runs(db: Kysely<Database>) {
-  return db.selectFrom("runs").selectAll("runs").select(sql<boolean>`runs.output is not null`.as("has_output"));
+  return db
+    .selectFrom("runs")
+    .selectAll("runs")
+    .select(sql<boolean>`runs.output is not null`.as("has_output"));
 }
 
 /** A step row as `getRun` reads it: one JSON object per step (timestamps as ISO text). */
@@ -108,7 +111,10 @@ export async function listRuns(
   if (opts.workflowId !== undefined) query = query.where("runs.workflow_id", "=", opts.workflowId);
   if (opts.status !== undefined) query = query.where("runs.status", "=", opts.status);
   if (after !== undefined) query = query.where("runs.id", "<", after);
-  const rows = await query.orderBy("runs.id", "desc").limit(limit + 1).execute();
+  const rows = await query
+    .orderBy("runs.id", "desc")
+    .limit(limit + 1)
+    .execute();
   const items = rows.slice(0, limit).map((row) => toRunRecord(row));
   const last = items.at(-1);
   return rows.length > limit && last ? { items, next: encodePageToken(last.id) } : { items };

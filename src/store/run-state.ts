@@ -110,5 +110,12 @@ export function runState(run: LockedRun, status: RunStatus, steps: ReadonlyMap<s
     if (s.error !== undefined) state.error = s.error;
     states[id] = state;
   }
-  return { runId: run.id, workflowId: run.workflowId, workflowVersion: run.workflowVersion, status, input: run.input, steps: states };
+  return {
+    runId: run.id,
+    workflowId: run.workflowId,
+    workflowVersion: run.workflowVersion,
+    status,
+    input: run.input,
+    steps: states,
+  };
 }

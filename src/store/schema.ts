@@ -65,7 +65,11 @@ export interface StepRunsTable {
   error: NullableJsonb<Failure>;
   not_before: Timestamp;
   /** int8: pg returns it as a string, PGlite as a number. */
-  lease_token: ColumnType<string | number | null, bigint | number | string | null | undefined, bigint | number | string | null>;
+  lease_token: ColumnType<
+    string | number | null,
+    bigint | number | string | null | undefined,
+    bigint | number | string | null
+  >;
   worker_id: string | null;
   created_at: CreatedAt;
   queued_at: Timestamp;

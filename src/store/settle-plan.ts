@@ -22,14 +22,21 @@ import { INVALID_INPUT, INVALID_OUTPUT, nulFailure, scrubFailure, scrubNul } fro
  * for (const q of settled.queue) queue(q.stepId, q.input);
  * ```
  */
-export function settlePlan(def: WorkflowDef, state: RunState, first: Plan, maxPayloadBytes = Number.POSITIVE_INFINITY): Plan {
+export function settlePlan(
+  def: WorkflowDef,
+  state: RunState,
+  first: Plan,
+  maxPayloadBytes = Number.POSITIVE_INFINITY,
+): Plan {
   const out: Plan = { queue: [], skip: [], fail: [] };
   let plan = first;
   for (;;) {
     const converted: string[] = [];
     for (const q of plan.queue) {
       const attempts = state.steps[q.stepId]?.attempts ?? 0;
-      const bad = nulFailure(q.input, "input", INVALID_INPUT) ?? tooLarge(q.input, maxPayloadBytes, `run ${state.runId} step ${q.stepId}: rendered input`);
+      const bad =
+        nulFailure(q.input, "input", INVALID_INPUT) ??
+        tooLarge(q.input, maxPayloadBytes, `run ${state.runId} step ${q.stepId}: rendered input`);
       if (bad === undefined) {
         out.queue.push(q);
         state.steps[q.stepId] = { status: "QUEUED", attempts };
@@ -61,12 +68,21 @@ export function tooLarge(value: JsonValue, maxBytes: number, what: string): Fail
   if (!Number.isFinite(maxBytes)) return undefined;
   const size = Buffer.byteLength(JSON.stringify(value), "utf8");
   if (size <= maxBytes) return undefined;
-  return { type: "PAYLOAD_TOO_LARGE", message: `${what} is ${size} bytes, above the payload limit of ${maxBytes} bytes (--max-payload-bytes)`, retryable: false };
+  return {
+    type: "PAYLOAD_TOO_LARGE",
+    message: `${what} is ${size} bytes, above the payload limit of ${maxBytes} bytes (--max-payload-bytes)`,
+    retryable: false,
+  };
 }
 
-function settleFinish(finish: NonNullable<Plan["finish"]>, maxBytes: number, runId: string): NonNullable<Plan["finish"]> {
+function settleFinish(
+  finish: NonNullable<Plan["finish"]>,
+  maxBytes: number,
+  runId: string,
+): NonNullable<Plan["finish"]> {
   if (finish.output !== undefined) {
-    const bad = nulFailure(finish.output, "output", INVALID_OUTPUT) ?? tooLarge(finish.output, maxBytes, `run ${runId}: output`);
+    const bad =
+      nulFailure(finish.output, "output", INVALID_OUTPUT) ?? tooLarge(finish.output, maxBytes, `run ${runId}: output`);
     if (bad !== undefined) return { status: "FAILED", error: bad };
   }
   return finish.error === undefined ? finish : { ...finish, error: scrubFailure(finish.error) };

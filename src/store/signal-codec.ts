@@ -54,16 +54,23 @@ export function encodeSignals(origin: string, signals: readonly StoreSignal[]): 
   for (const s of signals) {
     if (s.kind === "queued") {
       const named = s.actions && JSON.stringify({ o: origin, k: "queued", a: s.actions });
-      payloads.push(named && Buffer.byteLength(named) <= MAX_PAYLOAD_BYTES ? named : JSON.stringify({ o: origin, k: "queued" }));
+      payloads.push(
+        named && Buffer.byteLength(named) <= MAX_PAYLOAD_BYTES ? named : JSON.stringify({ o: origin, k: "queued" }),
+      );
     } else if (s.kind === "run") {
       const overhead = Buffer.byteLength(JSON.stringify({ o: origin, k: "run", r: [] }));
       const chunks = s.runIds.length === 0 ? [[]] : chunkBySize(s.runIds, overhead);
       for (const r of chunks) payloads.push(JSON.stringify({ o: origin, k: "run", r }));
     } else {
       const reason = s.reason.length > MAX_REASON_CHARS ? `${s.reason.slice(0, MAX_REASON_CHARS)}…` : s.reason;
-      const tasks: WireTask[] = s.tasks.map((t) => ({ t: t.taskId, ...(t.workerId ? { w: t.workerId } : {}), l: String(t.leaseToken) }));
+      const tasks: WireTask[] = s.tasks.map((t) => ({
+        t: t.taskId,
+        ...(t.workerId ? { w: t.workerId } : {}),
+        l: String(t.leaseToken),
+      }));
       const overhead = Buffer.byteLength(JSON.stringify({ o: origin, k: "cancel", why: reason, t: [] }));
-      for (const t of chunkBySize(tasks, overhead)) payloads.push(JSON.stringify({ o: origin, k: "cancel", why: reason, t }));
+      for (const t of chunkBySize(tasks, overhead))
+        payloads.push(JSON.stringify({ o: origin, k: "cancel", why: reason, t }));
     }
   }
   return payloads;

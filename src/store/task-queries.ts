@@ -63,9 +63,15 @@ export async function runningTasks(
     .where("started_at", "<", opts.startedBefore);
   const after = opts.afterTaskId === undefined ? undefined : parseTaskId(opts.afterTaskId);
   if (after !== undefined) {
-    query = query.where((eb) => eb(eb.refTuple("run_id", "step_id"), ">", eb.tuple(sql<string>`cast(${after.runId} as uuid)`, after.stepId)));
+    query = query.where((eb) =>
+      eb(eb.refTuple("run_id", "step_id"), ">", eb.tuple(sql<string>`cast(${after.runId} as uuid)`, after.stepId)),
+    );
   }
-  const rows = await query.orderBy("run_id").orderBy("step_id").limit(Math.max(1, Math.floor(opts.limit))).execute();
+  const rows = await query
+    .orderBy("run_id")
+    .orderBy("step_id")
+    .limit(Math.max(1, Math.floor(opts.limit)))
+    .execute();
   return rows.map(toRef);
 }
 
@@ -99,7 +105,12 @@ export async function nextDueTime(db: Kysely<Database>): Promise<Date | undefine
  * const events = await runEventsAfter(db, runId, lastSeenId, 500);
  * ```
  */
-export async function runEventsAfter(db: Kysely<Database>, runId: string, afterId: bigint, limit: number): Promise<RunEventRecord[]> {
+export async function runEventsAfter(
+  db: Kysely<Database>,
+  runId: string,
+  afterId: bigint,
+  limit: number,
+): Promise<RunEventRecord[]> {
   if (!isUuid(runId)) return [];
   const rows = await db
     .selectFrom("run_events")

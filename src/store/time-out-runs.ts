@@ -41,7 +41,10 @@ export async function timeOutRuns(
     .execute();
   if (candidates.length === 0) return { result: { runIds: [], running: [] }, signals: [] };
   return db.transaction().execute(async (trx) => {
-    const locked = await lockRuns(trx, candidates.map((c) => c.id));
+    const locked = await lockRuns(
+      trx,
+      candidates.map((c) => c.id),
+    );
     const runs = [...locked.values()].filter((r) => !FINISHED_RUN_STATUSES.includes(r.status));
     const error: Failure = { type: "TIMED_OUT", message: "the run's timeout passed" };
     const changes = new ChangeSet();

@@ -31,7 +31,11 @@ export async function eventListeners(db: Kysely<Database>, name: string): Promis
     .where((eb) =>
       eb.or([
         eb(sql`v.def -> 'on' -> 'events'`, "@>", sql`jsonb_build_array(cast(${name} as text))`),
-        eb(sql`v.def -> 'on' -> 'eventTriggers'`, "@>", sql`jsonb_build_array(jsonb_build_object('name', cast(${name} as text)))`),
+        eb(
+          sql`v.def -> 'on' -> 'eventTriggers'`,
+          "@>",
+          sql`jsonb_build_array(jsonb_build_object('name', cast(${name} as text)))`,
+        ),
       ]),
     )
     .execute();
@@ -47,14 +51,18 @@ export async function eventListeners(db: Kysely<Database>, name: string): Promis
  * ```
  */
 export async function scheduledWorkflows(db: Kysely<Database>): Promise<LiveWorkflow[]> {
-  const rows = await latestLive(db).where(sql<boolean>`jsonb_array_length(coalesce(v.def -> 'on' -> 'schedules', '[]'::jsonb)) > 0`).execute();
+  const rows = await latestLive(db)
+    .where(sql<boolean>`jsonb_array_length(coalesce(v.def -> 'on' -> 'schedules', '[]'::jsonb)) > 0`)
+    .execute();
   return rows.map(toLive);
 }
 
 function latestLive(db: Kysely<Database>) {
   return db
     .selectFrom("workflows as w")
-    .innerJoin("workflow_versions as v", (j) => j.onRef("v.workflow_id", "=", "w.id").onRef("v.version", "=", "w.latest_version"))
+    .innerJoin("workflow_versions as v", (j) =>
+      j.onRef("v.workflow_id", "=", "w.id").onRef("v.version", "=", "w.latest_version"),
+    )
     .select(["v.workflow_id", "v.version", "v.def", "v.created_at"])
     .where("w.deleted_at", "is", null)
     .orderBy("v.workflow_id");

@@ -88,7 +88,13 @@ export async function triggerRuns(
     const started =
       inputs.length > ROWS_PER_INSERT
         ? await startInOneTransaction(db, inputs, deps)
-        : await startRuns(db, inputs, (attempt === 1 ? cachedVersions(inputs, deps.defs) : undefined) ?? (await loadVersions(db, inputs, deps.defs)), deps);
+        : await startRuns(
+            db,
+            inputs,
+            (attempt === 1 ? cachedVersions(inputs, deps.defs) : undefined) ??
+              (await loadVersions(db, inputs, deps.defs)),
+            deps,
+          );
     if (started !== undefined) return started;
   }
   throw new Error(`workflow versions changed under each of ${MAX_TRIES} tries of the trigger`);
@@ -134,7 +140,8 @@ async function startRuns(
     if (def === undefined) {
       return fail("VERSION_NOT_FOUND", `workflow "${input.workflowId}" has no version ${version}`);
     }
-    const batchKey = input.idempotencyKey === undefined ? undefined : `${input.workflowId}\u0000${input.idempotencyKey}`;
+    const batchKey =
+      input.idempotencyKey === undefined ? undefined : `${input.workflowId}\u0000${input.idempotencyKey}`;
     const seen = batchKey === undefined ? undefined : byKey.get(batchKey);
     if (seen !== undefined) return { plan: seen, duplicate: true };
     if (batchKey !== undefined) byKey.set(batchKey, plans.length);
@@ -196,7 +203,13 @@ function fail(reason: "WORKFLOW_NOT_FOUND" | "VERSION_NOT_FOUND", message: strin
 /** A new run with its initial plan; a plan that finishes the run at once makes the row finished. */
 function prepareRun(input: TriggerInput, version: number, def: WorkflowDef, maxPayloadBytes?: number): PlannedRun {
   const runId = uuidv7();
-  const state = { runId, workflowId: input.workflowId, workflowVersion: version, status: RunStatus.PENDING, input: input.input };
+  const state = {
+    runId,
+    workflowId: input.workflowId,
+    workflowVersion: version,
+    status: RunStatus.PENDING,
+    input: input.input,
+  };
   const plan = settlePlan(def, { ...state, steps: {} }, planInitial(def, state), maxPayloadBytes);
   const finish = plan.finish;
   return {
@@ -247,7 +260,10 @@ async function loadVersions(db: Kysely<Database>, inputs: TriggerInput[], defs: 
   }
   for (const id of ids) defs.noteLatest(id, versions.get(id)?.latest);
   // Definitions are immutable per version: read only the ones not cached yet.
-  await defs.load(db, rows.map((r) => ({ workflowId: r.id, version: r.version })));
+  await defs.load(
+    db,
+    rows.map((r) => ({ workflowId: r.id, version: r.version })),
+  );
   return versions;
 }
 
@@ -303,7 +319,12 @@ function newRows(runs: PlannedRun[]): { runs: NewRunRow[]; steps: NewStepRow[]; 
       events.push({ run_id: runId, type: "RUN_STATUS", run_status: runStatus, ...(error ? { error } : {}) });
     }
     for (const step of run.def.steps) {
-      const row: NewStepRow = { run_id: runId, step_id: step.id, action: step.action, status: status.get(step.id) ?? "PENDING" };
+      const row: NewStepRow = {
+        run_id: runId,
+        step_id: step.id,
+        action: step.action,
+        status: status.get(step.id) ?? "PENDING",
+      };
       if (inputs.has(step.id)) row.input = box(inputs.get(step.id)!);
       const error = errors.get(step.id);
       if (error !== undefined) row.error = error;

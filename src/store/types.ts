@@ -153,7 +153,12 @@ export interface Store extends ExecutionStore {
   triggerRuns(inputs: TriggerInput[]): Promise<TriggerResult[]>;
   getRun(id: string): Promise<RunRecord | undefined>;
   /** Newest first. */
-  listRuns(opts: { workflowId?: string; status?: RunStatus; pageSize: number; pageToken?: string }): Promise<Page<RunRecord>>;
+  listRuns(opts: {
+    workflowId?: string;
+    status?: RunStatus;
+    pageSize: number;
+    pageToken?: string;
+  }): Promise<Page<RunRecord>>;
   getRunHistory(runId: string): Promise<RunEventRecord[]>;
   /** Latest versions of live workflows listening for the event (by `on.events` or `on.eventTriggers`). */
   eventListeners(name: string): Promise<LiveWorkflow[]>;

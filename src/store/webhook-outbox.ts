@@ -42,7 +42,11 @@ interface ClaimRow {
  * const due = await claimWebhookDeliveries(db, 20, 30_000);
  * ```
  */
-export async function claimWebhookDeliveries(db: Kysely<Database>, limit: number, leaseMs: number): Promise<WebhookDelivery[]> {
+export async function claimWebhookDeliveries(
+  db: Kysely<Database>,
+  limit: number,
+  leaseMs: number,
+): Promise<WebhookDelivery[]> {
   const { rows } = await sql<ClaimRow>`
     with picked as (
       select id from webhook_deliveries
@@ -72,8 +76,12 @@ export async function claimWebhookDeliveries(db: Kysely<Database>, limit: number
     url: r.url,
     attempt: r.attempts,
     ...(r.secret ? { secret: r.secret } : {}),
-    ...(r.run_status ? { runStatus: r.run_status, runOutput: r.run_output, ...(r.run_error ? { runError: r.run_error } : {}) } : {}),
-    ...(r.step_id ? { stepId: r.step_id, stepStatus: r.step_status!, stepAttempt: r.step_attempt ?? 0, stepOutput: r.step_output } : {}),
+    ...(r.run_status
+      ? { runStatus: r.run_status, runOutput: r.run_output, ...(r.run_error ? { runError: r.run_error } : {}) }
+      : {}),
+    ...(r.step_id
+      ? { stepId: r.step_id, stepStatus: r.step_status!, stepAttempt: r.step_attempt ?? 0, stepOutput: r.step_output }
+      : {}),
     ...(r.error ? { error: r.error } : {}),
   }));
 }

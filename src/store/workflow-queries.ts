@@ -139,7 +139,10 @@ export async function listWorkflows(
   const limit = pageLimit(opts.pageSize);
   let query = liveVersions(db).whereRef("v.version", "=", "w.latest_version");
   if (after !== undefined) query = query.where("w.id", ">", after);
-  const rows = await query.orderBy("w.id").limit(limit + 1).execute();
+  const rows = await query
+    .orderBy("w.id")
+    .limit(limit + 1)
+    .execute();
   const items = rows.slice(0, limit).map(toWorkflowRecord);
   const last = items.at(-1);
   return rows.length > limit && last ? { items, next: encodePageToken(last.id) } : { items };

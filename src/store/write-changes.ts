@@ -36,7 +36,11 @@ const literals = (values: readonly string[]) => sql.join(values.map((v) => sql.l
  * await writeChanges(trx, changes, bus.payloads(signals));
  * ```
  */
-export async function writeChanges(trx: Transaction<Database>, changes: ChangeSet, payloads: readonly string[]): Promise<void> {
+export async function writeChanges(
+  trx: Transaction<Database>,
+  changes: ChangeSet,
+  payloads: readonly string[],
+): Promise<void> {
   const steps = [...changes.steps.values()];
   const runs = [...changes.runs.values()];
   const events = changes.events.map((e, seq) => ({ ...e, seq }));

@@ -67,7 +67,11 @@ function transports(baseUrl: string): Record<string, Transport> {
 
 /** A Connect JSON call with the body as written: the honest way to send `\ud800` escapes. */
 async function postJson(baseUrl: string, method: string, body: string): Promise<Refusal | "ok"> {
-  const res = await fetch(`${baseUrl}/weft.v1.WorkflowService/${method}`, { method: "POST", headers: { "content-type": "application/json" }, body });
+  const res = await fetch(`${baseUrl}/weft.v1.WorkflowService/${method}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+  });
   if (res.ok) return "ok";
   const json = (await res.json()) as { code: string; message: string; details?: { type: string; value: string }[] };
   const fields = (json.details ?? [])
@@ -78,10 +82,19 @@ async function postJson(baseUrl: string, method: string, body: string): Promise<
 }
 
 /** One unary gRPC call with a hand-made message body; resolves with grpc-status and grpc-message. */
-async function rawGrpc(baseUrl: string, path: string, message: Uint8Array): Promise<{ status: string; message: string }> {
+async function rawGrpc(
+  baseUrl: string,
+  path: string,
+  message: Uint8Array,
+): Promise<{ status: string; message: string }> {
   const session = http2.connect(baseUrl);
   try {
-    const req = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers" });
+    const req = session.request({
+      ":method": "POST",
+      ":path": path,
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
     const frame = Buffer.alloc(5 + message.length);
     frame.writeUInt32BE(message.length, 1);
     frame.set(message, 5);
@@ -106,7 +119,8 @@ describe.skipIf(!hasPostgres)("bad input on Postgres", () => {
   const grpc = () => createClient(WorkflowService, createGrpcTransport({ baseUrl: url, ...DECODE }));
   const runs = () => createClient(RunService, createGrpcTransport({ baseUrl: url, ...DECODE }));
   const runCount = async (workflowId: string) => (await runs().listRuns({ workflowId, pageSize: 100 })).runs.length;
-  const listening = (id: string, event: string) => `{"id": "${id}", "on": {"events": ["${event}"]}, "steps": [{"id": "a", "action": "noop"}]}`;
+  const listening = (id: string, event: string) =>
+    `{"id": "${id}", "on": {"events": ["${event}"]}, "steps": [{"id": "a", "action": "noop"}]}`;
 
   beforeAll(async () => {
     weft = await startWeft({ backend: "postgres" });
@@ -122,8 +136,16 @@ describe.skipIf(!hasPostgres)("bad input on Postgres", () => {
   it("refuses lone surrogates in Connect JSON values and keys, naming the field", async () => {
     const cases: [string, string, string[]][] = [
       ["TriggerWorkflow", '{"workflowId": "sink", "input": "\\ud800"}', ["input"]],
-      ["TriggerWorkflow", '{"workflowId": "sink", "input": {"a": {"\\udc00k": 1, "pair": "\\ud83d\\ude00"}}}', ['input.a["\\udc00k"]']],
-      ["TriggerWorkflows", '{"triggers": [{"workflowId": "sink"}, {"workflowId": "sink", "input": {"list": ["ok", "x\\ud800"]}}]}', ["triggers[1].input.list[1]"]],
+      [
+        "TriggerWorkflow",
+        '{"workflowId": "sink", "input": {"a": {"\\udc00k": 1, "pair": "\\ud83d\\ude00"}}}',
+        ['input.a["\\udc00k"]'],
+      ],
+      [
+        "TriggerWorkflows",
+        '{"triggers": [{"workflowId": "sink"}, {"workflowId": "sink", "input": {"list": ["ok", "x\\ud800"]}}]}',
+        ["triggers[1].input.list[1]"],
+      ],
       ["PublishEvent", '{"name": "ev", "payload": {"\\ud800": true}}', ['payload["\\ud800"]']],
       [
         "CreateWorkflow",
@@ -132,7 +154,10 @@ describe.skipIf(!hasPostgres)("bad input on Postgres", () => {
       ],
     ];
     for (const [method, body, fields] of cases) {
-      expect(await postJson(url, method, body), `${method} ${body}`).toMatchObject({ code: Code.InvalidArgument, fields });
+      expect(await postJson(url, method, body), `${method} ${body}`).toMatchObject({
+        code: Code.InvalidArgument,
+        fields,
+      });
     }
     expect(await runCount("sink")).toBe(0);
     expect((await grpc().listWorkflows({})).workflows.map((w) => w.id).sort()).toEqual(["nest", "sink"]);
@@ -146,23 +171,46 @@ describe.skipIf(!hasPostgres)("bad input on Postgres", () => {
     expect(trigger).toMatchObject({ code: Code.InvalidArgument, message: expect.stringContaining("idempotency_key") });
     const publish = await postJson(url, "PublishEvent", '{"name": "ev", "idempotencyKey": "\\udc00"}');
     expect(publish).toMatchObject({ code: Code.InvalidArgument, message: expect.stringContaining("idempotency_key") });
-    const create = await postJson(url, "CreateWorkflow", '{"workflow": {"id": "s2", "description": "\\udfff", "steps": [{"id": "a", "action": "noop"}]}}');
+    const create = await postJson(
+      url,
+      "CreateWorkflow",
+      '{"workflow": {"id": "s2", "description": "\\udfff", "steps": [{"id": "a", "action": "noop"}]}}',
+    );
     expect(create).toMatchObject({ code: Code.InvalidArgument, message: expect.stringContaining("description") });
     expect(await runCount("sink")).toBe(0);
   });
 
   it("refuses a lone surrogate escaped in YAML, over binary gRPC too", async () => {
-    const yaml = 'id: y1\nsteps:\n  - id: a\n    action: noop\n    input: {s: "\\udc00", ok: "\\ud83d\\ude00", "\\ud800": 1}\n';
-    const fields = ['yaml.steps[0].input.s', 'yaml.steps[0].input["\\ud800"]'].sort();
-    expect(await refused(grpc().createWorkflow({ source: { case: "yaml", value: yaml } }))).toMatchObject({ code: Code.InvalidArgument, fields });
-    expect(await postJson(url, "CreateWorkflow", JSON.stringify({ yaml }))).toMatchObject({ code: Code.InvalidArgument, fields });
+    const yaml =
+      'id: y1\nsteps:\n  - id: a\n    action: noop\n    input: {s: "\\udc00", ok: "\\ud83d\\ude00", "\\ud800": 1}\n';
+    const fields = ["yaml.steps[0].input.s", 'yaml.steps[0].input["\\ud800"]'].sort();
+    expect(await refused(grpc().createWorkflow({ source: { case: "yaml", value: yaml } }))).toMatchObject({
+      code: Code.InvalidArgument,
+      fields,
+    });
+    expect(await postJson(url, "CreateWorkflow", JSON.stringify({ yaml }))).toMatchObject({
+      code: Code.InvalidArgument,
+      fields,
+    });
     // A spec string field is decoded from the parsed YAML, and refused by that decoding.
-    const named = await refused(grpc().createWorkflow({ source: { case: "yaml", value: 'id: y2\nname: "n\\ud800"\nsteps: [{id: a, action: noop}]\n' } }));
-    expect(named).toMatchObject({ code: Code.InvalidArgument, fields: ["yaml"], message: expect.stringMatching(/name.*UTF8/) });
+    const named = await refused(
+      grpc().createWorkflow({
+        source: { case: "yaml", value: 'id: y2\nname: "n\\ud800"\nsteps: [{id: a, action: noop}]\n' },
+      }),
+    );
+    expect(named).toMatchObject({
+      code: Code.InvalidArgument,
+      fields: ["yaml"],
+      message: expect.stringMatching(/name.*UTF8/),
+    });
   });
 
   it("gets no lone surrogate through binary gRPC: the client sends U+FFFD, invalid UTF-8 does not decode", async () => {
-    const { runId } = await grpc().triggerWorkflow({ workflowId: "sink", input: fromJson(ValueSchema, { s: "a\ud800" }), idempotencyKey: "k\udc00" });
+    const { runId } = await grpc().triggerWorkflow({
+      workflowId: "sink",
+      input: fromJson(ValueSchema, { s: "a\ud800" }),
+      idempotencyKey: "k\udc00",
+    });
     const { run } = await runs().getRun({ runId });
     expect(toJson(ValueSchema, run!.input!)).toEqual({ s: "a\uFFFD" });
     expect(run!.idempotencyKey).toBe("k\uFFFD");
@@ -170,7 +218,13 @@ describe.skipIf(!hasPostgres)("bad input on Postgres", () => {
     // The bytes a WTF-8 encoder would write for U+D800, in a Value string: a
     // decode error, answered by the protocol layer before any handler runs.
     const placeholder = "\u0001\u0002\u0003";
-    const bytes = toBinary(TriggerWorkflowRequestSchema, create(TriggerWorkflowRequestSchema, { workflowId: "sink", input: { kind: { case: "stringValue", value: placeholder } } }));
+    const bytes = toBinary(
+      TriggerWorkflowRequestSchema,
+      create(TriggerWorkflowRequestSchema, {
+        workflowId: "sink",
+        input: { kind: { case: "stringValue", value: placeholder } },
+      }),
+    );
     const at = Buffer.from(bytes).indexOf(Buffer.from(placeholder));
     bytes.set([0xed, 0xa0, 0x80], at);
     const answer = await rawGrpc(url, "/weft.v1.WorkflowService/TriggerWorkflow", bytes);
@@ -186,8 +240,19 @@ describe.skipIf(!hasPostgres)("bad input on Postgres", () => {
       const ok = await client.triggerWorkflow({ workflowId: "nest", input: deepValue(64) });
       expect(ok.created, name).toBe(true);
       const r = await refused(client.triggerWorkflow({ workflowId: "nest", input: deepValue(65) }));
-      expect(r, name).toMatchObject({ code: Code.InvalidArgument, fields: ["input"], message: expect.stringContaining("64") });
-      const batch = await refused(client.triggerWorkflows({ triggers: [{ workflowId: "nest", input: deepValue(64) }, { workflowId: "nest", input: deepValue(65) }] }));
+      expect(r, name).toMatchObject({
+        code: Code.InvalidArgument,
+        fields: ["input"],
+        message: expect.stringContaining("64"),
+      });
+      const batch = await refused(
+        client.triggerWorkflows({
+          triggers: [
+            { workflowId: "nest", input: deepValue(64) },
+            { workflowId: "nest", input: deepValue(65) },
+          ],
+        }),
+      );
       expect(batch, name).toMatchObject({ code: Code.InvalidArgument, fields: ["triggers[1].input"] });
       const event = await refused(client.publishEvent({ name: "nested", payload: deepValue(65) }));
       expect(event, name).toMatchObject({ code: Code.InvalidArgument, fields: ["payload"] });
@@ -198,13 +263,21 @@ describe.skipIf(!hasPostgres)("bad input on Postgres", () => {
   it("takes 64 levels in the deepest request envelope (a step input), and refuses 65 and 128 precisely", async () => {
     const client = grpc();
     const step = (levels: number) => ({ id: "a", action: "noop", input: deepValue(levels) });
-    const created = await client.createWorkflow({ source: { case: "workflow", value: { id: "deep", steps: [step(64)] } } });
+    const created = await client.createWorkflow({
+      source: { case: "workflow", value: { id: "deep", steps: [step(64)] } },
+    });
     expect(created.created).toBe(true);
     for (const levels of [65, 128]) {
-      const r = await refused(client.createWorkflow({ source: { case: "workflow", value: { id: "deep", steps: [step(levels)] } } }));
+      const r = await refused(
+        client.createWorkflow({ source: { case: "workflow", value: { id: "deep", steps: [step(levels)] } } }),
+      );
       expect(r, `${levels} levels`).toMatchObject({ code: Code.InvalidArgument, fields: ["workflow.steps[0].input"] });
     }
-    const json = await postJson(url, "CreateWorkflow", JSON.stringify({ workflow: { id: "deep", steps: [{ id: "a", action: "noop", input: nested(65) }] } }));
+    const json = await postJson(
+      url,
+      "CreateWorkflow",
+      JSON.stringify({ workflow: { id: "deep", steps: [{ id: "a", action: "noop", input: nested(65) }] } }),
+    );
     expect(json).toMatchObject({ code: Code.InvalidArgument, fields: ["workflow.steps[0].input"] });
     const spec = (await client.getWorkflow({ id: "deep" })).workflow!.spec!;
     expect(jsonDepth(toJson(ValueSchema, spec.steps[0]!.input!) as JsonValue)).toBe(64);

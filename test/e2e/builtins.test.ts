@@ -39,13 +39,19 @@ describe.skipIf(!available)("built-in actions", () => {
   };
 
   it("http.request: 200 → status, headers and the parsed JSON body", async () => {
-    stub.on("/ok", (req, res) => res.json(200, { hello: "world", method: req.method, sent: JSON.parse(req.body || "null") }));
+    stub.on("/ok", (req, res) =>
+      res.json(200, { hello: "world", method: req.method, sent: JSON.parse(req.body || "null") }),
+    );
     const done = await run(
       "http-ok",
       `  - id: call\n    action: http.request\n    input: { method: POST, url: "${stub.url}/ok", body: { n: 1 }, headers: { x-test: yes } }\n`,
     );
     expect(done.status).toBe(RunStatus.SUCCEEDED);
-    const out = valueToJson(done.steps[0]!.output) as { status: number; headers: Record<string, string>; body: unknown };
+    const out = valueToJson(done.steps[0]!.output) as {
+      status: number;
+      headers: Record<string, string>;
+      body: unknown;
+    };
     expect(out.status).toBe(200);
     expect(out.headers["content-type"]).toBe("application/json");
     expect(out.body).toEqual({ hello: "world", method: "POST", sent: { n: 1 } });
@@ -136,7 +142,10 @@ describe.skipIf(!available)("built-in actions", () => {
 
   it("webhook: POSTs the payload as JSON with a valid x-weft-signature", async () => {
     stub.on("/hook", (_req, res) => res.text(204, ""));
-    const done = await run("webhook-step", `  - id: notify\n    action: webhook\n    input: { url: "${stub.url}/hook", payload: { order: 42 } }\n`);
+    const done = await run(
+      "webhook-step",
+      `  - id: notify\n    action: webhook\n    input: { url: "${stub.url}/hook", payload: { order: 42 } }\n`,
+    );
     expect(done.status).toBe(RunStatus.SUCCEEDED);
     const [req] = stub.to("/hook");
     expect(JSON.parse(req!.body)).toEqual({ order: 42 });
@@ -146,7 +155,9 @@ describe.skipIf(!available)("built-in actions", () => {
 
   it("a built-in still running when its server shuts down is requeued without using up an attempt", async () => {
     stub.on("/slow-once", (_req, res, n) => (n === 1 ? undefined : res.json(200, { second: true })));
-    await stack.createYaml(`id: rolling\nsteps:\n  - id: call\n    action: http.request\n    input: { url: "${stub.url}/slow-once" }\n`);
+    await stack.createYaml(
+      `id: rolling\nsteps:\n  - id: call\n    action: http.request\n    input: { url: "${stub.url}/slow-once" }\n`,
+    );
     const { runId } = await stack.c.workflows.triggerWorkflow({ workflowId: "rolling" });
     await eventually(() => (stub.to("/slow-once").length === 1 ? true : undefined), 10_000, "the first request");
     await stack.restart(); // grace 1 s, then the hanging attempt is aborted and handed back
@@ -158,7 +169,9 @@ describe.skipIf(!available)("built-in actions", () => {
   }, 60_000);
 
   it("delay survives a restart midway: total wall time about the delay, not twice", async () => {
-    await stack.createYaml(`id: nap\nsteps:\n  - id: wait\n    action: delay\n    input: { duration: 10s }\n  - id: after\n    action: transform\n    depends_on: [wait]\n    input: { expression: "steps.wait.waited_ms" }\n`);
+    await stack.createYaml(
+      `id: nap\nsteps:\n  - id: wait\n    action: delay\n    input: { duration: 10s }\n  - id: after\n    action: transform\n    depends_on: [wait]\n    input: { expression: "steps.wait.waited_ms" }\n`,
+    );
     const started = Date.now();
     const { runId } = await stack.c.workflows.triggerWorkflow({ workflowId: "nap" });
     await new Promise((r) => setTimeout(r, 3000));

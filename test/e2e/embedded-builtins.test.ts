@@ -20,7 +20,14 @@ describe("built-ins and triggers in embedded mode", () => {
   beforeAll(async () => {
     stub = await startHttpStub();
     server = await startServerProcess({
-      env: { DATABASE_URL: undefined, REDIS_URL: undefined, WEFT_DATA_DIR: tempDataDir(), WEFT_WEBHOOK_SECRET: "embedded", WEFT_SWEEP_INTERVAL_MS: "100", WEFT_SHUTDOWN_GRACE_MS: "1000" },
+      env: {
+        DATABASE_URL: undefined,
+        REDIS_URL: undefined,
+        WEFT_DATA_DIR: tempDataDir(),
+        WEFT_WEBHOOK_SECRET: "embedded",
+        WEFT_SWEEP_INTERVAL_MS: "100",
+        WEFT_SHUTDOWN_GRACE_MS: "1000",
+      },
     });
     c = grpcClients(server.url);
   }, 60_000);
@@ -39,16 +46,20 @@ describe("built-ins and triggers in embedded mode", () => {
       "steps:",
       `  - { id: get, action: http.request, input: { url: "${stub.url}/price" } }`,
       "  - { id: wait, action: delay, depends_on: [get], input: { duration: 0.5s } }",
-      "  - { id: calc, action: transform, depends_on: [wait], input: { expression: \"steps.get.body.price * input.qty\" } }",
+      '  - { id: calc, action: transform, depends_on: [wait], input: { expression: "steps.get.body.price * input.qty" } }',
       "",
     ].join("\n");
     await c.workflows.createWorkflow({ source: { case: "yaml", value: yaml } });
     const { runIds } = await c.workflows.publishEvent({ name: "go", payload: jsonToValue({ qty: 3 }) });
     expect(runIds).toHaveLength(1);
-    const run = await eventually(async () => {
-      const { run } = await c.runs.getRun({ runId: runIds[0]! });
-      return run?.status === RunStatus.SUCCEEDED || run?.status === RunStatus.FAILED ? run : undefined;
-    }, 15_000, "the run");
+    const run = await eventually(
+      async () => {
+        const { run } = await c.runs.getRun({ runId: runIds[0]! });
+        return run?.status === RunStatus.SUCCEEDED || run?.status === RunStatus.FAILED ? run : undefined;
+      },
+      15_000,
+      "the run",
+    );
     expect(run.status).toBe(RunStatus.SUCCEEDED);
     expect(valueToJson(run.steps.find((s) => s.stepId === "calc")!.output)).toBe(21);
     const hook = await eventually(() => stub.to("/done")[0], 10_000, "on_complete");
@@ -57,13 +68,22 @@ describe("built-ins and triggers in embedded mode", () => {
 
   it("a schedule fires every second", async () => {
     await c.workflows.createWorkflow({
-      source: { case: "yaml", value: `id: embedded-tick\non: { schedules: ["* * * * * *"] }\nsteps:\n  - { id: s, action: transform, input: { expression: "1" } }\n` },
+      source: {
+        case: "yaml",
+        value: `id: embedded-tick\non: { schedules: ["* * * * * *"] }\nsteps:\n  - { id: s, action: transform, input: { expression: "1" } }\n`,
+      },
     });
-    const runs = await eventually(async () => {
-      const { runs } = await c.runs.listRuns({ workflowId: "embedded-tick" });
-      return runs.length >= 2 ? runs : undefined;
-    }, 10_000, "two scheduled runs");
+    const runs = await eventually(
+      async () => {
+        const { runs } = await c.runs.listRuns({ workflowId: "embedded-tick" });
+        return runs.length >= 2 ? runs : undefined;
+      },
+      10_000,
+      "two scheduled runs",
+    );
     await c.workflows.deleteWorkflow({ id: "embedded-tick" });
-    expect(new Set(runs.map((r) => (valueToJson(r.input) as { scheduled_at: string }).scheduled_at)).size).toBe(runs.length);
+    expect(new Set(runs.map((r) => (valueToJson(r.input) as { scheduled_at: string }).scheduled_at)).size).toBe(
+      runs.length,
+    );
   }, 30_000);
 });

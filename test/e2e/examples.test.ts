@@ -17,7 +17,16 @@ import { example as etl } from "../../examples/etl.worker.js";
 import { createExampleWorkflow, type Example } from "../../examples/example.js";
 import { example as hello } from "../../examples/hello.worker.js";
 import { example as orders } from "../../examples/orders.worker.js";
-import { RunStatus, StepStatus, Worker, createWeftClient, triggerAndWait, valueToJson, type Run, type WeftClient } from "../../sdk/index.js";
+import {
+  RunStatus,
+  StepStatus,
+  Worker,
+  createWeftClient,
+  triggerAndWait,
+  valueToJson,
+  type Run,
+  type WeftClient,
+} from "../../sdk/index.js";
 import { createTestDatabase, requirePostgres, type TestDatabase } from "../support/db.js";
 import { redisUrl, requireRedis } from "../support/redis.js";
 import { startServerProcess, type ServerProcess } from "../support/server-process.js";
@@ -49,7 +58,11 @@ const ROOT = resolve(import.meta.dirname, "../..");
 
 /** `npx tsx <args>` as the README runs it (node with the tsx loader), against `address`. */
 function tsx(args: string[], address: string) {
-  const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: ROOT, env: { ...process.env, WEFT_ADDRESS: address }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, WEFT_ADDRESS: address },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const lines: string[] = [];
   createInterface({ input: child.stdout }).on("line", (l) => lines.push(l));
   createInterface({ input: child.stderr }).on("line", (l) => lines.push(l));
@@ -94,8 +107,14 @@ describe.skipIf(!hasPostgres || !hasRedis)("the examples", () => {
 
   it("has a worker module for every examples/*.yaml, and the server accepts each workflow", async () => {
     const dir = resolve(import.meta.dirname, "../../examples");
-    const yamls = readdirSync(dir).filter((f) => f.endsWith(".yaml")).sort();
-    expect(yamls).toEqual(Object.values(EXAMPLES).map((ex) => ex.yamlFile.slice(dir.length + 1)).sort());
+    const yamls = readdirSync(dir)
+      .filter((f) => f.endsWith(".yaml"))
+      .sort();
+    expect(yamls).toEqual(
+      Object.values(EXAMPLES)
+        .map((ex) => ex.yamlFile.slice(dir.length + 1))
+        .sort(),
+    );
     for (const ex of Object.values(EXAMPLES)) {
       // Created in beforeAll; creating it again finds the same version.
       expect(await createExampleWorkflow(weft, ex)).toBe(1);
@@ -117,11 +136,22 @@ describe.skipIf(!hasPostgres || !hasRedis)("the examples", () => {
     const run = await runExample(etl);
     expect(RunStatus[run.status]).toBe("SUCCEEDED");
     const s = steps(run);
-    expect(s.transform_a?.output).toEqual({ shard: "a", rows: 3, usd_cents: 6600, by_region: { apac: 5500, emea: 1100 } });
+    expect(s.transform_a?.output).toEqual({
+      shard: "a",
+      rows: 3,
+      usd_cents: 6600,
+      by_region: { apac: 5500, emea: 1100 },
+    });
     expect(s.transform_b?.output).toEqual({ shard: "b", rows: 2, usd_cents: 4000, by_region: { amer: 4000 } });
     expect(s.transform_c?.output).toEqual({ shard: "c", rows: 2, usd_cents: 3200, by_region: { emea: 3200 } });
     expect(output(run)).toEqual({
-      load: { table: "daily_sales", rows_loaded: 7, usd_cents: 13800, by_region: { amer: 4000, apac: 5500, emea: 4300 }, shards: ["a", "b", "c"] },
+      load: {
+        table: "daily_sales",
+        rows_loaded: 7,
+        usd_cents: 13800,
+        by_region: { amer: 4000, apac: 5500, emea: 4300 },
+        shards: ["a", "b", "c"],
+      },
     });
     // Fan-out: every transform started before any of them ended (each takes 300 ms).
     const transforms = run.steps.filter((x) => x.stepId.startsWith("transform_"));
@@ -130,7 +160,9 @@ describe.skipIf(!hasPostgres || !hasRedis)("the examples", () => {
     expect(lastStart).toBeLessThan(firstEnd);
     // Fan-in: load started after the last transform ended.
     const load = run.steps.find((x) => x.stepId === "load")!;
-    expect(timestampMs(load.startTime!)).toBeGreaterThanOrEqual(Math.max(...transforms.map((x) => timestampMs(x.endTime!))));
+    expect(timestampMs(load.startTime!)).toBeGreaterThanOrEqual(
+      Math.max(...transforms.map((x) => timestampMs(x.endTime!))),
+    );
   });
 
   it("orders: the charge times out twice and succeeds on its third attempt; the failure handler is skipped", async () => {
@@ -143,7 +175,12 @@ describe.skipIf(!hasPostgres || !hasRedis)("the examples", () => {
       ship: { status: "SUCCEEDED", attempts: 1, output: { tracking: "TRK-O-1001", reservation: "rsv-o-1001" } },
       on_failure: { status: "SKIPPED" },
     });
-    expect(output(run)).toEqual({ order_id: "o-1001", charged_cents: 3250, charge_attempts: 3, tracking: "TRK-O-1001" });
+    expect(output(run)).toEqual({
+      order_id: "o-1001",
+      charged_cents: 3250,
+      charge_attempts: 3,
+      tracking: "TRK-O-1001",
+    });
     // Each retry waited out its backoff: 0.5 s after the first failure, 1 s after the second (plus up to 20 % jitter).
     const history = await weft.runs.getRunHistory({ runId: run.id });
     const charge = history.events.filter((e) => e.stepId === "charge");
@@ -163,7 +200,10 @@ describe.skipIf(!hasPostgres || !hasRedis)("the examples", () => {
       items: [{ sku: "mug", qty: 1, price_cents: 1200 }],
     });
     expect(RunStatus[run.status]).toBe("FAILED");
-    expect(run.error).toMatchObject({ type: "CARD_DECLINED", message: "step charge failed: card declined for order o-1002" });
+    expect(run.error).toMatchObject({
+      type: "CARD_DECLINED",
+      message: "step charge failed: card declined for order o-1002",
+    });
     expect(steps(run)).toMatchObject({
       charge: { status: "FAILED", attempts: 1, error: { type: "CARD_DECLINED" } },
       ship: { status: "SKIPPED" },
@@ -185,13 +225,21 @@ describe.skipIf(!hasPostgres || !hasRedis)("the examples", () => {
       checkout: { status: "SUCCEEDED", output: { commit } },
       build: { status: "SUCCEEDED", output: { version, artifact } },
       test: { status: "SUCCEEDED", output: { artifact, passed: 3 } },
-      deploy: { status: "SUCCEEDED", output: { artifact, environment: "staging", url: `https://staging.example.com/releases/${version}` } },
+      deploy: {
+        status: "SUCCEEDED",
+        output: { artifact, environment: "staging", url: `https://staging.example.com/releases/${version}` },
+      },
     });
     expect(output(run)).toEqual({ version, url: `https://staging.example.com/releases/${version}`, tests_passed: 3 });
   });
 
   it("cicd: a failing suite stops the chain before deploy", async () => {
-    const run = await runExample(cicd, { repo: "github.com/acme/shop", ref: "wip", suites: ["unit", "broken-e2e"], environment: "staging" });
+    const run = await runExample(cicd, {
+      repo: "github.com/acme/shop",
+      ref: "wip",
+      suites: ["unit", "broken-e2e"],
+      environment: "staging",
+    });
     expect(RunStatus[run.status]).toBe("FAILED");
     expect(steps(run)).toMatchObject({
       build: { status: "SUCCEEDED" },
@@ -208,7 +256,10 @@ describe.skipIf(!hasPostgres || !hasRedis)("the examples", () => {
     expect(s).toMatchObject({
       validate: { status: "SUCCEEDED", output: { valid: 2, invalid: 0 } },
       publish: { status: "SUCCEEDED", output: { location: "s3://acme-contacts/2026-12-01/contacts.json" } },
-      announce: { status: "SUCCEEDED", output: { message: "2 contacts published to s3://acme-contacts/2026-12-01/contacts.json" } },
+      announce: {
+        status: "SUCCEEDED",
+        output: { message: "2 contacts published to s3://acme-contacts/2026-12-01/contacts.json" },
+      },
       quarantine: { status: "SKIPPED" },
       cleanup: { status: "SUCCEEDED", output: { removed: workspace } },
     });

@@ -19,7 +19,12 @@ const hasRedis = await requireRedis();
 
 /** Resolves when `promise` does, or rejects after `ms` (so a missing overlap fails instead of hanging). */
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms))]);
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms),
+    ),
+  ]);
 }
 
 describe.each(e2eBackends(hasPostgres, hasRedis))("DAG execution on $name", ({ skip, opts }) => {
@@ -56,36 +61,44 @@ describe.each(e2eBackends(hasPostgres, hasRedis))("DAG execution on $name", ({ s
           id: "c",
           action: `${id}.c`,
           depends_on: ["a"],
-          input: { label: "c of ${ input.name }", n: "${ steps.a.n * 10.0 }", tags: ["${ steps.a.word }", "fixed"], run: "${ run.workflow_id }" },
+          input: {
+            label: "c of ${ input.name }",
+            n: "${ steps.a.n * 10.0 }",
+            tags: ["${ steps.a.word }", "fixed"],
+            run: "${ run.workflow_id }",
+          },
         },
         { id: "d", action: `${id}.d`, depends_on: ["b", "c"] },
       ],
       output: "{'sum': steps.d.sum, 'from_b': steps.b.out}",
     });
-    await workers.start({ address: weft.url, slots: 4 }, {
-      [`${id}.a`]: (input: unknown) => {
-        record("a", input);
-        return { n: 3, word: "three" };
+    await workers.start(
+      { address: weft.url, slots: 4 },
+      {
+        [`${id}.a`]: (input: unknown) => {
+          record("a", input);
+          return { n: 3, word: "three" };
+        },
+        [`${id}.b`]: async (input: unknown) => {
+          record("b", input);
+          leftStarted();
+          await within(right, 10_000, "the right branch starting while the left one runs");
+          ended.b = Date.now();
+          return { out: "from-b" };
+        },
+        [`${id}.c`]: async (input: { n: number }) => {
+          record("c", input);
+          rightStarted();
+          await within(left, 10_000, "the left branch starting while the right one runs");
+          ended.c = Date.now();
+          return { n: input.n + 1 };
+        },
+        [`${id}.d`]: (input: { steps: { c: { n: number } } }) => {
+          record("d", input);
+          return { sum: input.steps.c.n };
+        },
       },
-      [`${id}.b`]: async (input: unknown) => {
-        record("b", input);
-        leftStarted();
-        await within(right, 10_000, "the right branch starting while the left one runs");
-        ended.b = Date.now();
-        return { out: "from-b" };
-      },
-      [`${id}.c`]: async (input: { n: number }) => {
-        record("c", input);
-        rightStarted();
-        await within(left, 10_000, "the left branch starting while the right one runs");
-        ended.c = Date.now();
-        return { n: input.n + 1 };
-      },
-      [`${id}.d`]: (input: { steps: { c: { n: number } } }) => {
-        record("d", input);
-        return { sum: input.steps.c.n };
-      },
-    });
+    );
 
     const runId = await trigger(weft.client, id, { name: "diamond", x: 2 });
     const run = await waitForRun(weft.client, runId);
@@ -129,20 +142,28 @@ describe.each(e2eBackends(hasPostgres, hasRedis))("DAG execution on $name", ({ s
         { id: "after_explode", action: `${id}.after_explode`, depends_on: ["explode"] },
         { id: "on_failure", action: `${id}.on_failure`, depends_on: ["explode"], trigger_rule: "ANY_FAILED" },
         { id: "not_on_failure", action: `${id}.not_on_failure`, depends_on: ["wanted"], trigger_rule: "ANY_FAILED" },
-        { id: "cleanup", action: `${id}.cleanup`, depends_on: ["after_gated", "after_explode", "on_failure", "wanted"], trigger_rule: "ALL_DONE" },
+        {
+          id: "cleanup",
+          action: `${id}.cleanup`,
+          depends_on: ["after_gated", "after_explode", "on_failure", "wanted"],
+          trigger_rule: "ALL_DONE",
+        },
       ],
     });
-    await workers.start({ address: weft.url, slots: 4 }, {
-      [`${id}.check`]: handler("check", { go: false }),
-      [`${id}.gated`]: handler("gated", "must not run"),
-      [`${id}.after_gated`]: handler("after_gated", "must not run"),
-      [`${id}.wanted`]: handler("wanted", { wanted: true }),
-      [`${id}.explode`]: handler("explode", TaskError.nonRetryable("BOOM", "exploded on purpose")),
-      [`${id}.after_explode`]: handler("after_explode", "must not run"),
-      [`${id}.on_failure`]: handler("on_failure", { handled: true }),
-      [`${id}.not_on_failure`]: handler("not_on_failure", "must not run"),
-      [`${id}.cleanup`]: handler("cleanup", { cleaned: true }),
-    });
+    await workers.start(
+      { address: weft.url, slots: 4 },
+      {
+        [`${id}.check`]: handler("check", { go: false }),
+        [`${id}.gated`]: handler("gated", "must not run"),
+        [`${id}.after_gated`]: handler("after_gated", "must not run"),
+        [`${id}.wanted`]: handler("wanted", { wanted: true }),
+        [`${id}.explode`]: handler("explode", TaskError.nonRetryable("BOOM", "exploded on purpose")),
+        [`${id}.after_explode`]: handler("after_explode", "must not run"),
+        [`${id}.on_failure`]: handler("on_failure", { handled: true }),
+        [`${id}.not_on_failure`]: handler("not_on_failure", "must not run"),
+        [`${id}.cleanup`]: handler("cleanup", { cleaned: true }),
+      },
+    );
 
     const runId = await trigger(weft.client, id, { flag: true });
     const run = await waitForRun(weft.client, runId);
@@ -163,6 +184,9 @@ describe.each(e2eBackends(hasPostgres, hasRedis))("DAG execution on $name", ({ s
     // A step failed for good: the run fails, though its handler and cleanup ran.
     expect(run.status).toBe(RunStatus.FAILED);
     // The cleanup's default input holds the outputs its succeeded dependencies had.
-    expect((inputs.cleanup as { steps: Record<string, unknown> }).steps).toMatchObject({ on_failure: { handled: true }, wanted: { wanted: true } });
+    expect((inputs.cleanup as { steps: Record<string, unknown> }).steps).toMatchObject({
+      on_failure: { handled: true },
+      wanted: { wanted: true },
+    });
   });
 });

@@ -56,7 +56,10 @@ describe.skipIf(!hasPostgres || !hasRedisServer)("Redis outages mid-run (private
   it("requeues the task of a stalled stream whose lease the flush wiped", { timeout: 60_000 }, async () => {
     const id = uniqueId("stall-flush");
     const action = `${id}.work`;
-    await defineWorkflow(weft.client, { id, steps: [{ id: "work", action, heartbeat_timeout: "1s", retry: { max_attempts: 3, initial_interval: "100ms" } }] });
+    await defineWorkflow(weft.client, {
+      id,
+      steps: [{ id: "work", action, heartbeat_timeout: "1s", retry: { max_attempts: 3, initial_interval: "100ms" } }],
+    });
     const stream = rawWorkerStream(weft.url);
     try {
       stream.send({ case: "hello", value: { workerName: "stalled", actions: [action], slots: 1 } });

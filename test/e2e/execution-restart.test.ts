@@ -17,7 +17,6 @@ import { freePort } from "../support/free-port.js";
 const hasPostgres = await requirePostgres();
 const hasRedis = await requireRedis();
 
-
 describe.skipIf(!hasPostgres || !hasRedis)("control-plane restart", () => {
   const workers = new WorkerPool();
   const servers: Weft[] = [];
@@ -40,22 +39,28 @@ describe.skipIf(!hasPostgres || !hasRedis)("control-plane restart", () => {
     const id = uniqueId("durable");
     const backoffMs = 8_000;
     const restartAfterMs = 4_000;
-    await defineWorkflow(first.client, { id, steps: [{ id: "flaky", action: `${id}.flaky`, retry: { max_attempts: 2, initial_interval: "8s" } }] });
+    await defineWorkflow(first.client, {
+      id,
+      steps: [{ id: "flaky", action: `${id}.flaky`, retry: { max_attempts: 2, initial_interval: "8s" } }],
+    });
     let failedAt = 0;
     let retriedAt = 0;
     let failed!: () => void;
     const firstFailure = new Promise<void>((r) => (failed = r));
-    await workers.start({ address: first.url, name: "patient" }, {
-      [`${id}.flaky`]: (_input: unknown, ctx: TaskContext) => {
-        if (ctx.attempt === 1) {
-          failedAt = Date.now();
-          failed();
-          throw TaskError.retryable("HTTP_503", "try later");
-        }
-        retriedAt = Date.now();
-        return { attempt: ctx.attempt };
+    await workers.start(
+      { address: first.url, name: "patient" },
+      {
+        [`${id}.flaky`]: (_input: unknown, ctx: TaskContext) => {
+          if (ctx.attempt === 1) {
+            failedAt = Date.now();
+            failed();
+            throw TaskError.retryable("HTTP_503", "try later");
+          }
+          retriedAt = Date.now();
+          return { attempt: ctx.attempt };
+        },
       },
-    });
+    );
     const runId = await trigger(first.client, id);
     await firstFailure;
     // Let the failure commit, then restart the control plane on the same port and database.

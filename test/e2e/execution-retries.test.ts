@@ -10,7 +10,17 @@ import { TaskError, type TaskContext } from "../../sdk/index.js";
 import { requirePostgres } from "../support/db.js";
 import { uniqueId } from "../support/execution.js";
 import { requireRedis, redisUrl } from "../support/redis.js";
-import { defineWorkflow, describeRun, history, output, step, stepEvents, trigger, waitForRun, WorkerPool } from "../support/runs.js";
+import {
+  defineWorkflow,
+  describeRun,
+  history,
+  output,
+  step,
+  stepEvents,
+  trigger,
+  waitForRun,
+  WorkerPool,
+} from "../support/runs.js";
 import { startWeft, type Weft } from "../support/weft.js";
 
 const hasPostgres = await requirePostgres();
@@ -40,15 +50,18 @@ describe.skipIf(skip)("retries and timeouts (Postgres + Redis)", () => {
     const starts: number[] = [];
     const ends: number[] = [];
     const attempts: number[] = [];
-    await workers.start({ address: weft.url }, {
-      [`${id}.flaky`]: (_input: unknown, ctx: TaskContext) => {
-        starts.push(Date.now());
-        attempts.push(ctx.attempt);
-        ends.push(Date.now());
-        if (ctx.attempt < 3) throw TaskError.retryable("HTTP_503", `attempt ${ctx.attempt} failed`);
-        return { ok: ctx.attempt };
+    await workers.start(
+      { address: weft.url },
+      {
+        [`${id}.flaky`]: (_input: unknown, ctx: TaskContext) => {
+          starts.push(Date.now());
+          attempts.push(ctx.attempt);
+          ends.push(Date.now());
+          if (ctx.attempt < 3) throw TaskError.retryable("HTTP_503", `attempt ${ctx.attempt} failed`);
+          return { ok: ctx.attempt };
+        },
       },
-    });
+    );
     const runId = await trigger(weft.client, id);
     const run = await waitForRun(weft.client, runId);
     expect(run.status, describeRun(run)).toBe(RunStatus.SUCCEEDED);
@@ -76,32 +89,43 @@ describe.skipIf(skip)("retries and timeouts (Postgres + Redis)", () => {
         { id: "flagged", action: `${id}.flagged`, retry },
         { id: "by_class", action: `${id}.by_class`, retry },
         { id: "by_type", action: `${id}.by_type`, retry },
-        { id: "plain", action: `${id}.plain`, retry: { max_attempts: 2, initial_interval: "100ms", non_retryable_errors: ["QuotaError"] } },
+        {
+          id: "plain",
+          action: `${id}.plain`,
+          retry: { max_attempts: 2, initial_interval: "100ms", non_retryable_errors: ["QuotaError"] },
+        },
       ],
     });
     const calls: Record<string, number> = {};
     const count = (name: string) => (calls[name] = (calls[name] ?? 0) + 1);
-    await workers.start({ address: weft.url }, {
-      [`${id}.flagged`]: () => {
-        count("flagged");
-        throw TaskError.nonRetryable("VALIDATION", "bad input");
+    await workers.start(
+      { address: weft.url },
+      {
+        [`${id}.flagged`]: () => {
+          count("flagged");
+          throw TaskError.nonRetryable("VALIDATION", "bad input");
+        },
+        [`${id}.by_class`]: () => {
+          count("by_class");
+          throw new QuotaError("over quota");
+        },
+        [`${id}.by_type`]: () => {
+          count("by_type");
+          throw TaskError.retryable("CARD_DECLINED", "declined");
+        },
+        [`${id}.plain`]: () => {
+          count("plain");
+          throw new Error("ordinary failure");
+        },
       },
-      [`${id}.by_class`]: () => {
-        count("by_class");
-        throw new QuotaError("over quota");
-      },
-      [`${id}.by_type`]: () => {
-        count("by_type");
-        throw TaskError.retryable("CARD_DECLINED", "declined");
-      },
-      [`${id}.plain`]: () => {
-        count("plain");
-        throw new Error("ordinary failure");
-      },
-    });
+    );
     const run = await waitForRun(weft.client, await trigger(weft.client, id));
     expect(run.status).toBe(RunStatus.FAILED);
-    for (const [name, type] of [["flagged", "VALIDATION"], ["by_class", "QuotaError"], ["by_type", "CARD_DECLINED"]] as const) {
+    for (const [name, type] of [
+      ["flagged", "VALIDATION"],
+      ["by_class", "QuotaError"],
+      ["by_type", "CARD_DECLINED"],
+    ] as const) {
       expect(step(run, name).attempts, name).toBe(1);
       expect(step(run, name).error?.type, name).toBe(type);
       expect(calls[name], name).toBe(1);
@@ -115,21 +139,35 @@ describe.skipIf(skip)("retries and timeouts (Postgres + Redis)", () => {
     const id = uniqueId("hang");
     await defineWorkflow(weft.client, {
       id,
-      steps: [{ id: "slow", action: `${id}.slow`, timeout: "1s", retry: { max_attempts: 2, initial_interval: "100ms" } }],
+      steps: [
+        { id: "slow", action: `${id}.slow`, timeout: "1s", retry: { max_attempts: 2, initial_interval: "100ms" } },
+      ],
     });
     let release!: () => void;
     const released = new Promise<void>((r) => (release = r));
     const aborted: { attempt: number; type: string; early: number }[] = [];
-    await workers.start({ address: weft.url, slots: 2 }, {
-      [`${id}.slow`]: async (_input: unknown, ctx: TaskContext) => {
-        if (ctx.attempt > 1) return { attempt: ctx.attempt };
-        // How long before the attempt's deadline the signal fired (≤ 0: not early).
-        ctx.signal.addEventListener("abort", () => aborted.push({ attempt: ctx.attempt, type: (ctx.signal.reason as TaskError).type, early: ctx.deadline!.getTime() - Date.now() }), { once: true });
-        // Ignores its signal: only the control plane's timeout can move the step on.
-        await released;
-        return { attempt: ctx.attempt, late: true };
+    await workers.start(
+      { address: weft.url, slots: 2 },
+      {
+        [`${id}.slow`]: async (_input: unknown, ctx: TaskContext) => {
+          if (ctx.attempt > 1) return { attempt: ctx.attempt };
+          // How long before the attempt's deadline the signal fired (≤ 0: not early).
+          ctx.signal.addEventListener(
+            "abort",
+            () =>
+              aborted.push({
+                attempt: ctx.attempt,
+                type: (ctx.signal.reason as TaskError).type,
+                early: ctx.deadline!.getTime() - Date.now(),
+              }),
+            { once: true },
+          );
+          // Ignores its signal: only the control plane's timeout can move the step on.
+          await released;
+          return { attempt: ctx.attempt, late: true };
+        },
       },
-    });
+    );
     try {
       const runId = await trigger(weft.client, id);
       const run = await waitForRun(weft.client, runId);
@@ -146,52 +184,81 @@ describe.skipIf(skip)("retries and timeouts (Postgres + Redis)", () => {
     }
   });
 
-  it("keeps the lease of a handler that runs past its heartbeat_timeout while it heartbeats", { timeout: 30_000 }, async () => {
-    const id = uniqueId("beating");
-    await defineWorkflow(weft.client, {
-      id,
-      steps: [{ id: "long", action: `${id}.long`, heartbeat_timeout: "1.5s", retry: { max_attempts: 3, initial_interval: "100ms" } }],
-    });
-    let aborted = false;
-    await workers.start({ address: weft.url }, {
-      [`${id}.long`]: async (_input: unknown, ctx: TaskContext) => {
-        ctx.signal.addEventListener("abort", () => (aborted = true), { once: true });
-        // Three heartbeat timeouts long; the SDK heartbeats on its own.
-        await new Promise((r) => setTimeout(r, 4_500));
-        return { attempt: ctx.attempt };
-      },
-    });
-    const run = await waitForRun(weft.client, await trigger(weft.client, id));
-    expect(run.status, describeRun(run)).toBe(RunStatus.SUCCEEDED);
-    expect(step(run, "long").attempts).toBe(1);
-    expect(output(run, "long")).toEqual({ attempt: 1 });
-    expect(aborted).toBe(false);
-  });
+  it(
+    "keeps the lease of a handler that runs past its heartbeat_timeout while it heartbeats",
+    { timeout: 30_000 },
+    async () => {
+      const id = uniqueId("beating");
+      await defineWorkflow(weft.client, {
+        id,
+        steps: [
+          {
+            id: "long",
+            action: `${id}.long`,
+            heartbeat_timeout: "1.5s",
+            retry: { max_attempts: 3, initial_interval: "100ms" },
+          },
+        ],
+      });
+      let aborted = false;
+      await workers.start(
+        { address: weft.url },
+        {
+          [`${id}.long`]: async (_input: unknown, ctx: TaskContext) => {
+            ctx.signal.addEventListener("abort", () => (aborted = true), { once: true });
+            // Three heartbeat timeouts long; the SDK heartbeats on its own.
+            await new Promise((r) => setTimeout(r, 4_500));
+            return { attempt: ctx.attempt };
+          },
+        },
+      );
+      const run = await waitForRun(weft.client, await trigger(weft.client, id));
+      expect(run.status, describeRun(run)).toBe(RunStatus.SUCCEEDED);
+      expect(step(run, "long").attempts).toBe(1);
+      expect(output(run, "long")).toEqual({ attempt: 1 });
+      expect(aborted).toBe(false);
+    },
+  );
 
-  it("ends a run past its workflow timeout TIMED_OUT and cancels its running handler", { timeout: 30_000 }, async () => {
-    const id = uniqueId("wf-timeout");
-    await defineWorkflow(weft.client, {
-      id,
-      timeout: "1s",
-      steps: [
-        { id: "slow", action: `${id}.slow`, retry: { max_attempts: 3 } },
-        { id: "after", action: `${id}.after`, depends_on: ["slow"] },
-      ],
-    });
-    let aborted!: (type: string) => void;
-    const abort = new Promise<string>((r) => (aborted = r));
-    await workers.start({ address: weft.url }, {
-      [`${id}.slow`]: (_input: unknown, ctx: TaskContext) =>
-        new Promise((_, reject) => ctx.signal.addEventListener("abort", () => (aborted((ctx.signal.reason as TaskError).type), reject(ctx.signal.reason as Error)), { once: true })),
-      [`${id}.after`]: () => "must not run",
-    });
-    const started = Date.now();
-    const runId = await trigger(weft.client, id);
-    const run = await waitForRun(weft.client, runId, 15_000);
-    expect(run.status, describeRun(run)).toBe(RunStatus.TIMED_OUT);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
-    expect(step(run, "slow").status).not.toBe(StepStatus.SUCCEEDED);
-    expect(step(run, "after").status).not.toBe(StepStatus.SUCCEEDED);
-    expect(await Promise.race([abort, new Promise((r) => setTimeout(() => r("no abort within 10 s"), 10_000))])).toBe("CANCELLED");
-  });
+  it(
+    "ends a run past its workflow timeout TIMED_OUT and cancels its running handler",
+    { timeout: 30_000 },
+    async () => {
+      const id = uniqueId("wf-timeout");
+      await defineWorkflow(weft.client, {
+        id,
+        timeout: "1s",
+        steps: [
+          { id: "slow", action: `${id}.slow`, retry: { max_attempts: 3 } },
+          { id: "after", action: `${id}.after`, depends_on: ["slow"] },
+        ],
+      });
+      let aborted!: (type: string) => void;
+      const abort = new Promise<string>((r) => (aborted = r));
+      await workers.start(
+        { address: weft.url },
+        {
+          [`${id}.slow`]: (_input: unknown, ctx: TaskContext) =>
+            new Promise((_, reject) =>
+              ctx.signal.addEventListener(
+                "abort",
+                () => (aborted((ctx.signal.reason as TaskError).type), reject(ctx.signal.reason as Error)),
+                { once: true },
+              ),
+            ),
+          [`${id}.after`]: () => "must not run",
+        },
+      );
+      const started = Date.now();
+      const runId = await trigger(weft.client, id);
+      const run = await waitForRun(weft.client, runId, 15_000);
+      expect(run.status, describeRun(run)).toBe(RunStatus.TIMED_OUT);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+      expect(step(run, "slow").status).not.toBe(StepStatus.SUCCEEDED);
+      expect(step(run, "after").status).not.toBe(StepStatus.SUCCEEDED);
+      expect(await Promise.race([abort, new Promise((r) => setTimeout(() => r("no abort within 10 s"), 10_000))])).toBe(
+        "CANCELLED",
+      );
+    },
+  );
 });

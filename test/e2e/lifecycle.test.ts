@@ -68,7 +68,9 @@ describe.skipIf(!available)("versions, deletion, workflow timeouts and payload l
   });
 
   it("a workflow timeout ends the run TIMED_OUT and cancels its task on the worker", async () => {
-    await stack.createYaml(`id: slow\ntimeout: 1s\nsteps:\n  - { id: forever, action: lc.wait-forever }\n  - { id: next, action: transform, depends_on: [forever], input: { expression: "1" } }\n`);
+    await stack.createYaml(
+      `id: slow\ntimeout: 1s\nsteps:\n  - { id: forever, action: lc.wait-forever }\n  - { id: next, action: transform, depends_on: [forever], input: { expression: "1" } }\n`,
+    );
     const started = Date.now();
     const { runId } = await stack.c.workflows.triggerWorkflow({ workflowId: "slow" });
     const run = await stack.waitRun(runId, { timeoutMs: 10_000 });
@@ -79,8 +81,13 @@ describe.skipIf(!available)("versions, deletion, workflow timeouts and payload l
   });
 
   it("an oversized output fails the step at once with an error naming the run and step", async () => {
-    await stack.createYaml(`id: big\nsteps:\n  - { id: make, action: lc.big, retry: { max_attempts: 3, initial_interval: 0.1s } }\n`);
-    const { runId } = await stack.c.workflows.triggerWorkflow({ workflowId: "big", input: jsonToValue({ bytes: LIMIT * 2 }) });
+    await stack.createYaml(
+      `id: big\nsteps:\n  - { id: make, action: lc.big, retry: { max_attempts: 3, initial_interval: 0.1s } }\n`,
+    );
+    const { runId } = await stack.c.workflows.triggerWorkflow({
+      workflowId: "big",
+      input: jsonToValue({ bytes: LIMIT * 2 }),
+    });
     const run = await stack.waitRun(runId, { timeoutMs: 10_000 });
     expect(run.status).toBe(RunStatus.FAILED);
     const step = run.steps[0]!;
@@ -96,7 +103,10 @@ describe.skipIf(!available)("versions, deletion, workflow timeouts and payload l
     await stack.createYaml(
       `id: big-render\nsteps:\n  - { id: make, action: lc.big }\n  - { id: twice, action: transform, depends_on: [make], input: { expression: "1", pad: "\${ steps.make.blob + steps.make.blob }" } }\n`,
     );
-    const { runId } = await stack.c.workflows.triggerWorkflow({ workflowId: "big-render", input: jsonToValue({ bytes: 3000 }) });
+    const { runId } = await stack.c.workflows.triggerWorkflow({
+      workflowId: "big-render",
+      input: jsonToValue({ bytes: 3000 }),
+    });
     const run = await stack.waitRun(runId, { timeoutMs: 10_000 });
     expect(run.status).toBe(RunStatus.FAILED);
     const twice = run.steps.find((s) => s.stepId === "twice")!;

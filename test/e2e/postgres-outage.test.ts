@@ -93,51 +93,62 @@ describe.skipIf(!hasRedis || !hasPgCtl)("Postgres going away", () => {
     ],
   ];
 
-  it.each(outages)("%s: no replica exits, every run succeeds once, every worker is fed again", { timeout: 180_000 }, async (_name, outage, unreachable) => {
-    const database = uniqueId("outage").replace(/[^a-z0-9_]/gi, "_").toLowerCase();
-    const databaseUrl = await cluster.createDatabase(database);
-    const a = await startWeft({ databaseUrl, redisUrl: redisUrl() });
-    replicas.push(a);
-    const b = await startWeft({ databaseUrl, redisUrl: redisUrl(), leasePrefix: a.leasePrefix });
-    replicas.push(b);
+  it.each(outages)(
+    "%s: no replica exits, every run succeeds once, every worker is fed again",
+    { timeout: 180_000 },
+    async (_name, outage, unreachable) => {
+      const database = uniqueId("outage")
+        .replace(/[^a-z0-9_]/gi, "_")
+        .toLowerCase();
+      const databaseUrl = await cluster.createDatabase(database);
+      const a = await startWeft({ databaseUrl, redisUrl: redisUrl() });
+      replicas.push(a);
+      const b = await startWeft({ databaseUrl, redisUrl: redisUrl(), leasePrefix: a.leasePrefix });
+      replicas.push(b);
 
-    const load = workload(uniqueId("outage"), { width: 3, workMs: 50 });
-    await defineWorkflow(a.client, load.spec);
-    const taskTimes: Record<string, number[]> = { w1: [], w2: [] };
-    for (const [name, address] of [
-      ["w1", [a.url, b.url]],
-      ["w2", [b.url, a.url]],
-    ] as const) {
-      const worker = await workers.start({ address: [...address], name, slots: 8 }, load.handlers);
-      worker.on("task", () => void taskTimes[name]!.push(Date.now()));
-    }
-    const { runs } = await a.client.workflows.triggerWorkflows({
-      triggers: Array.from({ length: RUNS }, (_, n) => ({ workflowId: load.id, input: jsonToValue({ n }) })),
-    });
-    const runIds = runs.map((r) => r.runId);
-    expect(runIds).toHaveLength(RUNS);
-    await load.started(60);
+      const load = workload(uniqueId("outage"), { width: 3, workMs: 50 });
+      await defineWorkflow(a.client, load.spec);
+      const taskTimes: Record<string, number[]> = { w1: [], w2: [] };
+      for (const [name, address] of [
+        ["w1", [a.url, b.url]],
+        ["w2", [b.url, a.url]],
+      ] as const) {
+        const worker = await workers.start({ address: [...address], name, slots: 8 }, load.handlers);
+        worker.on("task", () => void taskTimes[name]!.push(Date.now()));
+      }
+      const { runs } = await a.client.workflows.triggerWorkflows({
+        triggers: Array.from({ length: RUNS }, (_, n) => ({ workflowId: load.id, input: jsonToValue({ n }) })),
+      });
+      const runIds = runs.map((r) => r.runId);
+      expect(runIds).toHaveLength(RUNS);
+      await load.started(60);
 
-    const probes = [a, b].map((r) => watchProbes(r.url));
-    await outage(database);
-    const backAt = Date.now();
-    await load.expectAllDone(b.client, runIds, 30_000);
-    const seen = await Promise.all(probes.map((p) => p.stop()));
+      const probes = [a, b].map((r) => watchProbes(r.url));
+      await outage(database);
+      const backAt = Date.now();
+      await load.expectAllDone(b.client, runIds, 30_000);
+      const seen = await Promise.all(probes.map((p) => p.stop()));
 
-    for (const r of [a, b]) expect(r.server.child.exitCode, r.server.logs.slice(-20).join("\n")).toBeNull();
-    for (const { ready, unhealthy } of seen) {
-      if (unreachable) expect(ready, "readiness while the database was away").toContain(503);
-      expect(ready.at(-1)).toBe(200);
-      expect(unhealthy, "liveness stays 200 throughout").toEqual([]);
-    }
-    expect(Date.now() - backAt).toBeLessThan(60_000);
-    // Both workers got tasks after the database came back: neither session was left starved.
-    for (const [name, times] of Object.entries(taskTimes)) expect(times.filter((t) => t > backAt).length, name).toBeGreaterThan(0);
-    for (const r of [a, b]) expect(r.server.logs.filter((l) => /Unhandled|uncaught/i.test(l))).toEqual([]);
-  });
+      for (const r of [a, b]) expect(r.server.child.exitCode, r.server.logs.slice(-20).join("\n")).toBeNull();
+      for (const { ready, unhealthy } of seen) {
+        if (unreachable) expect(ready, "readiness while the database was away").toContain(503);
+        expect(ready.at(-1)).toBe(200);
+        expect(unhealthy, "liveness stays 200 throughout").toEqual([]);
+      }
+      expect(Date.now() - backAt).toBeLessThan(60_000);
+      // Both workers got tasks after the database came back: neither session was left starved.
+      for (const [name, times] of Object.entries(taskTimes))
+        expect(times.filter((t) => t > backAt).length, name).toBeGreaterThan(0);
+      for (const r of [a, b]) expect(r.server.logs.filter((l) => /Unhandled|uncaught/i.test(l))).toEqual([]);
+    },
+  );
 
   it("a replica started while Postgres is down waits for it, then becomes ready", { timeout: 120_000 }, async () => {
-    const databaseUrl = await cluster.createDatabase(uniqueId("late").replace(/[^a-z0-9_]/gi, "_").toLowerCase());
+    const databaseUrl = await cluster.createDatabase(
+      uniqueId("late")
+        .replace(/[^a-z0-9_]/gi, "_")
+        .toLowerCase(),
+    );
     await cluster.stop();
     const starting = startServerProcess({
       env: { DATABASE_URL: databaseUrl, REDIS_URL: redisUrl() },
@@ -150,7 +161,9 @@ describe.skipIf(!hasRedis || !hasPgCtl)("Postgres going away", () => {
       await cluster.start();
       const server = await starting;
       try {
-        expect(server.logs.filter((l) => l.includes("database unreachable; waiting for it")).length).toBeGreaterThanOrEqual(1);
+        expect(
+          server.logs.filter((l) => l.includes("database unreachable; waiting for it")).length,
+        ).toBeGreaterThanOrEqual(1);
         expect(server.logs.some((l) => l.includes("database reachable; migrations applied"))).toBe(true);
         const ready = await fetch(`${server.url}/readyz`);
         expect(ready.status).toBe(200);

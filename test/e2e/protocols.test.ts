@@ -12,10 +12,7 @@ import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  ServerReflection,
-  ServerReflectionRequestSchema,
-} from "../../gen/grpc/reflection/v1/reflection_pb.js";
+import { ServerReflection, ServerReflectionRequestSchema } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import {
   ServerReflection as ServerReflectionAlpha,
   ServerReflectionRequestSchema as ServerReflectionRequestSchemaAlpha,
@@ -61,7 +58,10 @@ describe("one port, every protocol", () => {
   });
 
   it("serves a foreign gRPC client (@grpc/grpc-js)", async () => {
-    const def = protoLoader.loadFileDescriptorSetFromBuffer(Buffer.from(weftDescriptorSet()), { keepCase: true, defaults: true });
+    const def = protoLoader.loadFileDescriptorSetFromBuffer(Buffer.from(weftDescriptorSet()), {
+      keepCase: true,
+      defaults: true,
+    });
     const pkg = grpc.loadPackageDefinition(def) as unknown as {
       weft: { v1: { WorkflowService: grpc.ServiceClientConstructor } };
     };
@@ -69,8 +69,10 @@ describe("one port, every protocol", () => {
     try {
       const call = <T>(method: string, req: object) =>
         new Promise<T>((resolve, reject) =>
-          (client[method] as (r: object, cb: (e: grpc.ServiceError | null, v: T) => void) => void).call(client, req, (e, v) =>
-            e ? reject(e) : resolve(v),
+          (client[method] as (r: object, cb: (e: grpc.ServiceError | null, v: T) => void) => void).call(
+            client,
+            req,
+            (e, v) => (e ? reject(e) : resolve(v)),
           ),
         );
       const got = await call<{ workflow: { id: string; version: number } }>("GetWorkflow", { id: "proto-hello" });
@@ -93,11 +95,20 @@ describe("one port, every protocol", () => {
 
   it("serves Connect JSON over HTTP/1.1 to plain fetch", async () => {
     const post = (path: string, body: unknown) =>
-      fetch(`${server.url}/${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-    const res = await post("weft.v1.WorkflowService/TriggerWorkflow", { workflowId: "proto-hello", input: { city: "Lyon" } });
+      fetch(`${server.url}/${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const res = await post("weft.v1.WorkflowService/TriggerWorkflow", {
+      workflowId: "proto-hello",
+      input: { city: "Lyon" },
+    });
     expect(res.status).toBe(200);
     const { runId } = (await res.json()) as { runId: string };
-    const got = (await (await post("weft.v1.RunService/GetRun", { runId })).json()) as { run: { input: unknown; status: string } };
+    const got = (await (await post("weft.v1.RunService/GetRun", { runId })).json()) as {
+      run: { input: unknown; status: string };
+    };
     expect(got.run.input).toEqual({ city: "Lyon" });
     expect(got.run.status).toBe("RUN_STATUS_PENDING");
     const bad = await post("weft.v1.RunService/GetRun", { runId: "x" });
@@ -117,7 +128,11 @@ describe("one port, every protocol", () => {
     const preflight = (origin: string) =>
       fetch(`${server.url}/weft.v1.WorkflowService/ListWorkflows`, {
         method: "OPTIONS",
-        headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type,connect-protocol-version" },
+        headers: {
+          origin,
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "content-type,connect-protocol-version",
+        },
       });
     const ok = await preflight("http://localhost:5173");
     expect(ok.status).toBeLessThan(300);
@@ -137,7 +152,11 @@ describe("one port, every protocol", () => {
   it("refuses requests over the size limit with RESOURCE_EXHAUSTED", async () => {
     const big = "x".repeat(5 * 1024 * 1024);
     const err = await grpcClients(server.url)
-      .workflows.triggerWorkflow({ workflowId: "proto-hello", idempotencyKey: "big", input: { kind: { case: "stringValue", value: big } } })
+      .workflows.triggerWorkflow({
+        workflowId: "proto-hello",
+        idempotencyKey: "big",
+        input: { kind: { case: "stringValue", value: big } },
+      })
       .catch((e: unknown) => ConnectError.from(e));
     expect((err as ConnectError).code).toBe(Code.ResourceExhausted);
     const res = await fetch(`${server.url}/weft.v1.WorkflowService/TriggerWorkflow`, {
@@ -149,7 +168,15 @@ describe("one port, every protocol", () => {
   });
 
   it("lists services through reflection, without proto files (buf curl)", async () => {
-    const { stdout } = await run("npx", ["buf", "curl", "--protocol", "grpc", "--http2-prior-knowledge", "--list-methods", server.url]);
+    const { stdout } = await run("npx", [
+      "buf",
+      "curl",
+      "--protocol",
+      "grpc",
+      "--http2-prior-knowledge",
+      "--list-methods",
+      server.url,
+    ]);
     for (const m of [
       "weft.v1.WorkflowService/CreateWorkflow",
       "weft.v1.WorkflowService/TriggerWorkflow",
@@ -160,17 +187,26 @@ describe("one port, every protocol", () => {
       expect(stdout).toContain(m);
     }
     const { stdout: got } = await run("npx", [
-      "buf", "curl", "--protocol", "grpc", "--http2-prior-knowledge",
-      "-d", '{"id":"proto-hello"}', `${server.url}/weft.v1.WorkflowService/GetWorkflow`,
+      "buf",
+      "curl",
+      "--protocol",
+      "grpc",
+      "--http2-prior-knowledge",
+      "-d",
+      '{"id":"proto-hello"}',
+      `${server.url}/weft.v1.WorkflowService/GetWorkflow`,
     ]);
     expect(JSON.parse(got).workflow.id).toBe("proto-hello");
   });
 
   it("resolves every weft message through reflection (v1 and v1alpha)", async () => {
     const transport = createGrpcTransport({ baseUrl: server.url });
-    const names = [file_weft_v1_common, file_weft_v1_workflow_service, file_weft_v1_run_service, file_weft_v1_worker_service].flatMap(
-      (f) => f.messages.map((m) => m.typeName),
-    );
+    const names = [
+      file_weft_v1_common,
+      file_weft_v1_workflow_service,
+      file_weft_v1_run_service,
+      file_weft_v1_worker_service,
+    ].flatMap((f) => f.messages.map((m) => m.typeName));
     expect(names.length).toBeGreaterThan(40);
     const versions = [
       { service: ServerReflection, request: ServerReflectionRequestSchema },
@@ -180,7 +216,9 @@ describe("one port, every protocol", () => {
       const client = createClient(service as typeof ServerReflection, transport);
       async function* requests() {
         for (const symbol of names) {
-          yield create(request as typeof ServerReflectionRequestSchema, { messageRequest: { case: "fileContainingSymbol", value: symbol } });
+          yield create(request as typeof ServerReflectionRequestSchema, {
+            messageRequest: { case: "fileContainingSymbol", value: symbol },
+          });
         }
       }
       let i = 0;
@@ -188,9 +226,14 @@ describe("one port, every protocol", () => {
         const symbol = names[i++]!;
         expect(res.messageResponse.case, symbol).toBe("fileDescriptorResponse");
         if (res.messageResponse.case !== "fileDescriptorResponse") continue;
-        const files = res.messageResponse.value.fileDescriptorProto.map((b) => fromBinary(FileDescriptorProtoSchema, b));
+        const files = res.messageResponse.value.fileDescriptorProto.map((b) =>
+          fromBinary(FileDescriptorProtoSchema, b),
+        );
         const short = symbol.replace(/^weft\.v1\./, "").split(".")[0]!;
-        expect(files.some((f) => f.package === "weft.v1" && f.messageType.some((m) => m.name === short)), symbol).toBe(true);
+        expect(
+          files.some((f) => f.package === "weft.v1" && f.messageType.some((m) => m.name === short)),
+          symbol,
+        ).toBe(true);
       }
       expect(i).toBe(names.length);
     }

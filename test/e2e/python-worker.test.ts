@@ -8,9 +8,23 @@
 import { readFileSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RunStatus, StepStatus, createWeftClient, jsonToValue, triggerAndWait, valueToJson, type Run, type WeftClient } from "../../sdk/index.js";
+import {
+  RunStatus,
+  StepStatus,
+  createWeftClient,
+  jsonToValue,
+  triggerAndWait,
+  valueToJson,
+  type Run,
+  type WeftClient,
+} from "../../sdk/index.js";
 import { createTestDatabase, requirePostgres, type TestDatabase } from "../support/db.js";
-import { generatePythonStubs, requirePythonGrpc, startPythonWorker, type PythonWorker } from "../support/python-worker.js";
+import {
+  generatePythonStubs,
+  requirePythonGrpc,
+  startPythonWorker,
+  type PythonWorker,
+} from "../support/python-worker.js";
 import { redisUrl, requireRedis } from "../support/redis.js";
 import { startServerProcess, type ServerProcess } from "../support/server-process.js";
 
@@ -19,7 +33,9 @@ const hasRedis = await requireRedis();
 const hasPython = await requirePythonGrpc();
 const DIR = resolve(import.meta.dirname, "../../examples/python-worker");
 
-function steps(run: Run): Record<string, { status: string; attempts: number; output: unknown; error?: { type: string; message: string } }> {
+function steps(
+  run: Run,
+): Record<string, { status: string; attempts: number; output: unknown; error?: { type: string; message: string } }> {
   return Object.fromEntries(
     run.steps.map((s) => [
       s.stepId,
@@ -43,10 +59,15 @@ describe.skipIf(!hasPostgres || !hasRedis || !hasPython)("the Python worker", ()
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    [server, stubs] = await Promise.all([startServerProcess({ env: serverEnv(), args: ["--shutdown-grace-ms", "2000"] }), generatePythonStubs()]);
+    [server, stubs] = await Promise.all([
+      startServerProcess({ env: serverEnv(), args: ["--shutdown-grace-ms", "2000"] }),
+      generatePythonStubs(),
+    ]);
     weft = createWeftClient(server.url);
     for (const file of ["words.yaml", "sleep.yaml"]) {
-      await weft.workflows.createWorkflow({ source: { case: "yaml", value: readFileSync(resolve(DIR, file), "utf8") } });
+      await weft.workflows.createWorkflow({
+        source: { case: "yaml", value: readFileSync(resolve(DIR, file), "utf8") },
+      });
     }
     worker = startPythonWorker({ address: server.url, stubs, name: "py-e2e", slots: 4 });
     await worker.waitFor((e) => e.event === "welcome", 30_000);
@@ -61,14 +82,40 @@ describe.skipIf(!hasPostgres || !hasRedis || !hasPython)("the Python worker", ()
   });
 
   it("runs tokenize → count → report, each step getting the output of the one before", async () => {
-    const run = await triggerAndWait(weft, "py-words", { title: "Ode", text: "The cat and the hat, and the bat!" }, { timeoutMs: 30_000 });
+    const run = await triggerAndWait(
+      weft,
+      "py-words",
+      { title: "Ode", text: "The cat and the hat, and the bat!" },
+      { timeoutMs: 30_000 },
+    );
     expect(RunStatus[run.status]).toBe("SUCCEEDED");
     expect(steps(run)).toEqual({
-      tokenize: { status: "SUCCEEDED", attempts: 1, output: { words: ["the", "cat", "and", "the", "hat", "and", "the", "bat"], count: 8 } },
-      count: { status: "SUCCEEDED", attempts: 1, output: { top: [["the", 3], ["and", 2], ["bat", 1]], unique: 5 } },
-      report: { status: "SUCCEEDED", attempts: 1, output: { summary: "Ode: 8 words, most used: the ×3, and ×2, bat ×1", attempt: 1 } },
+      tokenize: {
+        status: "SUCCEEDED",
+        attempts: 1,
+        output: { words: ["the", "cat", "and", "the", "hat", "and", "the", "bat"], count: 8 },
+      },
+      count: {
+        status: "SUCCEEDED",
+        attempts: 1,
+        output: {
+          top: [
+            ["the", 3],
+            ["and", 2],
+            ["bat", 1],
+          ],
+          unique: 5,
+        },
+      },
+      report: {
+        status: "SUCCEEDED",
+        attempts: 1,
+        output: { summary: "Ode: 8 words, most used: the ×3, and ×2, bat ×1", attempt: 1 },
+      },
     });
-    expect(valueToJson(run.output!)).toEqual({ report: { summary: "Ode: 8 words, most used: the ×3, and ×2, bat ×1", attempt: 1 } });
+    expect(valueToJson(run.output!)).toEqual({
+      report: { summary: "Ode: 8 words, most used: the ×3, and ×2, bat ×1", attempt: 1 },
+    });
     // The Python worker ran every step: its id is on each step run.
     const welcome = await worker.waitFor((e) => e.event === "welcome");
     expect(run.steps.map((s) => s.workerId)).toEqual([welcome.worker_id, welcome.worker_id, welcome.worker_id]);
@@ -77,16 +124,26 @@ describe.skipIf(!hasPostgres || !hasRedis || !hasPython)("the Python worker", ()
   it("reports a non-retryable error with its type: the step fails at its first attempt despite its retry policy", async () => {
     const run = await triggerAndWait(weft, "py-words", { title: "Blank", text: "   " }, { timeoutMs: 30_000 });
     expect(RunStatus[run.status]).toBe("FAILED");
-    expect(run.error).toMatchObject({ type: "EMPTY_TEXT", message: "step tokenize failed: input.text must be a non-blank string" });
+    expect(run.error).toMatchObject({
+      type: "EMPTY_TEXT",
+      message: "step tokenize failed: input.text must be a non-blank string",
+    });
     expect(steps(run)).toMatchObject({
-      tokenize: { status: "FAILED", attempts: 1, error: { type: "EMPTY_TEXT", message: "input.text must be a non-blank string" } },
+      tokenize: {
+        status: "FAILED",
+        attempts: 1,
+        error: { type: "EMPTY_TEXT", message: "input.text must be a non-blank string" },
+      },
       count: { status: "SKIPPED" },
       report: { status: "SKIPPED" },
     });
   });
 
   it("keeps a long task alive past its 1 s heartbeat timeout, and stops it when the run is cancelled", async () => {
-    const { runId } = await weft.workflows.triggerWorkflow({ workflowId: "py-sleep", input: jsonToValue({ seconds: 60 }) });
+    const { runId } = await weft.workflows.triggerWorkflow({
+      workflowId: "py-sleep",
+      input: jsonToValue({ seconds: 60 }),
+    });
     const task = await worker.waitFor((e) => e.event === "task" && e.run_id === runId);
     await new Promise((r) => setTimeout(r, 3_000));
     const mid = (await weft.runs.getRun({ runId })).run!;
@@ -107,20 +164,28 @@ describe.skipIf(!hasPostgres || !hasRedis || !hasPython)("the Python worker", ()
     const port = server.port;
     expect(await server.stop()).toBe(0);
     weft.close();
-    server = await startServerProcess({ env: serverEnv(), args: ["--port", String(port), "--shutdown-grace-ms", "2000"] });
+    server = await startServerProcess({
+      env: serverEnv(),
+      args: ["--port", String(port), "--shutdown-grace-ms", "2000"],
+    });
     weft = createWeftClient(server.url);
     await worker.waitFor((e) => e.event === "welcome" && welcomes().indexOf(e) >= before, 30_000);
     expect(worker.events.slice(before).some((e) => e.event === "disconnected")).toBe(true);
 
     const run = await triggerAndWait(weft, "py-words", { title: "Again", text: "b a b" }, { timeoutMs: 30_000 });
     expect(RunStatus[run.status]).toBe("SUCCEEDED");
-    expect(valueToJson(run.output!)).toEqual({ report: { summary: "Again: 3 words, most used: b ×2, a ×1", attempt: 1 } });
+    expect(valueToJson(run.output!)).toEqual({
+      report: { summary: "Again: 3 words, most used: b ×2, a ×1", attempt: 1 },
+    });
     const latest = welcomes().at(-1)!;
     expect(new Set(run.steps.map((s) => s.workerId))).toEqual(new Set([latest.worker_id]));
   }, 120_000);
 
   it("drains on SIGTERM: the running task finishes and is acknowledged, then the worker exits 0", async () => {
-    const { runId } = await weft.workflows.triggerWorkflow({ workflowId: "py-sleep", input: jsonToValue({ seconds: 2 }) });
+    const { runId } = await weft.workflows.triggerWorkflow({
+      workflowId: "py-sleep",
+      input: jsonToValue({ seconds: 2 }),
+    });
     const task = await worker.waitFor((e) => e.event === "task" && e.run_id === runId);
     expect(await worker.stop()).toBe(0);
     // The task event is printed once the worker has taken the task, so the drain waits for it.

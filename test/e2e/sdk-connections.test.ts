@@ -50,41 +50,59 @@ describe.skipIf(!hasPostgres)("SDK connections", () => {
     await weft?.stop();
   });
 
-  it("shares one connection among the workers of a process, and gives its own to a worker that asks", { timeout: 60_000 }, async () => {
-    const id = uniqueId("conns");
-    const action = `${id}.echo`;
-    await defineWorkflow(weft.client, { id, steps: [{ id: "a", action }] });
-    const before = connectionsTo(port);
+  it(
+    "shares one connection among the workers of a process, and gives its own to a worker that asks",
+    { timeout: 60_000 },
+    async () => {
+      const id = uniqueId("conns");
+      const action = `${id}.echo`;
+      await defineWorkflow(weft.client, { id, steps: [{ id: "a", action }] });
+      const before = connectionsTo(port);
 
-    const make = (name: string, shareConnection?: boolean) => {
-      const w = new Worker({ address: weft.url, name, slots: 2, logger: () => undefined, ...(shareConnection === undefined ? {} : { shareConnection }) });
-      w.register(action, (input: unknown) => ({ by: name, input }));
-      return w;
-    };
-    const shared = [make("s1"), make("s2"), make("s3")];
-    const own = make("own", false);
-    const all = [...shared, own];
-    try {
-      for (const w of all) void w.start();
-      await eventually(() => (all.every((w) => w.connected) ? true : undefined), 20_000, "all workers connected");
-      expect(connectionsTo(port) - before).toBe(2);
+      const make = (name: string, shareConnection?: boolean) => {
+        const w = new Worker({
+          address: weft.url,
+          name,
+          slots: 2,
+          logger: () => undefined,
+          ...(shareConnection === undefined ? {} : { shareConnection }),
+        });
+        w.register(action, (input: unknown) => ({ by: name, input }));
+        return w;
+      };
+      const shared = [make("s1"), make("s2"), make("s3")];
+      const own = make("own", false);
+      const all = [...shared, own];
+      try {
+        for (const w of all) void w.start();
+        await eventually(() => (all.every((w) => w.connected) ? true : undefined), 20_000, "all workers connected");
+        expect(connectionsTo(port) - before).toBe(2);
 
-      // Stopping one sharer keeps the connection, and the others still get work.
-      await shared[0]!.stop();
-      expect(connectionsTo(port) - before).toBe(2);
-      const runs = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => trigger(weft.client, id, { n })));
-      const done = await Promise.all(runs.map((r) => waitForRun(weft.client, r)));
-      expect(done.map((r) => r.status)).toEqual(done.map(() => RunStatus.SUCCEEDED));
-      const by = new Set(done.map((r) => (output(r, "a") as { by: string }).by));
-      expect(by.has("s1")).toBe(false);
+        // Stopping one sharer keeps the connection, and the others still get work.
+        await shared[0]!.stop();
+        expect(connectionsTo(port) - before).toBe(2);
+        const runs = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => trigger(weft.client, id, { n })));
+        const done = await Promise.all(runs.map((r) => waitForRun(weft.client, r)));
+        expect(done.map((r) => r.status)).toEqual(done.map(() => RunStatus.SUCCEEDED));
+        const by = new Set(done.map((r) => (output(r, "a") as { by: string }).by));
+        expect(by.has("s1")).toBe(false);
 
-      // The shared connection ends with its last user.
-      await shared[1]!.stop();
-      await shared[2]!.stop();
-      await eventually(() => (connectionsTo(port) - before === 1 ? true : undefined), 10_000, "the shared connection closed");
-    } finally {
-      await Promise.all(all.map((w) => w.stop()));
-    }
-    await eventually(() => (connectionsTo(port) === before ? true : undefined), 10_000, "every worker connection closed");
-  });
+        // The shared connection ends with its last user.
+        await shared[1]!.stop();
+        await shared[2]!.stop();
+        await eventually(
+          () => (connectionsTo(port) - before === 1 ? true : undefined),
+          10_000,
+          "the shared connection closed",
+        );
+      } finally {
+        await Promise.all(all.map((w) => w.stop()));
+      }
+      await eventually(
+        () => (connectionsTo(port) === before ? true : undefined),
+        10_000,
+        "every worker connection closed",
+      );
+    },
+  );
 });

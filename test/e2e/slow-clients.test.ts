@@ -50,7 +50,10 @@ function closedWithin(socket: net.Socket): Promise<string> {
   socket.on("data", (d: Buffer) => (received += d.toString("latin1")));
   socket.on("error", () => undefined);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`still open after ${CLOSED_WITHIN_MS} ms; received ${JSON.stringify(received)}`)), CLOSED_WITHIN_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`still open after ${CLOSED_WITHIN_MS} ms; received ${JSON.stringify(received)}`)),
+      CLOSED_WITHIN_MS,
+    );
     socket.once("close", () => (clearTimeout(timer), resolve(received)));
   });
 }
@@ -77,7 +80,10 @@ describe.skipIf(!hasPostgres)("slow clients (--request-timeout-ms 2000)", () => 
   const clients: WeftClient[] = [];
 
   beforeAll(async () => {
-    weft = await startWeft({ backend: "postgres", args: ["--request-timeout-ms", String(BOUND_MS), "--log-level", "debug"] });
+    weft = await startWeft({
+      backend: "postgres",
+      args: ["--request-timeout-ms", String(BOUND_MS), "--log-level", "debug"],
+    });
   });
   afterAll(async () => {
     clients.forEach((c) => c.close());
@@ -101,7 +107,11 @@ describe.skipIf(!hasPostgres)("slow clients (--request-timeout-ms 2000)", () => 
   it("closes HTTP/1.1 whose headers trickle in, with 408", { timeout: 30_000 }, async () => {
     const { socket, localPort } = await connect(weft.server.port);
     socket.write("POST /weft.v1.RunService/GetRun HTTP/1.1\r\nhost: weft\r\n");
-    const stop = trickle((b) => socket.write(b), () => !socket.destroyed, Buffer.from(`x-slow: ${"a".repeat(500)}\r\n\r\n`));
+    const stop = trickle(
+      (b) => socket.write(b),
+      () => !socket.destroyed,
+      Buffer.from(`x-slow: ${"a".repeat(500)}\r\n\r\n`),
+    );
     const received = await closedWithin(socket);
     expect(stop()).toBeGreaterThanOrEqual(TRICKLED_AT_LEAST);
     expect(received).toMatch(/^HTTP\/1\.1 408 /);
@@ -111,8 +121,14 @@ describe.skipIf(!hasPostgres)("slow clients (--request-timeout-ms 2000)", () => 
   it("closes HTTP/1.1 whose body trickles in, short of its content-length, with 408", { timeout: 30_000 }, async () => {
     const { socket, localPort } = await connect(weft.server.port);
     const body = Buffer.from(`{"runId":"${"r".repeat(500)}"}`);
-    socket.write(`POST /weft.v1.RunService/GetRun HTTP/1.1\r\nhost: weft\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`);
-    const stop = trickle((b) => socket.write(b), () => !socket.destroyed, body);
+    socket.write(
+      `POST /weft.v1.RunService/GetRun HTTP/1.1\r\nhost: weft\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`,
+    );
+    const stop = trickle(
+      (b) => socket.write(b),
+      () => !socket.destroyed,
+      body,
+    );
     const received = await closedWithin(socket);
     expect(stop()).toBeGreaterThanOrEqual(TRICKLED_AT_LEAST);
     expect(received).toMatch(/^HTTP\/1\.1 408 /);
@@ -124,11 +140,20 @@ describe.skipIf(!hasPostgres)("slow clients (--request-timeout-ms 2000)", () => 
     try {
       await once(session, "connect");
       const localPort = (session.socket as net.Socket).localPort;
-      const stream = session.request({ ":method": "POST", ":path": "/weft.v1.RunService/GetRun", "content-type": "application/grpc", te: "trailers" });
+      const stream = session.request({
+        ":method": "POST",
+        ":path": "/weft.v1.RunService/GetRun",
+        "content-type": "application/grpc",
+        te: "trailers",
+      });
       stream.on("error", () => undefined);
       stream.on("data", () => undefined);
       // A gRPC message header announcing 500 bytes, then the bytes a few at a time.
-      const stop = trickle((b) => stream.write(b), () => !stream.closed, Buffer.concat([Buffer.from([0, 0, 0, 1, 0xf4]), Buffer.alloc(500, 1)]));
+      const stop = trickle(
+        (b) => stream.write(b),
+        () => !stream.closed,
+        Buffer.concat([Buffer.from([0, 0, 0, 1, 0xf4]), Buffer.alloc(500, 1)]),
+      );
       const closed = once(stream, "close");
       await Promise.race([closed, sleep(CLOSED_WITHIN_MS).then(() => Promise.reject(new Error("stream still open")))]);
       expect(stop()).toBeGreaterThanOrEqual(TRICKLED_AT_LEAST);
@@ -145,65 +170,95 @@ describe.skipIf(!hasPostgres)("slow clients (--request-timeout-ms 2000)", () => 
     await once(session, "connect");
     const localPort = (session.socket as net.Socket).localPort;
     const goaway = once(session, "goaway");
-    await Promise.race([once(session, "close"), sleep(CLOSED_WITHIN_MS).then(() => Promise.reject(new Error("session still open")))]);
+    await Promise.race([
+      once(session, "close"),
+      sleep(CLOSED_WITHIN_MS).then(() => Promise.reject(new Error("session still open"))),
+    ]);
     expect((await goaway)[0]).toBe(http2.constants.NGHTTP2_NO_ERROR);
     expect(await closedLog(localPort)).toMatchObject({ bound: "h2-no-stream" });
   });
 
-  it("closes an HTTP/2 connection whose request headers never complete (a CONTINUATION frame trickled)", { timeout: 30_000 }, async () => {
-    const { socket, localPort } = await connect(weft.server.port);
-    // HEADERS without END_HEADERS (`:method: POST`), then a CONTINUATION
-    // announcing a long literal header whose bytes come one at a time. Node
-    // sees no stream until the headers are complete. The frame header goes
-    // whole: nghttp2 ends the connection itself when a CONTINUATION frame's
-    // header arrives in pieces ("too many CONTINUATION frames").
-    const value = 1000;
-    const field = Buffer.concat([Buffer.from([0x00, 6]), Buffer.from("x-slow"), Buffer.from([0x7f, (value - 127) % 128 | 0x80, (value - 127) >> 7]), Buffer.alloc(value, 0x61)]);
-    socket.write(Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1"), frame(0x4, 0, 0, Buffer.alloc(0)), frame(0x1, 0, 1, Buffer.from([0x83]))]));
-    socket.write(frame(0x9, 0, 1, Buffer.alloc(0), field.length));
-    const stop = trickle((b) => socket.write(b), () => !socket.destroyed, field);
-    await closedWithin(socket);
-    expect(stop()).toBeGreaterThanOrEqual(TRICKLED_AT_LEAST);
-    expect(await closedLog(localPort)).toMatchObject({ bound: "h2-no-stream" });
-  });
+  it(
+    "closes an HTTP/2 connection whose request headers never complete (a CONTINUATION frame trickled)",
+    { timeout: 30_000 },
+    async () => {
+      const { socket, localPort } = await connect(weft.server.port);
+      // HEADERS without END_HEADERS (`:method: POST`), then a CONTINUATION
+      // announcing a long literal header whose bytes come one at a time. Node
+      // sees no stream until the headers are complete. The frame header goes
+      // whole: nghttp2 ends the connection itself when a CONTINUATION frame's
+      // header arrives in pieces ("too many CONTINUATION frames").
+      const value = 1000;
+      const field = Buffer.concat([
+        Buffer.from([0x00, 6]),
+        Buffer.from("x-slow"),
+        Buffer.from([0x7f, ((value - 127) % 128) | 0x80, (value - 127) >> 7]),
+        Buffer.alloc(value, 0x61),
+      ]);
+      socket.write(
+        Buffer.concat([
+          Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1"),
+          frame(0x4, 0, 0, Buffer.alloc(0)),
+          frame(0x1, 0, 1, Buffer.from([0x83])),
+        ]),
+      );
+      socket.write(frame(0x9, 0, 1, Buffer.alloc(0), field.length));
+      const stop = trickle(
+        (b) => socket.write(b),
+        () => !socket.destroyed,
+        field,
+      );
+      await closedWithin(socket);
+      expect(stop()).toBeGreaterThanOrEqual(TRICKLED_AT_LEAST);
+      expect(await closedLog(localPort)).toMatchObject({ bound: "h2-no-stream" });
+    },
+  );
 
-  it("keeps the worker stream (WorkerService/Connect over HTTP/2) open past the bound", { timeout: 30_000 }, async () => {
-    const id = uniqueId("slow-worker");
-    const stream = rawWorkerStream(weft.url);
-    try {
-      stream.send({ case: "hello", value: { workerName: "raw-slow", actions: [`${id}.a`], slots: 1 } });
-      expect((await stream.next()).msg.case).toBe("welcome");
-      await sleep(PAST_BOUND_MS);
-      await defineWorkflow(weft.client, { id, steps: [{ id: "a", action: `${id}.a` }] });
-      await trigger(weft.client, id);
-      expect((await stream.next()).msg.case).toBe("task");
-    } finally {
-      stream.close();
-    }
-  });
-
-  it("keeps WatchRun streams (gRPC over HTTP/2, Connect over HTTP/1.1) open past the bound", { timeout: 30_000 }, async () => {
-    const id = uniqueId("slow-watch");
-    await defineWorkflow(weft.client, { id, steps: [{ id: "a", action: `${id}.nobody` }] });
-    const runId = await trigger(weft.client, id);
-    const watch = async (client: WeftClient, snapshot: () => void): Promise<RunStatus | undefined> => {
-      // The first event is the snapshot, the last one carries the finished run.
-      let last: RunStatus | undefined;
-      for await (const { event } of client.runs.watchRun({ runId }, { signal: AbortSignal.timeout(25_000) })) {
-        if (last === undefined) snapshot();
-        last = event?.run?.status ?? RunStatus.UNSPECIFIED;
+  it(
+    "keeps the worker stream (WorkerService/Connect over HTTP/2) open past the bound",
+    { timeout: 30_000 },
+    async () => {
+      const id = uniqueId("slow-worker");
+      const stream = rawWorkerStream(weft.url);
+      try {
+        stream.send({ case: "hello", value: { workerName: "raw-slow", actions: [`${id}.a`], slots: 1 } });
+        expect((await stream.next()).msg.case).toBe("welcome");
+        await sleep(PAST_BOUND_MS);
+        await defineWorkflow(weft.client, { id, steps: [{ id: "a", action: `${id}.a` }] });
+        await trigger(weft.client, id);
+        expect((await stream.next()).msg.case).toBe("task");
+      } finally {
+        stream.close();
       }
-      return last;
-    };
-    const grpc = createWeftClient(weft.url);
-    const connect = createWeftClient(weft.url, { protocol: "connect" });
-    clients.push(grpc, connect);
-    let snapshots = 0;
-    const ended = Promise.all([watch(grpc, () => snapshots++), watch(connect, () => snapshots++)]);
-    await sleep(PAST_BOUND_MS);
-    expect(snapshots).toBe(2);
-    await weft.client.runs.cancelRun({ runId });
-    expect(await ended).toEqual([RunStatus.CANCELLED, RunStatus.CANCELLED]);
-    expect(weft.server.logs.filter((l) => l.includes('"slow client closed"') && l.includes("Watch"))).toEqual([]);
-  });
+    },
+  );
+
+  it(
+    "keeps WatchRun streams (gRPC over HTTP/2, Connect over HTTP/1.1) open past the bound",
+    { timeout: 30_000 },
+    async () => {
+      const id = uniqueId("slow-watch");
+      await defineWorkflow(weft.client, { id, steps: [{ id: "a", action: `${id}.nobody` }] });
+      const runId = await trigger(weft.client, id);
+      const watch = async (client: WeftClient, snapshot: () => void): Promise<RunStatus | undefined> => {
+        // The first event is the snapshot, the last one carries the finished run.
+        let last: RunStatus | undefined;
+        for await (const { event } of client.runs.watchRun({ runId }, { signal: AbortSignal.timeout(25_000) })) {
+          if (last === undefined) snapshot();
+          last = event?.run?.status ?? RunStatus.UNSPECIFIED;
+        }
+        return last;
+      };
+      const grpc = createWeftClient(weft.url);
+      const connect = createWeftClient(weft.url, { protocol: "connect" });
+      clients.push(grpc, connect);
+      let snapshots = 0;
+      const ended = Promise.all([watch(grpc, () => snapshots++), watch(connect, () => snapshots++)]);
+      await sleep(PAST_BOUND_MS);
+      expect(snapshots).toBe(2);
+      await weft.client.runs.cancelRun({ runId });
+      expect(await ended).toEqual([RunStatus.CANCELLED, RunStatus.CANCELLED]);
+      expect(weft.server.logs.filter((l) => l.includes('"slow client closed"') && l.includes("Watch"))).toEqual([]);
+    },
+  );
 });

@@ -24,8 +24,12 @@ describe.skipIf(!available)("event and cron triggers", () => {
 
   it("one event starts the two listening workflows; the filter excludes a third; the key dedupes", async () => {
     await stack.createYaml(`id: ev-a\non: { events: [order.created] }\n${step}`);
-    await stack.createYaml(`id: ev-b\non:\n  event_triggers:\n    - name: order.created\n      filter: "payload.total > 100"\n${step}`);
-    await stack.createYaml(`id: ev-c\non:\n  event_triggers:\n    - { name: order.created, filter: "payload.total > 1000" }\n${step}`);
+    await stack.createYaml(
+      `id: ev-b\non:\n  event_triggers:\n    - name: order.created\n      filter: "payload.total > 100"\n${step}`,
+    );
+    await stack.createYaml(
+      `id: ev-c\non:\n  event_triggers:\n    - { name: order.created, filter: "payload.total > 1000" }\n${step}`,
+    );
     await stack.createYaml(`id: ev-d\non: { events: [order.deleted] }\n${step}`);
     const payload = jsonToValue({ total: 120, id: "o-1" });
     const { runIds } = await stack.c.workflows.publishEvent({ name: "order.created", payload, idempotencyKey: "o-1" });

@@ -21,7 +21,8 @@ async function violationsOf(p: Promise<unknown>): Promise<{ code: Code; fields: 
   );
   const fields: Record<string, string> = {};
   for (const d of err.findDetails(BadRequestSchema)) {
-    for (const v of d.fieldViolations) fields[v.field] = fields[v.field] ? `${fields[v.field]} | ${v.description}` : v.description;
+    for (const v of d.fieldViolations)
+      fields[v.field] = fields[v.field] ? `${fields[v.field]} | ${v.description}` : v.description;
   }
   return { code: err.code, fields };
 }
@@ -43,10 +44,18 @@ describe("request validation", () => {
 
   it("reports protovalidate rules with field paths", async () => {
     const { code, fields } = await violationsOf(
-      createSpec({ id: "1bad id", steps: [{ id: "", action: "ok" }, { id: "b", action: "has space" }] }),
+      createSpec({
+        id: "1bad id",
+        steps: [
+          { id: "", action: "ok" },
+          { id: "b", action: "has space" },
+        ],
+      }),
     );
     expect(code).toBe(Code.InvalidArgument);
-    expect(Object.keys(fields)).toEqual(expect.arrayContaining(["workflow.id", "workflow.steps[0].id", "workflow.steps[1].action"]));
+    expect(Object.keys(fields)).toEqual(
+      expect.arrayContaining(["workflow.id", "workflow.steps[0].id", "workflow.steps[1].action"]),
+    );
   });
 
   it("requires steps and a source", async () => {
@@ -68,14 +77,25 @@ describe("request validation", () => {
           { id: "c2", action: "x", dependsOn: ["c1"] },
           { id: "c3", action: "x", dependsOn: ["c2"] },
           { id: "w", action: "x", when: "input.n >" },
-          { id: "t", action: "x", input: { kind: { case: "structValue", value: { fields: { url: { kind: { case: "stringValue", value: "${ input. }" } } } } } } },
+          {
+            id: "t",
+            action: "x",
+            input: {
+              kind: {
+                case: "structValue",
+                value: { fields: { url: { kind: { case: "stringValue", value: "${ input. }" } } } },
+              },
+            },
+          },
         ],
       }),
     );
     expect(code).toBe(Code.InvalidArgument);
     const all = JSON.stringify(fields);
     expect(all).toContain("ghost");
-    expect(Object.keys(fields).some((f) => f.startsWith("workflow.steps[1]") || f.startsWith("workflow.steps[0]"))).toBe(true);
+    expect(
+      Object.keys(fields).some((f) => f.startsWith("workflow.steps[1]") || f.startsWith("workflow.steps[0]")),
+    ).toBe(true);
     expect(all).toMatch(/duplicate/i);
     // The cycle error names its steps in order (each depends on the one before it).
     expect(all).toMatch(/c1 -> c2 -> c3 -> c1|c2 -> c3 -> c1 -> c2|c3 -> c1 -> c2 -> c3/);
@@ -111,7 +131,12 @@ describe("request validation", () => {
       c.workflows.triggerWorkflow({
         workflowId: "ok",
         idempotencyKey: "k\u0000",
-        input: { kind: { case: "structValue", value: { fields: { name: { kind: { case: "stringValue", value: "a\u0000b" } } } } } },
+        input: {
+          kind: {
+            case: "structValue",
+            value: { fields: { name: { kind: { case: "stringValue", value: "a\u0000b" } } } },
+          },
+        },
       }),
     );
     expect(nul.code).toBe(Code.InvalidArgument);
@@ -122,21 +147,28 @@ describe("request validation", () => {
 
   it("answers malformed ids with INVALID_ARGUMENT and unknown ones with NOT_FOUND", async () => {
     expect((await violationsOf(c.runs.getRun({ runId: "not-a-uuid" }))).fields).toHaveProperty(["run_id"]);
-    const missing = await c.runs.getRun({ runId: "0190a0b0-0000-7000-8000-000000000000" }).catch((e: unknown) => ConnectError.from(e));
+    const missing = await c.runs
+      .getRun({ runId: "0190a0b0-0000-7000-8000-000000000000" })
+      .catch((e: unknown) => ConnectError.from(e));
     expect((missing as ConnectError).code).toBe(Code.NotFound);
     const wf = await c.workflows.getWorkflow({ id: "missing" }).catch((e: unknown) => ConnectError.from(e));
     expect((wf as ConnectError).code).toBe(Code.NotFound);
-    const trig = await c.workflows.triggerWorkflow({ workflowId: "missing" }).catch((e: unknown) => ConnectError.from(e));
+    const trig = await c.workflows
+      .triggerWorkflow({ workflowId: "missing" })
+      .catch((e: unknown) => ConnectError.from(e));
     expect((trig as ConnectError).code).toBe(Code.NotFound);
-    const ver = await c.workflows.triggerWorkflow({ workflowId: "ok", version: 9 }).catch((e: unknown) => ConnectError.from(e));
+    const ver = await c.workflows
+      .triggerWorkflow({ workflowId: "ok", version: 9 })
+      .catch((e: unknown) => ConnectError.from(e));
     expect((ver as ConnectError).code).toBe(Code.NotFound);
     expect((await violationsOf(c.workflows.getWorkflow({ id: "bad id!" }))).fields).toHaveProperty(["id"]);
   });
 
   it("checks paging arguments", async () => {
     expect((await violationsOf(c.workflows.listWorkflows({ pageSize: 5000 }))).fields).toHaveProperty(["page_size"]);
-    expect((await violationsOf(c.workflows.listWorkflows({ pageToken: "%%%garbage" }))).fields).toHaveProperty(["page_token"]);
+    expect((await violationsOf(c.workflows.listWorkflows({ pageToken: "%%%garbage" }))).fields).toHaveProperty([
+      "page_token",
+    ]);
     expect((await violationsOf(c.runs.listRuns({ pageToken: "%%%garbage" }))).fields).toHaveProperty(["page_token"]);
   });
 });
-

@@ -57,65 +57,85 @@ describe.each(e2eBackends(hasPostgres, hasRedis, { embedded: false }))("WatchRun
     await weft?.stop();
   });
 
-  it.skipIf(skip)("delivers every transition of a 5-step run, in order, over gRPC and over Connect on HTTP/1.1", { timeout: 60_000 }, async () => {
-    const id = uniqueId("watch");
-    await defineWorkflow(weft.client, {
-      id,
-      steps: STEPS.map((s, i) => ({ id: s, action: `${id}.step`, ...(i > 0 ? { depends_on: [STEPS[i - 1]] } : {}) })),
-    });
-    const runId = await trigger(weft.client, id, { watched: true });
-    const grpc = createWeftClient(weft.url);
-    const connect = createWeftClient(weft.url, { protocol: "connect" });
-    clients.push(grpc, connect);
-    const watches = { grpc: watch(grpc, runId), connect: watch(connect, runId) };
+  it.skipIf(skip)(
+    "delivers every transition of a 5-step run, in order, over gRPC and over Connect on HTTP/1.1",
+    { timeout: 60_000 },
+    async () => {
+      const id = uniqueId("watch");
+      await defineWorkflow(weft.client, {
+        id,
+        steps: STEPS.map((s, i) => ({ id: s, action: `${id}.step`, ...(i > 0 ? { depends_on: [STEPS[i - 1]] } : {}) })),
+      });
+      const runId = await trigger(weft.client, id, { watched: true });
+      const grpc = createWeftClient(weft.url);
+      const connect = createWeftClient(weft.url, { protocol: "connect" });
+      clients.push(grpc, connect);
+      const watches = { grpc: watch(grpc, runId), connect: watch(connect, runId) };
 
-    // Both watchers are in before anything runs: no worker yet.
-    for (const w of Object.values(watches)) {
-      const snapshot = await w.first;
-      expect(snapshot.type).toBe(RunEventType.SNAPSHOT);
-      expect(snapshot.run?.status).toBe(RunStatus.PENDING);
-    }
-    await workers.start({ address: weft.url }, { [`${id}.step`]: async (_input: unknown) => (await new Promise((r) => setTimeout(r, 30)), { ok: true }) });
-
-    const seen = { grpc: await watches.grpc.all, connect: await watches.connect.all };
-    const full = await history(weft.client, runId);
-    for (const [protocol, events] of Object.entries(seen)) {
-      const [snapshot, ...changes] = events;
-      // Everything after the snapshot is the history after its position, exactly, in order.
-      const after = full.filter((e) => e.sequence > snapshot!.sequence);
-      expect(changes.map(line), protocol).toEqual(after.map(line));
-      expect(changes.map((e) => Number(e.sequence)), protocol).toEqual(changes.map((_, i) => Number(snapshot!.sequence) + i + 1));
-      // Every step went RUNNING then SUCCEEDED after the watch began (b–e were also QUEUED then).
-      for (const s of STEPS) {
-        const path = changes.filter((e) => e.type === RunEventType.STEP_STATUS && e.stepId === s).map((e) => StepStatus[e.stepStatus]);
-        expect(path, `${protocol} ${s}`).toEqual(s === "a" ? ["RUNNING", "SUCCEEDED"] : ["QUEUED", "RUNNING", "SUCCEEDED"]);
+      // Both watchers are in before anything runs: no worker yet.
+      for (const w of Object.values(watches)) {
+        const snapshot = await w.first;
+        expect(snapshot.type).toBe(RunEventType.SNAPSHOT);
+        expect(snapshot.run?.status).toBe(RunStatus.PENDING);
       }
-      const runPath = changes.filter((e) => e.type === RunEventType.RUN_STATUS).map((e) => RunStatus[e.runStatus]);
-      expect(runPath, protocol).toEqual(["RUNNING", "SUCCEEDED"]);
-      // It ends with the finished run.
-      const last = changes[changes.length - 1]!;
-      expect(last.type, protocol).toBe(RunEventType.RUN_STATUS);
-      expect(last.run?.status, protocol).toBe(RunStatus.SUCCEEDED);
-      expect(last.run?.steps.map((x) => StepStatus[x.status]), protocol).toEqual(STEPS.map(() => "SUCCEEDED"));
-    }
-  });
+      await workers.start(
+        { address: weft.url },
+        { [`${id}.step`]: async (_input: unknown) => (await new Promise((r) => setTimeout(r, 30)), { ok: true }) },
+      );
 
-  it.skipIf(skip)("answers a watch of a finished run with its snapshot and ends; an unknown run is NOT_FOUND", async () => {
-    const id = uniqueId("watch-done");
-    await defineWorkflow(weft.client, { id, steps: [{ id: "only", action: `${id}.only` }] });
-    await workers.start({ address: weft.url }, { [`${id}.only`]: () => "done" });
-    const runId = await trigger(weft.client, id);
-    await waitForRun(weft.client, runId);
-    for (const client of [weft.client, createWeftClient(weft.url, { protocol: "connect" })]) {
-      const events = await watch(client, runId).all;
-      expect(events).toHaveLength(1);
-      expect(events[0]!.type).toBe(RunEventType.SNAPSHOT);
-      expect(events[0]!.run?.status).toBe(RunStatus.SUCCEEDED);
-    }
-    const missing = await watch(weft.client, "01900000-0000-7000-8000-000000000000").all.then(
-      () => undefined,
-      (e: unknown) => ConnectError.from(e).code,
-    );
-    expect(missing).toBe(Code.NotFound);
-  });
+      const seen = { grpc: await watches.grpc.all, connect: await watches.connect.all };
+      const full = await history(weft.client, runId);
+      for (const [protocol, events] of Object.entries(seen)) {
+        const [snapshot, ...changes] = events;
+        // Everything after the snapshot is the history after its position, exactly, in order.
+        const after = full.filter((e) => e.sequence > snapshot!.sequence);
+        expect(changes.map(line), protocol).toEqual(after.map(line));
+        expect(
+          changes.map((e) => Number(e.sequence)),
+          protocol,
+        ).toEqual(changes.map((_, i) => Number(snapshot!.sequence) + i + 1));
+        // Every step went RUNNING then SUCCEEDED after the watch began (b–e were also QUEUED then).
+        for (const s of STEPS) {
+          const path = changes
+            .filter((e) => e.type === RunEventType.STEP_STATUS && e.stepId === s)
+            .map((e) => StepStatus[e.stepStatus]);
+          expect(path, `${protocol} ${s}`).toEqual(
+            s === "a" ? ["RUNNING", "SUCCEEDED"] : ["QUEUED", "RUNNING", "SUCCEEDED"],
+          );
+        }
+        const runPath = changes.filter((e) => e.type === RunEventType.RUN_STATUS).map((e) => RunStatus[e.runStatus]);
+        expect(runPath, protocol).toEqual(["RUNNING", "SUCCEEDED"]);
+        // It ends with the finished run.
+        const last = changes[changes.length - 1]!;
+        expect(last.type, protocol).toBe(RunEventType.RUN_STATUS);
+        expect(last.run?.status, protocol).toBe(RunStatus.SUCCEEDED);
+        expect(
+          last.run?.steps.map((x) => StepStatus[x.status]),
+          protocol,
+        ).toEqual(STEPS.map(() => "SUCCEEDED"));
+      }
+    },
+  );
+
+  it.skipIf(skip)(
+    "answers a watch of a finished run with its snapshot and ends; an unknown run is NOT_FOUND",
+    async () => {
+      const id = uniqueId("watch-done");
+      await defineWorkflow(weft.client, { id, steps: [{ id: "only", action: `${id}.only` }] });
+      await workers.start({ address: weft.url }, { [`${id}.only`]: () => "done" });
+      const runId = await trigger(weft.client, id);
+      await waitForRun(weft.client, runId);
+      for (const client of [weft.client, createWeftClient(weft.url, { protocol: "connect" })]) {
+        const events = await watch(client, runId).all;
+        expect(events).toHaveLength(1);
+        expect(events[0]!.type).toBe(RunEventType.SNAPSHOT);
+        expect(events[0]!.run?.status).toBe(RunStatus.SUCCEEDED);
+      }
+      const missing = await watch(weft.client, "01900000-0000-7000-8000-000000000000").all.then(
+        () => undefined,
+        (e: unknown) => ConnectError.from(e).code,
+      );
+      expect(missing).toBe(Code.NotFound);
+    },
+  );
 });

@@ -42,12 +42,17 @@ describe.skipIf(!available)("run webhooks", () => {
         `  on_step: ["${stub.url}/step"]`,
         `  secret: ${SECRET}`,
         "steps:",
-        "  - { id: a, action: transform, input: { expression: \"input.n * 2\" } }",
-        "  - { id: b, action: transform, depends_on: [a], input: { expression: \"steps.a + 1\" } }",
+        '  - { id: a, action: transform, input: { expression: "input.n * 2" } }',
+        '  - { id: b, action: transform, depends_on: [a], input: { expression: "steps.a + 1" } }',
         "",
       ].join("\n"),
     );
-    const input = { kind: { case: "structValue" as const, value: { fields: { n: { kind: { case: "numberValue" as const, value: 20 } } } } } };
+    const input = {
+      kind: {
+        case: "structValue" as const,
+        value: { fields: { n: { kind: { case: "numberValue" as const, value: 20 } } } },
+      },
+    };
     const { runId } = await stack.c.workflows.triggerWorkflow({ workflowId: "hooked", input });
     const run = await stack.waitRun(runId, { timeoutMs: 10_000 });
     expect(run.status).toBe(RunStatus.SUCCEEDED);
@@ -65,19 +70,28 @@ describe.skipIf(!available)("run webhooks", () => {
     // Durable across a restart of the server.
     await stack.restart();
     await stub.up();
-    await eventually(() => (stub.to("/done").length >= 1 && stub.to("/step").length >= 2 ? true : undefined), 20_000, "deliveries");
+    await eventually(
+      () => (stub.to("/done").length >= 1 && stub.to("/step").length >= 2 ? true : undefined),
+      20_000,
+      "deliveries",
+    );
 
     const [done] = stub.to("/done");
     expect(verifySignature(SECRET, done!.body, done!.headers["x-weft-signature"] as string, new Date())).toBe(true);
-    expect(verifySignature("server-default", done!.body, done!.headers["x-weft-signature"] as string, new Date())).toBe(false);
+    expect(verifySignature("server-default", done!.body, done!.headers["x-weft-signature"] as string, new Date())).toBe(
+      false,
+    );
     const body = JSON.parse(done!.body) as { type: string; run: { id: string; status: string; output: unknown } };
     expect(body).toMatchObject({ type: "run.finished", run: { id: runId, status: "SUCCEEDED", output: { b: 41 } } });
     expect(done!.headers["x-weft-event"]).toBe("run.finished");
 
-    const steps = stub.to("/step").map((r) => JSON.parse(r.body) as { step: { id: string; status: string; output: unknown } });
+    const steps = stub
+      .to("/step")
+      .map((r) => JSON.parse(r.body) as { step: { id: string; status: string; output: unknown } });
     expect(steps.map((s) => s.step.id).sort()).toEqual(["a", "b"]);
     expect(steps.find((s) => s.step.id === "a")?.step).toMatchObject({ status: "SUCCEEDED", output: 40 });
-    for (const r of stub.to("/step")) expect(verifySignature(SECRET, r.body, r.headers["x-weft-signature"] as string, new Date())).toBe(true);
+    for (const r of stub.to("/step"))
+      expect(verifySignature(SECRET, r.body, r.headers["x-weft-signature"] as string, new Date())).toBe(true);
     expect(stub.to("/failed")).toHaveLength(0);
 
     // The delivery's history event commits after the receiver has answered, so wait for it.
@@ -92,7 +106,9 @@ describe.skipIf(!available)("run webhooks", () => {
     );
     await new Promise((r) => setTimeout(r, 500));
     const { events } = await stack.c.runs.getRunHistory({ runId });
-    expect(events.filter((e) => e.type === RunEventType.WEBHOOK && e.message.includes("→ 200"))).toHaveLength(delivered.length);
+    expect(events.filter((e) => e.type === RunEventType.WEBHOOK && e.message.includes("→ 200"))).toHaveLength(
+      delivered.length,
+    );
     expect(delivered).toHaveLength(3);
   }, 60_000);
 
@@ -105,7 +121,12 @@ describe.skipIf(!available)("run webhooks", () => {
     const { runId } = await stack.c.workflows.triggerWorkflow({ workflowId: "failing" });
     expect((await stack.waitRun(runId)).status).toBe(RunStatus.FAILED);
     const req = await eventually(() => stub.to("/fail2")[0], 10_000, "failure webhook");
-    expect(verifySignature("server-default", req.body, req.headers["x-weft-signature"] as string, new Date())).toBe(true);
-    expect(JSON.parse(req.body)).toMatchObject({ type: "run.failed", run: { id: runId, status: "FAILED", error: { type: "HTTP_400" } } });
+    expect(verifySignature("server-default", req.body, req.headers["x-weft-signature"] as string, new Date())).toBe(
+      true,
+    );
+    expect(JSON.parse(req.body)).toMatchObject({
+      type: "run.failed",
+      run: { id: runId, status: "FAILED", error: { type: "HTTP_400" } },
+    });
   }, 30_000);
 });

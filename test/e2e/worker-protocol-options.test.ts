@@ -35,9 +35,15 @@ describe.skipIf(!hasPostgres)("worker protocol: batches and JSON payloads", () =
     await defineWorkflow(weft.client, { id, steps: [{ id: "a", action }] });
     const stream = rawWorkerStream(weft.url);
     try {
-      stream.send({ case: "hello", value: { workerName: "raw-json", actions: [action], slots: 10, acceptsBatches: true, acceptsJson: true } });
+      stream.send({
+        case: "hello",
+        value: { workerName: "raw-json", actions: [action], slots: 10, acceptsBatches: true, acceptsJson: true },
+      });
       const welcome = await stream.next();
-      expect(welcome.msg.case === "welcome" && welcome.msg.value).toMatchObject({ acceptsBatches: true, acceptsJson: true });
+      expect(welcome.msg.case === "welcome" && welcome.msg.value).toMatchObject({
+        acceptsBatches: true,
+        acceptsJson: true,
+      });
       const runIds = [];
       for (const n of [1, 2, 3]) runIds.push(await trigger(weft.client, id, { n }));
 
@@ -57,9 +63,21 @@ describe.skipIf(!hasPostgres)("worker protocol: batches and JSON payloads", () =
         case: "results",
         value: {
           results: [
-            { taskId: good1!.taskId, leaseToken: good1!.leaseToken, outcome: { case: "outputJson", value: encode({ ok: 1 }) } },
-            { taskId: good2!.taskId, leaseToken: good2!.leaseToken, outcome: { case: "outputJson", value: encode({ ok: 2 }) } },
-            { taskId: bad!.taskId, leaseToken: bad!.leaseToken, outcome: { case: "outputJson", value: encode("{not json") } },
+            {
+              taskId: good1!.taskId,
+              leaseToken: good1!.leaseToken,
+              outcome: { case: "outputJson", value: encode({ ok: 1 }) },
+            },
+            {
+              taskId: good2!.taskId,
+              leaseToken: good2!.leaseToken,
+              outcome: { case: "outputJson", value: encode({ ok: 2 }) },
+            },
+            {
+              taskId: bad!.taskId,
+              leaseToken: bad!.leaseToken,
+              outcome: { case: "outputJson", value: encode("{not json") },
+            },
           ],
         },
       });
@@ -95,8 +113,20 @@ describe.skipIf(!hasPostgres)("worker protocol: batches and JSON payloads", () =
       if (m.msg.case !== "task") throw new Error(`expected a task, got ${m.msg.case}`);
       const { taskId, leaseToken } = m.msg.value;
       // JSON's escape for half a surrogate pair: JSON.parse takes it, Postgres jsonb does not.
-      stream.send({ case: "result", value: { taskId, leaseToken, outcome: { case: "outputJson", value: encode('{"s": "\\ud800", "ok": "\\ud83d\\ude00"}') } } });
-      const ack = await Promise.race([stream.next(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no ack: the result was not recorded")), 10_000))]);
+      stream.send({
+        case: "result",
+        value: {
+          taskId,
+          leaseToken,
+          outcome: { case: "outputJson", value: encode('{"s": "\\ud800", "ok": "\\ud83d\\ude00"}') },
+        },
+      });
+      const ack = await Promise.race([
+        stream.next(),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error("no ack: the result was not recorded")), 10_000),
+        ),
+      ]);
       expect(ack.msg).toMatchObject({ case: "ack", value: { taskId, accepted: true } });
       const run = await waitForRun(weft.client, runId);
       expect(run.status).toBe(RunStatus.FAILED);

@@ -33,7 +33,11 @@ steps:
 `;
 
 const backends = [
-  { name: "pglite", skip: false, env: async () => ({ env: { DATABASE_URL: undefined, WEFT_DATA_DIR: tempDataDir() }, drop: async () => {} }) },
+  {
+    name: "pglite",
+    skip: false,
+    env: async () => ({ env: { DATABASE_URL: undefined, WEFT_DATA_DIR: tempDataDir() }, drop: async () => {} }),
+  },
   {
     name: "postgres",
     skip: !hasPostgres,
@@ -75,7 +79,9 @@ describe.each(backends)("workflows and runs on $name", ({ skip, env }) => {
     // The same spec sent structurally is the same version too.
     const structured = await c.workflows.createWorkflow({ source: { case: "workflow", value: first.workflow!.spec! } });
     expect(structured.workflow?.version).toBe(1);
-    const changed = await c.workflows.createWorkflow({ source: { case: "yaml", value: YAML.replace("Nightly ETL", "Hourly ETL") } });
+    const changed = await c.workflows.createWorkflow({
+      source: { case: "yaml", value: YAML.replace("Nightly ETL", "Hourly ETL") },
+    });
     expect(changed.created).toBe(true);
     expect(changed.workflow?.version).toBe(2);
     const latest = await c.workflows.getWorkflow({ id: "etl" });
@@ -89,7 +95,9 @@ describe.each(backends)("workflows and runs on $name", ({ skip, env }) => {
     const { runId, created } = await c.workflows.triggerWorkflow({
       workflowId: "etl",
       version: 1,
-      input: { kind: { case: "structValue", value: { fields: { enabled: { kind: { case: "boolValue", value: true } } } } } },
+      input: {
+        kind: { case: "structValue", value: { fields: { enabled: { kind: { case: "boolValue", value: true } } } } },
+      },
     });
     expect(created).toBe(true);
     const { run } = await c.runs.getRun({ runId });
@@ -116,8 +124,12 @@ describe.each(backends)("workflows and runs on $name", ({ skip, env }) => {
   });
 
   it.skipIf(skip)("triggers in batches and lists runs newest first with filters and paging", async () => {
-    await c.workflows.createWorkflow({ source: { case: "workflow", value: { id: "batch", steps: [{ id: "only", action: "noop" }] } } });
-    const { runs } = await c.workflows.triggerWorkflows({ triggers: Array.from({ length: 25 }, () => ({ workflowId: "batch" })) });
+    await c.workflows.createWorkflow({
+      source: { case: "workflow", value: { id: "batch", steps: [{ id: "only", action: "noop" }] } },
+    });
+    const { runs } = await c.workflows.triggerWorkflows({
+      triggers: Array.from({ length: 25 }, () => ({ workflowId: "batch" })),
+    });
     expect(new Set(runs.map((r) => r.runId)).size).toBe(25);
     const seen: string[] = [];
     let pageToken = "";
@@ -138,7 +150,13 @@ describe.each(backends)("workflows and runs on $name", ({ skip, env }) => {
     const ids = Array.from({ length: 250 }, (_, i) => `page-${String(i).padStart(3, "0")}`);
     for (let i = 0; i < ids.length; i += 25) {
       await Promise.all(
-        ids.slice(i, i + 25).map((id) => c.workflows.createWorkflow({ source: { case: "workflow", value: { id, steps: [{ id: "s", action: "noop" }] } } })),
+        ids
+          .slice(i, i + 25)
+          .map((id) =>
+            c.workflows.createWorkflow({
+              source: { case: "workflow", value: { id, steps: [{ id: "s", action: "noop" }] } },
+            }),
+          ),
       );
     }
     const seen: string[] = [];
@@ -157,7 +175,9 @@ describe.each(backends)("workflows and runs on $name", ({ skip, env }) => {
   });
 
   it.skipIf(skip)("deletes a workflow: gone from reads and triggers, its runs stay", async () => {
-    await c.workflows.createWorkflow({ source: { case: "workflow", value: { id: "doomed", steps: [{ id: "s", action: "noop" }] } } });
+    await c.workflows.createWorkflow({
+      source: { case: "workflow", value: { id: "doomed", steps: [{ id: "s", action: "noop" }] } },
+    });
     const { runId } = await c.workflows.triggerWorkflow({ workflowId: "doomed" });
     await c.workflows.deleteWorkflow({ id: "doomed" });
     const after = [

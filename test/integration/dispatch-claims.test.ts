@@ -47,7 +47,11 @@ function taskReader(sessions: WorkerSession[]): () => Promise<{ session: WorkerS
   return async () => {
     for (;;) {
       iterators.forEach((it, i) => {
-        if (!pending.has(i)) pending.set(i, it.next().then((r) => ({ i, r })));
+        if (!pending.has(i))
+          pending.set(
+            i,
+            it.next().then((r) => ({ i, r })),
+          );
       });
       const { i, r } = await Promise.race(pending.values());
       pending.delete(i);
@@ -72,41 +76,48 @@ describe.each(backends(hasPostgres))("dispatcher claims on $name", ({ skip, fres
       options: { ...DEFAULT_DISPATCH_OPTIONS, sweepIntervalMs: 60_000, claimConcurrency: 2 },
     });
     // Two streams of one worker pool, and a session of other actions (like the built-in runner).
-    const workers = [new WorkerSession("s1", "pool", [action], 10, {}), new WorkerSession("s2", "pool", [action], 10, {})];
+    const workers = [
+      new WorkerSession("s1", "pool", [action], 10, {}),
+      new WorkerSession("s2", "pool", [action], 10, {}),
+    ];
     const others = new WorkerSession("s3", "other", [`${action}.other`], 10, {});
     return { ...counted, dispatcher, workers, others };
   }
 
-  it.skipIf(skip)("claims about once per action set for a trickle of runs, not once per session and freed slot", { timeout: 30_000 }, async () => {
-    const wf = workflow(uniqueId("trickle"), { s: {} });
-    await store.createWorkflow(wf);
-    const { store: counted, claims, claimed, dispatcher, workers, others } = setUp(`${wf.id}.s`);
-    const unsubscribe = await counted.onSignal((s) => {
-      if (s.kind === "queued") dispatcher.wake(s.actions); // as the server does
-    });
-    try {
-      for (const s of [...workers, others]) dispatcher.attach(s);
-      const next = taskReader(workers);
-      await sleep(200);
-      const before = claims();
-      const othersBefore = claimed.filter((a) => a.includes(others.actions[0]!)).length;
-      const RUNS = 10;
-      for (let i = 0; i < RUNS; i++) {
-        await store.triggerRuns([{ workflowId: wf.id, input: i }]);
-        const { session, task } = await next();
-        expect((await dispatcher.submit(session, ok(task, i, session.id))).accepted).toBe(true);
-        await sleep(100);
+  it.skipIf(skip)(
+    "claims about once per action set for a trickle of runs, not once per session and freed slot",
+    { timeout: 30_000 },
+    async () => {
+      const wf = workflow(uniqueId("trickle"), { s: {} });
+      await store.createWorkflow(wf);
+      const { store: counted, claims, claimed, dispatcher, workers, others } = setUp(`${wf.id}.s`);
+      const unsubscribe = await counted.onSignal((s) => {
+        if (s.kind === "queued") dispatcher.wake(s.actions); // as the server does
+      });
+      try {
+        for (const s of [...workers, others]) dispatcher.attach(s);
+        const next = taskReader(workers);
+        await sleep(200);
+        const before = claims();
+        const othersBefore = claimed.filter((a) => a.includes(others.actions[0]!)).length;
+        const RUNS = 10;
+        for (let i = 0; i < RUNS; i++) {
+          await store.triggerRuns([{ workflowId: wf.id, input: i }]);
+          const { session, task } = await next();
+          expect((await dispatcher.submit(session, ok(task, i, session.id))).accepted).toBe(true);
+          await sleep(100);
+        }
+        // One claim of the pool per trigger. Before, every session claimed on the trigger's wake-up
+        // and again on the freed slot's (6 per run here); then one of the pool and one of the other
+        // actions (2 per run), until the `queued` signal named the actions it queued.
+        expect(claims() - before).toBeLessThanOrEqual(RUNS + 2);
+        expect(claimed.filter((a) => a.includes(others.actions[0]!)).length - othersBefore).toBe(0);
+      } finally {
+        unsubscribe();
+        await dispatcher.close();
       }
-      // One claim of the pool per trigger. Before, every session claimed on the trigger's wake-up
-      // and again on the freed slot's (6 per run here); then one of the pool and one of the other
-      // actions (2 per run), until the `queued` signal named the actions it queued.
-      expect(claims() - before).toBeLessThanOrEqual(RUNS + 2);
-      expect(claimed.filter((a) => a.includes(others.actions[0]!)).length - othersBefore).toBe(0);
-    } finally {
-      unsubscribe();
-      await dispatcher.close();
-    }
-  });
+    },
+  );
 
   it.skipIf(skip)("claims a backlog with every session of the action set", { timeout: 30_000 }, async () => {
     const wf = workflow(uniqueId("backlog"), { s: {} });

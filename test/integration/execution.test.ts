@@ -50,7 +50,11 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
     expect(before?.status).toBe("PENDING");
     expect(before?.steps.map((s) => s.status)).toEqual(["QUEUED", "QUEUED", "PENDING"]);
 
-    const tasks = await store.claimTasks({ workerId: "w1", actions: [`${wf.id}.a`, `${wf.id}.b`, `${wf.id}.c`], limit: 10 });
+    const tasks = await store.claimTasks({
+      workerId: "w1",
+      actions: [`${wf.id}.a`, `${wf.id}.b`, `${wf.id}.c`],
+      limit: 10,
+    });
     expect(tasks).toHaveLength(2);
     const byStep = new Map(tasks.map((t) => [t.stepId, t]));
     expect(byStep.get("a")).toMatchObject({
@@ -104,7 +108,11 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
 
   it.skipIf(skip)("never hands one task to two concurrent claimers", { timeout: 60_000 }, async () => {
     const wf = workflow(uniqueId("race"), { s: {} });
-    await start(store, wf, Array.from({ length: 200 }, (_, i) => i));
+    await start(
+      store,
+      wf,
+      Array.from({ length: 200 }, (_, i) => i),
+    );
     const claimer = async (workerId: string) => {
       const got: ClaimedTask[] = [];
       for (;;) {
@@ -123,7 +131,11 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
   });
 
   it.skipIf(skip)("queues dependents with the rendered default input and finishes the run", async () => {
-    const wf = workflow(uniqueId("chain"), { a: {}, b: { deps: ["a"] }, c: { deps: ["b"], input: { total: "${ steps.b.sum * 2 }" } } });
+    const wf = workflow(uniqueId("chain"), {
+      a: {},
+      b: { deps: ["a"] },
+      c: { deps: ["b"], input: { total: "${ steps.b.sum * 2 }" } },
+    });
     const [runId] = await start(store, wf, [{ k: "v" }]);
     const [a] = await store.claimTasks({ workerId: "w1", actions: [`${wf.id}.a`], limit: 1 });
     expect(await completeAll(store, [ok(a!, { x: 1 })])).toEqual([{ taskId: a!.taskId, accepted: true }]);
@@ -147,31 +159,57 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
     expect(history.at(-1)).toMatchObject({ type: "RUN_STATUS", runStatus: "SUCCEEDED" });
   });
 
-  it.skipIf(skip)("queues a fan-in exactly once when both branches complete concurrently", { timeout: 60_000 }, async () => {
-    const wf = workflow(uniqueId("diamond"), { a: {}, b: { deps: ["a"] }, c: { deps: ["a"] }, d: { deps: ["b", "c"] } });
-    const runIds = await start(store, wf, Array.from({ length: 30 }, (_, i) => i));
-    const as = await claimAll(store, [`${wf.id}.a`]);
-    await completeAll(store, as.map((t) => ok(t, "a")));
-    const bs = await claimAll(store, [`${wf.id}.b`]);
-    const cs = await claimAll(store, [`${wf.id}.c`]);
-    expect(bs).toHaveLength(30);
-    expect(cs).toHaveLength(30);
-    // Each run's b and c complete in different transactions at the same time (interleaved, several batches each).
-    const batches = [];
-    for (let i = 0; i < 30; i += 5) {
-      batches.push(completeAll(store, bs.slice(i, i + 5).map((t) => ok(t, "b"))));
-      batches.push(completeAll(store, cs.slice(i, i + 5).map((t) => ok(t, "c"))));
-    }
-    await Promise.all(batches);
+  it.skipIf(skip)(
+    "queues a fan-in exactly once when both branches complete concurrently",
+    { timeout: 60_000 },
+    async () => {
+      const wf = workflow(uniqueId("diamond"), {
+        a: {},
+        b: { deps: ["a"] },
+        c: { deps: ["a"] },
+        d: { deps: ["b", "c"] },
+      });
+      const runIds = await start(
+        store,
+        wf,
+        Array.from({ length: 30 }, (_, i) => i),
+      );
+      const as = await claimAll(store, [`${wf.id}.a`]);
+      await completeAll(
+        store,
+        as.map((t) => ok(t, "a")),
+      );
+      const bs = await claimAll(store, [`${wf.id}.b`]);
+      const cs = await claimAll(store, [`${wf.id}.c`]);
+      expect(bs).toHaveLength(30);
+      expect(cs).toHaveLength(30);
+      // Each run's b and c complete in different transactions at the same time (interleaved, several batches each).
+      const batches = [];
+      for (let i = 0; i < 30; i += 5) {
+        batches.push(
+          completeAll(
+            store,
+            bs.slice(i, i + 5).map((t) => ok(t, "b")),
+          ),
+        );
+        batches.push(
+          completeAll(
+            store,
+            cs.slice(i, i + 5).map((t) => ok(t, "c")),
+          ),
+        );
+      }
+      await Promise.all(batches);
 
-    const ds = await claimAll(store, [`${wf.id}.d`]);
-    expect(ds.map((t) => t.runId).sort()).toEqual([...runIds].sort());
-    for (const d of ds) expect(d.input).toMatchObject({ steps: { b: "b", c: "c" } });
-    for (const runId of runIds) {
-      const queued = (await store.getRunHistory(runId)).filter((e) => e.stepId === "d" && e.stepStatus === "QUEUED");
-      expect(queued).toHaveLength(1);
-    }
-  });
+      const ds = await claimAll(store, [`${wf.id}.d`]);
+      expect(ds.map((t) => t.runId).sort()).toEqual([...runIds].sort());
+      for (const d of ds) expect(d.input).toMatchObject({ steps: { b: "b", c: "c" } });
+      for (const runId of runIds) {
+        const queued = (await store.getRunHistory(runId)).filter((e) => e.stepId === "d" && e.stepStatus === "QUEUED");
+        expect(queued).toHaveLength(1);
+      }
+    },
+  );
 
   it.skipIf(skip)("refuses a stale token without changing the step", async () => {
     const wf = workflow(uniqueId("stale"), { a: {}, b: { deps: ["a"] } });
@@ -216,28 +254,49 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
       const failedAt = Date.now();
       expect((await store.completeTasks([failed(task!, "HTTP_503", `try ${attempt}`)]))[0]?.accepted).toBe(true);
       const step = stepOf(await store.getRun(runId!), "a");
-      expect(step).toMatchObject({ status: "QUEUED", attempts: attempt, error: { type: "HTTP_503", message: `try ${attempt}` } });
-      const row = await store.db.selectFrom("step_runs").select(["not_before", "lease_token"]).where("run_id", "=", runId!).where("step_id", "=", "a").executeTakeFirstOrThrow();
+      expect(step).toMatchObject({
+        status: "QUEUED",
+        attempts: attempt,
+        error: { type: "HTTP_503", message: `try ${attempt}` },
+      });
+      const row = await store.db
+        .selectFrom("step_runs")
+        .select(["not_before", "lease_token"])
+        .where("run_id", "=", runId!)
+        .where("step_id", "=", "a")
+        .executeTakeFirstOrThrow();
       expect(row.lease_token).toBeNull();
       expect(row.not_before!.getTime()).toBeGreaterThanOrEqual(failedAt + 1_500 - 50);
       const due = await store.nextDueTime();
       expect(due).toBeInstanceOf(Date);
       // Not claimable before it is due.
       expect(await store.claimTasks({ workerId: "w1", actions: [action], limit: 1 })).toEqual([]);
-      [task] = await eventually(async () => {
-        const got = await store.claimTasks({ workerId: "w1", actions: [action], limit: 1 });
-        return got.length > 0 ? got : undefined;
-      }, 5_000, "the retry to become due");
+      [task] = await eventually(
+        async () => {
+          const got = await store.claimTasks({ workerId: "w1", actions: [action], limit: 1 });
+          return got.length > 0 ? got : undefined;
+        },
+        5_000,
+        "the retry to become due",
+      );
       expect(Date.now()).toBeGreaterThanOrEqual(row.not_before!.getTime() - 50);
     }
     expect(task?.attempt).toBe(3);
     await store.completeTasks([failed(task!, "HTTP_503", "last")]);
     const run = await store.getRun(runId!);
-    expect(stepOf(run, "a")).toMatchObject({ status: "FAILED", attempts: 3, error: { type: "HTTP_503", message: "last" } });
+    expect(stepOf(run, "a")).toMatchObject({
+      status: "FAILED",
+      attempts: 3,
+      error: { type: "HTTP_503", message: "last" },
+    });
     expect(stepOf(run, "b").status).toBe("SKIPPED");
     expect(run).toMatchObject({ status: "FAILED", error: { type: "HTTP_503" } });
     const history = await store.getRunHistory(runId!);
-    expect(history.filter((e) => e.stepId === "a" && e.stepStatus === "QUEUED").map((e) => e.error?.message)).toEqual([undefined, "try 1", "try 2"]);
+    expect(history.filter((e) => e.stepId === "a" && e.stepStatus === "QUEUED").map((e) => e.error?.message)).toEqual([
+      undefined,
+      "try 1",
+      "try 2",
+    ]);
   });
 
   it.skipIf(skip)("fails at once for non-retryable errors", async () => {
@@ -272,12 +331,20 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
     expect(run?.status).toBe("FAILED");
 
     // An error message with NUL, and a NUL in a rendered input.
-    const wf2 = workflow(uniqueId("nul2"), { a: { retry: { maxAttempts: 3 } }, b: { deps: ["a"], input: { s: "${ 'x\\u0000y' }" } } });
+    const wf2 = workflow(uniqueId("nul2"), {
+      a: { retry: { maxAttempts: 3 } },
+      b: { deps: ["a"], input: { s: "${ 'x\\u0000y' }" } },
+    });
     const [run2] = await start(store, wf2, [null]);
     const [t2] = await store.claimTasks({ workerId: "w1", actions: [`${wf2.id}.a`], limit: 1 });
     await completeAll(store, [failed(t2!, "E", "bad\u0000message")]);
-    expect(stepOf(await store.getRun(run2!), "a")).toMatchObject({ status: "FAILED", error: { type: "INVALID_OUTPUT" } });
-    const [run3] = await store.triggerRuns([{ workflowId: wf2.id, input: null }]).then((r) => r.map((x) => (x.ok ? x.runId : "")));
+    expect(stepOf(await store.getRun(run2!), "a")).toMatchObject({
+      status: "FAILED",
+      error: { type: "INVALID_OUTPUT" },
+    });
+    const [run3] = await store
+      .triggerRuns([{ workflowId: wf2.id, input: null }])
+      .then((r) => r.map((x) => (x.ok ? x.runId : "")));
     const [t3] = await store.claimTasks({ workerId: "w1", actions: [`${wf2.id}.a`], limit: 1 });
     await completeAll(store, [ok(t3!, 1)]);
     const finished = await store.getRun(run3!);
@@ -292,7 +359,12 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
     expect(run).toMatchObject({ status: "SUCCEEDED", output: {} });
     expect(run?.endedAt).toBeInstanceOf(Date);
     expect(run?.steps.map((s) => s.status)).toEqual(["SKIPPED", "SKIPPED"]);
-    expect((await store.getRunHistory(skipped!)).map((e) => e.runStatus ?? e.stepStatus)).toEqual(["PENDING", "SKIPPED", "SKIPPED", "SUCCEEDED"]);
+    expect((await store.getRunHistory(skipped!)).map((e) => e.runStatus ?? e.stepStatus)).toEqual([
+      "PENDING",
+      "SKIPPED",
+      "SKIPPED",
+      "SUCCEEDED",
+    ]);
     expect((await store.getRun(going!))?.status).toBe("PENDING");
 
     const broken = workflow(uniqueId("broken"), { a: { input: { x: "${ input.missing.deeper }" } } });
@@ -452,16 +524,24 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
     const wf = workflow(uniqueId("sig"), { a: {}, b: { deps: ["a"] } });
     const [runId] = await start(store, wf, [null]);
     // `queued` names the actions of the steps it queued: dispatchers of other actions stay asleep.
-    expect(seen).toEqual([{ kind: "queued", actions: [`${wf.id}.a`] }, { kind: "run", runIds: [runId] }]);
+    expect(seen).toEqual([
+      { kind: "queued", actions: [`${wf.id}.a`] },
+      { kind: "run", runIds: [runId] },
+    ]);
     seen.length = 0;
     const [a] = await store.claimTasks({ workerId: "w1", actions: [`${wf.id}.a`], limit: 1 });
     expect(seen).toEqual([{ kind: "run", runIds: [runId] }]);
     seen.length = 0;
     await completeAll(store, [ok(a!, 1)]);
-    expect(seen).toEqual([{ kind: "queued", actions: [`${wf.id}.b`] }, { kind: "run", runIds: [runId] }]);
+    expect(seen).toEqual([
+      { kind: "queued", actions: [`${wf.id}.b`] },
+      { kind: "run", runIds: [runId] },
+    ]);
     seen.length = 0;
     await store.signal({ kind: "cancel", tasks: [{ taskId: "t", leaseToken: 12345678901234567890n }], reason: "r" });
-    expect(seen).toEqual([{ kind: "cancel", tasks: [{ taskId: "t", leaseToken: 12345678901234567890n }], reason: "r" }]);
+    expect(seen).toEqual([
+      { kind: "cancel", tasks: [{ taskId: "t", leaseToken: 12345678901234567890n }], reason: "r" },
+    ]);
     off();
     await store.signal({ kind: "queued" });
     expect(seen).toHaveLength(1);
@@ -469,54 +549,99 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
 
   // Replicas share a Postgres server; PGlite is single-process, so this runs on Postgres only.
   if (name === "postgres") {
-    it.skipIf(skip)("carries signals to another replica over NOTIFY, also after the listener drops", { timeout: 60_000 }, async () => {
-      const replica = await db.open();
-      try {
-        const seen: StoreSignal[] = [];
-        await replica.onSignal((s) => seen.push(s));
-        const wf = workflow(uniqueId("notify"), { a: {} });
-        const [runId] = await start(store, wf, [null]);
-        await eventually(() => (seen.some((s) => s.kind === "queued") && seen.some((s) => s.kind === "run" && s.runIds.includes(runId!)) ? true : undefined), 5_000, "queued and run signals");
-        expect(seen.find((s) => s.kind === "queued")).toEqual({ kind: "queued", actions: [`${wf.id}.a`] });
-        await store.claimTasks({ workerId: "w1", actions: [`${wf.id}.a`], limit: 1 });
-        await eventually(() => (seen.filter((s) => s.kind === "run" && s.runIds.includes(runId!)).length >= 2 ? true : undefined), 5_000, "the claim's run signal");
-
-        // Many run ids: split into payloads under the NOTIFY limit, all delivered.
-        const many = Array.from({ length: 1000 }, (_, i) => `00000000-0000-7000-8000-${String(i).padStart(12, "0")}`);
-        await store.signal({ kind: "run", runIds: many });
-        await eventually(() => {
-          const got = new Set(seen.flatMap((s) => (s.kind === "run" ? s.runIds : [])));
-          return many.every((id) => got.has(id)) ? true : undefined;
-        }, 5_000, "1000 run ids");
-        const token = 2n ** 62n;
-        await store.signal({ kind: "cancel", tasks: [{ taskId: "x/y", workerId: "w", leaseToken: token }], reason: "why" });
-        await eventually(() => (seen.some((s) => s.kind === "cancel" && s.tasks[0]?.leaseToken === token) ? true : undefined), 5_000, "cancel");
-        // A `queued` signal whose actions do not fit one payload names none: every dispatcher looks.
-        seen.length = 0;
-        await store.signal({ kind: "queued", actions: Array.from({ length: 400 }, (_, i) => `${wf.id}.action-${String(i).padStart(4, "0")}`) });
-        await store.signal({ kind: "queued", actions: ["few"] });
-        await eventually(() => (seen.filter((s) => s.kind === "queued").length >= 2 ? true : undefined), 5_000, "two queued signals");
-        expect(seen.filter((s) => s.kind === "queued")).toEqual([{ kind: "queued" }, { kind: "queued", actions: ["few"] }]);
-
-        // Kill the replica's LISTEN connection: it reconnects, wakes everyone, and hears new signals.
-        const admin = new pg.Client(db.url);
-        await admin.connect();
+    it.skipIf(skip)(
+      "carries signals to another replica over NOTIFY, also after the listener drops",
+      { timeout: 60_000 },
+      async () => {
+        const replica = await db.open();
         try {
-          const killed = await admin.query(
-            "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query ilike 'LISTEN%' and pid <> pg_backend_pid()",
+          const seen: StoreSignal[] = [];
+          await replica.onSignal((s) => seen.push(s));
+          const wf = workflow(uniqueId("notify"), { a: {} });
+          const [runId] = await start(store, wf, [null]);
+          await eventually(
+            () =>
+              seen.some((s) => s.kind === "queued") && seen.some((s) => s.kind === "run" && s.runIds.includes(runId!))
+                ? true
+                : undefined,
+            5_000,
+            "queued and run signals",
           );
-          expect(killed.rowCount).toBeGreaterThanOrEqual(1);
+          expect(seen.find((s) => s.kind === "queued")).toEqual({ kind: "queued", actions: [`${wf.id}.a`] });
+          await store.claimTasks({ workerId: "w1", actions: [`${wf.id}.a`], limit: 1 });
+          await eventually(
+            () => (seen.filter((s) => s.kind === "run" && s.runIds.includes(runId!)).length >= 2 ? true : undefined),
+            5_000,
+            "the claim's run signal",
+          );
+
+          // Many run ids: split into payloads under the NOTIFY limit, all delivered.
+          const many = Array.from({ length: 1000 }, (_, i) => `00000000-0000-7000-8000-${String(i).padStart(12, "0")}`);
+          await store.signal({ kind: "run", runIds: many });
+          await eventually(
+            () => {
+              const got = new Set(seen.flatMap((s) => (s.kind === "run" ? s.runIds : [])));
+              return many.every((id) => got.has(id)) ? true : undefined;
+            },
+            5_000,
+            "1000 run ids",
+          );
+          const token = 2n ** 62n;
+          await store.signal({
+            kind: "cancel",
+            tasks: [{ taskId: "x/y", workerId: "w", leaseToken: token }],
+            reason: "why",
+          });
+          await eventually(
+            () => (seen.some((s) => s.kind === "cancel" && s.tasks[0]?.leaseToken === token) ? true : undefined),
+            5_000,
+            "cancel",
+          );
+          // A `queued` signal whose actions do not fit one payload names none: every dispatcher looks.
+          seen.length = 0;
+          await store.signal({
+            kind: "queued",
+            actions: Array.from({ length: 400 }, (_, i) => `${wf.id}.action-${String(i).padStart(4, "0")}`),
+          });
+          await store.signal({ kind: "queued", actions: ["few"] });
+          await eventually(
+            () => (seen.filter((s) => s.kind === "queued").length >= 2 ? true : undefined),
+            5_000,
+            "two queued signals",
+          );
+          expect(seen.filter((s) => s.kind === "queued")).toEqual([
+            { kind: "queued" },
+            { kind: "queued", actions: ["few"] },
+          ]);
+
+          // Kill the replica's LISTEN connection: it reconnects, wakes everyone, and hears new signals.
+          const admin = new pg.Client(db.url);
+          await admin.connect();
+          try {
+            const killed = await admin.query(
+              "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and query ilike 'LISTEN%' and pid <> pg_backend_pid()",
+            );
+            expect(killed.rowCount).toBeGreaterThanOrEqual(1);
+          } finally {
+            await admin.end();
+          }
+          seen.length = 0;
+          await eventually(
+            () => (seen.some((s) => s.kind === "run" && s.runIds.length === 0) ? true : undefined),
+            10_000,
+            "the wake-all after reconnecting",
+          );
+          const [second] = await start(store, wf, [null]);
+          await eventually(
+            () => (seen.some((s) => s.kind === "run" && s.runIds.includes(second!)) ? true : undefined),
+            5_000,
+            "a signal after reconnecting",
+          );
         } finally {
-          await admin.end();
+          await replica.close();
         }
-        seen.length = 0;
-        await eventually(() => (seen.some((s) => s.kind === "run" && s.runIds.length === 0) ? true : undefined), 10_000, "the wake-all after reconnecting");
-        const [second] = await start(store, wf, [null]);
-        await eventually(() => (seen.some((s) => s.kind === "run" && s.runIds.includes(second!)) ? true : undefined), 5_000, "a signal after reconnecting");
-      } finally {
-        await replica.close();
-      }
-    });
+      },
+    );
   }
 
   it.skipIf(skip)("measures claim and complete throughput (report, not a limit)", { timeout: 300_000 }, async () => {
@@ -526,7 +651,12 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
     // PGlite allows one handle per folder: there, measure on the suite's store (statements not counted).
     const counting =
       name === "postgres"
-        ? new KyselyStore(new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: db.url!, max: 4 }) }), log }))
+        ? new KyselyStore(
+            new Kysely<Database>({
+              dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: db.url!, max: 4 }) }),
+              log,
+            }),
+          )
         : store;
     try {
       const wf = workflow(uniqueId("bench"), { s: {} });
@@ -535,7 +665,9 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
       const n = 2_000;
       const beforeTrigger = statements;
       let t0 = performance.now();
-      const triggered = await counting.triggerRuns(Array.from({ length: n }, (_, i) => ({ workflowId: wf.id, input: { i } })));
+      const triggered = await counting.triggerRuns(
+        Array.from({ length: n }, (_, i) => ({ workflowId: wf.id, input: { i } })),
+      );
       const triggerMs = performance.now() - t0;
       const triggerStatements = statements - beforeTrigger;
       expect(triggered.every((r) => r.ok)).toBe(true);
@@ -558,9 +690,10 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
       }
       const loopMs = performance.now() - t0;
       expect(done).toBe(n);
-      const perBatch = name === "postgres"
-        ? `trigger ${triggerStatements} round trips; claim ${(claimStatements / (batches + 1)).toFixed(1)} statement(s), complete ${(completeStatements / batches).toFixed(1)} round trips incl. BEGIN/COMMIT`
-        : "(not counted on PGlite)";
+      const perBatch =
+        name === "postgres"
+          ? `trigger ${triggerStatements} round trips; claim ${(claimStatements / (batches + 1)).toFixed(1)} statement(s), complete ${(completeStatements / batches).toFixed(1)} round trips incl. BEGIN/COMMIT`
+          : "(not counted on PGlite)";
       console.log(
         `[throughput ${name}] trigger ${n} runs in one batch: ${triggerMs.toFixed(0)} ms (${((n / triggerMs) * 1000).toFixed(0)} runs/s); ` +
           `claim+complete ${n} steps in batches of 100: ${loopMs.toFixed(0)} ms = ${((n / loopMs) * 1000).toFixed(0)} steps/s; per batch: ${perBatch}`,

@@ -55,7 +55,8 @@ async function start(): Promise<Started> {
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString("utf8").split("\n")) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString("utf8").split("\n"))
+        if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -74,7 +75,9 @@ async function start(): Promise<Started> {
         },
         watchIntervalMs: 50,
       });
-      registerReflection(router, { files: [file_weft_v1_workflow_service, file_weft_v1_run_service, file_weft_v1_worker_service] });
+      registerReflection(router, {
+        files: [file_weft_v1_workflow_service, file_weft_v1_run_service, file_weft_v1_worker_service],
+      });
     },
     port: 0,
     host: "127.0.0.1",
@@ -96,12 +99,17 @@ afterEach(async () => {
   for (const s of started.splice(0)) {
     await s.server.close({ graceMs: 2000 });
     expect(s.server.connections()).toBe(0);
-    if (!s.expectForcedClose) expect(s.logs.filter((l) => String(l["msg"]).startsWith("grace period over"))).toEqual([]);
+    if (!s.expectForcedClose)
+      expect(s.logs.filter((l) => String(l["msg"]).startsWith("grace period over"))).toEqual([]);
   }
 });
 
 const postJson = (url: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
 
 describe("gRPC over HTTP/2", () => {
   it("answers a health check through connect-node", async () => {
@@ -113,7 +121,12 @@ describe("gRPC over HTTP/2", () => {
     expect((await health.check({ service: "weft.v1.WorkflowService" })).status).toBe(Status.NOT_SERVING);
     await expect(health.check({ service: "nope.Service" })).rejects.toMatchObject({ code: Code.NotFound });
     const list = await health.list({});
-    expect(Object.keys(list.statuses).sort()).toEqual(["", "weft.v1.RunService", "weft.v1.WorkerService", "weft.v1.WorkflowService"]);
+    expect(Object.keys(list.statuses).sort()).toEqual([
+      "",
+      "weft.v1.RunService",
+      "weft.v1.WorkerService",
+      "weft.v1.WorkflowService",
+    ]);
   });
 
   it("streams Watch: the current status, then each change", async () => {
@@ -140,7 +153,9 @@ describe("gRPC over HTTP/2", () => {
   it("serves a foreign client (@grpc/grpc-js with the health.proto of grpc-health-check)", async () => {
     const s = await start();
     const def = protoLoader.loadSync(HEALTH_PROTO, { keepCase: true, enums: String, defaults: true });
-    const pkg = grpc.loadPackageDefinition(def) as unknown as { grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } } };
+    const pkg = grpc.loadPackageDefinition(def) as unknown as {
+      grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
+    };
     const client = new pkg.grpc.health.v1.Health(`127.0.0.1:${s.port}`, grpc.credentials.createInsecure());
     const check = (service: string) =>
       new Promise<{ status: string }>((resolve, reject) =>
@@ -178,7 +193,14 @@ describe("Connect and gRPC-Web over HTTP/1.1", () => {
     expect(await missing.json()).toMatchObject({ code: "not_found" });
 
     const line = s.logs.find((l) => l["reqId"] === "abc-123" && l["msg"] === "request");
-    expect(line).toMatchObject({ level: "info", method: "POST", path: "/grpc.health.v1.Health/Check", status: 200, protocol: "connect", http: "1.1" });
+    expect(line).toMatchObject({
+      level: "info",
+      method: "POST",
+      path: "/grpc.health.v1.Health/Check",
+      status: 200,
+      protocol: "connect",
+      http: "1.1",
+    });
     await waitFor(() => s.logs.some((l) => l["msg"] === "request" && l["code"] === "not_found"));
   });
 
@@ -194,7 +216,11 @@ describe("CORS", () => {
   const preflight = (url: string, origin: string) =>
     fetch(`${url}/grpc.health.v1.Health/Check`, {
       method: "OPTIONS",
-      headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type,connect-protocol-version" },
+      headers: {
+        origin,
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type,connect-protocol-version",
+      },
     });
 
   it("answers a preflight from an allowed origin", async () => {
@@ -206,7 +232,11 @@ describe("CORS", () => {
     expect(res.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("connect-protocol-version");
     expect(res.headers.get("access-control-max-age")).toBe("7200");
 
-    const call = await postJson(`${s.url}/grpc.health.v1.Health/Check`, { service: "" }, { origin: "http://127.0.0.1:3000" });
+    const call = await postJson(
+      `${s.url}/grpc.health.v1.Health/Check`,
+      { service: "" },
+      { origin: "http://127.0.0.1:3000" },
+    );
     expect(call.headers.get("access-control-allow-origin")).toBe("http://127.0.0.1:3000");
     expect(call.headers.get("access-control-expose-headers")?.toLowerCase()).toContain("grpc-status");
     await call.arrayBuffer();
@@ -247,7 +277,14 @@ describe("probes", () => {
 describe("reflection", () => {
   it("lets buf curl list services and methods", async () => {
     const s = await start();
-    const services = await run(BUF, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--list-services", s.url]);
+    const services = await run(BUF, [
+      "curl",
+      "--protocol",
+      "grpc",
+      "--http2-prior-knowledge",
+      "--list-services",
+      s.url,
+    ]);
     const names = services.stdout.trim().split("\n");
     expect(names).toEqual(
       expect.arrayContaining([
@@ -283,9 +320,15 @@ describe("reflection", () => {
     }
     // A weft method: its schema (buf/validate, descriptor.proto, struct …) must resolve; the
     // method itself is not registered on this test server, hence UNIMPLEMENTED.
-    const err = await run(BUF, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "-d", '{"id":"x"}', `${s.url}/weft.v1.WorkflowService/GetWorkflow`]).catch(
-      (e: { stderr: string }) => e,
-    );
+    const err = await run(BUF, [
+      "curl",
+      "--protocol",
+      "grpc",
+      "--http2-prior-knowledge",
+      "-d",
+      '{"id":"x"}',
+      `${s.url}/weft.v1.WorkflowService/GetWorkflow`,
+    ]).catch((e: { stderr: string }) => e);
     expect(err.stderr).toMatch(/unimplemented/i);
   });
 
@@ -298,7 +341,10 @@ describe("reflection", () => {
       { case: "fileContainingSymbol" as const, value: "weft.v1.RUN_STATUS_RUNNING" },
       { case: "fileContainingSymbol" as const, value: "nope.Nothing" },
       { case: "fileByFilename" as const, value: "google/protobuf/struct.proto" },
-      { case: "fileContainingExtension" as const, value: { containingType: "google.protobuf.FieldOptions", extensionNumber: 1159 } },
+      {
+        case: "fileContainingExtension" as const,
+        value: { containingType: "google.protobuf.FieldOptions", extensionNumber: 1159 },
+      },
       { case: "allExtensionNumbersOfType" as const, value: "google.protobuf.FieldOptions" },
       { case: "listServices" as const, value: "" },
     ];
@@ -317,7 +363,12 @@ describe("reflection", () => {
     const spec = files(0);
     expect(spec[0]).toBe("weft/v1/common.proto");
     expect(spec).toEqual(
-      expect.arrayContaining(["buf/validate/validate.proto", "google/protobuf/descriptor.proto", "google/protobuf/struct.proto", "google/protobuf/duration.proto"]),
+      expect.arrayContaining([
+        "buf/validate/validate.proto",
+        "google/protobuf/descriptor.proto",
+        "google/protobuf/struct.proto",
+        "google/protobuf/duration.proto",
+      ]),
     );
     expect(new Set(spec).size).toBe(spec.length);
     expect(files(1)[0]).toBe("weft/v1/workflow_service.proto");
@@ -325,8 +376,13 @@ describe("reflection", () => {
     expect(answers[3]).toMatchObject({ case: "errorResponse", value: { errorCode: Code.NotFound } });
     expect(files(4)).toEqual(["google/protobuf/struct.proto"]);
     expect(files(5)[0]).toBe("buf/validate/validate.proto");
-    expect(answers[6]).toMatchObject({ case: "allExtensionNumbersResponse", value: { extensionNumber: expect.arrayContaining([1159]) } });
-    expect(answers[7]?.case === "listServicesResponse" && answers[7].value.service.map((x) => x.name)).toContain("grpc.health.v1.Health");
+    expect(answers[6]).toMatchObject({
+      case: "allExtensionNumbersResponse",
+      value: { extensionNumber: expect.arrayContaining([1159]) },
+    });
+    expect(answers[7]?.case === "listServicesResponse" && answers[7].value.service.map((x) => x.name)).toContain(
+      "grpc.health.v1.Health",
+    );
   });
 
   it("serves v1 with an error response, not a broken stream, for unknown files", async () => {
@@ -334,7 +390,10 @@ describe("reflection", () => {
     const client = createClient(reflectionV1.ServerReflection, createGrpcTransport({ baseUrl: s.url }));
     async function* requests() {
       yield { host: "h", messageRequest: { case: "fileByFilename" as const, value: "nope.proto" } };
-      yield { host: "h", messageRequest: { case: "fileByFilename" as const, value: "grpc/reflection/v1/reflection.proto" } };
+      yield {
+        host: "h",
+        messageRequest: { case: "fileByFilename" as const, value: "grpc/reflection/v1/reflection.proto" },
+      };
     }
     const answers: reflectionV1.ServerReflectionResponse[] = [];
     for await (const res of client.serverReflectionInfo(requests())) answers.push(res);
@@ -368,7 +427,10 @@ describe("limits", () => {
 
   it("refuses an oversized message with RESOURCE_EXHAUSTED over gRPC and gRPC-Web", async () => {
     const s = await start();
-    for (const transport of [createGrpcTransport({ baseUrl: s.url }), createNodeGrpcWebTransport({ baseUrl: s.url, httpVersion: "1.1" })]) {
+    for (const transport of [
+      createGrpcTransport({ baseUrl: s.url }),
+      createNodeGrpcWebTransport({ baseUrl: s.url, httpVersion: "1.1" }),
+    ]) {
       const health = createClient(Health, transport);
       await expect(health.check({ service: big })).rejects.toMatchObject({ code: Code.ResourceExhausted });
       expect((await health.check({ service: "" })).status).toBe(Status.SERVING);
@@ -420,7 +482,9 @@ describe("close", () => {
     await new Promise((r) => raw.once("connect", r));
     const h1 = new http.Agent({ keepAlive: true });
     await new Promise<void>((resolve) => {
-      http.get({ host: "127.0.0.1", port: s.port, path: "/healthz", agent: h1 }, (res) => res.resume().on("end", resolve));
+      http.get({ host: "127.0.0.1", port: s.port, path: "/healthz", agent: h1 }, (res) =>
+        res.resume().on("end", resolve),
+      );
     });
     expect(s.server.connections()).toBe(3);
     const t0 = Date.now();

@@ -184,8 +184,16 @@ describe.each(backends)("$name lease store", ({ skip, open }) => {
 
   it.skipIf(skip)("splits many expiries between racing sweepers without duplicates", async () => {
     const expiring = ids(50);
-    await h.store.acquire(expiring.map((taskId) => ({ taskId })), "w1", 100);
-    await h.store.acquire(ids(5, "long").map((taskId) => ({ taskId })), "w2", 60_000);
+    await h.store.acquire(
+      expiring.map((taskId) => ({ taskId })),
+      "w1",
+      100,
+    );
+    await h.store.acquire(
+      ids(5, "long").map((taskId) => ({ taskId })),
+      "w2",
+      60_000,
+    );
     await h.pass(300);
     const seen: ExpiredLease[] = [];
     for (let round = 0; round < 20; round++) {
@@ -233,14 +241,22 @@ describe.each(backends)("$name lease store", ({ skip, open }) => {
     expect(b!.token).toBe(1_002n);
     const [c] = await h.store.acquire([{ taskId: "c", minToken: 5n }], "w1", 5_000);
     expect(c!.token).toBe(1_003n);
-    const mixed = await h.store.acquire([{ taskId: "d" }, { taskId: "e", minToken: 5_000n }, { taskId: "f", minToken: -1n }], "w1", 5_000);
+    const mixed = await h.store.acquire(
+      [{ taskId: "d" }, { taskId: "e", minToken: 5_000n }, { taskId: "f", minToken: -1n }],
+      "w1",
+      5_000,
+    );
     expect(mixed.map((g) => g.token)).toEqual([1_004n, 5_001n, 5_002n]);
     const [top] = await h.store.acquire([{ taskId: "g", minToken: MAX_LEASE_TOKEN - 1n }], "w1", 5_000);
     expect(top!.token).toBe(MAX_LEASE_TOKEN);
   });
 
   it.skipIf(skip)("after losing everything, a floor of the last token still yields higher tokens", async () => {
-    const grants = await h.store.acquire(ids(5).map((taskId) => ({ taskId })), "w1", 5_000);
+    const grants = await h.store.acquire(
+      ids(5).map((taskId) => ({ taskId })),
+      "w1",
+      5_000,
+    );
     const last = grants.at(-1)!.token;
     await h.wipe();
     expect(await h.store.check("t-0", grants[0]!.token)).toBe(false);
@@ -253,7 +269,11 @@ describe.each(backends)("$name lease store", ({ skip, open }) => {
 
   it.skipIf(skip)("leases, renews and releases 1,000 tasks per call", async () => {
     const tasks = ids(1_000);
-    const grants = await h.store.acquire(tasks.map((taskId) => ({ taskId })), "w1", 5_000);
+    const grants = await h.store.acquire(
+      tasks.map((taskId) => ({ taskId })),
+      "w1",
+      5_000,
+    );
     expect(grants.map((g) => g.taskId)).toEqual(tasks);
     for (let i = 1; i < grants.length; i++) expect(grants[i]!.token > grants[i - 1]!.token).toBe(true);
     const held = await h.store.renew(grants, "w1", 5_000);
@@ -267,7 +287,9 @@ describe.each(backends)("$name lease store", ({ skip, open }) => {
   it.skipIf(skip)("refuses bad TTLs and floors before changing anything, and accepts empty batches", async () => {
     await expect(h.store.acquire([{ taskId: "a" }], "w1", 0)).rejects.toThrow(RangeError);
     await expect(h.store.renew([{ taskId: "a", token: 1n }], "w1", Number.NaN)).rejects.toThrow(RangeError);
-    await expect(h.store.acquire([{ taskId: "a" }, { taskId: "b", minToken: MAX_LEASE_TOKEN }], "w1", 1_000)).rejects.toThrow(RangeError);
+    await expect(
+      h.store.acquire([{ taskId: "a" }, { taskId: "b", minToken: MAX_LEASE_TOKEN }], "w1", 1_000),
+    ).rejects.toThrow(RangeError);
     const [first] = await h.store.acquire([{ taskId: "a" }], "w1", 1_000);
     expect(first!.token).toBe(1n);
     expect(await h.store.acquire([], "w1", 1_000)).toEqual([]);
@@ -292,7 +314,13 @@ describe.skipIf(!hasRedis)("redis lease store specifics", () => {
       await store.acquire([{ taskId: "run-1/step.a" }, { taskId: "run-1/step.b" }], "w1", 5_000);
       const keys = await store.client.keys(`*${prefix}*`);
       expect(keys.sort()).toEqual(
-        [`{${prefix}}:lease:run-1/step.a`, `{${prefix}}:lease:run-1/step.b`, `{${prefix}}:leases:expiry`, `{${prefix}}:leases:holders`, `{${prefix}}:leases:seq`].sort(),
+        [
+          `{${prefix}}:lease:run-1/step.a`,
+          `{${prefix}}:lease:run-1/step.b`,
+          `{${prefix}}:leases:expiry`,
+          `{${prefix}}:leases:holders`,
+          `{${prefix}}:leases:seq`,
+        ].sort(),
       );
     } finally {
       await dropKeys(store.client, prefix);
@@ -320,7 +348,11 @@ describe.skipIf(!hasRedis)("redis lease store specifics", () => {
     const states: string[] = [];
     const store = createRedisLeaseStore({ url: "redis://127.0.0.1:1/9", onConnection: (s) => states.push(s) });
     try {
-      for (const call of [() => store.acquire([{ taskId: "a" }], "w1", 1_000), () => store.check("a", 1n), () => store.expired(0, 10)]) {
+      for (const call of [
+        () => store.acquire([{ taskId: "a" }], "w1", 1_000),
+        () => store.check("a", 1n),
+        () => store.expired(0, 10),
+      ]) {
         const started = performance.now();
         await expect(call()).rejects.toThrow();
         expect(performance.now() - started).toBeLessThan(1_500);
@@ -342,14 +374,26 @@ describe.skipIf(!hasRedis)("redis lease store specifics", () => {
     try {
       await store.acquire([{ taskId: "warm-up" }], "w1", 5_000); // loads the script
       const tasks = ids(1_000);
-      const [grants, acquireMs] = await time(() => store.acquire(tasks.map((taskId) => ({ taskId })), "w1", 30_000));
+      const [grants, acquireMs] = await time(() =>
+        store.acquire(
+          tasks.map((taskId) => ({ taskId })),
+          "w1",
+          30_000,
+        ),
+      );
       const [held, renewMs] = await time(() => store.renew(grants, "w1", 30_000));
       const [, releaseMs] = await time(() => store.release(grants));
       const [, singlesMs] = await time(async () => {
         for (const taskId of tasks) await store.acquire([{ taskId }], "w2", 30_000);
       });
       expect(held).toHaveLength(1_000);
-      const [, tenThousandMs] = await time(() => store.acquire(ids(10_000, "big").map((taskId) => ({ taskId })), "w3", 30_000));
+      const [, tenThousandMs] = await time(() =>
+        store.acquire(
+          ids(10_000, "big").map((taskId) => ({ taskId })),
+          "w3",
+          30_000,
+        ),
+      );
       console.info(
         `redis leases: acquire 1,000 in one call ${acquireMs.toFixed(1)} ms; renew 1,000 ${renewMs.toFixed(1)} ms; ` +
           `release 1,000 ${releaseMs.toFixed(1)} ms; 1,000 sequential single acquires ${singlesMs.toFixed(1)} ms; ` +

@@ -20,17 +20,24 @@ describe.skipIf(!hasPostgres)("prepared statements on Postgres", () => {
 
   /** One connection, so the session's `pg_prepared_statements` is the pool's. */
   function open(options: Parameters<typeof preparingPool>[1]): Kysely<unknown> {
-    db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: preparingPool(new pg.Pool({ connectionString: postgresUrl(), max: 1 }), options) }) });
+    db = new Kysely<unknown>({
+      dialect: new PostgresDialect({
+        pool: preparingPool(new pg.Pool({ connectionString: postgresUrl(), max: 1 }), options),
+      }),
+    });
     return db;
   }
 
   async function prepared(k: Kysely<unknown>): Promise<Array<{ name: string; statement: string; prepare_time: Date }>> {
     const result = await sql<{ name: string; statement: string; prepare_time: Date }>`
-      select name, statement, prepare_time from pg_prepared_statements where name like 'weft\_%' order by prepare_time`.execute(k);
+      select name, statement, prepare_time from pg_prepared_statements where name like 'weft\_%' order by prepare_time`.execute(
+      k,
+    );
     return result.rows;
   }
 
-  const plusOne = (k: Kysely<unknown>, n: number) => sql<{ n: number }>`select ${n}::int + 1 as n`.execute(k).then((r) => r.rows[0]?.n);
+  const plusOne = (k: Kysely<unknown>, n: number) =>
+    sql<{ n: number }>`select ${n}::int + 1 as n`.execute(k).then((r) => r.rows[0]?.n);
 
   it("names a text after `after` executions and keeps answering", async () => {
     const k = open({ after: 3 });

@@ -142,7 +142,16 @@ describe.each(backends)("store on $name", ({ name, skip, fresh }) => {
     const same = await store.createWorkflow(createInput(id));
     expect(same).toMatchObject({ created: false, workflow: { version: 1 } });
 
-    const v2 = await store.createWorkflow(createInput(id, [["a", []], ["b", ["a"]]], "v2"));
+    const v2 = await store.createWorkflow(
+      createInput(
+        id,
+        [
+          ["a", []],
+          ["b", ["a"]],
+        ],
+        "v2",
+      ),
+    );
     expect(v2).toMatchObject({ created: true, workflow: { version: 2 } });
 
     expect((await store.getWorkflow(id))?.version).toBe(2);
@@ -181,7 +190,10 @@ describe.each(backends)("store on $name", ({ name, skip, fresh }) => {
     expect((await store.getWorkflow(id))?.version).toBe(1);
     // Deleted again, re-created with a new spec: a new version.
     await store.deleteWorkflow(id);
-    expect(await store.createWorkflow(createInput(id, [["z", []]], "v2"))).toMatchObject({ created: true, workflow: { version: 2 } });
+    expect(await store.createWorkflow(createInput(id, [["z", []]], "v2"))).toMatchObject({
+      created: true,
+      workflow: { version: 2 },
+    });
     expect((await store.getWorkflow(id))?.version).toBe(2);
   });
 
@@ -195,10 +207,22 @@ describe.each(backends)("store on $name", ({ name, skip, fresh }) => {
     if (!first?.ok) throw new Error("expected a run");
     expect((await store.getRun(first.runId))?.workflowVersion).toBe(1);
 
-    await store.createWorkflow(createInput(id, [["a", []], ["b", ["a"]]], "v2"));
+    await store.createWorkflow(
+      createInput(
+        id,
+        [
+          ["a", []],
+          ["b", ["a"]],
+        ],
+        "v2",
+      ),
+    );
     const [second] = await store.triggerRuns([{ workflowId: id, input: null }]);
     if (!second?.ok) throw new Error("expected a run");
-    expect(await store.getRun(second.runId)).toMatchObject({ workflowVersion: 2, steps: [{ stepId: "a" }, { stepId: "b" }] });
+    expect(await store.getRun(second.runId)).toMatchObject({
+      workflowVersion: 2,
+      steps: [{ stepId: "a" }, { stepId: "b" }],
+    });
     const [pinned] = await store.triggerRuns([{ workflowId: id, version: 1, input: null }]);
     if (!pinned?.ok) throw new Error("expected a run");
     expect((await store.getRun(pinned.runId))?.workflowVersion).toBe(1);
@@ -259,7 +283,12 @@ describe.each(backends)("store on $name", ({ name, skip, fresh }) => {
     const a = uniqueId("a");
     const b = uniqueId("b");
     await store.createWorkflow(createInput(a));
-    await store.createWorkflow(createInput(b, [["x", []], ["y", ["x"]]]));
+    await store.createWorkflow(
+      createInput(b, [
+        ["x", []],
+        ["y", ["x"]],
+      ]),
+    );
     const missing = uniqueId("missing");
     const results = await store.triggerRuns([
       { workflowId: a, input: 1 },
@@ -277,13 +306,30 @@ describe.each(backends)("store on $name", ({ name, skip, fresh }) => {
     if (!ra?.ok || !rb?.ok) throw new Error("expected runs");
     expect(ra.runId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
     expect((await store.getRun(ra.runId))?.input).toBe(1);
-    expect(await store.getRun(rb.runId)).toMatchObject({ workflowId: b, workflowVersion: 1, status: "PENDING", input: 3 });
+    expect(await store.getRun(rb.runId)).toMatchObject({
+      workflowId: b,
+      workflowVersion: 1,
+      status: "PENDING",
+      input: 3,
+    });
   });
 
   it.skipIf(skip)("pins versions and queues only root steps", async () => {
     const id = uniqueId("dag");
     await store.createWorkflow(createInput(id, [["only", []]], "v1"));
-    await store.createWorkflow(createInput(id, [["load", ["t1", "t2"]], ["t1", ["extract"]], ["extract", []], ["t2", []]], "v2", 60_000));
+    await store.createWorkflow(
+      createInput(
+        id,
+        [
+          ["load", ["t1", "t2"]],
+          ["t1", ["extract"]],
+          ["extract", []],
+          ["t2", []],
+        ],
+        "v2",
+        60_000,
+      ),
+    );
     const [pinned, latest] = await store.triggerRuns([
       { workflowId: id, version: 1, input: null },
       { workflowId: id, input: { n: 1 } },
@@ -324,7 +370,12 @@ describe.each(backends)("store on $name", ({ name, skip, fresh }) => {
   it.skipIf(skip)("returns one run per idempotency key, in a batch and across calls", async () => {
     const id = uniqueId("idem");
     const other = uniqueId("idem-other");
-    await store.createWorkflow(createInput(id, [["a", []], ["b", ["a"]]]));
+    await store.createWorkflow(
+      createInput(id, [
+        ["a", []],
+        ["b", ["a"]],
+      ]),
+    );
     await store.createWorkflow(createInput(other));
     const first = await store.triggerRuns([
       { workflowId: id, input: 1, idempotencyKey: "k" },
@@ -375,7 +426,10 @@ describe.each(backends)("store on $name", ({ name, skip, fresh }) => {
     await store.createWorkflow(createInput(other));
     const ids: string[] = [];
     for (let i = 0; i < 7; i++) {
-      const [r] = await store.triggerRuns([{ workflowId: id, input: i }, { workflowId: other, input: i }]);
+      const [r] = await store.triggerRuns([
+        { workflowId: id, input: i },
+        { workflowId: other, input: i },
+      ]);
       if (r?.ok) ids.push(r.runId);
     }
     const seen: RunRecord[] = [];

@@ -22,7 +22,10 @@ async function failure(work: () => Promise<unknown>): Promise<unknown> {
 
 describe.skipIf(!hasPostgres)("isDatabaseUnavailable", () => {
   it("is true for a refused connection, through the pool and wrapped as a cause", async () => {
-    const pool = new pg.Pool({ connectionString: `postgres://postgres@127.0.0.1:${await freePort()}/postgres`, connectionTimeoutMillis: 2_000 });
+    const pool = new pg.Pool({
+      connectionString: `postgres://postgres@127.0.0.1:${await freePort()}/postgres`,
+      connectionTimeoutMillis: 2_000,
+    });
     const err = await failure(() => pool.query("select 1"));
     await pool.end();
     expect(isDatabaseUnavailable(err)).toBe(true);

@@ -90,7 +90,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
           if (rows[0].n === 0) break;
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
-        await c.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()", [name]);
+        await c.query(
+          "select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()",
+          [name],
+        );
         await c.query(`drop database if exists ${name} with (force)`);
       }),
   };

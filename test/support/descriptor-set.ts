@@ -17,5 +17,8 @@ export function weftDescriptorSet(): Uint8Array {
     seen.set(f.name, f);
   };
   [file_weft_v1_workflow_service, file_weft_v1_run_service, file_weft_v1_worker_service].forEach(visit);
-  return toBinary(FileDescriptorSetSchema, create(FileDescriptorSetSchema, { file: [...seen.values()].map((f) => f.proto) }));
+  return toBinary(
+    FileDescriptorSetSchema,
+    create(FileDescriptorSetSchema, { file: [...seen.values()].map((f) => f.proto) }),
+  );
 }

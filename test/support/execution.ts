@@ -7,7 +7,13 @@ import { afterAll, beforeAll } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_RETRY, type JsonValue, type RetryPolicy, type StepDef, type WorkflowDef } from "../../src/engine/model.js";
+import {
+  DEFAULT_RETRY,
+  type JsonValue,
+  type RetryPolicy,
+  type StepDef,
+  type WorkflowDef,
+} from "../../src/engine/model.js";
 import type { KyselyStore } from "../../src/store/kysely-store.js";
 import { createPgliteStore } from "../../src/store/pglite.js";
 import { createPostgresStore } from "../../src/store/postgres.js";
@@ -35,7 +41,10 @@ export interface Fresh {
  * useMigratedStore({ skip, fresh }, (_db, s) => (store = s));
  * ```
  */
-export function useMigratedStore(backend: { skip: boolean; fresh(): Promise<Fresh> }, use: (db: Fresh, store: KyselyStore) => void): void {
+export function useMigratedStore(
+  backend: { skip: boolean; fresh(): Promise<Fresh> },
+  use: (db: Fresh, store: KyselyStore) => void,
+): void {
   let db: Fresh | undefined;
   let store: KyselyStore | undefined;
   beforeAll(async () => {
@@ -59,7 +68,9 @@ export function useMigratedStore(backend: { skip: boolean; fresh(): Promise<Fres
  * describe.each(backends(hasPostgres))("on $name", ({ fresh }) => { ... });
  * ```
  */
-export function backends(hasPostgres: boolean): { name: "postgres" | "pglite"; skip: boolean; fresh(): Promise<Fresh> }[] {
+export function backends(
+  hasPostgres: boolean,
+): { name: "postgres" | "pglite"; skip: boolean; fresh(): Promise<Fresh> }[] {
   return [
     {
       name: "postgres",
@@ -118,7 +129,11 @@ export interface StepSketch {
  * await store.createWorkflow(wf);
  * ```
  */
-export function workflow(id: string, steps: Record<string, StepSketch>, extra: Partial<WorkflowDef> = {}): CreateWorkflowInput {
+export function workflow(
+  id: string,
+  steps: Record<string, StepSketch>,
+  extra: Partial<WorkflowDef> = {},
+): CreateWorkflowInput {
   const def: WorkflowDef = {
     id,
     name: id,
@@ -228,7 +243,11 @@ export async function completeAll(store: KyselyStore, outcomes: TaskOutcome[]): 
  * const [task] = await eventually(async () => { const t = await claim(); return t.length ? t : undefined; });
  * ```
  */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 5_000, what = "condition"): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 5_000,
+  what = "condition",
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -53,12 +53,19 @@ export async function startHttpStub(): Promise<HttpStub> {
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
         const path = (req.url ?? "/").split("?")[0]!;
-        const entry: StubRequest = { method: req.method ?? "GET", path, headers: req.headers, body: Buffer.concat(chunks).toString("utf8"), at: Date.now() };
+        const entry: StubRequest = {
+          method: req.method ?? "GET",
+          path,
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString("utf8"),
+          at: Date.now(),
+        };
         requests.push(entry);
         const count = requests.filter((r) => r.path === path).length;
         const reply: StubResponse = {
           raw: res,
-          json: (status, value) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value)),
+          json: (status, value) =>
+            res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value)),
           text: (status, text) => res.writeHead(status, { "content-type": "text/plain" }).end(text),
         };
         const handler = handlers.get(path);

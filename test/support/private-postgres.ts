@@ -88,9 +88,20 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     const gid = spawnSync("id", ["-g", "postgres"]).stdout.toString().trim();
     chownSync(dir, Number(ids), Number(gid));
   }
-  await pgTool("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions"]);
+  await pgTool("initdb", [
+    "-D",
+    data,
+    "-U",
+    "postgres",
+    "--auth=trust",
+    "-E",
+    "UTF8",
+    "--no-sync",
+    "--no-instructions",
+  ]);
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=60`;
-  const pgCtl = (args: string[]) => pgTool("pg_ctl", ["-D", data, "-l", join(dir, "log"), "-o", options, "-w", "-t", "60", ...args]);
+  const pgCtl = (args: string[]) =>
+    pgTool("pg_ctl", ["-D", data, "-l", join(dir, "log"), "-o", options, "-w", "-t", "60", ...args]);
   await pgCtl(["start"]);
   const url = (database: string) => `postgres://postgres@127.0.0.1:${port}/${database}`;
   const admin = async <T>(database: string, fn: (c: pg.Client) => Promise<T>): Promise<T> => {
@@ -116,7 +127,10 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     start: () => pgCtl(["start"]),
     terminateAll: (database) =>
       admin("postgres", async (c) => {
-        const r = await c.query("select count(pg_terminate_backend(pid)) as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()", [database]);
+        const r = await c.query(
+          "select count(pg_terminate_backend(pid)) as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()",
+          [database],
+        );
         return Number((r.rows[0] as { n: string }).n);
       }),
     async destroy() {

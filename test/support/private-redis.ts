@@ -41,7 +41,6 @@ export function requireRedisServer(): boolean {
   return ok;
 }
 
-
 function send(port: number, args: string[], timeoutMs = 2_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: "127.0.0.1", port });
@@ -51,7 +50,9 @@ function send(port: number, args: string[], timeoutMs = 2_000): Promise<string> 
       reject(new Error(`redis on ${port}: no answer to ${args[0]}`));
     });
     socket.on("error", reject);
-    socket.on("connect", () => socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join("")}`));
+    socket.on("connect", () =>
+      socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join("")}`),
+    );
     socket.on("data", (chunk) => {
       reply += chunk.toString("utf8");
       if (reply.includes("\r\n")) {
@@ -63,7 +64,11 @@ function send(port: number, args: string[], timeoutMs = 2_000): Promise<string> 
 }
 
 async function launch(port: number): Promise<ChildProcess> {
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    { stdio: "ignore" },
+  );
   const until = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`redis-server on ${port} exited with ${child.exitCode}`);

@@ -38,7 +38,10 @@ export async function requirePythonGrpc(): Promise<boolean> {
     await run("sh", ["-c", "command -v protoc && command -v grpc_python_plugin"]);
     return true;
   } catch (error) {
-    if (process.env.CI) throw new Error("python3-grpcio, python3-protobuf, protoc and grpc_python_plugin are required in CI", { cause: error });
+    if (process.env.CI)
+      throw new Error("python3-grpcio, python3-protobuf, protoc and grpc_python_plugin are required in CI", {
+        cause: error,
+      });
     return false;
   }
 }
@@ -68,13 +71,22 @@ export interface PythonWorker {
 /**
  * Starts `worker.py` against `address` (an `http://host:port` URL).
  */
-export function startPythonWorker(opts: { address: string; stubs: string; name?: string; slots?: number }): PythonWorker {
+export function startPythonWorker(opts: {
+  address: string;
+  stubs: string;
+  name?: string;
+  slots?: number;
+}): PythonWorker {
   const address = opts.address.replace(/^https?:\/\//, "");
-  const child = spawn(PYTHON, [join(DIR, "worker.py"), "--address", address, "--name", opts.name ?? "py-e2e", "--slots", String(opts.slots ?? 4)], {
-    cwd: ROOT,
-    env: { ...process.env, WEFT_PY_STUBS: opts.stubs, PYTHONUNBUFFERED: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    PYTHON,
+    [join(DIR, "worker.py"), "--address", address, "--name", opts.name ?? "py-e2e", "--slots", String(opts.slots ?? 4)],
+    {
+      cwd: ROOT,
+      env: { ...process.env, WEFT_PY_STUBS: opts.stubs, PYTHONUNBUFFERED: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   const events: PythonEvent[] = [];
   const stderr: string[] = [];
   const waiters = new Set<() => void>();
@@ -102,12 +114,20 @@ export function startPythonWorker(opts: { address: string; stubs: string; name?:
             res(hit);
           } else if (child.exitCode !== null || child.signalCode !== null) {
             done();
-            rej(new Error(`the Python worker exited (${child.exitCode ?? child.signalCode}):\n${[...events.map((e) => JSON.stringify(e)), ...stderr].join("\n")}`));
+            rej(
+              new Error(
+                `the Python worker exited (${child.exitCode ?? child.signalCode}):\n${[...events.map((e) => JSON.stringify(e)), ...stderr].join("\n")}`,
+              ),
+            );
           }
         };
         const timer = setTimeout(() => {
           done();
-          rej(new Error(`no matching Python worker event within ${timeoutMs} ms:\n${[...events.map((e) => JSON.stringify(e)), ...stderr].join("\n")}`));
+          rej(
+            new Error(
+              `no matching Python worker event within ${timeoutMs} ms:\n${[...events.map((e) => JSON.stringify(e)), ...stderr].join("\n")}`,
+            ),
+          );
         }, timeoutMs);
         const done = (): void => {
           clearTimeout(timer);

@@ -14,7 +14,12 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { WorkerMessageSchema, WorkerService, type ServerMessage, type WorkerMessage } from "../../gen/weft/v1/worker_service_pb.js";
+import {
+  WorkerMessageSchema,
+  WorkerService,
+  type ServerMessage,
+  type WorkerMessage,
+} from "../../gen/weft/v1/worker_service_pb.js";
 import { Channel } from "../../src/dispatch/channel.js";
 
 export type WorkerMsg = MessageInitShape<typeof WorkerMessageSchema>["msg"];

@@ -12,7 +12,14 @@
  */
 import type { JsonValue } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { RunEventType, RunStatus, StepStatus, type Run, type RunEvent, type StepRun } from "../../gen/weft/v1/common_pb.js";
+import {
+  RunEventType,
+  RunStatus,
+  StepStatus,
+  type Run,
+  type RunEvent,
+  type StepRun,
+} from "../../gen/weft/v1/common_pb.js";
 import { Worker, jsonToValue, valueToJson, type WeftClient, type WorkerOptions } from "../../sdk/index.js";
 
 type Clients = Pick<WeftClient, "workflows" | "runs">;
@@ -34,7 +41,12 @@ export async function trigger(client: Clients, workflowId: string, input: unknow
 const FINISHED = new Set([RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.TIMED_OUT]);
 
 /** Polls GetRun until the run is final (or `until` holds); fails after `timeoutMs`. */
-export async function waitForRun(client: Clients, runId: string, timeoutMs = 20_000, until?: (run: Run) => boolean): Promise<Run> {
+export async function waitForRun(
+  client: Clients,
+  runId: string,
+  timeoutMs = 20_000,
+  until?: (run: Run) => boolean,
+): Promise<Run> {
   const end = Date.now() + timeoutMs;
   let last: Run | undefined;
   for (;;) {
@@ -50,7 +62,9 @@ export async function waitForRun(client: Clients, runId: string, timeoutMs = 20_
 
 /** A readable one-liner of a run's state, for failure messages. */
 export function describeRun(run: Run): string {
-  const steps = run.steps.map((s) => `${s.stepId}=${StepStatus[s.status]}/${s.attempts}${s.error?.type ? `(${s.error.type})` : ""}`);
+  const steps = run.steps.map(
+    (s) => `${s.stepId}=${StepStatus[s.status]}/${s.attempts}${s.error?.type ? `(${s.error.type})` : ""}`,
+  );
   return `${RunStatus[run.status]} [${steps.join(" ")}]`;
 }
 
@@ -77,10 +91,18 @@ export async function history(client: Clients, runId: string): Promise<RunEvent[
 }
 
 /** STEP_STATUS events of one step, as `[status, attempt, timeMs]`. */
-export function stepEvents(events: RunEvent[], stepId: string): { status: string; attempt: number; at: number; error?: string }[] {
+export function stepEvents(
+  events: RunEvent[],
+  stepId: string,
+): { status: string; attempt: number; at: number; error?: string }[] {
   return events
     .filter((e) => e.type === RunEventType.STEP_STATUS && e.stepId === stepId)
-    .map((e) => ({ status: StepStatus[e.stepStatus], attempt: e.attempt, at: e.time ? timestampMs(e.time) : 0, error: e.error?.type || undefined }));
+    .map((e) => ({
+      status: StepStatus[e.stepStatus],
+      attempt: e.attempt,
+      at: e.time ? timestampMs(e.time) : 0,
+      error: e.error?.type || undefined,
+    }));
 }
 
 /**
@@ -96,7 +118,8 @@ export function doubleCompletions(events: RunEvent[]): string[] {
   }
   const perStep = new Map<string, number>();
   for (const e of events) {
-    if (e.type === RunEventType.STEP_STATUS && e.stepStatus === StepStatus.SUCCEEDED) perStep.set(e.stepId, (perStep.get(e.stepId) ?? 0) + 1);
+    if (e.type === RunEventType.STEP_STATUS && e.stepStatus === StepStatus.SUCCEEDED)
+      perStep.set(e.stepId, (perStep.get(e.stepId) ?? 0) + 1);
   }
   return [
     ...[...seen].filter(([, n]) => n > 1).map(([k, n]) => `${k} x${n}`),
@@ -117,8 +140,19 @@ export function doubleCompletions(events: RunEvent[]): string[] {
 export class WorkerPool {
   readonly #workers: Worker[] = [];
 
-  async start(opts: Partial<WorkerOptions> & Pick<WorkerOptions, "address">, handlers: Record<string, (input: never, ctx: never) => unknown>): Promise<Worker> {
-    const worker = new Worker({ name: "e2e", slots: 4, drainGraceMs: 500, ackWaitMs: 1000, logger: () => {}, reconnect: { initialDelayMs: 50, maxDelayMs: 500 }, ...opts });
+  async start(
+    opts: Partial<WorkerOptions> & Pick<WorkerOptions, "address">,
+    handlers: Record<string, (input: never, ctx: never) => unknown>,
+  ): Promise<Worker> {
+    const worker = new Worker({
+      name: "e2e",
+      slots: 4,
+      drainGraceMs: 500,
+      ackWaitMs: 1000,
+      logger: () => {},
+      reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
+      ...opts,
+    });
     for (const [action, handler] of Object.entries(handlers)) worker.register(action, handler as never);
     this.#workers.push(worker);
     await worker.start();

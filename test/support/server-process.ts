@@ -31,19 +31,38 @@ export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), "weft-data-"));
 }
 
-export async function startServerProcess(opts: { env?: Record<string, string | undefined>; args?: string[]; timeoutMs?: number } = {}): Promise<ServerProcess> {
+export async function startServerProcess(
+  opts: { env?: Record<string, string | undefined>; args?: string[]; timeoutMs?: number } = {},
+): Promise<ServerProcess> {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "info", ...opts.env };
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v === undefined) delete env[k];
   if (!env.DATABASE_URL && !env.WEFT_DATA_DIR) env.WEFT_DATA_DIR = tempDataDir();
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/main.ts"), "serve", "--port", "0", "--host", "127.0.0.1", ...(opts.args ?? [])], {
-    cwd: ROOT,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(ROOT, "src/cli/main.ts"),
+      "serve",
+      "--port",
+      "0",
+      "--host",
+      "127.0.0.1",
+      ...(opts.args ?? []),
+    ],
+    {
+      cwd: ROOT,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   const logs: string[] = [];
   const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
   const port = await new Promise<number>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`server did not start in time:\n${logs.join("\n")}`)), opts.timeoutMs ?? 60_000);
+    const timer = setTimeout(
+      () => rej(new Error(`server did not start in time:\n${logs.join("\n")}`)),
+      opts.timeoutMs ?? 60_000,
+    );
     createInterface({ input: child.stdout! }).on("line", (line) => {
       logs.push(line);
       try {

@@ -66,7 +66,10 @@ export async function startStack(opts: { env?: Record<string, string> } = {}): P
       for (;;) {
         const { run } = await stack.c.runs.getRun({ runId });
         if (run && (o.until ? o.until(run) : FINISHED.has(run.status))) return run;
-        if (Date.now() > until) throw new Error(`run ${runId} not done in time: ${JSON.stringify(run?.status)} ${JSON.stringify(run?.steps.map((s) => [s.stepId, s.status, s.error?.type]))}`);
+        if (Date.now() > until)
+          throw new Error(
+            `run ${runId} not done in time: ${JSON.stringify(run?.status)} ${JSON.stringify(run?.steps.map((s) => [s.stepId, s.status, s.error?.type]))}`,
+          );
         await new Promise((r) => setTimeout(r, 50));
       }
     },

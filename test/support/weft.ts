@@ -110,7 +110,11 @@ export async function startWeft(opts: WeftOptions = {}): Promise<Weft> {
  * describe.each(e2eBackends(hasPostgres, hasRedis))("on $name", ({ skip, opts }) => { ... });
  * ```
  */
-export function e2eBackends(hasPostgres: boolean, hasRedis: boolean, opts: { embedded?: boolean } = {}): { name: string; skip: boolean; opts: WeftOptions }[] {
+export function e2eBackends(
+  hasPostgres: boolean,
+  hasRedis: boolean,
+  opts: { embedded?: boolean } = {},
+): { name: string; skip: boolean; opts: WeftOptions }[] {
   const rows: { name: string; skip: boolean; opts: WeftOptions }[] = [
     { name: "postgres + redis", skip: !hasPostgres || !hasRedis, opts: { backend: "postgres", redisUrl: redisUrl() } },
     { name: "embedded", skip: false, opts: { backend: "pglite" } },

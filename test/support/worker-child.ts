@@ -39,9 +39,15 @@ worker.on("state", ({ to }) => emit("state", { to }));
 for (const [action, behaviour] of Object.entries(config.actions)) {
   worker.register(action, async (input, ctx) => {
     emit("task", { action, taskId: ctx.taskId, runId: ctx.runId, stepId: ctx.stepId, attempt: ctx.attempt });
-    ctx.signal.addEventListener("abort", () => emit("abort", { taskId: ctx.taskId, reason: String((ctx.signal.reason as Error)?.message) }), { once: true });
+    ctx.signal.addEventListener(
+      "abort",
+      () => emit("abort", { taskId: ctx.taskId, reason: String((ctx.signal.reason as Error)?.message) }),
+      { once: true },
+    );
     if (behaviour === "hang") {
-      await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason as Error), { once: true }));
+      await new Promise((_, reject) =>
+        ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason as Error), { once: true }),
+      );
     } else if (typeof behaviour === "object") {
       await new Promise((resolve) => setTimeout(resolve, behaviour.sleepMs));
     }

@@ -68,7 +68,10 @@ export async function startWorkerProcess(config: ChildConfig, timeoutMs = 30_000
         if (hit) return done(() => res(hit));
         if (dead) return done(() => rej(new Error(`worker process exited first:\n${stderr.join("\n")}`)));
       };
-      const timer = setTimeout(() => done(() => rej(new Error(`worker process event not seen in ${ms} ms:\n${stderr.join("\n")}`))), ms);
+      const timer = setTimeout(
+        () => done(() => rej(new Error(`worker process event not seen in ${ms} ms:\n${stderr.join("\n")}`))),
+        ms,
+      );
       const done = (fn: () => void): void => {
         clearTimeout(timer);
         listeners.delete(check);

@@ -81,7 +81,10 @@ export function workload(id: string, opts: { width?: number; workMs?: number } =
       for (const runId of runIds) {
         const run = await waitForRun(client, runId, timeoutMs);
         expect(run.status, describeRun(run)).toBe(RunStatus.SUCCEEDED);
-        expect(Object.values(statuses(run)).every((s) => s === "SUCCEEDED"), describeRun(run)).toBe(true);
+        expect(
+          Object.values(statuses(run)).every((s) => s === "SUCCEEDED"),
+          describeRun(run),
+        ).toBe(true);
         expect(output(run, "join")).toEqual({ seen: [...branches].sort() });
         expect(doubleCompletions(await history(client, runId)), `run ${runId}`).toEqual([]);
       }

@@ -40,9 +40,15 @@ describe("signatures", () => {
 
 describe("delay", () => {
   it("sets a durable timer first, sleeps again if woken early, completes once due", async () => {
-    expect(await delay.run({ duration: "1h" }, ctx())).toEqual({ kind: "sleep", until: new Date("2024-01-01T01:00:00Z") });
+    expect(await delay.run({ duration: "1h" }, ctx())).toEqual({
+      kind: "sleep",
+      until: new Date("2024-01-01T01:00:00Z"),
+    });
     const due = new Date("2024-01-01T01:00:00Z");
-    expect(await delay.run({ duration: "1h" }, ctx({ timerAt: due, now: new Date("2024-01-01T00:59:00Z") }))).toEqual({ kind: "sleep", until: due });
+    expect(await delay.run({ duration: "1h" }, ctx({ timerAt: due, now: new Date("2024-01-01T00:59:00Z") }))).toEqual({
+      kind: "sleep",
+      until: due,
+    });
     expect(await delay.run({ duration: "1h" }, ctx({ timerAt: due, now: new Date("2024-01-01T01:00:01Z") }))).toEqual({
       kind: "output",
       output: { waited_ms: 3_600_000, until: due.toISOString() },
@@ -50,7 +56,10 @@ describe("delay", () => {
   });
   it("refuses a missing or negative duration without retry", async () => {
     for (const input of [{}, { duration: "-1s" }, { duration: "soon" }, null] as JsonValue[]) {
-      expect(await delay.run(input, ctx())).toMatchObject({ kind: "error", error: { type: "INVALID_INPUT", retryable: false } });
+      expect(await delay.run(input, ctx())).toMatchObject({
+        kind: "error",
+        error: { type: "INVALID_INPUT", retryable: false },
+      });
     }
   });
   it("is registered with the other built-ins", () => {
@@ -66,7 +75,9 @@ describe("matchEvent", () => {
     const filtered = def({ events: [], schedules: [], eventTriggers: [{ name: "a", filter: "payload.n > 1" }] });
     expect(matchEvent(filtered, "a", { n: 2 })).toEqual({ match: true });
     expect(matchEvent(filtered, "a", { n: 1 })).toEqual({ match: false });
-    expect(matchEvent(def({ events: [], schedules: [], eventTriggers: [{ name: "a" }] }), "a", null)).toEqual({ match: true });
+    expect(matchEvent(def({ events: [], schedules: [], eventTriggers: [{ name: "a" }] }), "a", null)).toEqual({
+      match: true,
+    });
   });
   it("does not match when the filter fails or is not a boolean, and says why", () => {
     const bad = def({ events: [], schedules: [], eventTriggers: [{ name: "a", filter: "payload.missing.deeper" }] });
@@ -79,11 +90,19 @@ describe("matchEvent", () => {
 describe("limitOutput", () => {
   const runId = "0193c0de-0000-7000-8000-000000000001";
   it("turns an oversized output into a non-retryable failure naming run and step", () => {
-    const outcome = { taskId: `${runId}/make`, leaseToken: 1n, outcome: { kind: "output" as const, output: "x".repeat(100) } };
+    const outcome = {
+      taskId: `${runId}/make`,
+      leaseToken: 1n,
+      outcome: { kind: "output" as const, output: "x".repeat(100) },
+    };
     expect(limitOutput(outcome, 1000)).toBe(outcome);
     expect(limitOutput(outcome, 50).outcome).toMatchObject({
       kind: "error",
-      error: { type: "PAYLOAD_TOO_LARGE", retryable: false, message: expect.stringContaining(`run ${runId} step make: output is 102 bytes`) },
+      error: {
+        type: "PAYLOAD_TOO_LARGE",
+        retryable: false,
+        message: expect.stringContaining(`run ${runId} step make: output is 102 bytes`),
+      },
     });
   });
 });

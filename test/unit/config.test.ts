@@ -16,22 +16,33 @@ describe("loadConfig: dispatch concurrency", () => {
   });
 
   it("takes flags and environment on Postgres, and keeps PGlite at 1", () => {
-    expect(loadConfig(["--claim-concurrency", "4"], { ...PG, WEFT_COMPLETION_CONCURRENCY: "3" }).dispatch).toMatchObject({ claimConcurrency: 4, completionConcurrency: 3 });
-    expect(loadConfig(["--claim-concurrency", "4", "--completion-concurrency", "3"], {}).dispatch).toMatchObject({ claimConcurrency: 1, completionConcurrency: 1 });
+    expect(
+      loadConfig(["--claim-concurrency", "4"], { ...PG, WEFT_COMPLETION_CONCURRENCY: "3" }).dispatch,
+    ).toMatchObject({ claimConcurrency: 4, completionConcurrency: 3 });
+    expect(loadConfig(["--claim-concurrency", "4", "--completion-concurrency", "3"], {}).dispatch).toMatchObject({
+      claimConcurrency: 1,
+      completionConcurrency: 1,
+    });
   });
 
   it("refuses values out of range with the flag's name", () => {
     expect(() => loadConfig(["--claim-concurrency", "0"], PG)).toThrow(ConfigError);
-    expect(() => loadConfig(["--completion-concurrency", "many"], PG)).toThrow(/--completion-concurrency \/ WEFT_COMPLETION_CONCURRENCY/);
+    expect(() => loadConfig(["--completion-concurrency", "many"], PG)).toThrow(
+      /--completion-concurrency \/ WEFT_COMPLETION_CONCURRENCY/,
+    );
   });
 });
 
 describe("loadConfig: request timeout", () => {
   it("defaults to 30 s, takes flag and environment, and refuses less than a second", () => {
     expect(loadConfig([], {}).requestTimeoutMs).toBe(30_000);
-    expect(loadConfig(["--request-timeout-ms", "2000"], { WEFT_REQUEST_TIMEOUT_MS: "5000" }).requestTimeoutMs).toBe(2000);
+    expect(loadConfig(["--request-timeout-ms", "2000"], { WEFT_REQUEST_TIMEOUT_MS: "5000" }).requestTimeoutMs).toBe(
+      2000,
+    );
     expect(loadConfig([], { WEFT_REQUEST_TIMEOUT_MS: "5000" }).requestTimeoutMs).toBe(5000);
-    expect(() => loadConfig(["--request-timeout-ms", "999"], {})).toThrow(/--request-timeout-ms \/ WEFT_REQUEST_TIMEOUT_MS/);
+    expect(() => loadConfig(["--request-timeout-ms", "999"], {})).toThrow(
+      /--request-timeout-ms \/ WEFT_REQUEST_TIMEOUT_MS/,
+    );
   });
 });
 

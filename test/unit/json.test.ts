@@ -1,5 +1,12 @@
 import { describe, it, expect } from "vitest";
-import { findUnstorableStrings, jsonDepth, pathConcat, pathJoin, stableStringify, unstorableText } from "../../src/engine/json.js";
+import {
+  findUnstorableStrings,
+  jsonDepth,
+  pathConcat,
+  pathJoin,
+  stableStringify,
+  unstorableText,
+} from "../../src/engine/json.js";
 import type { JsonValue } from "../../src/engine/model.js";
 
 describe("jsonDepth", () => {
@@ -20,13 +27,18 @@ describe("jsonDepth", () => {
 });
 
 describe("findUnstorableStrings", () => {
-  const paths = (v: JsonValue, at: string) => findUnstorableStrings(v, at).map((f) => f.path).sort();
+  const paths = (v: JsonValue, at: string) =>
+    findUnstorableStrings(v, at)
+      .map((f) => f.path)
+      .sort();
 
   it("finds strings and keys with NUL", () => {
     const v = { ok: "fine", bad: "a\u0000b", list: ["x", "\u0000"], "k\u0000": 1 };
     expect(paths(v, "input")).toEqual(["input.bad", "input.list[1]", 'input["k\\u0000"]'].sort());
     expect(paths({ fine: ["yes"] }, "")).toEqual([]);
-    expect(findUnstorableStrings("\u0000", "output")).toEqual([{ path: "output", problem: "the NUL character (\\u0000)" }]);
+    expect(findUnstorableStrings("\u0000", "output")).toEqual([
+      { path: "output", problem: "the NUL character (\\u0000)" },
+    ]);
   });
 
   it("finds lone surrogates in strings and keys, but not whole pairs", () => {

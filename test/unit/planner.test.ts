@@ -16,12 +16,22 @@ function wf(steps: StepSpec[], extra: Partial<WorkflowDef> = {}): WorkflowDef {
     on: { events: [], schedules: [] },
     webhooks: { onComplete: [], onFailure: [], onStep: [] },
     ...extra,
-    steps: steps.map((s) => ({ action: "noop", dependsOn: [], triggerRule: "ALL_SUCCEEDED", retry: DEFAULT_RETRY, ...s })),
+    steps: steps.map((s) => ({
+      action: "noop",
+      dependsOn: [],
+      triggerRule: "ALL_SUCCEEDED",
+      retry: DEFAULT_RETRY,
+      ...s,
+    })),
   };
 }
 
 const ok = (output?: JsonValue): StepState => ({ status: "SUCCEEDED", attempts: 1, output });
-const failed = (message = "boom", type = "APP_ERROR"): StepState => ({ status: "FAILED", attempts: 1, error: { message, type } });
+const failed = (message = "boom", type = "APP_ERROR"): StepState => ({
+  status: "FAILED",
+  attempts: 1,
+  error: { message, type },
+});
 const at = (status: StepStatus): StepState => ({ status, attempts: 0 });
 
 function run(steps: Record<string, StepState>, input: JsonValue = { n: 1 }): RunState {
@@ -29,18 +39,19 @@ function run(steps: Record<string, StepState>, input: JsonValue = { n: 1 }): Run
 }
 
 const diamond = () =>
-  wf([
-    { id: "a" },
-    { id: "b", dependsOn: ["a"] },
-    { id: "c", dependsOn: ["a"] },
-    { id: "d", dependsOn: ["b", "c"] },
-  ]);
+  wf([{ id: "a" }, { id: "b", dependsOn: ["a"] }, { id: "c", dependsOn: ["a"] }, { id: "d", dependsOn: ["b", "c"] }]);
 
 describe("planRun: diamond a -> (b, c) -> d", () => {
   const def = diamond();
 
   it("queues the root first with the default input", () => {
-    const plan = planInitial(def, { runId: "r1", workflowId: "w", workflowVersion: 2, status: "PENDING", input: { n: 1 } });
+    const plan = planInitial(def, {
+      runId: "r1",
+      workflowId: "w",
+      workflowVersion: 2,
+      status: "PENDING",
+      input: { n: 1 },
+    });
     expect(plan).toEqual({ queue: [{ stepId: "a", input: { input: { n: 1 }, steps: {} } }], skip: [], fail: [] });
   });
 
@@ -71,7 +82,13 @@ describe("planRun: diamond a -> (b, c) -> d", () => {
       {
         id: "b",
         dependsOn: ["a"],
-        input: { x: "${ steps.a.x }", list: ["${ steps.a.tags }", "n=${ input.n }"], obj: "${ steps.a }", run: "${ run }", lit: 5 },
+        input: {
+          x: "${ steps.a.x }",
+          list: ["${ steps.a.tags }", "n=${ input.n }"],
+          obj: "${ steps.a }",
+          run: "${ run }",
+          lit: 5,
+        },
       },
     ]);
     const plan = planRun(t, run({ a: ok({ x: 2.5, tags: ["p", "q"] }) }));
@@ -90,7 +107,11 @@ describe("planRun: diamond a -> (b, c) -> d", () => {
   });
 
   it("lets a template read any succeeded step, not only direct dependencies", () => {
-    const t = wf([{ id: "a" }, { id: "b", dependsOn: ["a"] }, { id: "c", dependsOn: ["b"], input: "${ steps.a + steps.b }" }]);
+    const t = wf([
+      { id: "a" },
+      { id: "b", dependsOn: ["a"] },
+      { id: "c", dependsOn: ["b"], input: "${ steps.a + steps.b }" },
+    ]);
     expect(planRun(t, run({ a: ok(1), b: ok(2) })).queue).toEqual([{ stepId: "c", input: 3 }]);
   });
 });
@@ -125,7 +146,9 @@ describe("planRun: trigger rules", () => {
 
   it("names the dependency that blocks ALL_SUCCEEDED", () => {
     const d = wf([{ id: "a" }, { id: "b" }, { id: "c", dependsOn: ["a", "b"] }]);
-    expect(planRun(d, run({ a: ok(1), b: at("SKIPPED") })).skip).toEqual([{ stepId: "c", reason: "dependency b was skipped" }]);
+    expect(planRun(d, run({ a: ok(1), b: at("SKIPPED") })).skip).toEqual([
+      { stepId: "c", reason: "dependency b was skipped" },
+    ]);
     expect(planRun(d, run({ a: at("CANCELLED"), b: ok(1) })).skip).toEqual([
       { stepId: "c", reason: "dependency a was cancelled" },
     ]);
@@ -188,7 +211,11 @@ describe("planRun: when", () => {
   });
 
   it("pins a @bufbuild/cel quirk: has() is false for a succeeded step whose output is null", () => {
-    const d = wf([{ id: "a" }, { id: "b", dependsOn: ["a"], when: "has(steps.a)" }, { id: "c", dependsOn: ["a"], when: "steps.a == null" }]);
+    const d = wf([
+      { id: "a" },
+      { id: "b", dependsOn: ["a"], when: "has(steps.a)" },
+      { id: "c", dependsOn: ["a"], when: "steps.a == null" },
+    ]);
     const plan = planRun(d, run({ a: ok(null) }));
     expect(plan.skip).toEqual([{ stepId: "b", reason: "when is false" }]);
     expect(plan.queue.map((q) => q.stepId)).toEqual(["c"]);
@@ -247,7 +274,10 @@ describe("planRun: finish", () => {
     ]);
     const plan = planRun(d, run({ a: ok(1), b: failed("card declined", "PAYMENT"), h: ok("handled") }));
     expect(plan.skip).toEqual([{ stepId: "c", reason: "dependency b failed" }]);
-    expect(plan.finish).toEqual({ status: "FAILED", error: { message: "step b failed: card declined", type: "PAYMENT" } });
+    expect(plan.finish).toEqual({
+      status: "FAILED",
+      error: { message: "step b failed: card declined", type: "PAYMENT" },
+    });
   });
 
   it("treats cancelled steps like failed ones", () => {
@@ -334,7 +364,9 @@ describe("planRun: performance", () => {
     fanOut(true); // warm up (graph cache, JIT)
     const hinted = fanOut(true);
     const scanned = fanOut(false);
-    console.log(`fan-out 1->${N}->1, ${N + 3} plans: ${hinted.ms.toFixed(1)} ms with hints, ${scanned.ms.toFixed(1)} ms full scans`);
+    console.log(
+      `fan-out 1->${N}->1, ${N + 3} plans: ${hinted.ms.toFixed(1)} ms with hints, ${scanned.ms.toFixed(1)} ms full scans`,
+    );
     expect(hinted.joinInputKeys).toBe(N);
     expect(hinted.ms).toBeLessThan(2000);
     expect(scanned.ms).toBeLessThan(2000);

@@ -79,7 +79,10 @@ describe("decideRetry", () => {
   it("re-queues a task its worker handed back at once, attempts left or not, within a bound", () => {
     const once = { ...policy, maxAttempts: 1 };
     for (const type of ["WORKER_SHUTDOWN", "WORKER_DRAINING", "NO_SLOT"]) {
-      expect(decideRetry(once, 1, { message: "stopping", type, retryable: true }, 0.9)).toEqual({ retry: true, delayMs: 0 });
+      expect(decideRetry(once, 1, { message: "stopping", type, retryable: true }, 0.9)).toEqual({
+        retry: true,
+        delayMs: 0,
+      });
     }
     expect(decideRetry(once, 1 + MAX_RETURNS, { message: "stopping", type: "WORKER_SHUTDOWN" }, 0).retry).toBe(false);
     // Marked non-retryable, it is a failure like any other.

@@ -12,7 +12,14 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { RunEventType, RunSchema, RunStatus, type Run } from "../../gen/weft/v1/common_pb.js";
 import { RunService } from "../../gen/weft/v1/run_service_pb.js";
 import { WorkflowService } from "../../gen/weft/v1/workflow_service_pb.js";
-import { RunTimeoutError, createWeftClient, jsonToValue, triggerAndWait, valueToJson, type WeftClient } from "../../sdk/index.js";
+import {
+  RunTimeoutError,
+  createWeftClient,
+  jsonToValue,
+  triggerAndWait,
+  valueToJson,
+  type WeftClient,
+} from "../../sdk/index.js";
 
 const RUN_ID = "01900000-0000-7000-8000-0000000000aa";
 
@@ -30,7 +37,12 @@ afterEach(async () => {
 });
 
 function run(status: RunStatus, output?: JsonValue): Run {
-  return create(RunSchema, { id: RUN_ID, workflowId: "wf", status, output: output === undefined ? undefined : jsonToValue(output) });
+  return create(RunSchema, {
+    id: RUN_ID,
+    workflowId: "wf",
+    status,
+    output: output === undefined ? undefined : jsonToValue(output),
+  });
 }
 
 /** `statuses`: what GetRun answers, call by call (the last repeats). */
@@ -50,7 +62,14 @@ async function startApi(opts: {
       yield { event: { sequence: 1n, type: RunEventType.SNAPSHOT, run: run(RunStatus.RUNNING) } };
       await new Promise((r) => setTimeout(r, 20));
       yield { event: { sequence: 2n, type: RunEventType.STEP_STATUS, stepId: "a" } };
-      yield { event: { sequence: 3n, type: RunEventType.RUN_STATUS, runStatus: RunStatus.SUCCEEDED, run: run(RunStatus.SUCCEEDED, { done: true }) } };
+      yield {
+        event: {
+          sequence: 3n,
+          type: RunEventType.RUN_STATUS,
+          runStatus: RunStatus.SUCCEEDED,
+          run: run(RunStatus.SUCCEEDED, { done: true }),
+        },
+      };
     };
   }
   const sockets = new Set<{ destroy(): void }>();
@@ -59,7 +78,11 @@ async function startApi(opts: {
       router.service(WorkflowService, {
         triggerWorkflow(req, ctx) {
           opts.header?.push(ctx.requestHeader.get("authorization") ?? "");
-          api.triggered.push({ workflowId: req.workflowId, input: valueToJson(req.input), idempotencyKey: req.idempotencyKey });
+          api.triggered.push({
+            workflowId: req.workflowId,
+            input: valueToJson(req.input),
+            idempotencyKey: req.idempotencyKey,
+          });
           return { runId: RUN_ID, created: true };
         },
       });

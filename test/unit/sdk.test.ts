@@ -21,7 +21,15 @@ import {
 } from "../../gen/weft/v1/worker_service_pb.js";
 import { createChannel } from "../../sdk/channel.js";
 import { createBackoff } from "../../sdk/backoff.js";
-import { TaskError, Worker, jsonToValue, toTaskError, valueToJson, type TaskContext, type WorkerOptions } from "../../sdk/index.js";
+import {
+  TaskError,
+  Worker,
+  jsonToValue,
+  toTaskError,
+  valueToJson,
+  type TaskContext,
+  type WorkerOptions,
+} from "../../sdk/index.js";
 
 // ─── the fake WorkerService ──────────────────────────────────────────────
 
@@ -78,7 +86,8 @@ async function startFake(opts: FakeOptions = {}): Promise<Fake> {
         async *connect(requests, ctx) {
           const it = requests[Symbol.asyncIterator]();
           const first = await it.next();
-          if (first.done || first.value.msg.case !== "hello") throw new ConnectError("hello first", Code.InvalidArgument);
+          if (first.done || first.value.msg.case !== "hello")
+            throw new ConnectError("hello first", Code.InvalidArgument);
           if (fake.opts.refuse !== undefined) throw new ConnectError("refused by the fake", fake.opts.refuse);
           if (fake.opts.silent) {
             await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve, { once: true }));
@@ -99,7 +108,15 @@ async function startFake(opts: FakeOptions = {}): Promise<Fake> {
             },
             clientDone: new Promise((r) => (clientDone = r)),
           };
-          s.send({ case: "welcome", value: { workerId: `w-${streams.length}`, heartbeatInterval: durationFromMs(fake.opts.heartbeatIntervalMs ?? 5_000), acceptsBatches: fake.opts.batches ?? false, acceptsJson: fake.opts.json ?? false } });
+          s.send({
+            case: "welcome",
+            value: {
+              workerId: `w-${streams.length}`,
+              heartbeatInterval: durationFromMs(fake.opts.heartbeatIntervalMs ?? 5_000),
+              acceptsBatches: fake.opts.batches ?? false,
+              acceptsJson: fake.opts.json ?? false,
+            },
+          });
           streams.push(s);
           ctx.signal.addEventListener("abort", () => out.close(), { once: true });
           void (async () => {
@@ -113,7 +130,10 @@ async function startFake(opts: FakeOptions = {}): Promise<Fake> {
                   s.send({ case: "ack", value: { taskId: next.value.msg.value.taskId, accepted: true } });
                 }
                 if (next.value.msg.case === "results" && (fake.opts.autoAck ?? true)) {
-                  s.send({ case: "acks", value: { acks: next.value.msg.value.results.map((r) => ({ taskId: r.taskId, accepted: true })) } });
+                  s.send({
+                    case: "acks",
+                    value: { acks: next.value.msg.value.results.map((r) => ({ taskId: r.taskId, accepted: true })) },
+                  });
                 }
               }
             } catch (err) {
@@ -154,8 +174,23 @@ async function startFake(opts: FakeOptions = {}): Promise<Fake> {
 
 const RUN_ID = "01900000-0000-7000-8000-000000000001";
 
-function task(id: string, action: string, input: unknown, extra: Partial<MessageInitShape<typeof TaskSchema>> = {}): MessageInitShape<typeof TaskSchema> {
-  return { taskId: `${RUN_ID}/${id}`, runId: RUN_ID, stepId: id, workflowId: "wf", action, input: jsonToValue(input), attempt: 1, leaseToken: 7n, ...extra } as MessageInitShape<typeof TaskSchema>;
+function task(
+  id: string,
+  action: string,
+  input: unknown,
+  extra: Partial<MessageInitShape<typeof TaskSchema>> = {},
+): MessageInitShape<typeof TaskSchema> {
+  return {
+    taskId: `${RUN_ID}/${id}`,
+    runId: RUN_ID,
+    stepId: id,
+    workflowId: "wf",
+    action,
+    input: jsonToValue(input),
+    attempt: 1,
+    leaseToken: 7n,
+    ...extra,
+  } as MessageInitShape<typeof TaskSchema>;
 }
 
 /** Poll `fn` until it returns something other than undefined/false. */
@@ -170,7 +205,9 @@ async function eventually<T>(fn: () => T | undefined | false, timeoutMs = 3_000)
 }
 
 function results(s: FakeStream): TaskResult[] {
-  return s.received.flatMap((m) => (m.msg.case === "result" ? [m.msg.value] : m.msg.case === "results" ? m.msg.value.results : []));
+  return s.received.flatMap((m) =>
+    m.msg.case === "result" ? [m.msg.value] : m.msg.case === "results" ? m.msg.value.results : [],
+  );
 }
 
 function resultFor(s: FakeStream, stepId: string): Promise<TaskResult> {
@@ -180,7 +217,9 @@ function resultFor(s: FakeStream, stepId: string): Promise<TaskResult> {
 /** Arrival times of the heartbeats naming the task. */
 function heartbeatsFor(s: FakeStream, stepId: string): number[] {
   return s.received.flatMap((m, i) =>
-    m.msg.case === "heartbeat" && m.msg.value.taskIds.includes(`${RUN_ID}/${stepId}`) ? [s.receivedAt[i] as number] : [],
+    m.msg.case === "heartbeat" && m.msg.value.taskIds.includes(`${RUN_ID}/${stepId}`)
+      ? [s.receivedAt[i] as number]
+      : [],
   );
 }
 
@@ -251,7 +290,14 @@ describe("Worker: hello and tasks", () => {
     expect(r.outcome.case).toBe("output");
     expect(valueToJson(r.outcome.value as never)).toEqual({ charged: 250, attempt: 2 });
     expect(seen?.input).toEqual({ cents: 250 });
-    expect(seen?.ctx).toMatchObject({ taskId: `${RUN_ID}/pay`, runId: RUN_ID, stepId: "pay", workflowId: "wf", action: "charge", attempt: 2 });
+    expect(seen?.ctx).toMatchObject({
+      taskId: `${RUN_ID}/pay`,
+      runId: RUN_ID,
+      stepId: "pay",
+      workflowId: "wf",
+      action: "charge",
+      attempt: 2,
+    });
     expect(seen?.ctx.deadline?.getTime()).toBe(deadline);
     expect(seen?.ctx.signal.aborted).toBe(false);
     await eventually(() => w.pendingAcks === 0);
@@ -269,7 +315,9 @@ describe("Worker: hello and tasks", () => {
     const batches = s.received.filter((m) => m.msg.case === "results");
     expect(batches).toHaveLength(1);
     expect(s.received.filter((m) => m.msg.case === "result")).toHaveLength(0);
-    expect(results(s).map((r) => [r.taskId, valueToJson(r.outcome.value as never)])).toEqual([0, 1, 2, 3, 4, 5].map((n) => [`${RUN_ID}/t${n}`, n * 2]));
+    expect(results(s).map((r) => [r.taskId, valueToJson(r.outcome.value as never)])).toEqual(
+      [0, 1, 2, 3, 4, 5].map((n) => [`${RUN_ID}/t${n}`, n * 2]),
+    );
     await eventually(() => w.pendingAcks === 0);
     expect(w.running).toBe(0);
   });
@@ -347,8 +395,14 @@ describe("Worker: hello and tasks", () => {
     s.task(task("b", "crash", null));
     s.task(task("c", "nobody-has-this", null));
     const [a, b, c] = await Promise.all([resultFor(s, "a"), resultFor(s, "b"), resultFor(s, "c")]);
-    expect(a.outcome).toMatchObject({ case: "error", value: { type: "CARD_DECLINED", message: "the card was declined", retryable: false } });
-    expect(b.outcome).toMatchObject({ case: "error", value: { type: "RangeError", message: "out of range", retryable: true } });
+    expect(a.outcome).toMatchObject({
+      case: "error",
+      value: { type: "CARD_DECLINED", message: "the card was declined", retryable: false },
+    });
+    expect(b.outcome).toMatchObject({
+      case: "error",
+      value: { type: "RangeError", message: "out of range", retryable: true },
+    });
     expect(c.outcome).toMatchObject({ case: "error", value: { type: "UNKNOWN_ACTION", retryable: false } });
   });
 
@@ -359,7 +413,10 @@ describe("Worker: hello and tasks", () => {
     await w.start();
     const s = await fake.stream(0);
     s.task(task("x", "big", null));
-    expect((await resultFor(s, "x")).outcome).toMatchObject({ case: "error", value: { type: "OUTPUT_NOT_SERIALIZABLE", retryable: false } });
+    expect((await resultFor(s, "x")).outcome).toMatchObject({
+      case: "error",
+      value: { type: "OUTPUT_NOT_SERIALIZABLE", retryable: false },
+    });
   });
 });
 
@@ -368,10 +425,16 @@ describe("Worker: cancel, deadline, heartbeats, slots", () => {
     const fake = await startFake();
     const w = newWorker({ address: fake.url });
     let reason: unknown;
-    w.register("wait", (_input, ctx) => new Promise((_, reject) => ctx.signal.addEventListener("abort", () => {
-      reason = ctx.signal.reason;
-      reject(new Error("aborted"));
-    })));
+    w.register(
+      "wait",
+      (_input, ctx) =>
+        new Promise((_, reject) =>
+          ctx.signal.addEventListener("abort", () => {
+            reason = ctx.signal.reason;
+            reject(new Error("aborted"));
+          }),
+        ),
+    );
     await w.start();
     const s = await fake.stream(0);
     s.task(task("t", "wait", null));
@@ -379,13 +442,20 @@ describe("Worker: cancel, deadline, heartbeats, slots", () => {
     s.send({ case: "cancel", value: { taskId: `${RUN_ID}/t`, reason: "run cancelled" } });
     const r = await resultFor(s, "t");
     expect(reason).toBeInstanceOf(TaskError);
-    expect(r.outcome).toMatchObject({ case: "error", value: { type: "CANCELLED", message: "run cancelled", retryable: false } });
+    expect(r.outcome).toMatchObject({
+      case: "error",
+      value: { type: "CANCELLED", message: "run cancelled", retryable: false },
+    });
   });
 
   it("aborts ctx.signal when the deadline passes", async () => {
     const fake = await startFake();
     const w = newWorker({ address: fake.url });
-    w.register("slow", (_input, ctx) => new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason))));
+    w.register(
+      "slow",
+      (_input, ctx) =>
+        new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason))),
+    );
     await w.start();
     const s = await fake.stream(0);
     const started = Date.now();
@@ -513,7 +583,10 @@ describe("Worker: reconnecting", () => {
     const s0 = await fake.stream(0);
     s0.task(task("n", "echo", "x"));
     await resultFor(s0, "n");
-    s0.send({ case: "ack", value: { taskId: `${RUN_ID}/n`, accepted: false, retryLater: true, reason: "database unreachable" } });
+    s0.send({
+      case: "ack",
+      value: { taskId: `${RUN_ID}/n`, accepted: false, retryLater: true, reason: "database unreachable" },
+    });
     // Far sooner than the 60 s resend period: the next resend tick (a heartbeat interval).
     await eventually(() => results(s0).length === 2, 2_000);
     expect(w.pendingAcks).toBe(1);
@@ -532,7 +605,9 @@ describe("Worker: reconnecting", () => {
     const empty = () => s0.received.filter((m) => m.msg.case === "heartbeat" && m.msg.value.taskIds.length === 0);
     await eventually(() => empty().length >= 2, 3_000);
     // Every five intervals, not every interval.
-    const times = s0.received.flatMap((m, i) => (m.msg.case === "heartbeat" && m.msg.value.taskIds.length === 0 ? [s0.receivedAt[i] as number] : []));
+    const times = s0.received.flatMap((m, i) =>
+      m.msg.case === "heartbeat" && m.msg.value.taskIds.length === 0 ? [s0.receivedAt[i] as number] : [],
+    );
     expect(meanGap(times)).toBeGreaterThanOrEqual(150);
   });
 
@@ -690,7 +765,10 @@ describe("SDK pieces", () => {
     const w = newWorker({ address: fake.url, handleSignals: true });
     w.register("x", () => null);
     await w.start();
-    expect([process.listenerCount("SIGTERM"), process.listenerCount("SIGINT")]).toEqual([before[0]! + 1, before[1]! + 1]);
+    expect([process.listenerCount("SIGTERM"), process.listenerCount("SIGINT")]).toEqual([
+      before[0]! + 1,
+      before[1]! + 1,
+    ]);
     await w.stop();
     expect([process.listenerCount("SIGTERM"), process.listenerCount("SIGINT")]).toEqual(before);
   });

@@ -9,7 +9,16 @@ import type { Outgoing } from "../../src/dispatch/session.js";
 
 const task = (n: number): Outgoing => ({
   kind: "task",
-  task: { taskId: `r/s${n}`, runId: "r", stepId: `s${n}`, workflowId: "wf", action: "a", input: { n }, attempt: 1, leaseToken: BigInt(n) },
+  task: {
+    taskId: `r/s${n}`,
+    runId: "r",
+    stepId: `s${n}`,
+    workflowId: "wf",
+    action: "a",
+    input: { n },
+    attempt: 1,
+    leaseToken: BigInt(n),
+  },
 });
 const ack = (n: number): Outgoing => ({ kind: "ack", taskId: `r/s${n}`, accepted: true });
 const cancel = (n: number): Outgoing => ({ kind: "cancel", taskId: `r/s${n}`, reason: "run cancelled" });
@@ -35,7 +44,12 @@ function shape(queued: Outgoing[], batches: boolean): string[] {
 
 describe("serverMessages", () => {
   it("sends one message per item to a worker that did not ask for batches", () => {
-    expect(shape([task(1), task(2), ack(3), cancel(4)], false)).toEqual(["task:r/s1", "task:r/s2", "ack:r/s3", "cancel:r/s4"]);
+    expect(shape([task(1), task(2), ack(3), cancel(4)], false)).toEqual([
+      "task:r/s1",
+      "task:r/s2",
+      "ack:r/s3",
+      "cancel:r/s4",
+    ]);
   });
 
   it("merges consecutive tasks and consecutive acks, keeping the order around a cancel", () => {
@@ -55,7 +69,15 @@ describe("serverMessages", () => {
     const [first, second] = out.map((m) => (m.msg!.case === "tasks" ? m.msg!.value!.tasks! : []));
     expect(first).toHaveLength(MAX_TASKS_PER_MESSAGE);
     expect(second).toHaveLength(3);
-    expect(first![5]).toMatchObject({ taskId: "r/s5", runId: "r", stepId: "s5", workflowId: "wf", action: "a", attempt: 1, leaseToken: 5n });
+    expect(first![5]).toMatchObject({
+      taskId: "r/s5",
+      runId: "r",
+      stepId: "s5",
+      workflowId: "wf",
+      action: "a",
+      attempt: 1,
+      leaseToken: 5n,
+    });
   });
 
   it("carries a task's input as JSON bytes for a worker that said accepts_json, as a Value otherwise", () => {

@@ -47,7 +47,9 @@ describe("step moves", () => {
     for (const from of STEPS) {
       for (const to of STEPS) {
         const reopen = to === "PENDING" && ["FAILED", "CANCELLED", "SKIPPED"].includes(from);
-        expect(canMoveStep(from, to, "retry"), `${from} -> ${to} (retry)`).toBe(STEP_EXPECTED[from].includes(to) || reopen);
+        expect(canMoveStep(from, to, "retry"), `${from} -> ${to} (retry)`).toBe(
+          STEP_EXPECTED[from].includes(to) || reopen,
+        );
       }
     }
     expect(canMoveStep("FAILED", "PENDING")).toBe(false);

@@ -3,7 +3,11 @@ import { createTriggerBuffer } from "../../src/dispatch/trigger-buffer.js";
 import type { TriggerInput, TriggerResult } from "../../src/store/types.js";
 
 const input = (n: number): TriggerInput => ({ workflowId: "wf", input: { n } });
-const ok = (i: TriggerInput): TriggerResult => ({ ok: true, runId: `run-${(i.input as { n: number }).n}`, created: true });
+const ok = (i: TriggerInput): TriggerResult => ({
+  ok: true,
+  runId: `run-${(i.input as { n: number }).n}`,
+  created: true,
+});
 
 /** A fake store call that stays open until released, and records every batch it was given. */
 function gatedStore() {
@@ -39,14 +43,23 @@ describe("trigger buffer", () => {
   it("never splits a call and keeps batches under maxBatch", async () => {
     const store = gatedStore();
     const buffer = createTriggerBuffer({ trigger: store.trigger, maxBatch: 3, concurrency: 1 });
-    const all = [buffer.submit([input(1)]), buffer.submit([input(2), input(3)]), buffer.submit([input(4), input(5)]), buffer.submit([input(6), input(7), input(8), input(9)])];
+    const all = [
+      buffer.submit([input(1)]),
+      buffer.submit([input(2), input(3)]),
+      buffer.submit([input(4), input(5)]),
+      buffer.submit([input(6), input(7), input(8), input(9)]),
+    ];
     for (let i = 0; i < 4; i++) {
       await new Promise((r) => setImmediate(r));
       store.releaseAll();
     }
     await Promise.all(all);
     // Calls of one turn share the first flush: [1] and [2, 3] fit in 3 rows, [4, 5] would not.
-    expect(store.batches).toEqual([[1, 2, 3], [4, 5], [6, 7, 8, 9]]);
+    expect(store.batches).toEqual([
+      [1, 2, 3],
+      [4, 5],
+      [6, 7, 8, 9],
+    ]);
   });
 
   it("retries a batch refused for its data caller by caller, so one bad input fails only its call", async () => {

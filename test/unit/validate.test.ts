@@ -4,7 +4,14 @@ import type { JsonValue, StepDef, WorkflowDef } from "../../src/engine/model.js"
 import { findCycles, topologicalOrder, validateWorkflowDef } from "../../src/engine/validate.js";
 
 function step(id: string, dependsOn: string[] = [], extra: Partial<StepDef> = {}): StepDef {
-  return { id, action: "echo", dependsOn, triggerRule: TriggerRule.ALL_SUCCEEDED, retry: { ...DEFAULT_RETRY }, ...extra };
+  return {
+    id,
+    action: "echo",
+    dependsOn,
+    triggerRule: TriggerRule.ALL_SUCCEEDED,
+    retry: { ...DEFAULT_RETRY },
+    ...extra,
+  };
 }
 
 function workflow(steps: StepDef[], extra: Partial<WorkflowDef> = {}): WorkflowDef {
@@ -39,7 +46,9 @@ describe("validateWorkflowDef", () => {
   });
 
   it("requires steps", () => {
-    expect(validateWorkflowDef(workflow([]))).toEqual([{ field: "steps", description: expect.stringContaining("step") }]);
+    expect(validateWorkflowDef(workflow([]))).toEqual([
+      { field: "steps", description: expect.stringContaining("step") },
+    ]);
   });
 
   it("names a three-step cycle in order", () => {
@@ -81,7 +90,10 @@ describe("validateWorkflowDef", () => {
   it("reports every violation at once", () => {
     const def = workflow(
       [
-        step("a", ["a", "ghost", "b", "b"], { when: "input.x >", input: { list: ["ok", "${ steps.b.y + }"], u: "${ oops" } }),
+        step("a", ["a", "ghost", "b", "b"], {
+          when: "input.x >",
+          input: { list: ["ok", "${ steps.b.y + }"], u: "${ oops" },
+        }),
         step("b", [], { retry: { ...DEFAULT_RETRY, initialIntervalMs: 5000, maxIntervalMs: 1000, maxAttempts: 0 } }),
         step("b", [], { action: "bad action", triggerRule: "SOMETIMES" as TriggerRule, timeoutMs: -1 }),
         step("9lives"),
@@ -137,10 +149,9 @@ describe("validateWorkflowDef", () => {
       "name",
       "steps[0].input.s",
     ]);
-    expect(fields(workflow([step("a", [], { input: { "\udc00": "ok \ud83d\ude00" } })], { description: "d\ud800" }))).toEqual([
-      "description",
-      'steps[0].input["\\udc00"]',
-    ]);
+    expect(
+      fields(workflow([step("a", [], { input: { "\udc00": "ok \ud83d\ude00" } })], { description: "d\ud800" })),
+    ).toEqual(["description", 'steps[0].input["\\udc00"]']);
   });
 
   it("treats empty when and output as absent", () => {

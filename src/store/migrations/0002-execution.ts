@@ -78,7 +78,13 @@ export const migration0002: Migration = {
   },
 
   async down(db: Kysely<unknown>): Promise<void> {
-    for (const index of ["runs_deadline", "step_runs_running", "step_runs_deadline", "step_runs_due", "step_runs_claim"]) {
+    for (const index of [
+      "runs_deadline",
+      "step_runs_running",
+      "step_runs_deadline",
+      "step_runs_due",
+      "step_runs_claim",
+    ]) {
       await db.schema.dropIndex(index).ifExists().execute();
     }
     await db.schema

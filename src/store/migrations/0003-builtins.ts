@@ -56,7 +56,9 @@ export const migration0003: Migration = {
         last_error text,
         created_at timestamptz not null default now()
       )`.execute(db);
-    await sql`create index webhook_deliveries_due on webhook_deliveries (next_at) where delivered_at is null and failed_at is null`.execute(db);
+    await sql`create index webhook_deliveries_due on webhook_deliveries (next_at) where delivered_at is null and failed_at is null`.execute(
+      db,
+    );
     await createRowWebhookTrigger(db);
   },
 

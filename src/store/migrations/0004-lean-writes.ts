@@ -35,7 +35,9 @@ export const migration0004: Migration = {
     await sql`drop index run_events_run_id_id`.execute(db);
 
     await sql`drop index step_runs_deadline`.execute(db);
-    await sql`create index step_runs_deadline on step_runs (deadline_at) where status = 'RUNNING' and deadline_at is not null`.execute(db);
+    await sql`create index step_runs_deadline on step_runs (deadline_at) where status = 'RUNNING' and deadline_at is not null`.execute(
+      db,
+    );
 
     await sql`drop trigger run_events_webhooks on run_events`.execute(db);
     await sql`drop function weft_enqueue_webhooks()`.execute(db);
