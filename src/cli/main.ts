@@ -3,21 +3,25 @@
  *
  *   weft [serve] [--port 8080] [--database-url postgres://…] …   start the control plane
  *   weft migrate [--database-url …]                              apply migrations and exit
- *   weft help                                                    print the options
+ *   weft serve --help                                            print the server's options
+ *   weft apply|workflows|trigger|runs|events|completion …        talk to a server (program.ts)
+ *   weft help                                                    list every command
  *
- * Exit codes: 0 clean shutdown, 1 runtime failure (e.g. database unreachable),
- * 2 bad usage or configuration, 130/143 forced stop on a second signal.
+ * Server exit codes: 0 clean shutdown, 1 runtime failure (e.g. database
+ * unreachable), 2 bad usage or configuration, 130/143 forced stop on a
+ * second signal. Client exit codes: see `errors.ts`.
  */
 import { ConfigError, OPTIONS, loadConfig } from "../config.js";
 import { createLogger } from "../log.js";
 import { startServer } from "../server.js";
 import { migrateWhenReachable } from "../store/migrate-when-reachable.js";
 import { openStore } from "../store/open.js";
+import { runClientCommand } from "./program.js";
 
 /** The `msg` of the line SIGUSR2 prints (bench/support/server.ts looks for it). */
 const MEMORY_AFTER_GC = "memory after gc";
 
-const USAGE = `usage: weft [serve|migrate|help] [options]
+const USAGE = `usage: weft [serve|migrate] [options]   (weft help: every command)
 
 options (flag / environment variable / default):
 ${Object.values(OPTIONS)
@@ -25,10 +29,17 @@ ${Object.values(OPTIONS)
   .join("\n")}
 `;
 
+/** Commands that run the control plane itself, with the server's options; the rest are client commands. */
+const SERVER_COMMANDS = new Set(["serve", "migrate"]);
+
 async function main(argv: string[]): Promise<number> {
-  const command = argv[0] && !argv[0].startsWith("-") ? argv[0] : "serve";
-  const rest = argv[0] === command ? argv.slice(1) : argv;
-  if (command === "help" || rest.includes("--help") || rest.includes("-h")) {
+  const first = argv[0];
+  if (first === "help" || first === "--help" || first === "-h") return runClientCommand(["--help"]);
+  // No command, or server options first (`weft --port 9000`): serve, as before there were client commands.
+  const command = first && !first.startsWith("-") ? first : "serve";
+  if (!SERVER_COMMANDS.has(command)) return runClientCommand(argv);
+  const rest = first === command ? argv.slice(1) : argv;
+  if (rest.includes("--help") || rest.includes("-h")) {
     process.stdout.write(USAGE);
     return 0;
   }
@@ -98,6 +109,12 @@ async function main(argv: string[]): Promise<number> {
       return 2;
   }
 }
+
+// Output piped into a reader that stopped early (`weft runs ls | head`): stop quietly, like other tools.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(0);
+  throw err;
+});
 
 main(process.argv.slice(2)).then(
   (code) => {
