@@ -44,62 +44,60 @@ export function registryRefreshMs(leaseTtlMs: number): number {
   return Math.min(5_000, Math.max(250, Math.round(leaseTtlMs / 2)));
 }
 
+type Replica = { id: string; address: string };
+
+/** A session as a registry entry, written at `reportedAt`. */
+function entryOf(s: WorkerSession, replica: Replica, reportedAt: number): WorkerEntry {
+  return {
+    workerId: s.id,
+    name: s.name,
+    actions: s.actions,
+    slots: s.slots,
+    slotsInUse: s.inflight.size,
+    labels: s.labels,
+    replicaId: replica.id,
+    replicaAddress: replica.address,
+    connectedAt: s.connectedAt,
+    lastSeenAt: s.heardAt,
+    reportedAt,
+  };
+}
+
 /**
- * Starts the refresh timer (unref'd: it never keeps the process alive).
- *
- * @example
- *   const presence = createWorkerPresence({ registry, replica: () => ({ id, address }), refreshMs: 2_500, logger });
+ * The registry writes of one replica, one call at a time and in order, so a
+ * removal never lands before an older write of the same entry. A failed
+ * round stops the loop until the next `flush()` (the refresh timer's).
  */
-export function createWorkerPresence(deps: {
+function createSerialWriter(deps: {
   registry: WorkerRegistry;
-  /** This process; the address may be set only once it listens. */
-  replica: () => { id: string; address: string };
-  refreshMs: number;
+  ttlMs: number;
   logger: Logger;
-}): WorkerPresence {
-  const { registry, logger } = deps;
-  const ttlMs = TTL_PERIODS * deps.refreshMs;
-  const sessions = new Set<WorkerSession>();
+  replica: () => Replica;
+  /** Whether the session is still open: a write queued before its stream ended is dropped. */
+  open: (s: WorkerSession) => boolean;
+}) {
+  const { registry, ttlMs, logger } = deps;
   let toPut = new Set<WorkerSession>();
   /** Worker id → when its stream ended. A failed removal is redone while the entry could still be listed. */
   let toRemove = new Map<string, number>();
   let busy = false;
   let writing: Promise<void> = Promise.resolve();
   let failing = false;
-  let closed = false;
-
-  const entry = (s: WorkerSession, reportedAt: number): WorkerEntry => {
-    const replica = deps.replica();
-    return {
-      workerId: s.id,
-      name: s.name,
-      actions: s.actions,
-      slots: s.slots,
-      slotsInUse: s.inflight.size,
-      labels: s.labels,
-      replicaId: replica.id,
-      replicaAddress: replica.address,
-      connectedAt: s.connectedAt,
-      lastSeenAt: s.heardAt,
-      reportedAt,
-    };
-  };
 
   /** One removal and one write of what is due; false when the registry failed. */
   const writeOnce = async (): Promise<boolean> => {
     const removing = toRemove;
-    const putting = [...toPut].filter((s) => sessions.has(s));
+    const putting = [...toPut].filter(deps.open);
     toRemove = new Map();
     toPut = new Set();
     try {
       if (removing.size > 0) await registry.remove([...removing.keys()]);
-      if (putting.length > 0) {
-        const at = Date.now();
+      const at = Date.now();
+      if (putting.length > 0)
         await registry.put(
-          putting.map((s) => entry(s, at)),
+          putting.map((s) => entryOf(s, deps.replica(), at)),
           ttlMs,
         );
-      }
       if (failing) logger.info("worker registry: writes succeed again");
       failing = false;
       return true;
@@ -114,8 +112,8 @@ export function createWorkerPresence(deps: {
     }
   };
 
-  const kick = (): void => {
-    if (busy) return;
+  const flush = (): Promise<void> => {
+    if (busy) return writing;
     busy = true;
     writing = (async () => {
       try {
@@ -124,12 +122,47 @@ export function createWorkerPresence(deps: {
         busy = false;
       }
     })();
+    return writing;
   };
+
+  return {
+    put(s: WorkerSession): void {
+      toPut.add(s);
+    },
+    remove(s: WorkerSession): void {
+      toPut.delete(s);
+      toRemove.set(s.id, Date.now());
+    },
+    /** Starts writing what is due, unless a round is running (it picks the new items up); resolves when idle. */
+    flush,
+  };
+}
+
+/**
+ * Starts the refresh timer (unref'd: it never keeps the process alive).
+ *
+ * @example
+ *   const presence = createWorkerPresence({ registry, replica: () => ({ id, address }), refreshMs: 2_500, logger });
+ */
+export function createWorkerPresence(deps: {
+  registry: WorkerRegistry;
+  /** This process; the address may be set only once it listens. */
+  replica: () => Replica;
+  refreshMs: number;
+  logger: Logger;
+}): WorkerPresence {
+  const sessions = new Set<WorkerSession>();
+  const writer = createSerialWriter({
+    ...deps,
+    ttlMs: TTL_PERIODS * deps.refreshMs,
+    open: (s) => sessions.has(s),
+  });
+  let closed = false;
 
   const timer = setInterval(() => {
     if (closed) return;
-    for (const s of sessions) toPut.add(s);
-    kick();
+    for (const s of sessions) writer.put(s);
+    void writer.flush();
   }, deps.refreshMs);
   timer.unref();
 
@@ -137,22 +170,20 @@ export function createWorkerPresence(deps: {
     attached(session) {
       if (closed) return;
       sessions.add(session);
-      toPut.add(session);
-      kick();
+      writer.put(session);
+      void writer.flush();
     },
     detached(session) {
       if (!sessions.delete(session)) return;
-      toPut.delete(session);
-      toRemove.set(session.id, Date.now());
-      kick();
+      writer.remove(session);
+      void writer.flush();
     },
     async close() {
       closed = true;
       clearInterval(timer);
-      for (const s of sessions) toRemove.set(s.id, Date.now());
+      for (const s of sessions) writer.remove(s);
       sessions.clear();
-      kick();
-      await writing;
+      await writer.flush();
     },
   };
 }
