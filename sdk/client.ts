@@ -1,6 +1,7 @@
 /**
- * Typed clients for the control plane's `WorkflowService` and `RunService`,
- * and `triggerAndWait()`: start a run and follow it to its end.
+ * Typed clients for the control plane's `WorkflowService`, `RunService` and
+ * `WorkerService` (its `ListWorkers`), and `triggerAndWait()`: start a run
+ * and follow it to its end.
  *
  * @example
  * ```ts
@@ -14,6 +15,7 @@ import { Code, ConnectError, createClient, type Client, type Interceptor } from 
 import { Http2SessionManager, createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { RunStatus, type Run } from "../gen/weft/v1/common_pb.js";
 import { RunService } from "../gen/weft/v1/run_service_pb.js";
+import { WorkerService } from "../gen/weft/v1/worker_service_pb.js";
 import { WorkflowService } from "../gen/weft/v1/workflow_service_pb.js";
 import { sleep } from "./timers.js";
 import { jsonToValue } from "./value.js";
@@ -21,6 +23,8 @@ import { jsonToValue } from "./value.js";
 export interface WeftClient {
   workflows: Client<typeof WorkflowService>;
   runs: Client<typeof RunService>;
+  /** `listWorkers`: the workers connected to any replica (`connect` is the `Worker` class's business). */
+  workers: Client<typeof WorkerService>;
   /** Drop the HTTP/2 connection (gRPC); harmless to call twice. */
   close(): void;
 }
@@ -71,6 +75,7 @@ export function createWeftClient(address: string, opts: WeftClientOptions = {}):
   return {
     workflows: createClient(WorkflowService, transport),
     runs: createClient(RunService, transport),
+    workers: createClient(WorkerService, transport),
     close: () => session?.abort(),
   };
 }

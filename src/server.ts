@@ -1,6 +1,6 @@
 /**
- * The composition root: store, leases, dispatcher, API routes and the
- * one-port HTTP server.
+ * The composition root: store, leases, worker registry, dispatcher, API
+ * routes and the one-port HTTP server.
  *
  * @example
  *   const server = await startServer(loadConfig([], process.env), logger);
@@ -17,9 +17,11 @@ import { createRunChanges } from "./dispatch/run-changes.js";
 import { createScheduler } from "./dispatch/scheduler.js";
 import { createWebhookDeliverer } from "./dispatch/webhook-deliverer.js";
 import { createTriggerBuffer } from "./dispatch/trigger-buffer.js";
+import { createWorkerPresence, registryRefreshMs } from "./dispatch/worker-presence.js";
 import { createHttpServer } from "./http/server.js";
 import { openLeaseStore } from "./leases/open.js";
 import type { Logger } from "./log.js";
+import { listenAddress, openWorkerRegistry, replicaId } from "./registry/index.js";
 import { migrateWhenReachable } from "./store/migrate-when-reachable.js";
 import { openStore } from "./store/open.js";
 
@@ -44,6 +46,16 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
     await migrateWhenReachable(store, { waitMs: config.databaseWaitMs, logger });
     const leases = await openLeaseStore(config, logger);
     cleanups.push(() => leases.close());
+    const registry = openWorkerRegistry(config, logger);
+    cleanups.push(() => registry.close());
+    const replica = { id: replicaId(), address: "" }; // the address once it listens
+    const presence = createWorkerPresence({
+      registry,
+      replica: () => replica,
+      refreshMs: registryRefreshMs(config.dispatch.leaseTtlMs),
+      logger,
+    });
+    cleanups.push(() => presence.close());
     const dispatcher = createDispatcher({
       store,
       leases,
@@ -102,6 +114,8 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
           checks,
           logger,
           dispatcher,
+          presence,
+          registry,
           changes,
           heartbeatIntervalMs: config.dispatch.heartbeatIntervalMs,
           maxPayloadBytes: config.maxPayloadBytes,
@@ -117,6 +131,8 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
       interceptors: [createErrorInterceptor(logger), checks.interceptor],
     });
     const { port } = await http.listen();
+    replica.address = listenAddress(config.host, port);
+    logger.info({ replica: replica.id, address: replica.address }, "worker registry: this replica");
     return {
       port,
       async close() {

@@ -11,7 +11,9 @@ import { file_weft_v1_worker_service } from "../../gen/weft/v1/worker_service_pb
 import { file_weft_v1_workflow_service } from "../../gen/weft/v1/workflow_service_pb.js";
 import type { Dispatcher } from "../dispatch/dispatcher.js";
 import type { RunChanges } from "../dispatch/run-changes.js";
+import type { WorkerPresence } from "../dispatch/worker-presence.js";
 import type { Logger } from "../log.js";
+import type { WorkerRegistry } from "../registry/types.js";
 import type { ExecutionStore, Store, TriggerInput, TriggerResult } from "../store/types.js";
 import { toConnectError } from "./errors.js";
 import { registerHealth } from "./health.js";
@@ -26,6 +28,8 @@ export interface ApiDeps {
   checks: RequestChecks;
   logger: Logger;
   dispatcher: Dispatcher;
+  presence: WorkerPresence;
+  registry: WorkerRegistry;
   changes: RunChanges;
   heartbeatIntervalMs: number;
   /** Largest run input (JSON bytes); larger triggers get RESOURCE_EXHAUSTED. */

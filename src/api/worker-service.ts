@@ -2,10 +2,11 @@
  * `weft.v1.WorkerService.Connect`: one bidirectional stream per worker.
  * `hello` → `welcome`; then tasks, cancels and acks go down, results and
  * heartbeats come up. The dispatcher owns the scheduling; this file only
- * translates between protobuf and it.
+ * translates between protobuf and it. The stream is listed in the worker
+ * registry while it is open (`ListWorkers`, see `worker-list.ts`).
  *
  * @example
- *   registerWorkerService(router, { dispatcher, checks, heartbeatIntervalMs: 1000 });
+ *   registerWorkerService(router, { dispatcher, presence, registry, checks, logger, heartbeatIntervalMs: 1000 });
  */
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
@@ -22,7 +23,9 @@ import {
 } from "../../gen/weft/v1/worker_service_pb.js";
 import type { Dispatcher } from "../dispatch/dispatcher.js";
 import { WorkerSession, type Outgoing } from "../dispatch/session.js";
+import type { WorkerPresence } from "../dispatch/worker-presence.js";
 import type { Logger } from "../log.js";
+import type { WorkerRegistry } from "../registry/types.js";
 import type { JsonValue } from "../engine/model.js";
 import { INVALID_OUTPUT } from "../store/nul-text.js";
 import type { ClaimedTask, TaskOutcome } from "../store/types.js";
@@ -30,9 +33,14 @@ import { isDatabaseUnavailable } from "../store/unavailable.js";
 import { jsonToValue, valueToJson } from "./convert.js";
 import { invalidArgument } from "./errors.js";
 import type { RequestChecks } from "./request-checks.js";
+import { listWorkers } from "./worker-list.js";
 
 export interface WorkerServiceDeps {
   dispatcher: Dispatcher;
+  /** Lists this replica's open streams in the registry. */
+  presence: WorkerPresence;
+  /** Every replica's streams, for `ListWorkers`. */
+  registry: WorkerRegistry;
   checks: RequestChecks;
   logger: Logger;
   heartbeatIntervalMs: number;
@@ -149,6 +157,7 @@ function resultOutcome(r: TaskResult): TaskOutcome["outcome"] {
 export function registerWorkerService(router: ConnectRouter, deps: WorkerServiceDeps): void {
   const { dispatcher, checks, logger } = deps;
   router.service(WorkerService, {
+    listWorkers: (req) => listWorkers(deps.registry, req),
     async *connect(requests, ctx) {
       const it = requests[Symbol.asyncIterator]();
       const first = await it.next();
@@ -177,6 +186,7 @@ export function registerWorkerService(router: ConnectRouter, deps: WorkerService
         },
       });
       dispatcher.attach(session);
+      deps.presence.attached(session);
 
       const result = (r: TaskResult): void => {
         // A resend (on the worker's timer) of a result still being committed: the commit's ack answers both.
@@ -242,6 +252,7 @@ export function registerWorkerService(router: ConnectRouter, deps: WorkerService
           for (const m of serverMessages(queued, caps)) yield create(ServerMessageSchema, m);
         }
       } finally {
+        deps.presence.detached(session);
         await dispatcher.detach(session);
       }
       if (session.dropped !== undefined) throw new ConnectError(session.dropped, Code.Unavailable);

@@ -64,6 +64,8 @@ export class WorkerSession {
    * `dropSilent`): a live worker reconnects, a dead one is gone.
    */
   suspect = false;
+  /** When the stream was opened (ms, this replica's clock). */
+  readonly connectedAt = Date.now();
   /** When the worker last sent anything (ms, this replica's clock). */
   heardAt = Date.now();
   /** Why the server ended the stream (answered as UNAVAILABLE, so the worker reconnects); unset otherwise. */

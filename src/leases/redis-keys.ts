@@ -19,7 +19,9 @@
  * | `{p}:leases:expiry` | sorted set | task id → expiry (ms, Redis clock) |
  * | `{p}:leases:holders` | hash | task id → `"<token>:<workerId>"`, kept until released or reported expired |
  *
- * `lease:` and `leases:` never collide, whatever the task id.
+ * `lease:` and `leases:` never collide, whatever the task id. The worker
+ * registry (`src/registry/`) shares the tag with `{p}:worker:<workerId>`
+ * (hash, PX) and `{p}:workers` (sorted set), which collide with neither.
  *
  * @example
  * ```ts
@@ -55,8 +57,7 @@ export interface LeaseKeys {
  * ```
  */
 export function leaseKeys(prefix: string): LeaseKeys {
-  const tag = `{${prefix.replace(/[{}]/g, "")}}`;
-  if (tag === "{}") throw new Error("lease key prefix must not be empty");
+  const tag = hashTag(prefix);
   const leasePrefix = `${tag}:lease:`;
   return {
     leasePrefix,
@@ -65,4 +66,21 @@ export function leaseKeys(prefix: string): LeaseKeys {
     holders: `${tag}:leases:holders`,
     lease: (taskId) => leasePrefix + taskId,
   };
+}
+
+/**
+ * The hash tag of a deployment's keys, `{<prefix>}` (braces in the prefix
+ * dropped). Other Redis-backed stores of live state (the worker registry)
+ * put their keys under the same tag, so every key of a deployment lives in
+ * one cluster slot and any script may touch any of them.
+ *
+ * @example
+ * ```ts
+ * hashTag("weft"); // "{weft}"
+ * ```
+ */
+export function hashTag(prefix: string): string {
+  const tag = `{${prefix.replace(/[{}]/g, "")}}`;
+  if (tag === "{}") throw new Error("lease key prefix must not be empty");
+  return tag;
 }

@@ -15,7 +15,175 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file weft/v1/worker_service.proto.
  */
 export const file_weft_v1_worker_service: GenFile = /*@__PURE__*/
-  fileDesc("Chx3ZWZ0L3YxL3dvcmtlcl9zZXJ2aWNlLnByb3RvEgd3ZWZ0LnYxIrABCg1Xb3JrZXJNZXNzYWdlEh8KBWhlbGxvGAEgASgLMg4ud2VmdC52MS5IZWxsb0gAEiUKBnJlc3VsdBgCIAEoCzITLndlZnQudjEuVGFza1Jlc3VsdEgAEicKCWhlYXJ0YmVhdBgDIAEoCzISLndlZnQudjEuSGVhcnRiZWF0SAASJwoHcmVzdWx0cxgEIAEoCzIULndlZnQudjEuVGFza1Jlc3VsdHNIAEIFCgNtc2ciMwoLVGFza1Jlc3VsdHMSJAoHcmVzdWx0cxgBIAMoCzITLndlZnQudjEuVGFza1Jlc3VsdCKxAgoFSGVsbG8SHwoLd29ya2VyX25hbWUYASABKAlCCrpIB3IFEAEYgAISSAoHYWN0aW9ucxgCIAMoCUI3ukg0kgExCAEQ6AcYASIociYQARiAATIfXltBLVphLXpdW0EtWmEtejAtOV8uLV17MCwxMjd9JBIZCgVzbG90cxgDIAEoBUIKukgHGgUYkE4oARJECgZsYWJlbHMYBCADKAsyGi53ZWZ0LnYxLkhlbGxvLkxhYmVsc0VudHJ5Qhi6SBWaARIQQCIHcgUQARiAASoFcgMYgAgSFwoPYWNjZXB0c19iYXRjaGVzGAUgASgIEhQKDGFjY2VwdHNfanNvbhgGIAEoCBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIrEBCgpUYXNrUmVzdWx0EhgKB3Rhc2tfaWQYASABKAlCB7pIBHICEAESEwoLbGVhc2VfdG9rZW4YAiABKAMSKAoGb3V0cHV0GAMgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlSAASIQoFZXJyb3IYBCABKAsyEC53ZWZ0LnYxLkZhaWx1cmVIABIVCgtvdXRwdXRfanNvbhgFIAEoDEgAQhAKB291dGNvbWUSBbpIAggBIigKCUhlYXJ0YmVhdBIbCgh0YXNrX2lkcxgBIAMoCUIJukgGkgEDEJBOItoBCg1TZXJ2ZXJNZXNzYWdlEiMKB3dlbGNvbWUYASABKAsyEC53ZWZ0LnYxLldlbGNvbWVIABIdCgR0YXNrGAIgASgLMg0ud2VmdC52MS5UYXNrSAASIQoGY2FuY2VsGAMgASgLMg8ud2VmdC52MS5DYW5jZWxIABIbCgNhY2sYBCABKAsyDC53ZWZ0LnYxLkFja0gAEh8KBXRhc2tzGAUgASgLMg4ud2VmdC52MS5UYXNrc0gAEh0KBGFja3MYBiABKAsyDS53ZWZ0LnYxLkFja3NIAEIFCgNtc2ciJQoFVGFza3MSHAoFdGFza3MYASADKAsyDS53ZWZ0LnYxLlRhc2siIgoEQWNrcxIaCgRhY2tzGAEgAygLMgwud2VmdC52MS5BY2siggEKB1dlbGNvbWUSEQoJd29ya2VyX2lkGAEgASgJEjUKEmhlYXJ0YmVhdF9pbnRlcnZhbBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIXCg9hY2NlcHRzX2JhdGNoZXMYAyABKAgSFAoMYWNjZXB0c19qc29uGAQgASgIIqICCgRUYXNrEg8KB3Rhc2tfaWQYASABKAkSDgoGcnVuX2lkGAIgASgJEg8KB3N0ZXBfaWQYAyABKAkSDgoGYWN0aW9uGAQgASgJEiUKBWlucHV0GAUgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEg8KB2F0dGVtcHQYBiABKAUSEwoLbGVhc2VfdG9rZW4YByABKAMSLAoIZGVhZGxpbmUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC3dvcmtmbG93X2lkGAkgASgJEjQKEWhlYXJ0YmVhdF90aW1lb3V0GAogASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhIKCmlucHV0X2pzb24YCyABKAwiKQoGQ2FuY2VsEg8KB3Rhc2tfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIk0KA0FjaxIPCgd0YXNrX2lkGAEgASgJEhAKCGFjY2VwdGVkGAIgASgIEg4KBnJlYXNvbhgDIAEoCRITCgtyZXRyeV9sYXRlchgEIAEoCDJOCg1Xb3JrZXJTZXJ2aWNlEj0KB0Nvbm5lY3QSFi53ZWZ0LnYxLldvcmtlck1lc3NhZ2UaFi53ZWZ0LnYxLlNlcnZlck1lc3NhZ2UoATABYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_weft_v1_common]);
+  fileDesc("Chx3ZWZ0L3YxL3dvcmtlcl9zZXJ2aWNlLnByb3RvEgd3ZWZ0LnYxIqcBChJMaXN0V29ya2Vyc1JlcXVlc3QSPAoGYWN0aW9uGAEgASgJQiy6SClyJxiAATIiXiR8XltBLVphLXpdW0EtWmEtejAtOV8uLV17MCwxMjd9JBIWCgRuYW1lGAIgASgJQgi6SAVyAxiAAhIdCglwYWdlX3NpemUYAyABKAVCCrpIBxoFGOgHKAASHAoKcGFnZV90b2tlbhgEIAEoCUIIukgFcgMYgAgiVAoTTGlzdFdvcmtlcnNSZXNwb25zZRIkCgd3b3JrZXJzGAEgAygLMhMud2VmdC52MS5Xb3JrZXJJbmZvEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSL/AgoKV29ya2VySW5mbxIRCgl3b3JrZXJfaWQYASABKAkSDAoEbmFtZRgCIAEoCRIPCgdhY3Rpb25zGAMgAygJEg0KBXNsb3RzGAQgASgFEhQKDHNsb3RzX2luX3VzZRgFIAEoBRIvCgZsYWJlbHMYBiADKAsyHy53ZWZ0LnYxLldvcmtlckluZm8uTGFiZWxzRW50cnkSJQoHcmVwbGljYRgHIAEoCzIULndlZnQudjEuUmVwbGljYUluZm8SMAoMY29ubmVjdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxsYXN0X3NlZW5fYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3JlcG9ydGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIioKC1JlcGxpY2FJbmZvEgoKAmlkGAEgASgJEg8KB2FkZHJlc3MYAiABKAkisAEKDVdvcmtlck1lc3NhZ2USHwoFaGVsbG8YASABKAsyDi53ZWZ0LnYxLkhlbGxvSAASJQoGcmVzdWx0GAIgASgLMhMud2VmdC52MS5UYXNrUmVzdWx0SAASJwoJaGVhcnRiZWF0GAMgASgLMhIud2VmdC52MS5IZWFydGJlYXRIABInCgdyZXN1bHRzGAQgASgLMhQud2VmdC52MS5UYXNrUmVzdWx0c0gAQgUKA21zZyIzCgtUYXNrUmVzdWx0cxIkCgdyZXN1bHRzGAEgAygLMhMud2VmdC52MS5UYXNrUmVzdWx0IrECCgVIZWxsbxIfCgt3b3JrZXJfbmFtZRgBIAEoCUIKukgHcgUQARiAAhJICgdhY3Rpb25zGAIgAygJQje6SDSSATEIARDoBxgBIihyJhABGIABMh9eW0EtWmEtel1bQS1aYS16MC05Xy4tXXswLDEyN30kEhkKBXNsb3RzGAMgASgFQgq6SAcaBRiQTigBEkQKBmxhYmVscxgEIAMoCzIaLndlZnQudjEuSGVsbG8uTGFiZWxzRW50cnlCGLpIFZoBEhBAIgdyBRABGIABKgVyAxiACBIXCg9hY2NlcHRzX2JhdGNoZXMYBSABKAgSFAoMYWNjZXB0c19qc29uGAYgASgIGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEisQEKClRhc2tSZXN1bHQSGAoHdGFza19pZBgBIAEoCUIHukgEcgIQARITCgtsZWFzZV90b2tlbhgCIAEoAxIoCgZvdXRwdXQYAyABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWVIABIhCgVlcnJvchgEIAEoCzIQLndlZnQudjEuRmFpbHVyZUgAEhUKC291dHB1dF9qc29uGAUgASgMSABCEAoHb3V0Y29tZRIFukgCCAEiKAoJSGVhcnRiZWF0EhsKCHRhc2tfaWRzGAEgAygJQgm6SAaSAQMQkE4i2gEKDVNlcnZlck1lc3NhZ2USIwoHd2VsY29tZRgBIAEoCzIQLndlZnQudjEuV2VsY29tZUgAEh0KBHRhc2sYAiABKAsyDS53ZWZ0LnYxLlRhc2tIABIhCgZjYW5jZWwYAyABKAsyDy53ZWZ0LnYxLkNhbmNlbEgAEhsKA2FjaxgEIAEoCzIMLndlZnQudjEuQWNrSAASHwoFdGFza3MYBSABKAsyDi53ZWZ0LnYxLlRhc2tzSAASHQoEYWNrcxgGIAEoCzINLndlZnQudjEuQWNrc0gAQgUKA21zZyIlCgVUYXNrcxIcCgV0YXNrcxgBIAMoCzINLndlZnQudjEuVGFzayIiCgRBY2tzEhoKBGFja3MYASADKAsyDC53ZWZ0LnYxLkFjayKCAQoHV2VsY29tZRIRCgl3b3JrZXJfaWQYASABKAkSNQoSaGVhcnRiZWF0X2ludGVydmFsGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhcKD2FjY2VwdHNfYmF0Y2hlcxgDIAEoCBIUCgxhY2NlcHRzX2pzb24YBCABKAgiogIKBFRhc2sSDwoHdGFza19pZBgBIAEoCRIOCgZydW5faWQYAiABKAkSDwoHc3RlcF9pZBgDIAEoCRIOCgZhY3Rpb24YBCABKAkSJQoFaW5wdXQYBSABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSDwoHYXR0ZW1wdBgGIAEoBRITCgtsZWFzZV90b2tlbhgHIAEoAxIsCghkZWFkbGluZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLd29ya2Zsb3dfaWQYCSABKAkSNAoRaGVhcnRiZWF0X3RpbWVvdXQYCiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEgoKaW5wdXRfanNvbhgLIAEoDCIpCgZDYW5jZWwSDwoHdGFza19pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiTQoDQWNrEg8KB3Rhc2tfaWQYASABKAkSEAoIYWNjZXB0ZWQYAiABKAgSDgoGcmVhc29uGAMgASgJEhMKC3JldHJ5X2xhdGVyGAQgASgIMp0BCg1Xb3JrZXJTZXJ2aWNlEj0KB0Nvbm5lY3QSFi53ZWZ0LnYxLldvcmtlck1lc3NhZ2UaFi53ZWZ0LnYxLlNlcnZlck1lc3NhZ2UoATABEk0KC0xpc3RXb3JrZXJzEhsud2VmdC52MS5MaXN0V29ya2Vyc1JlcXVlc3QaHC53ZWZ0LnYxLkxpc3RXb3JrZXJzUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_weft_v1_common]);
+
+/**
+ * @generated from message weft.v1.ListWorkersRequest
+ */
+export type ListWorkersRequest = Message<"weft.v1.ListWorkersRequest"> & {
+  /**
+   * Only workers that run this action.
+   *
+   * @generated from field: string action = 1;
+   */
+  action: string;
+
+  /**
+   * Only workers with this `worker_name` (exact match).
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * 0 = 50; at most 1000.
+   *
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message weft.v1.ListWorkersRequest.
+ * Use `create(ListWorkersRequestSchema)` to create a new message.
+ */
+export const ListWorkersRequestSchema: GenMessage<ListWorkersRequest> = /*@__PURE__*/
+  messageDesc(file_weft_v1_worker_service, 0);
+
+/**
+ * @generated from message weft.v1.ListWorkersResponse
+ */
+export type ListWorkersResponse = Message<"weft.v1.ListWorkersResponse"> & {
+  /**
+   * @generated from field: repeated weft.v1.WorkerInfo workers = 1;
+   */
+  workers: WorkerInfo[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message weft.v1.ListWorkersResponse.
+ * Use `create(ListWorkersResponseSchema)` to create a new message.
+ */
+export const ListWorkersResponseSchema: GenMessage<ListWorkersResponse> = /*@__PURE__*/
+  messageDesc(file_weft_v1_worker_service, 1);
+
+/**
+ * One connected worker stream. Counts and times are as of `reported_at`: a
+ * replica rewrites its workers' entries every few seconds, not on each message.
+ *
+ * @generated from message weft.v1.WorkerInfo
+ */
+export type WorkerInfo = Message<"weft.v1.WorkerInfo"> & {
+  /**
+   * The session id: `Welcome.worker_id`, and `StepRun.worker_id` of the steps it ran.
+   * A worker that reconnects gets a new one.
+   *
+   * @generated from field: string worker_id = 1;
+   */
+  workerId: string;
+
+  /**
+   * `Hello.worker_name`.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: repeated string actions = 3;
+   */
+  actions: string[];
+
+  /**
+   * @generated from field: int32 slots = 4;
+   */
+  slots: number;
+
+  /**
+   * Tasks out on the stream and not yet answered.
+   *
+   * @generated from field: int32 slots_in_use = 5;
+   */
+  slotsInUse: number;
+
+  /**
+   * @generated from field: map<string, string> labels = 6;
+   */
+  labels: { [key: string]: string };
+
+  /**
+   * The replica holding the stream.
+   *
+   * @generated from field: weft.v1.ReplicaInfo replica = 7;
+   */
+  replica?: ReplicaInfo | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp connected_at = 8;
+   */
+  connectedAt?: Timestamp | undefined;
+
+  /**
+   * When the worker last sent anything: a heartbeat, a keepalive or a result.
+   *
+   * @generated from field: google.protobuf.Timestamp last_seen_at = 9;
+   */
+  lastSeenAt?: Timestamp | undefined;
+
+  /**
+   * When the replica last wrote this entry. An entry not rewritten for three
+   * refresh periods (its replica died) is no longer listed.
+   *
+   * @generated from field: google.protobuf.Timestamp reported_at = 10;
+   */
+  reportedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message weft.v1.WorkerInfo.
+ * Use `create(WorkerInfoSchema)` to create a new message.
+ */
+export const WorkerInfoSchema: GenMessage<WorkerInfo> = /*@__PURE__*/
+  messageDesc(file_weft_v1_worker_service, 2);
+
+/**
+ * A control-plane process.
+ *
+ * @generated from message weft.v1.ReplicaInfo
+ */
+export type ReplicaInfo = Message<"weft.v1.ReplicaInfo"> & {
+  /**
+   * Made at the process's start: `<hostname>:<pid>:<random>`.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * Where it listens, e.g. `http://10.0.0.7:8080` (the host name when it
+   * listens on every interface).
+   *
+   * @generated from field: string address = 2;
+   */
+  address: string;
+};
+
+/**
+ * Describes the message weft.v1.ReplicaInfo.
+ * Use `create(ReplicaInfoSchema)` to create a new message.
+ */
+export const ReplicaInfoSchema: GenMessage<ReplicaInfo> = /*@__PURE__*/
+  messageDesc(file_weft_v1_worker_service, 3);
 
 /**
  * @generated from message weft.v1.WorkerMessage
@@ -59,7 +227,7 @@ export type WorkerMessage = Message<"weft.v1.WorkerMessage"> & {
  * Use `create(WorkerMessageSchema)` to create a new message.
  */
 export const WorkerMessageSchema: GenMessage<WorkerMessage> = /*@__PURE__*/
-  messageDesc(file_weft_v1_worker_service, 0);
+  messageDesc(file_weft_v1_worker_service, 4);
 
 /**
  * @generated from message weft.v1.TaskResults
@@ -76,7 +244,7 @@ export type TaskResults = Message<"weft.v1.TaskResults"> & {
  * Use `create(TaskResultsSchema)` to create a new message.
  */
 export const TaskResultsSchema: GenMessage<TaskResults> = /*@__PURE__*/
-  messageDesc(file_weft_v1_worker_service, 1);
+  messageDesc(file_weft_v1_worker_service, 5);
 
 /**
  * @generated from message weft.v1.Hello
@@ -128,7 +296,7 @@ export type Hello = Message<"weft.v1.Hello"> & {
  * Use `create(HelloSchema)` to create a new message.
  */
 export const HelloSchema: GenMessage<Hello> = /*@__PURE__*/
-  messageDesc(file_weft_v1_worker_service, 2);
+  messageDesc(file_weft_v1_worker_service, 6);
 
 /**
  * @generated from message weft.v1.TaskResult
@@ -175,7 +343,7 @@ export type TaskResult = Message<"weft.v1.TaskResult"> & {
  * Use `create(TaskResultSchema)` to create a new message.
  */
 export const TaskResultSchema: GenMessage<TaskResult> = /*@__PURE__*/
-  messageDesc(file_weft_v1_worker_service, 3);
+  messageDesc(file_weft_v1_worker_service, 7);
 
 /**
  * Extends the leases of the named running tasks. Any message tells the server the worker
@@ -196,7 +364,7 @@ export type Heartbeat = Message<"weft.v1.Heartbeat"> & {
  * Use `create(HeartbeatSchema)` to create a new message.
  */
 export const HeartbeatSchema: GenMessage<Heartbeat> = /*@__PURE__*/
-  messageDesc(file_weft_v1_worker_service, 4);
+  messageDesc(file_weft_v1_worker_service, 8);
 
 /**
  * @generated from message weft.v1.ServerMessage
@@ -252,7 +420,7 @@ export type ServerMessage = Message<"weft.v1.ServerMessage"> & {
  * Use `create(ServerMessageSchema)` to create a new message.
  */
 export const ServerMessageSchema: GenMessage<ServerMessage> = /*@__PURE__*/
-  messageDesc(file_weft_v1_worker_service, 5);
+  messageDesc(file_weft_v1_worker_service, 9);
 
 /**
  * @generated from message weft.v1.Tasks
@@ -269,7 +437,7 @@ export type Tasks = Message<"weft.v1.Tasks"> & {
  * Use `create(TasksSchema)` to create a new message.
  */
 export const TasksSchema: GenMessage<Tasks> = /*@__PURE__*/
-  messageDesc(file_weft_v1_worker_service, 6);
+  messageDesc(file_weft_v1_worker_service, 10);
 
 /**
  * @generated from message weft.v1.Acks
@@ -286,7 +454,7 @@ export type Acks = Message<"weft.v1.Acks"> & {
  * Use `create(AcksSchema)` to create a new message.
  */
 export const AcksSchema: GenMessage<Acks> = /*@__PURE__*/
-  messageDesc(file_weft_v1_worker_service, 7);
+  messageDesc(file_weft_v1_worker_service, 11);
 
 /**
  * @generated from message weft.v1.Welcome
@@ -324,7 +492,7 @@ export type Welcome = Message<"weft.v1.Welcome"> & {
  * Use `create(WelcomeSchema)` to create a new message.
  */
 export const WelcomeSchema: GenMessage<Welcome> = /*@__PURE__*/
-  messageDesc(file_weft_v1_worker_service, 8);
+  messageDesc(file_weft_v1_worker_service, 12);
 
 /**
  * @generated from message weft.v1.Task
@@ -402,7 +570,7 @@ export type Task = Message<"weft.v1.Task"> & {
  * Use `create(TaskSchema)` to create a new message.
  */
 export const TaskSchema: GenMessage<Task> = /*@__PURE__*/
-  messageDesc(file_weft_v1_worker_service, 9);
+  messageDesc(file_weft_v1_worker_service, 13);
 
 /**
  * @generated from message weft.v1.Cancel
@@ -424,7 +592,7 @@ export type Cancel = Message<"weft.v1.Cancel"> & {
  * Use `create(CancelSchema)` to create a new message.
  */
 export const CancelSchema: GenMessage<Cancel> = /*@__PURE__*/
-  messageDesc(file_weft_v1_worker_service, 10);
+  messageDesc(file_weft_v1_worker_service, 14);
 
 /**
  * @generated from message weft.v1.Ack
@@ -463,7 +631,7 @@ export type Ack = Message<"weft.v1.Ack"> & {
  * Use `create(AckSchema)` to create a new message.
  */
 export const AckSchema: GenMessage<Ack> = /*@__PURE__*/
-  messageDesc(file_weft_v1_worker_service, 11);
+  messageDesc(file_weft_v1_worker_service, 15);
 
 /**
  * WorkerService is the one bidirectional stream a worker keeps open.
@@ -484,6 +652,18 @@ export const WorkerService: GenService<{
     methodKind: "bidi_streaming";
     input: typeof WorkerMessageSchema;
     output: typeof ServerMessageSchema;
+  },
+  /**
+   * Every worker connected to any replica of this deployment, in the order
+   * they connected (by worker id). Answers UNAVAILABLE while the replicas'
+   * shared registry (Redis) is unreachable, rather than a partial list.
+   *
+   * @generated from rpc weft.v1.WorkerService.ListWorkers
+   */
+  listWorkers: {
+    methodKind: "unary";
+    input: typeof ListWorkersRequestSchema;
+    output: typeof ListWorkersResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_weft_v1_worker_service, 0);
