@@ -13,10 +13,14 @@
  */
 import { ConfigError, OPTIONS, loadConfig } from "../config.js";
 import { createLogger } from "../log.js";
-import { startServer } from "../server.js";
-import { migrateWhenReachable } from "../store/migrate-when-reachable.js";
-import { openStore } from "../store/open.js";
-import { runClientCommand } from "./program.js";
+
+/**
+ * The client commands and the server load different worlds (a gRPC client;
+ * the store, PGlite and the dispatcher): each is imported when used, so
+ * `weft runs ls` does not load the server to print a table.
+ */
+const runClientCommand = async (argv: string[]): Promise<number> =>
+  (await import("./program.js")).runClientCommand(argv);
 
 /** The `msg` of the line SIGUSR2 prints (bench/support/server.ts looks for it). */
 const MEMORY_AFTER_GC = "memory after gc";
@@ -59,6 +63,8 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger({ level: config.logLevel });
   switch (command) {
     case "migrate": {
+      const { openStore } = await import("../store/open.js");
+      const { migrateWhenReachable } = await import("../store/migrate-when-reachable.js");
       const store = await openStore(config, logger);
       try {
         await migrateWhenReachable(store, { waitMs: config.databaseWaitMs, logger });
@@ -69,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "serve": {
+      const { startServer } = await import("../server.js");
       const server = await startServer(config, logger);
       logger.info({ port: server.port, mode: config.databaseUrl ? "postgres" : "embedded" }, "weft listening");
       // For memory measurements (the benchmarks' S6): SIGUSR2 runs a full GC when node was started

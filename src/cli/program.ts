@@ -10,6 +10,7 @@ import { Command, CommanderError, Option } from "commander";
 import { registerCompletionCommand } from "./commands/completion.js";
 import { registerEventCommands } from "./commands/events.js";
 import { registerRunCommands } from "./commands/runs.js";
+import { registerWorkerCommands } from "./commands/workers.js";
 import { registerWorkflowCommands } from "./commands/workflows.js";
 import { DEFAULT_ADDRESS, openContext, type CliContext, type GlobalOptions } from "./context.js";
 import { describeError, EXIT } from "./errors.js";
@@ -66,6 +67,7 @@ Exit codes: 0 success; 1 a run waited for did not succeed; 2 bad usage; 3 the se
   registerWorkflowCommands(program, run);
   registerRunCommands(program, run);
   registerEventCommands(program, run);
+  registerWorkerCommands(program, run);
   registerCompletionCommand(program);
   return program;
 }

@@ -209,6 +209,20 @@ describe.skipIf(!hasPostgres || !hasRedis)("the weft command", () => {
     },
   );
 
+  it("lists the connected workers", { timeout: 60_000 }, async () => {
+    const ls = await weft(server.url, ["workers", "ls", "--action", `${id}.greet`, "-o", "json"]);
+    expect(ls.code, ls.stderr).toBe(0);
+    const listed = JSON.parse(ls.stdout) as { name: string; slots: number; actions: string[] }[];
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatchObject({ name: "cli-worker", slots: 4 });
+    expect(listed[0]!.actions).toContain(`${id}.flaky`);
+    const table = await weft(server.url, ["workers", "ls"]);
+    expect(table.stdout).toMatch(/^WORKER\s+NAME\s+ACTIONS\s+SLOTS/);
+    expect(table.stdout).toMatch(/cli-worker\s+\S+\s+\d\/4/);
+    const none = await weft(server.url, ["workers", "ls", "--action", "nobody.runs.this", "-o", "json"]);
+    expect(JSON.parse(none.stdout)).toEqual([]);
+  });
+
   it("publishes an event, prints help with an example, and completion scripts", { timeout: 60_000 }, async () => {
     const pub = await weft(server.url, ["events", "publish", `${id}.nobody-listens`, "-o", "json"]);
     expect(pub.code).toBe(0);
