@@ -2,8 +2,10 @@
  * The metrics without a server: bounded label values (names beyond the
  * limit count under `other`, in counters and gauges alike), the cached
  * ready-task load (one query per TTL, never two at once, never waiting on a
- * hung one), attempt outcomes, and registries that stay apart.
+ * hung one), attempt outcomes, registries that stay apart, and
+ * docs/metrics.md and the Grafana dashboard agreeing with what is served.
  */
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { attemptOutcome } from "../../src/observability/dispatch-metrics.js";
 import { cachedLoad } from "../../src/observability/gauges.js";
@@ -136,5 +138,23 @@ describe("attemptOutcome", () => {
   it("leaves out a built-in's sleep and requeue, which hand the attempt back", () => {
     expect(attemptOutcome({ ...base, outcome: { kind: "sleep", until: new Date() } })).toBeUndefined();
     expect(attemptOutcome({ ...base, outcome: { kind: "requeue", reason: "shutdown" } })).toBeUndefined();
+  });
+});
+
+describe("documentation", () => {
+  const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8");
+
+  it("lists every weft_ metric in docs/metrics.md with its type, and the dashboard uses no other", async () => {
+    const served = (await createMetrics({ processMetrics: false }).scrape()).body;
+    const types = new Map([...served.matchAll(/^# TYPE (weft_\w+) (\w+)$/gm)].map((m) => [m[1]!, m[2]!]));
+    const documented = new Map(
+      [...read("docs/metrics.md").matchAll(/^\| `(weft_\w+)` \| (\w+) \|/gm)].map((m) => [m[1]!, m[2]!]),
+    );
+    expect(types.size).toBeGreaterThan(10);
+    expect(Object.fromEntries(documented)).toEqual(Object.fromEntries(types));
+    const dashboard = read("docs/grafana-dashboard.json");
+    const used = new Set([...dashboard.matchAll(/\b(weft_[a-z_]+?)(?:_bucket|_count|_sum)?\b/g)].map((m) => m[1]!));
+    expect([...used].filter((name) => !types.has(name))).toEqual([]);
+    expect(used.size).toBeGreaterThan(8);
   });
 });
