@@ -1,6 +1,6 @@
 /**
- * The composition root: store, leases, worker registry, dispatcher, API
- * routes and the one-port HTTP server.
+ * The composition root: metrics, store, leases, worker registry,
+ * dispatcher, API routes and the one-port HTTP server.
  *
  * @example
  *   const server = await startServer(loadConfig([], process.env), logger);
@@ -21,6 +21,7 @@ import { createWorkerPresence, registryRefreshMs } from "./dispatch/worker-prese
 import { createHttpServer } from "./http/server.js";
 import { openLeaseStore } from "./leases/open.js";
 import type { Logger } from "./log.js";
+import { createMetrics } from "./observability/metrics.js";
 import { listenAddress, openWorkerRegistry, replicaId } from "./registry/index.js";
 import { migrateWhenReachable } from "./store/migrate-when-reachable.js";
 import { openStore } from "./store/open.js";
@@ -37,7 +38,9 @@ export interface WeftServer {
 }
 
 export async function startServer(config: Config, logger: Logger): Promise<WeftServer> {
-  const store = await openStore(config, logger);
+  // Created first: the store, the dispatcher and the deliverer report to it from their first call.
+  const metrics = createMetrics({ logger });
+  const store = await openStore(config, logger, metrics.store);
   const cleanups: (() => Promise<unknown>)[] = [() => store.close()];
   const cleanup = async () => {
     for (const c of cleanups.reverse()) await c().catch((err: unknown) => logger.warn({ err }, "cleanup failed"));
@@ -62,6 +65,7 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
       logger,
       options: config.dispatch,
       maxPayloadBytes: config.maxPayloadBytes,
+      observer: metrics.dispatch,
     });
     cleanups.push(() => dispatcher.close());
     const builtins = createBuiltinRunner({
@@ -83,6 +87,7 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
       defaultSecret: config.webhookSecret,
       retryMs: config.webhookRetryMs,
       pollMs: Math.min(500, config.webhookRetryMs),
+      observer: metrics.dispatch,
     });
     cleanups.push(() => deliverer.stop());
     const changes = createRunChanges();
@@ -106,6 +111,7 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
       // Like completions: a few transactions at once on Postgres, one on PGlite's single connection.
       concurrency: config.dispatch.completionConcurrency,
     });
+    metrics.watch({ sessions: () => dispatcher.sessions(), readyTaskCounts: () => store.readyTaskCounts() });
     const checks = createRequestChecks();
     const http = createHttpServer({
       routes: (router) =>
@@ -127,6 +133,7 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
       maxRequestBytes: config.maxRequestBytes,
       requestTimeoutMs: config.requestTimeoutMs,
       ready: () => store.ready(),
+      metrics: () => metrics.scrape(),
       logger,
       interceptors: [createErrorInterceptor(logger), checks.interceptor],
     });

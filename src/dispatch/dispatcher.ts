@@ -15,6 +15,7 @@ import type { LeaseStore } from "../leases/types.js";
 import type { Logger } from "../log.js";
 import type { CompletionResult, ExecutionStore, RunningTaskRef, TaskOutcome } from "../store/types.js";
 import { createCompletionBuffer } from "./completion-buffer.js";
+import { NO_DISPATCH_OBSERVER, type DispatchObserver } from "./observer.js";
 import type { DispatchOptions } from "./options.js";
 import { limitOutput } from "./payload-limit.js";
 import { beating, type WorkerSession } from "./session.js";
@@ -53,8 +54,9 @@ export function createDispatcher(deps: {
   options: DispatchOptions;
   /** Largest step output (JSON bytes); a larger one fails its step (`payload-limit.ts`). */
   maxPayloadBytes?: number;
+  observer?: DispatchObserver;
 }): Dispatcher {
-  const { store, leases, logger, options } = deps;
+  const { store, leases, logger, options, observer = NO_DISPATCH_OBSERVER } = deps;
   const maxPayloadBytes = deps.maxPayloadBytes ?? Number.POSITIVE_INFINITY;
   const sessions = new Set<WorkerSession>();
   const bySessionId = new Map<string, WorkerSession>();
@@ -108,6 +110,7 @@ export function createDispatcher(deps: {
 
   /** Claims, leases and sends up to `limit` tasks for one session; returns how many went out. */
   const claimFor = async (session: WorkerSession, limit: number): Promise<number> => {
+    const askedAt = performance.now();
     const tasks = await store.claimTasks({ workerId: session.id, actions: session.actions, limit });
     if (tasks.length === 0) return 0;
     const ttls = tasks.map((t) => t.heartbeatTimeoutMs ?? options.leaseTtlMs);
@@ -124,8 +127,9 @@ export function createDispatcher(deps: {
     }
     tasks.forEach((task, i) => {
       if (session.closed) return;
-      session.inflight.set(task.taskId, { task, ttlMs: ttls[i]!, lastBeatAt: Date.now() });
+      session.inflight.set(task.taskId, { task, ttlMs: ttls[i]!, lastBeatAt: Date.now(), sentAt: performance.now() });
       session.send({ kind: "task", task });
+      observer.sent(task, askedAt);
     });
     if (session.closed) {
       // The stream ended while we claimed: these tasks go straight back.
@@ -265,6 +269,7 @@ export function createDispatcher(deps: {
       if (session && fromWorker) session.resultLost(outcome.taskId, outcome.leaseToken);
       throw err;
     }
+    observer.settled(outcome, result, session?.inflight.get(outcome.taskId));
     afterResult(session, outcome);
     return result;
   };
@@ -330,6 +335,7 @@ export function createDispatcher(deps: {
     leases,
     logger,
     options,
+    observer,
     dispatcher: {
       lose: (t, why, type) => {
         const session = bySessionId.get(t.workerId ?? "");

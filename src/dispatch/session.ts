@@ -26,6 +26,8 @@ export interface Inflight {
    * the lease (restart, FLUSHALL) or another process took its expiry.
    */
   lastBeatAt: number;
+  /** When the task was handed to the stream (`performance.now()`): its attempt's duration counts from here. */
+  sentAt?: number;
   /**
    * Set when the worker's result for this task arrived (it is being
    * committed): the worker stops heartbeating a task it has answered, so

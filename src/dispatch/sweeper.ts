@@ -9,6 +9,7 @@
 import type { LeaseStore } from "../leases/types.js";
 import type { Logger } from "../log.js";
 import type { ExecutionStore, RunningTaskRef } from "../store/types.js";
+import { NO_DISPATCH_OBSERVER, type DispatchObserver } from "./observer.js";
 import type { DispatchOptions } from "./options.js";
 
 export interface Sweeper {
@@ -20,8 +21,11 @@ export function createSweeper(deps: {
   leases: LeaseStore;
   logger: Logger;
   options: DispatchOptions;
+  /** Counts the tasks taken back for an expired or vanished lease; default none. */
+  observer?: Pick<DispatchObserver, "leasesExpired">;
   dispatcher: {
-    lose(task: RunningTaskRef, why: string, type?: string): Promise<unknown>;
+    /** Requeues the task; `accepted` false when it had moved on (finished, or taken back elsewhere). */
+    lose(task: RunningTaskRef, why: string, type?: string): Promise<{ accepted: boolean }>;
     wake(): void;
     /** Closes the streams of suspect sessions that stayed silent too long. */
     dropSilent(now: number): void;
@@ -35,6 +39,7 @@ export function createSweeper(deps: {
   stalled(nowMs: number): RunningTaskRef[];
 }): Sweeper {
   const { store, leases, logger, options, dispatcher } = deps;
+  const observer = deps.observer ?? NO_DISPATCH_OBSERVER;
   let stopped = false;
   let busy = false;
   let dueTimer: NodeJS.Timeout | undefined;
@@ -46,7 +51,9 @@ export function createSweeper(deps: {
   const loseAll = async (tasks: RunningTaskRef[]) => {
     if (tasks.length === 0) return;
     await dispatcher.cancel(tasks, "lease expired");
-    await Promise.all(tasks.map((t) => dispatcher.lose(t, "no heartbeat within the lease time")));
+    const results = await Promise.all(tasks.map((t) => dispatcher.lose(t, "no heartbeat within the lease time")));
+    // Only the ones this replica took back: another may have requeued the task first, or its result won.
+    observer.leasesExpired(results.filter((r) => r.accepted).length);
   };
 
   /**
@@ -120,7 +127,8 @@ export function createSweeper(deps: {
     for (const { t, held } of checks) {
       if (held) continue;
       if (missing.get(t.taskId) === t.leaseToken) {
-        await dispatcher.lose(t, "lease missing from the lease store").catch(() => undefined);
+        const result = await dispatcher.lose(t, "lease missing from the lease store").catch(() => undefined);
+        if (result?.accepted) observer.leasesExpired(1);
       } else {
         stillMissing.set(t.taskId, t.leaseToken);
       }

@@ -19,7 +19,8 @@
 import { signatureHeaders } from "../builtins/signature.js";
 import type { JsonValue } from "../engine/model.js";
 import type { Logger } from "../log.js";
-import type { Store, WebhookDelivery } from "../store/types.js";
+import type { Store, WebhookAttempt, WebhookDelivery } from "../store/types.js";
+import type { WebhookObserver } from "./observer.js";
 
 /** Attempts before a delivery is given up (about a day with the default backoff). */
 export const MAX_ATTEMPTS = 150;
@@ -65,12 +66,20 @@ export function createWebhookDeliverer(deps: {
   retryMs: number;
   pollMs: number;
   batch?: number;
+  /** Counts delivery attempts by outcome (the metrics); default none. */
+  observer?: WebhookObserver;
 }): WebhookDeliverer {
   const { store, logger } = deps;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const stopping = new AbortController();
   let current: Promise<void> = Promise.resolve();
+
+  /** Records the attempt; counted as it ends, whether or not the store then records it. */
+  const finish = (attempt: WebhookAttempt): Promise<void> => {
+    deps.observer?.webhookAttempt(attempt.outcome);
+    return store.finishWebhookDelivery(attempt);
+  };
 
   const deliver = async (d: WebhookDelivery): Promise<void> => {
     const body = JSON.stringify(webhookBody(d));
@@ -98,13 +107,13 @@ export function createWebhookDeliverer(deps: {
     }
     const what = `${d.kind} webhook POST ${d.url}`;
     if (problem === undefined) {
-      await store.finishWebhookDelivery({
+      await finish({
         id: d.id,
         outcome: "delivered",
         message: `${what} → ${status} (attempt ${d.attempt})`,
       });
     } else if (d.attempt >= MAX_ATTEMPTS) {
-      await store.finishWebhookDelivery({
+      await finish({
         id: d.id,
         outcome: "gave_up",
         message: `${what} failed: ${problem} (attempt ${d.attempt}); giving up`,
@@ -112,7 +121,7 @@ export function createWebhookDeliverer(deps: {
     } else {
       const base = Math.min(MAX_BACKOFF_MS, deps.retryMs * 2 ** Math.min(30, d.attempt - 1));
       const retryInMs = Math.round(base * (1 + 0.2 * Math.random()));
-      await store.finishWebhookDelivery({
+      await finish({
         id: d.id,
         outcome: "retry",
         retryInMs,

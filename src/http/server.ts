@@ -1,6 +1,6 @@
 /**
  * The one port: gRPC (HTTP/2 prior knowledge), Connect and gRPC-Web (HTTP/1.1
- * or HTTP/2), plus CORS, `/healthz` and `/readyz`, request ids and an
+ * or HTTP/2), plus CORS, `/healthz`, `/readyz`, `/metrics`, request ids and an
  * access log. A plain TCP listener looks at each connection's first bytes
  * and hands it to an h2c or an HTTP/1.1 server; both run the same handler.
  *
@@ -28,7 +28,8 @@ import { createConnections } from "./connections.js";
 import { createCors } from "./cors.js";
 import type { NodeHandler } from "./node-types.js";
 import { closeUnreadUpload } from "./h2-unread-upload.js";
-import { createProbes, PROBE_PATHS } from "./probes.js";
+import { createMetricsEndpoint, QUIET_PATHS, type Scrape } from "./metrics-endpoint.js";
+import { createProbes } from "./probes.js";
 import { sniffProtocol } from "./protocol-sniff.js";
 import { createRequestLog } from "./request-log.js";
 import { createSlowRequestGuard, DEFAULT_REQUEST_TIMEOUT_MS } from "./slow-requests.js";
@@ -52,6 +53,8 @@ export interface HttpServerOptions {
   requestTimeoutMs?: number;
   /** Backs `/readyz`. */
   ready: () => Promise<boolean>;
+  /** Backs `GET /metrics`; without it the path is not served. */
+  metrics?: Scrape;
   logger: Logger;
   /** Run around every call, after the request-log interceptor. */
   interceptors?: Interceptor[];
@@ -90,9 +93,10 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   // Registered through the guard, which learns which methods take a stream of requests.
   const opts = { ...options, routes: guard.routes(options.routes) };
   const shutdown = new AbortController();
-  const requestLog = createRequestLog({ logger, quietPaths: PROBE_PATHS });
+  const requestLog = createRequestLog({ logger, quietPaths: QUIET_PATHS });
   const cors = createCors(opts.corsOrigins);
   const probes = createProbes({ ready: opts.ready, logger });
+  const metrics = opts.metrics ? createMetricsEndpoint({ scrape: opts.metrics, logger }) : () => false;
   const adapter = connectNodeAdapter({
     routes: opts.routes,
     grpc: true,
@@ -120,7 +124,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       closeUnreadUpload(req.stream);
     }
     cors(req, res, () => {
-      if (!probes(req, res)) adapter(req, res);
+      if (!probes(req, res) && !metrics(req, res)) adapter(req, res);
     });
   });
 

@@ -8,6 +8,7 @@ import type { Kysely } from "kysely";
 import { FINISHED_RUN_STATUSES, type Failure } from "../engine/model.js";
 import { ChangeSet } from "./change-set.js";
 import { scrubNul } from "./nul-text.js";
+import { finishedRuns, type CommitFacts } from "./observer.js";
 import { getRun } from "./run-queries.js";
 import { lockRuns } from "./run-state.js";
 import type { Database } from "./schema.js";
@@ -31,7 +32,11 @@ export async function cancelRun(
   runId: string,
   reason: string,
   bus: SignalBus,
-): Promise<{ result: { run: RunRecord; running: RunningTaskRef[] } | undefined; signals: StoreSignal[] }> {
+): Promise<{
+  result: { run: RunRecord; running: RunningTaskRef[] } | undefined;
+  signals: StoreSignal[];
+  facts?: CommitFacts;
+}> {
   if (!isUuid(runId)) return { result: undefined, signals: [] };
   const id = runId.toLowerCase();
   return db.transaction().execute(async (trx) => {
@@ -46,6 +51,10 @@ export async function cancelRun(
     const signals = changes.signals();
     if (running.length > 0) signals.push({ kind: "cancel", tasks: running, reason: error.message });
     await writeChanges(trx, changes, bus.payloads(signals));
-    return { result: { run: (await getRun(trx, id))!, running }, signals };
+    return {
+      result: { run: (await getRun(trx, id))!, running },
+      signals,
+      facts: { finished: finishedRuns(changes, [run]) },
+    };
   });
 }

@@ -23,6 +23,9 @@
  * 2. `claimed`: those rows → RUNNING, attempts + 1, a fresh fencing token from
  *    the `lease_tokens` sequence, the worker, `started_at`, and the attempt
  *    deadline from the row's `timeout_ms`; `not_before` cleared.
+ *    It also returns how long each step had been ready (since `queued_at`,
+ *    or its `not_before` if later) by the database's own clock, for the
+ *    schedule-to-start metric: no query more, no clock skew with this process.
  * 3. `started`: their runs PENDING → RUNNING (`id = any(array(…))`: an index
  *    lookup per run, where `id in (select … from claimed)` got a bitmap scan of
  *    every PENDING run). The run rows are taken with
@@ -57,6 +60,7 @@ interface ClaimRow {
   deadline_at: Date | null;
   heartbeat_timeout_ms: number | null;
   timer_at: Date | null;
+  queued_ms: number | null;
 }
 
 /**
@@ -77,10 +81,10 @@ export async function claimTasks(
   if (opts.actions.length === 0 || !(limit > 0)) return [];
   const result = await sql<ClaimRow>`
     with picked as (
-      select c.run_id, c.step_id
+      select c.run_id, c.step_id, c.queued_at, c.not_before
       from jsonb_array_elements_text(cast(${JSON.stringify(opts.actions)} as jsonb)) as a(action)
       cross join lateral (
-        select run_id, step_id, queued_at from step_runs
+        select run_id, step_id, queued_at, not_before from step_runs
         where status = 'QUEUED'
           and action = a.action
           and (not_before is null or not_before <= now())
@@ -103,7 +107,8 @@ export async function claimTasks(
       from picked p
       where s.run_id = p.run_id and s.step_id = p.step_id
         and s.run_id = any(array(select run_id from picked))
-      returning s.run_id, s.step_id, s.action, s.input, s.attempts, s.lease_token, s.deadline_at, s.heartbeat_timeout_ms, s.timer_at
+      returning s.run_id, s.step_id, s.action, s.input, s.attempts, s.lease_token, s.deadline_at, s.heartbeat_timeout_ms, s.timer_at,
+        greatest(p.queued_at, p.not_before) as ready_at
     ), started as (
       update runs r set status = 'RUNNING', started_at = coalesce(r.started_at, now())
       where r.id in (
@@ -135,6 +140,7 @@ export async function claimTasks(
     )
     select c.run_id, c.step_id, r.workflow_id, c.action, c.input, c.attempts, c.lease_token, c.deadline_at,
            c.heartbeat_timeout_ms, c.timer_at,
+           greatest(0, extract(epoch from now() - c.ready_at) * 1000)::float8 as queued_ms,
            (select count(*) from history) as events, (select count(*) from notes) as notes
     from claimed c join runs r on r.id = c.run_id
     order by c.lease_token
@@ -156,5 +162,6 @@ function toClaimedTask(row: ClaimRow): ClaimedTask {
   if (row.deadline_at !== null) task.deadlineAt = row.deadline_at;
   if (row.heartbeat_timeout_ms !== null) task.heartbeatTimeoutMs = row.heartbeat_timeout_ms;
   if (row.timer_at !== null) task.timerAt = new Date(row.timer_at);
+  if (row.queued_ms !== null) task.queuedMs = Number(row.queued_ms);
   return task;
 }

@@ -30,12 +30,13 @@ import {
 } from "../engine/model.js";
 import { stepAction } from "../engine/plan-graph.js";
 import { planRun } from "../engine/planner.js";
-import { decideRetry } from "../engine/retry.js";
+import { decideRetry, RETURNED_ERROR_TYPES } from "../engine/retry.js";
 import { applyPlan } from "./apply-plan.js";
 import { ChangeSet } from "./change-set.js";
 import type { DefCache } from "./def-cache.js";
 import { box } from "./json-rows.js";
 import { INVALID_OUTPUT, nulFailure } from "./nul-text.js";
+import { finishedRuns, type CommitFacts } from "./observer.js";
 import { loadSteps, lockRuns, runState, type LockedRun, type StepRowState } from "./run-state.js";
 import type { Database } from "./schema.js";
 import { settlePlan } from "./settle-plan.js";
@@ -61,6 +62,8 @@ interface Batch {
   changed: Map<string, string[]>;
   random: () => number;
   maxPayloadBytes?: number;
+  /** The action of each step this batch sends back for a retry (for the metrics). */
+  retries: (string | undefined)[];
 }
 
 /**
@@ -76,7 +79,7 @@ export async function completeTasks(
   db: Kysely<Database>,
   outcomes: readonly TaskOutcome[],
   deps: CompleteDeps,
-): Promise<{ results: CompletionResult[]; signals: StoreSignal[] }> {
+): Promise<{ results: CompletionResult[]; signals: StoreSignal[]; facts?: CommitFacts }> {
   const parsed = outcomes.map((o) => parseTaskId(o.taskId));
   const runIds = [...new Set(parsed.flatMap((p) => (p ? [p.runId] : [])))];
   if (runIds.length === 0) {
@@ -94,6 +97,7 @@ export async function completeTasks(
       changes: new ChangeSet(),
       changed: new Map(),
       random: deps.random ?? Math.random,
+      retries: [],
       ...(deps.maxPayloadBytes ? { maxPayloadBytes: deps.maxPayloadBytes } : {}),
     };
     await deps.defs.load(
@@ -112,7 +116,11 @@ export async function completeTasks(
 
     const signals = batch.changes.signals();
     await writeChanges(trx, batch.changes, deps.bus.payloads(signals));
-    return { results, signals };
+    return {
+      results,
+      signals,
+      facts: { finished: finishedRuns(batch.changes, runs.values()), retries: batch.retries },
+    };
   });
 }
 
@@ -204,6 +212,8 @@ function record(
         error: settled.error,
         message: `retry in ${decision.delayMs} ms`,
       });
+      // A task its worker handed back (draining, no slot) has not failed: not a retry for the metrics.
+      if (!RETURNED_ERROR_TYPES.includes(settled.error.type)) batch.retries.push(named().action);
       Object.assign(step, { status: "QUEUED", error: settled.error, leaseToken: undefined });
     } else {
       changes.moveStep(run.id, stepId, "RUNNING", "FAILED", { token, error: settled.error });

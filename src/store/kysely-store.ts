@@ -9,6 +9,7 @@
  * would wait for the connection the transaction holds, forever). Every query
  * function here takes the handle it should use, so pass `trx` down.
  */
+import { performance } from "node:perf_hooks";
 import { sql, type Kysely } from "kysely";
 import type { RunStatus } from "../engine/model.js";
 import { cancelRun } from "./cancel-run.js";
@@ -16,11 +17,12 @@ import { claimTasks } from "./claim-tasks.js";
 import { completeTasks } from "./complete-tasks.js";
 import { DefCache } from "./def-cache.js";
 import { migrateToLatest, pendingMigrations } from "./migrations/index.js";
+import { NO_STORE_OBSERVER, type CommitFacts, type StoreObserver, type StoreStatement } from "./observer.js";
 import { retryRun } from "./retry-run.js";
 import { getRun, getRunHistory, listRuns } from "./run-queries.js";
 import type { Database } from "./schema.js";
 import { createLocalSignalBus, type SignalBus } from "./signal-bus.js";
-import { nextDueTime, runEventsAfter, runningTasks, timedOutTasks } from "./task-queries.js";
+import { nextDueTime, readyTaskCounts, runEventsAfter, runningTasks, timedOutTasks } from "./task-queries.js";
 import { timeOutRuns } from "./time-out-runs.js";
 import { eventListeners, scheduledWorkflows, type LiveWorkflow } from "./trigger-queries.js";
 import { triggerRuns } from "./trigger-runs.js";
@@ -57,6 +59,8 @@ export interface KyselyStoreOptions {
   random?: () => number;
   /** Largest rendered step input or run output (JSON bytes); larger ones fail with PAYLOAD_TOO_LARGE. */
   maxPayloadBytes?: number;
+  /** Told about each write's duration, batch size and committed facts (the metrics); default none. */
+  observer?: StoreObserver;
 }
 
 /**
@@ -75,6 +79,7 @@ export class KyselyStore implements Store {
   readonly #bus: SignalBus;
   readonly #random: (() => number) | undefined;
   readonly #limits: { maxPayloadBytes?: number };
+  readonly #observer: StoreObserver;
 
   /**
    * @param db the database; other `src/store/` modules may query it directly.
@@ -89,6 +94,7 @@ export class KyselyStore implements Store {
     this.#bus = options.signals ?? createLocalSignalBus();
     this.#random = options.random;
     this.#limits = options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {};
+    this.#observer = options.observer ?? NO_STORE_OBSERVER;
   }
 
   /** The same handle, untyped for the migrator (migrations see the schema as it was then). */
@@ -96,11 +102,28 @@ export class KyselyStore implements Store {
     return this.db as unknown as Kysely<unknown>;
   }
 
-  /** Runs a mutation, then delivers its signals in-process (after its commit). */
-  async #mutate<T>(work: Promise<{ signals: StoreSignal[] } & T>): Promise<T> {
-    const done = await work;
+  /**
+   * Runs a mutation, timed as `statement`, then delivers its signals
+   * in-process and its facts to the observer (after its commit).
+   */
+  async #mutate<T>(
+    statement: StoreStatement,
+    work: () => Promise<{ signals: StoreSignal[]; facts?: CommitFacts } & T>,
+  ): Promise<T> {
+    const done = await this.#timed(statement, work);
     this.#bus.committed(done.signals);
+    if (done.facts) this.#observer.committed(done.facts);
     return done;
+  }
+
+  /** Runs `work`, telling the observer how long it took (failed or not). */
+  async #timed<T>(statement: StoreStatement, work: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      this.#observer.transaction(statement, (performance.now() - started) / 1000);
+    }
   }
 
   migrate(): Promise<void> {
@@ -137,8 +160,9 @@ export class KyselyStore implements Store {
   }
 
   async triggerRuns(inputs: TriggerInput[]): Promise<TriggerResult[]> {
-    return (await this.#mutate(triggerRuns(this.db, inputs, { defs: this.#defs, bus: this.#bus, ...this.#limits })))
-      .results;
+    this.#observer.batch("trigger", inputs.length);
+    const deps = { defs: this.#defs, bus: this.#bus, ...this.#limits };
+    return (await this.#mutate("trigger", () => triggerRuns(this.db, inputs, deps))).results;
   }
 
   getRun(id: string): Promise<RunRecord | undefined> {
@@ -175,24 +199,26 @@ export class KyselyStore implements Store {
   }
 
   async claimTasks(opts: { workerId: string; actions: string[]; limit: number }): Promise<ClaimedTask[]> {
-    const tasks = await claimTasks(this.db, opts, this.#bus.origin);
+    const tasks = await this.#timed("claim", () => claimTasks(this.db, opts, this.#bus.origin));
+    this.#observer.batch("claim", tasks.length);
     if (tasks.length > 0) this.#bus.committed([{ kind: "run", runIds: [...new Set(tasks.map((t) => t.runId))] }]);
     return tasks;
   }
 
   async completeTasks(outcomes: TaskOutcome[]): Promise<CompletionResult[]> {
     if (outcomes.length === 0) return [];
+    this.#observer.batch("completion", outcomes.length);
     const deps = {
       defs: this.#defs,
       bus: this.#bus,
       ...this.#limits,
       ...(this.#random ? { random: this.#random } : {}),
     };
-    return (await this.#mutate(completeTasks(this.db, outcomes, deps))).results;
+    return (await this.#mutate("completion", () => completeTasks(this.db, outcomes, deps))).results;
   }
 
   async timeOutRuns(now: Date, limit: number): Promise<{ runIds: string[]; running: RunningTaskRef[] }> {
-    return (await this.#mutate(timeOutRuns(this.db, now, limit, this.#bus))).result;
+    return (await this.#mutate("time_out_runs", () => timeOutRuns(this.db, now, limit, this.#bus))).result;
   }
 
   timedOutTasks(now: Date, limit: number): Promise<RunningTaskRef[]> {
@@ -208,11 +234,16 @@ export class KyselyStore implements Store {
   }
 
   async cancelRun(runId: string, reason: string): Promise<{ run: RunRecord; running: RunningTaskRef[] } | undefined> {
-    return (await this.#mutate(cancelRun(this.db, runId, reason, this.#bus))).result;
+    return (await this.#mutate("cancel_run", () => cancelRun(this.db, runId, reason, this.#bus))).result;
   }
 
   async retryRun(runId: string): Promise<{ run: RunRecord } | { error: "NOT_FOUND" | "NOT_FINISHED" | "SUCCEEDED" }> {
-    return (await this.#mutate(retryRun(this.db, runId, { defs: this.#defs, bus: this.#bus, ...this.#limits }))).result;
+    const deps = { defs: this.#defs, bus: this.#bus, ...this.#limits };
+    return (await this.#mutate("retry_run", () => retryRun(this.db, runId, deps))).result;
+  }
+
+  readyTaskCounts(): Promise<{ action: string; count: number }[]> {
+    return readyTaskCounts(this.db);
   }
 
   runEventsAfter(runId: string, afterId: bigint, limit: number): Promise<RunEventRecord[]> {

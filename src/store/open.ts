@@ -3,9 +3,10 @@
  * else embedded PGlite persisting under the data folder.
  *
  * @example
- *   const store = await openStore({ databaseUrl: undefined, dataDir: "./.weft/data" }, logger);
+ *   const store = await openStore({ databaseUrl: undefined, dataDir: "./.weft/data" }, logger, metrics.store);
  */
 import type { Logger } from "pino";
+import type { StoreObserver } from "./observer.js";
 import { createPgliteStore } from "./pglite.js";
 import { createPostgresStore } from "./postgres.js";
 import type { Store } from "./types.js";
@@ -13,8 +14,12 @@ import type { Store } from "./types.js";
 export async function openStore(
   config: { databaseUrl?: string; pgPreparedStatements?: boolean; dataDir: string; maxPayloadBytes?: number },
   logger: Logger,
+  observer?: StoreObserver,
 ): Promise<Store> {
-  const limits = config.maxPayloadBytes ? { maxPayloadBytes: config.maxPayloadBytes } : {};
+  const limits = {
+    ...(config.maxPayloadBytes ? { maxPayloadBytes: config.maxPayloadBytes } : {}),
+    ...(observer ? { observer } : {}),
+  };
   if (config.databaseUrl) {
     logger.info({ database: redact(config.databaseUrl) }, "using Postgres");
     return createPostgresStore({

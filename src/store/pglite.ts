@@ -12,6 +12,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { Kysely, type KyselyPlugin } from "kysely";
 import { PGliteDialect } from "kysely-pglite-dialect";
 import { KyselyStore } from "./kysely-store.js";
+import type { StoreObserver } from "./observer.js";
 import type { Database } from "./schema.js";
 
 export interface PgliteStoreOptions {
@@ -19,6 +20,8 @@ export interface PgliteStoreOptions {
   dataDir: string;
   /** Largest rendered step input or run output (JSON bytes). */
   maxPayloadBytes?: number;
+  /** Told about writes (the metrics); default none. */
+  observer?: StoreObserver;
 }
 
 /**
@@ -36,7 +39,10 @@ export async function createPgliteStore(options: PgliteStoreOptions): Promise<Ky
   const pglite = await PGlite.create(dataDir);
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), plugins: [yieldAfterEachQuery] });
   // db.destroy() closes PGlite (the dialect's driver owns it).
-  return new KyselyStore(db, undefined, options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {});
+  return new KyselyStore(db, undefined, {
+    ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
+    ...(options.observer ? { observer: options.observer } : {}),
+  });
 }
 
 /**

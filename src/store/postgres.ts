@@ -4,6 +4,7 @@
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { KyselyStore } from "./kysely-store.js";
+import type { StoreObserver } from "./observer.js";
 import { createPgSignalBus } from "./pg-signal-bus.js";
 import { preparingPool } from "./pg-prepared.js";
 import type { Database } from "./schema.js";
@@ -31,6 +32,8 @@ export interface PostgresStoreOptions {
   preparedStatements?: boolean;
   /** A lost or failed signal listener connection (default: a process warning). It reconnects by itself. */
   onSignalError?: (error: Error) => void;
+  /** Told about writes (the metrics); default none. */
+  observer?: StoreObserver;
 }
 
 /**
@@ -71,6 +74,7 @@ export function createPostgresStore(options: PostgresStoreOptions): Promise<Kyse
     new KyselyStore(db, () => db.destroy(), {
       signals,
       ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
+      ...(options.observer ? { observer: options.observer } : {}),
     }),
   );
 }

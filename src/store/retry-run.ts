@@ -16,6 +16,7 @@ import type { DefCache } from "./def-cache.js";
 import { getRun } from "./run-queries.js";
 import { loadSteps, lockRuns, runState } from "./run-state.js";
 import type { Database } from "./schema.js";
+import { finishedRuns, type CommitFacts } from "./observer.js";
 import { settlePlan } from "./settle-plan.js";
 import type { SignalBus } from "./signal-bus.js";
 import { isUuid } from "./task-id.js";
@@ -37,7 +38,7 @@ export async function retryRun(
   db: Kysely<Database>,
   runId: string,
   deps: { defs: DefCache; bus: SignalBus; maxPayloadBytes?: number },
-): Promise<{ result: RetryResult; signals: StoreSignal[] }> {
+): Promise<{ result: RetryResult; signals: StoreSignal[]; facts?: CommitFacts }> {
   if (!isUuid(runId)) return { result: { error: "NOT_FOUND" }, signals: [] };
   const id = runId.toLowerCase();
   return db.transaction().execute(async (trx) => {
@@ -88,6 +89,7 @@ export async function retryRun(
 
     const signals = changes.signals();
     await writeChanges(trx, changes, deps.bus.payloads(signals));
-    return { result: { run: (await getRun(trx, id))! }, signals };
+    // Retried steps the plan settles at once can finish the run again in this transaction.
+    return { result: { run: (await getRun(trx, id))! }, signals, facts: { finished: finishedRuns(changes, [run]) } };
   });
 }

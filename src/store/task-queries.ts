@@ -98,6 +98,27 @@ export async function nextDueTime(db: Kysely<Database>): Promise<Date | undefine
 }
 
 /**
+ * Ready tasks (QUEUED and due) per action, for the queue-depth gauge: one
+ * grouped scan of the partial index `step_runs_claim` and its rows (the due
+ * time is not in the index). Callers cache it; it is not on any hot path.
+ *
+ * @example
+ * ```ts
+ * for (const { action, count } of await readyTaskCounts(db)) gauge.set({ action }, count);
+ * ```
+ */
+export async function readyTaskCounts(db: Kysely<Database>): Promise<{ action: string; count: number }[]> {
+  const rows = await db
+    .selectFrom("step_runs")
+    .select(["action", sql<number>`count(*)::int`.as("count")])
+    .where("status", "=", "QUEUED")
+    .where((eb) => eb.or([eb("not_before", "is", null), eb("not_before", "<=", sql<Date>`now()`)]))
+    .groupBy("action")
+    .execute();
+  return rows.map((r) => ({ action: r.action, count: Number(r.count) }));
+}
+
+/**
  * A run's history events with id greater than `afterId`, oldest first.
  *
  * @example

@@ -8,6 +8,7 @@
 import { type Kysely } from "kysely";
 import { FINISHED_RUN_STATUSES, type Failure, type RunStatus } from "../engine/model.js";
 import { ChangeSet } from "./change-set.js";
+import { finishedRuns, type CommitFacts } from "./observer.js";
 import { lockRuns } from "./run-state.js";
 import type { Database } from "./schema.js";
 import type { SignalBus } from "./signal-bus.js";
@@ -30,7 +31,7 @@ export async function timeOutRuns(
   now: Date,
   limit: number,
   bus: SignalBus,
-): Promise<{ result: { runIds: string[]; running: RunningTaskRef[] }; signals: StoreSignal[] }> {
+): Promise<{ result: { runIds: string[]; running: RunningTaskRef[] }; signals: StoreSignal[]; facts?: CommitFacts }> {
   const candidates = await db
     .selectFrom("runs")
     .select("id")
@@ -52,6 +53,10 @@ export async function timeOutRuns(
     const signals = changes.signals();
     if (running.length > 0) signals.push({ kind: "cancel", tasks: running, reason: error.message });
     await writeChanges(trx, changes, bus.payloads(signals));
-    return { result: { runIds: runs.map((r) => r.id), running }, signals };
+    return {
+      result: { runIds: runs.map((r) => r.id), running },
+      signals,
+      facts: { finished: finishedRuns(changes, runs) },
+    };
   });
 }

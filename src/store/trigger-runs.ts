@@ -30,6 +30,7 @@ import { queuedSignal, type EventRow } from "./change-set.js";
 import type { DefCache } from "./def-cache.js";
 import { insertRuns, type NewRunRow, type NewStepRow } from "./insert-runs.js";
 import { box } from "./json-rows.js";
+import { triggerFacts, type CommitFacts } from "./observer.js";
 import type { Database } from "./schema.js";
 import { settlePlan } from "./settle-plan.js";
 import type { SignalBus } from "./signal-bus.js";
@@ -82,7 +83,7 @@ export async function triggerRuns(
   db: Kysely<Database>,
   inputs: TriggerInput[],
   deps: TriggerDeps,
-): Promise<{ results: TriggerResult[]; signals: StoreSignal[] }> {
+): Promise<{ results: TriggerResult[]; signals: StoreSignal[]; facts?: CommitFacts }> {
   if (inputs.length === 0) return { results: [], signals: [] };
   for (let attempt = 1; attempt <= MAX_TRIES; attempt++) {
     const started =
@@ -127,7 +128,7 @@ async function startRuns(
   inputs: TriggerInput[],
   versions: Versions,
   deps: TriggerDeps,
-): Promise<{ results: TriggerResult[]; signals: StoreSignal[] } | undefined> {
+): Promise<{ results: TriggerResult[]; signals: StoreSignal[]; facts: CommitFacts } | undefined> {
   const plans: PlannedRun[] = [];
   const byKey = new Map<string, number>();
   const slots = inputs.map((input): Slot => {
@@ -172,7 +173,7 @@ async function startRuns(
     const plan = plans[slot.plan]!;
     return { ok: true, runId: plan.runId, created: !slot.duplicate && created.has(plan.runId) };
   });
-  return { results, signals };
+  return { results, signals, facts: triggerFacts(plans, created) };
 }
 
 /**

@@ -168,6 +168,8 @@ export interface Store extends ExecutionStore {
   claimWebhookDeliveries(limit: number, leaseMs: number): Promise<WebhookDelivery[]>;
   /** Records a delivery attempt (and a WEBHOOK history event). */
   finishWebhookDelivery(attempt: WebhookAttempt): Promise<void>;
+  /** Ready tasks (QUEUED and due) per action: one grouped query, for the queue-depth gauge. */
+  readyTaskCounts(): Promise<{ action: string; count: number }[]>;
   /** Ends the signal listener, then the database connections. */
   close(): Promise<void>;
 }
@@ -198,6 +200,8 @@ export interface ClaimedTask {
   heartbeatTimeoutMs?: number;
   /** A durable timer a built-in set on this step (a `sleep` outcome), if any. */
   timerAt?: Date;
+  /** How long the step had been ready (QUEUED and due) when claimed, in ms by the database's clock. */
+  queuedMs?: number;
 }
 
 /** What a worker (or the control plane itself) reports for a leased task. */
