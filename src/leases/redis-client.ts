@@ -27,7 +27,7 @@
  * const client = createLeaseRedisClient("redis://127.0.0.1:6379/0");
  * ```
  */
-import { Redis, type RedisOptions } from "ioredis";
+import { Redis, type Cluster, type RedisOptions } from "ioredis";
 
 /**
  * Options of `createLeaseRedisClient` (and `createRedisLeaseStore({ url })`).
@@ -75,4 +75,26 @@ export function leaseRedisOptions(options: LeaseRedisClientOptions = {}): RedisO
  */
 export function createLeaseRedisClient(url: string, options: LeaseRedisClientOptions = {}): Redis {
   return new Redis(url, leaseRedisOptions(options));
+}
+
+/**
+ * Closes a client this process opened: QUIT when connected (pending replies
+ * arrive first), else — or when the connection is lost while quitting — a
+ * plain disconnect, so closing never waits on a Redis that is gone.
+ *
+ * @example
+ * ```ts
+ * await closeRedisClient(client);
+ * ```
+ */
+export async function closeRedisClient(raw: Redis | Cluster): Promise<void> {
+  if (raw.status === "ready") {
+    try {
+      await raw.quit();
+      return;
+    } catch {
+      // Lost the connection while quitting: drop it below.
+    }
+  }
+  raw.disconnect();
 }

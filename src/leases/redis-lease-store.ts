@@ -15,7 +15,7 @@
  * ```
  */
 import type { Cluster, Redis } from "ioredis";
-import { createLeaseRedisClient, type LeaseRedisClientOptions } from "./redis-client.js";
+import { closeRedisClient, createLeaseRedisClient, type LeaseRedisClientOptions } from "./redis-client.js";
 import { leaseKeys } from "./redis-keys.js";
 import { defineLeaseScripts } from "./redis-scripts.js";
 import { holderValue, leaseTtl, parseHolder, tokenFloor } from "./tokens.js";
@@ -163,16 +163,7 @@ export function createRedisLeaseStore(options: RedisLeaseStoreOptions): RedisLea
     },
 
     async close() {
-      if (!owned) return;
-      if (raw.status === "ready") {
-        try {
-          await raw.quit();
-          return;
-        } catch {
-          // Lost the connection while quitting: drop it below.
-        }
-      }
-      raw.disconnect();
+      if (owned) await closeRedisClient(raw);
     },
   };
 }

@@ -20,7 +20,7 @@
  * ```
  */
 import type { Cluster, Redis } from "ioredis";
-import { createLeaseRedisClient, type LeaseRedisClientOptions } from "../leases/redis-client.js";
+import { closeRedisClient, createLeaseRedisClient, type LeaseRedisClientOptions } from "../leases/redis-client.js";
 import { hashTag } from "../leases/redis-keys.js";
 import { RegistryUnavailableError, type WorkerEntry, type WorkerRegistry } from "./types.js";
 
@@ -234,16 +234,7 @@ export function createRedisRegistry(options: RedisRegistryOptions): WorkerRegist
     },
 
     async close() {
-      if (!owned) return;
-      if (raw.status === "ready") {
-        try {
-          await raw.quit();
-          return;
-        } catch {
-          // Lost the connection while quitting: drop it below.
-        }
-      }
-      raw.disconnect();
+      if (owned) await closeRedisClient(raw);
     },
   };
 }
