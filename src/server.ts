@@ -17,6 +17,7 @@ import { createRunChanges } from "./dispatch/run-changes.js";
 import { createScheduler } from "./dispatch/scheduler.js";
 import { createWebhookDeliverer } from "./dispatch/webhook-deliverer.js";
 import { createTriggerBuffer } from "./dispatch/trigger-buffer.js";
+import { checkPortFree } from "./http/port-check.js";
 import { createHttpServer } from "./http/server.js";
 import { openLeaseStore } from "./leases/open.js";
 import type { Logger } from "./log.js";
@@ -34,7 +35,16 @@ export interface WeftServer {
   close(): Promise<void>;
 }
 
+/**
+ * Starts everything; throws `PortUnavailableError` (before the database is
+ * opened) when the port is taken.
+ *
+ * @example
+ *   const server = await startServer(config, logger);
+ */
 export async function startServer(config: Config, logger: Logger): Promise<WeftServer> {
+  // Before the store: opening it can wait minutes for Postgres, and PGlite creates its data folder.
+  await checkPortFree(config.port, config.host);
   const store = await openStore(config, logger);
   const cleanups: (() => Promise<unknown>)[] = [() => store.close()];
   const cleanup = async () => {

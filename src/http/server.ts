@@ -28,6 +28,7 @@ import { createConnections } from "./connections.js";
 import { createCors } from "./cors.js";
 import type { NodeHandler } from "./node-types.js";
 import { closeUnreadUpload } from "./h2-unread-upload.js";
+import { explainListenError } from "./port-check.js";
 import { createProbes, PROBE_PATHS } from "./probes.js";
 import { sniffProtocol } from "./protocol-sniff.js";
 import { createRequestLog } from "./request-log.js";
@@ -58,7 +59,7 @@ export interface HttpServerOptions {
 }
 
 export interface HttpServer {
-  /** Binds the port; resolves with the port actually bound. */
+  /** Binds the port; resolves with the port actually bound, rejects with `PortUnavailableError` when it cannot. */
   listen(): Promise<{ port: number }>;
   /**
    * Stops accepting, lets calls in flight finish for `graceMs` (10 s by
@@ -155,9 +156,10 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   return {
     listen: () =>
       new Promise((resolve, reject) => {
-        listener.once("error", reject);
+        const failed = (err: Error) => reject(explainListenError(err, opts.port, opts.host) ?? err);
+        listener.once("error", failed);
         listener.listen(opts.port, opts.host, () => {
-          listener.off("error", reject);
+          listener.off("error", failed);
           listener.on("error", (err) => logger.error({ err }, "listener error"));
           resolve({ port: (listener.address() as net.AddressInfo).port });
         });
