@@ -8,6 +8,7 @@
  *   await server.close();
  */
 import type { Config } from "./config.js";
+import { explainDecodeError } from "./api/decode-errors.js";
 import { createRequestChecks } from "./api/request-checks.js";
 import { createErrorInterceptor, registerRoutes } from "./api/routes.js";
 import { createBuiltinRegistry } from "./builtins/registry.js";
@@ -125,6 +126,7 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
       ready: () => store.ready(),
       logger,
       interceptors: [createErrorInterceptor(logger), checks.interceptor],
+      earlyErrors: explainDecodeError({ maxRequestBytes: config.maxRequestBytes }),
     });
     const { port } = await http.listen();
     return {

@@ -27,6 +27,7 @@ import type { Logger } from "../log.js";
 import { createConnections } from "./connections.js";
 import { createCors } from "./cors.js";
 import type { NodeHandler } from "./node-types.js";
+import { withEarlyErrors, type EarlyErrorMap } from "./early-errors.js";
 import { closeUnreadUpload } from "./h2-unread-upload.js";
 import { explainListenError } from "./port-check.js";
 import { createProbes, PROBE_PATHS } from "./probes.js";
@@ -56,6 +57,8 @@ export interface HttpServerOptions {
   logger: Logger;
   /** Run around every call, after the request-log interceptor. */
   interceptors?: Interceptor[];
+  /** Rewrites errors connect-node raises before any interceptor runs (see early-errors.ts). */
+  earlyErrors?: EarlyErrorMap;
 }
 
 export interface HttpServer {
@@ -89,7 +92,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   const { logger } = options;
   const guard = createSlowRequestGuard({ timeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, logger });
   // Registered through the guard, which learns which methods take a stream of requests.
-  const opts = { ...options, routes: guard.routes(options.routes) };
+  const routes = guard.routes(options.routes);
+  const opts = { ...options, routes: options.earlyErrors ? withEarlyErrors(routes, options.earlyErrors) : routes };
   const shutdown = new AbortController();
   const requestLog = createRequestLog({ logger, quietPaths: PROBE_PATHS });
   const cors = createCors(opts.corsOrigins);

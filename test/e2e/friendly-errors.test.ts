@@ -1,0 +1,73 @@
+/**
+ * Errors a newcomer meets before any handler runs, through a real server
+ * process: a request above the size limit names `--max-request-bytes` on
+ * every protocol (connect-node's own wording names its `readMaxBytes`).
+ */
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RunService } from "../../gen/weft/v1/run_service_pb.js";
+import { WorkflowService } from "../../gen/weft/v1/workflow_service_pb.js";
+import { startServerProcess, type ServerProcess } from "../support/server-process.js";
+
+const LIMIT = 65536;
+
+async function failure(p: Promise<unknown>): Promise<ConnectError> {
+  return p.then(
+    () => {
+      throw new Error("expected the call to fail");
+    },
+    (e: unknown) => ConnectError.from(e),
+  );
+}
+
+describe("errors before the handler", () => {
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    server = await startServerProcess({
+      env: { DATABASE_URL: undefined, REDIS_URL: undefined, WEFT_MAX_REQUEST_BYTES: String(LIMIT) },
+    });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  const transports = (): Record<string, Transport> => ({
+    grpc: createGrpcTransport({ baseUrl: server.url }),
+    "grpc-web": createGrpcWebTransport({ baseUrl: server.url, httpVersion: "1.1" }),
+    connect: createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" }),
+    "connect-json": createConnectTransport({ baseUrl: server.url, httpVersion: "1.1", useBinaryFormat: false }),
+  });
+  const sizeMessage = expect.stringMatching(new RegExp(`--max-request-bytes.*${LIMIT}|${LIMIT}.*--max-request-bytes`));
+
+  it("a request above the limit names --max-request-bytes and the limit, on every protocol, unary and streaming", async () => {
+    const big = "x".repeat(LIMIT + 10);
+    for (const [name, transport] of Object.entries(transports())) {
+      const unary = await failure(
+        createClient(WorkflowService, transport).triggerWorkflow({ workflowId: "w", idempotencyKey: big }),
+      );
+      expect([name, unary.code, unary.rawMessage]).toEqual([name, Code.ResourceExhausted, sizeMessage]);
+      expect(unary.rawMessage).not.toContain("readMaxBytes");
+      const stream = await failure(
+        (async () => {
+          for await (const _ of createClient(RunService, transport).watchRun({ runId: big })) void _;
+        })(),
+      );
+      expect([name, stream.code, stream.rawMessage]).toEqual([name, Code.ResourceExhausted, sizeMessage]);
+    }
+  });
+
+  it("Connect JSON from plain fetch, with a content length and chunked", async () => {
+    const body = JSON.stringify({ workflowId: "w", idempotencyKey: "x".repeat(LIMIT + 10) });
+    for (const init of [{ body }, { body: new Blob([body]).stream(), duplex: "half" }] as RequestInit[]) {
+      const res = await fetch(`${server.url}/weft.v1.WorkflowService/TriggerWorkflow`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        ...init,
+      });
+      expect(res.status).toBe(429);
+      expect(await res.json()).toEqual({ code: "resource_exhausted", message: sizeMessage });
+    }
+  });
+});
