@@ -112,7 +112,10 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     // so a Value a little too deep still decodes and gets INVALID_ARGUMENT naming
     // its field. JSON counts about one per Value level, so 258 covers it too.
     binaryOptions: { recursionLimit: 258 },
-    jsonOptions: { recursionLimit: 258 },
+    // connect ignores unknown JSON keys by default: a misspelt `workflowID` would
+    // vanish and the call fail on the field left empty. Refused instead; the
+    // early-error map names the key and the field it likely meant.
+    jsonOptions: { recursionLimit: 258, ignoreUnknownFields: false },
     interceptors: [requestLog.interceptor, ...(opts.interceptors ?? [])],
     contextValues: requestLog.contextValues,
     shutdownSignal: shutdown.signal,

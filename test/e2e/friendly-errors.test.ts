@@ -70,4 +70,26 @@ describe("errors before the handler", () => {
       expect(await res.json()).toEqual({ code: "resource_exhausted", message: sizeMessage });
     }
   });
+
+  it("an unknown JSON field is named with the field it likely meant, not ignored", async () => {
+    const res = await fetch(`${server.url}/weft.v1.WorkflowService/TriggerWorkflow`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ workflowID: "hello" }),
+    });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { code: string; message: string; details?: { type: string }[] };
+    expect(body.code).toBe("invalid_argument");
+    expect(body.message).toMatch(/workflowID.*unknown field.*workflowId.*workflow_id/);
+    expect(body.message).not.toContain("at least 1 characters");
+    expect(body.details?.map((d) => d.type)).toEqual(["google.rpc.BadRequest"]);
+    // One in a nested message is named with the message it is in.
+    const nested = await fetch(`${server.url}/weft.v1.WorkflowService/CreateWorkflow`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ workflow: { id: "w", steps: [{ id: "a", action: "x", dependsOM: [] }] } }),
+    });
+    expect(nested.status).toBe(400);
+    expect(((await nested.json()) as { message: string }).message).toMatch(/dependsOM.*unknown field.*dependsOn/);
+  });
 });
