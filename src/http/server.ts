@@ -1,7 +1,7 @@
 /**
  * The one port: gRPC (HTTP/2 prior knowledge), Connect and gRPC-Web (HTTP/1.1
- * or HTTP/2), plus CORS, `/healthz` and `/readyz`, request ids and an
- * access log. A plain TCP listener looks at each connection's first bytes
+ * or HTTP/2), plus CORS, `/healthz` and `/readyz`, request ids, an access
+ * log, and a line of help for a bare GET on an RPC path. A plain TCP listener looks at each connection's first bytes
  * and hands it to an h2c or an HTTP/1.1 server; both run the same handler.
  *
  * @example
@@ -32,6 +32,7 @@ import { closeUnreadUpload } from "./h2-unread-upload.js";
 import { explainListenError } from "./port-check.js";
 import { createProbes, PROBE_PATHS } from "./probes.js";
 import { sniffProtocol } from "./protocol-sniff.js";
+import { createRpcGetHelp } from "./rpc-get-help.js";
 import { createRequestLog } from "./request-log.js";
 import { createSlowRequestGuard, DEFAULT_REQUEST_TIMEOUT_MS } from "./slow-requests.js";
 
@@ -92,7 +93,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   const { logger } = options;
   const guard = createSlowRequestGuard({ timeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, logger });
   // Registered through the guard, which learns which methods take a stream of requests.
-  const routes = guard.routes(options.routes);
+  const getHelp = createRpcGetHelp();
+  const routes = getHelp.routes(guard.routes(options.routes));
   const opts = { ...options, routes: options.earlyErrors ? withEarlyErrors(routes, options.earlyErrors) : routes };
   const shutdown = new AbortController();
   const requestLog = createRequestLog({ logger, quietPaths: PROBE_PATHS });
@@ -128,7 +130,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       closeUnreadUpload(req.stream);
     }
     cors(req, res, () => {
-      if (!probes(req, res)) adapter(req, res);
+      if (!probes(req, res) && !getHelp.handle(req, res)) adapter(req, res);
     });
   });
 

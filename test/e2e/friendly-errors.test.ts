@@ -92,4 +92,35 @@ describe("errors before the handler", () => {
     expect(nested.status).toBe(400);
     expect(((await nested.json()) as { message: string }).message).toMatch(/dependsOM.*unknown field.*dependsOn/);
   });
+
+  it("a bare GET on an RPC path says, in one line, that it takes POST, with a curl example", async () => {
+    const url = (rpc: string) => `${server.url}/weft.v1.WorkflowService/${rpc}`;
+    // POST only: 405 with Allow, as connect answers it, now with the way to call it.
+    const trigger = await fetch(url("TriggerWorkflow"));
+    expect(trigger.status).toBe(405);
+    expect(trigger.headers.get("allow")).toBe("POST");
+    expect(trigger.headers.get("content-type")).toMatch(/^text\/plain/);
+    const text = await trigger.text();
+    expect(text.trimEnd().split("\n")).toHaveLength(1);
+    expect(text).toContain(`curl -s --json '{}' ${url("TriggerWorkflow")}`);
+    // Also reachable by Connect GET: 415 as connect answers it, and the GET form named.
+    const list = await fetch(url("ListWorkflows"));
+    expect(list.status).toBe(415);
+    const listText = await list.text();
+    expect(listText).toContain(`curl -s --json '{}' ${url("ListWorkflows")}`);
+    expect(listText).toContain("encoding=json&message=");
+    // A real Connect GET still works, and so do the probes and preflights.
+    const get = await fetch(`${url("ListWorkflows")}?connect=v1&encoding=json&message=${encodeURIComponent("{}")}`);
+    expect(get.status).toBe(200);
+    expect(await get.json()).toMatchObject({});
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+    const preflight = await fetch(url("ListWorkflows"), {
+      method: "OPTIONS",
+      headers: { origin: "http://localhost:5173", "access-control-request-method": "POST" },
+    });
+    expect(preflight.status).toBe(204);
+    // Unknown paths stay 404.
+    expect((await fetch(`${server.url}/weft.v1.WorkflowService/Nope`)).status).toBe(404);
+  });
 });
