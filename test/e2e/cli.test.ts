@@ -1,7 +1,8 @@
 /**
- * The `weft` command's answers to a newcomer's mistakes, through real
- * processes: a second server on a port already taken says which port and how
- * to pick another, exits 2, and opens no database on the way.
+ * The commands' answers to a newcomer's mistakes, through real processes: a
+ * second `weft` server on a port already taken says which port and how to
+ * pick another, exits 2, and opens no database on the way; `examples/run.ts`
+ * given input that is not JSON says so in one line with valid input to copy.
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -10,14 +11,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServerProcess, tempDataDir, type ServerProcess } from "../support/server-process.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
+const runWeft = (args: string[], env: Record<string, string | undefined>) => runScript("src/cli/main.ts", args, env);
 
-/** Runs the command to its end; resolves with its exit code and output. */
-function runWeft(
+/** Runs a TypeScript script to its end; resolves with its exit code and output. */
+function runScript(
+  script: string,
   args: string[],
   env: Record<string, string | undefined>,
 ): Promise<{ code: number | null; stdout: string; stderr: string; ms: number }> {
   const started = Date.now();
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/cli/main.ts"), ...args], {
+  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, script), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -67,5 +70,22 @@ describe("weft serve on a port already taken", () => {
     });
     expect(code).toBe(2);
     expect(stderr).toContain(`port ${first.port}`);
+  });
+});
+
+describe("examples/run.ts", () => {
+  it("given input that is not JSON, says so in one line with valid input to copy, and exits 2", async () => {
+    // Nothing listens there: the input is checked before anything is called.
+    const { code, stdout, stderr } = await runScript("examples/run.ts", ["hello", "{name: Ada}"], {
+      WEFT_ADDRESS: "http://127.0.0.1:9",
+    });
+    expect(code).toBe(2);
+    const lines = stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain("not JSON");
+    expect(lines[0]).toContain("{name: Ada}");
+    expect(lines[0]).toContain(`'{"name":"Ada"}'`);
+    expect(stderr).not.toMatch(/SyntaxError|at JSON\.parse/);
+    expect(stdout).toBe("");
   });
 });
