@@ -150,13 +150,11 @@ describe.each(backends)("workflows and runs on $name", ({ skip, env }) => {
     const ids = Array.from({ length: 250 }, (_, i) => `page-${String(i).padStart(3, "0")}`);
     for (let i = 0; i < ids.length; i += 25) {
       await Promise.all(
-        ids
-          .slice(i, i + 25)
-          .map((id) =>
-            c.workflows.createWorkflow({
-              source: { case: "workflow", value: { id, steps: [{ id: "s", action: "noop" }] } },
-            }),
-          ),
+        ids.slice(i, i + 25).map((id) =>
+          c.workflows.createWorkflow({
+            source: { case: "workflow", value: { id, steps: [{ id: "s", action: "noop" }] } },
+          }),
+        ),
       );
     }
     const seen: string[] = [];
