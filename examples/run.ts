@@ -19,7 +19,21 @@ if (!name || !NAMES.includes(name)) {
   process.exit(2);
 }
 const { example } = (await import(`./${name}.worker.ts`)) as { example: Example };
-const input: unknown = inputJson === undefined ? example.sampleInput : JSON.parse(inputJson);
+const input = inputJson === undefined ? example.sampleInput : parseInput(inputJson);
+
+/** The input from the command line; not JSON: one line saying so, with valid input to copy, and exit 2. */
+function parseInput(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    const sample = JSON.stringify(example.sampleInput);
+    console.error(
+      `run.ts: the input ${text} is not JSON (${why}); keys and strings need double quotes, e.g. '${sample}'`,
+    );
+    process.exit(2);
+  }
+}
 
 const client = createWeftClient(address);
 const worker = example.register(new Worker({ address, name: `${name}-demo`, slots: 4 }));

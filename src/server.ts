@@ -8,6 +8,7 @@
  *   await server.close();
  */
 import type { Config } from "./config.js";
+import { explainDecodeError } from "./api/decode-errors.js";
 import { createRequestChecks } from "./api/request-checks.js";
 import { createErrorInterceptor, registerRoutes } from "./api/routes.js";
 import { createBuiltinRegistry } from "./builtins/registry.js";
@@ -18,6 +19,7 @@ import { createScheduler } from "./dispatch/scheduler.js";
 import { createWebhookDeliverer } from "./dispatch/webhook-deliverer.js";
 import { createTriggerBuffer } from "./dispatch/trigger-buffer.js";
 import { createWorkerPresence, registryRefreshMs } from "./dispatch/worker-presence.js";
+import { checkPortFree } from "./http/port-check.js";
 import { createHttpServer } from "./http/server.js";
 import { openLeaseStore } from "./leases/open.js";
 import type { Logger } from "./log.js";
@@ -37,7 +39,16 @@ export interface WeftServer {
   close(): Promise<void>;
 }
 
+/**
+ * Starts everything; throws `PortUnavailableError` (before the database is
+ * opened) when the port is taken.
+ *
+ * @example
+ *   const server = await startServer(config, logger);
+ */
 export async function startServer(config: Config, logger: Logger): Promise<WeftServer> {
+  // Before the store: opening it can wait minutes for Postgres, and PGlite creates its data folder.
+  await checkPortFree(config.port, config.host);
   // Created first: the store, the dispatcher and the deliverer report to it from their first call.
   const metrics = createMetrics({ logger });
   const store = await openStore(config, logger, metrics.store);
@@ -136,6 +147,7 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
       metrics: () => metrics.scrape(),
       logger,
       interceptors: [createErrorInterceptor(logger), checks.interceptor],
+      earlyErrors: explainDecodeError({ maxRequestBytes: config.maxRequestBytes }),
     });
     const { port } = await http.listen();
     replica.address = listenAddress(config.host, port);

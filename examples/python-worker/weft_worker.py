@@ -36,7 +36,17 @@ import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 
-import grpc
+try:
+    import google.protobuf  # noqa: F401 (checked here: the stubs import below would blame generate.sh)
+    import grpc
+except ImportError as err:  # pragma: no cover - a setup problem, said plainly
+    # Debian's python3-grpcio is installed for /usr/bin/python3 only: a pyenv or venv python3
+    # first on PATH does not see it, hence the interpreter named in the message.
+    sys.exit(
+        f"cannot import grpc and protobuf with {sys.executable} ({err}): "
+        "apt-get install python3-grpcio python3-protobuf, "
+        "then run the worker with /usr/bin/python3 (a pyenv or venv python3 does not see Debian's packages)"
+    )
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.environ.get("WEFT_PY_STUBS") or os.path.join(_HERE, "build", "stubs"))

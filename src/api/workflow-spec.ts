@@ -9,12 +9,13 @@ import { createHash } from "node:crypto";
 import { fromJson, type JsonValue as PbJson } from "@bufbuild/protobuf";
 import { WorkflowSpecSchema, type WorkflowSpec } from "../../gen/weft/v1/common_pb.js";
 import { CreateWorkflowRequestSchema, type CreateWorkflowRequest } from "../../gen/weft/v1/workflow_service_pb.js";
-import { stableStringify } from "../engine/json.js";
+import { pathJoin, stableStringify } from "../engine/json.js";
 import type { JsonValue, WorkflowDef } from "../engine/model.js";
 import { validateWorkflowDef } from "../engine/validate.js";
-import { normalizeSpecJson, parseWorkflowYaml } from "../engine/yaml.js";
+import { normalizeSpecJson, parseWorkflowYaml, yamlLocator } from "../engine/yaml.js";
 import { specToDef, specToJson } from "./convert.js";
 import { invalidArgument, type FieldViolation } from "./errors.js";
+import { findJsonProblems } from "./json-problems.js";
 import type { RequestChecks } from "./request-checks.js";
 
 export interface CheckedSpec {
@@ -61,8 +62,21 @@ function specFromYaml(text: string): WorkflowSpec {
       parsed.errors.map((e) => ({ field: "yaml", description: `line ${e.line}, column ${e.column}: ${e.message}` })),
     );
   }
+  const json = normalizeSpecJson(parsed.value);
+  // Every value that does not decode, placed in the text; fromJson alone would name the first, by proto type.
+  const problems = findJsonProblems(WorkflowSpecSchema, json);
+  if (problems.length > 0) {
+    const locate = yamlLocator(text);
+    throw invalidArgument(
+      problems.map((p) => {
+        const { line, column } = locate(p.path, p.at);
+        const path = p.path.reduce<string>(pathJoin, "");
+        return { field: "yaml", description: `line ${line}, column ${column}: ${path}: ${p.message}` };
+      }),
+    );
+  }
   try {
-    return fromJson(WorkflowSpecSchema, normalizeSpecJson(parsed.value) as PbJson);
+    return fromJson(WorkflowSpecSchema, json as PbJson);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw invalidArgument([

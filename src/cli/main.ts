@@ -8,11 +8,12 @@
  *   weft help                                                    list every command
  *
  * Server exit codes: 0 clean shutdown, 1 runtime failure (e.g. database
- * unreachable), 2 bad usage or configuration, 130/143 forced stop on a
- * second signal. Client exit codes: see `errors.ts`.
+ * unreachable), 2 bad usage or configuration (a port already taken too),
+ * 130/143 forced stop on a second signal. Client exit codes: see `errors.ts`.
  */
-import { ConfigError, OPTIONS, loadConfig } from "../config.js";
-import { createLogger } from "../log.js";
+import { ConfigError, OPTIONS, loadConfig, type Config } from "../config.js";
+import { PortUnavailableError } from "../http/port-check.js";
+import { createLogger, type Logger } from "../log.js";
 
 /**
  * The client commands and the server load different worlds (a gRPC client;
@@ -35,6 +36,51 @@ ${Object.values(OPTIONS)
 
 /** Commands that run the control plane itself, with the server's options; the rest are client commands. */
 const SERVER_COMMANDS = new Set(["serve", "migrate"]);
+
+/** Runs the server until SIGTERM / SIGINT; resolves with the exit code. */
+async function serve(config: Config, logger: Logger): Promise<number> {
+  const { startServer } = await import("../server.js");
+  let server;
+  try {
+    server = await startServer(config, logger);
+  } catch (err) {
+    // Bad usage, not a failure: one line saying what to change, no stack.
+    if (!(err instanceof PortUnavailableError)) throw err;
+    process.stderr.write(`weft: ${err.message}\n`);
+    return 2;
+  }
+  logger.info({ port: server.port, mode: config.databaseUrl ? "postgres" : "embedded" }, "weft listening");
+  // For memory measurements (the benchmarks' S6): SIGUSR2 runs a full GC when node was started
+  // with --expose-gc and WEFT_GC_SIGNAL=1, then prints one line of what the process holds.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (process.env.WEFT_GC_SIGNAL === "1" && gc) {
+    process.on("SIGUSR2", () => {
+      gc();
+      const m = process.memoryUsage();
+      process.stdout.write(`${JSON.stringify({ msg: MEMORY_AFTER_GC, heapUsed: m.heapUsed, external: m.external })}\n`);
+    });
+  }
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        logger.warn({ signal }, "second signal: exiting now");
+        process.exit(signal === "SIGINT" ? 130 : 143);
+      }
+      stopping = true;
+      logger.info({ signal }, "shutting down");
+      server.close().then(
+        () => resolve(0),
+        (err: unknown) => {
+          logger.error({ err }, "shutdown failed");
+          resolve(1);
+        },
+      );
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+  });
+}
 
 async function main(argv: string[]): Promise<number> {
   const first = argv[0];
@@ -74,43 +120,8 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
-    case "serve": {
-      const { startServer } = await import("../server.js");
-      const server = await startServer(config, logger);
-      logger.info({ port: server.port, mode: config.databaseUrl ? "postgres" : "embedded" }, "weft listening");
-      // For memory measurements (the benchmarks' S6): SIGUSR2 runs a full GC when node was started
-      // with --expose-gc and WEFT_GC_SIGNAL=1, then prints one line of what the process holds.
-      const gc = (globalThis as { gc?: () => void }).gc;
-      if (process.env.WEFT_GC_SIGNAL === "1" && gc) {
-        process.on("SIGUSR2", () => {
-          gc();
-          const m = process.memoryUsage();
-          process.stdout.write(
-            `${JSON.stringify({ msg: MEMORY_AFTER_GC, heapUsed: m.heapUsed, external: m.external })}\n`,
-          );
-        });
-      }
-      return new Promise<number>((resolve) => {
-        let stopping = false;
-        const stop = (signal: NodeJS.Signals) => {
-          if (stopping) {
-            logger.warn({ signal }, "second signal: exiting now");
-            process.exit(signal === "SIGINT" ? 130 : 143);
-          }
-          stopping = true;
-          logger.info({ signal }, "shutting down");
-          server.close().then(
-            () => resolve(0),
-            (err: unknown) => {
-              logger.error({ err }, "shutdown failed");
-              resolve(1);
-            },
-          );
-        };
-        process.on("SIGTERM", stop);
-        process.on("SIGINT", stop);
-      });
-    }
+    case "serve":
+      return serve(config, logger);
     default:
       process.stderr.write(`weft: unknown command "${command}"\n\n${USAGE}`);
       return 2;

@@ -3,7 +3,7 @@
  * and column. Mapping the friendly YAML onto proto JSON lives in
  * `spec-normalize.ts`.
  */
-import { LineCounter, isAlias, isCollection, isMap, isScalar, parseDocument, visit } from "yaml";
+import { LineCounter, isAlias, isCollection, isMap, isScalar, isSeq, parseDocument, visit } from "yaml";
 import type { Node } from "yaml";
 import type { JsonObject } from "./model.js";
 
@@ -89,6 +89,48 @@ export function parseWorkflowYaml(text: string): YamlParseResult {
   } catch (err) {
     return { ok: false, errors: [{ line: 1, column: 1, message: err instanceof Error ? err.message : String(err) }] };
   }
+}
+
+/**
+ * Finds where a path of keys and indices (as in the parsed JSON) is in the
+ * YAML text: the value, or with `at: "key"` the key naming it. A path that
+ * goes further than the text (a lone string the normalisation turned into a
+ * list) stops at the deepest node there is.
+ *
+ * @example
+ * const locate = yamlLocator("id: w\nsteps:\n  - id: a\n    dependson: [b]\n");
+ * locate(["steps", 0, "dependson"], "key"); // { line: 4, column: 5 }
+ */
+export function yamlLocator(text: string): (path: readonly (string | number)[], at?: "key" | "value") => YamlPosition {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: false });
+  const position = (node: Node | null | undefined): YamlPosition => {
+    const { line, col } = lineCounter.linePos(node?.range?.[0] ?? 0);
+    return { line, column: col };
+  };
+  return (path, at = "value") => {
+    let node: unknown = doc.contents;
+    for (const [i, seg] of path.entries()) {
+      if (isAlias(node)) node = node.resolve(doc);
+      let next: unknown;
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+        if (pair && i === path.length - 1 && at === "key") return position(pair.key as Node);
+        next = pair?.value;
+      } else if (isSeq(node) && typeof seg === "number") {
+        next = node.items[seg];
+      }
+      if (next === undefined || next === null) break;
+      node = next;
+    }
+    return position(node as Node);
+  };
+}
+
+/** A 1-based place in the YAML text. */
+export interface YamlPosition {
+  line: number;
+  column: number;
 }
 
 export { normalizeSpecJson } from "./spec-normalize.js";

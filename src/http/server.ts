@@ -1,7 +1,8 @@
 /**
  * The one port: gRPC (HTTP/2 prior knowledge), Connect and gRPC-Web (HTTP/1.1
- * or HTTP/2), plus CORS, `/healthz`, `/readyz`, `/metrics`, request ids and an
- * access log. A plain TCP listener looks at each connection's first bytes
+ * or HTTP/2), plus CORS, `/healthz`, `/readyz`, `/metrics`, request ids, an
+ * access log, and a line of help for a bare GET on an RPC path. A plain TCP
+ * listener looks at each connection's first bytes
  * and hands it to an h2c or an HTTP/1.1 server; both run the same handler.
  *
  * @example
@@ -27,10 +28,13 @@ import type { Logger } from "../log.js";
 import { createConnections } from "./connections.js";
 import { createCors } from "./cors.js";
 import type { NodeHandler } from "./node-types.js";
+import { withEarlyErrors, type EarlyErrorMap } from "./early-errors.js";
 import { closeUnreadUpload } from "./h2-unread-upload.js";
 import { createMetricsEndpoint, QUIET_PATHS, type Scrape } from "./metrics-endpoint.js";
+import { explainListenError } from "./port-check.js";
 import { createProbes } from "./probes.js";
 import { sniffProtocol } from "./protocol-sniff.js";
+import { createRpcGetHelp } from "./rpc-get-help.js";
 import { createRequestLog } from "./request-log.js";
 import { createSlowRequestGuard, DEFAULT_REQUEST_TIMEOUT_MS } from "./slow-requests.js";
 
@@ -58,10 +62,12 @@ export interface HttpServerOptions {
   logger: Logger;
   /** Run around every call, after the request-log interceptor. */
   interceptors?: Interceptor[];
+  /** Rewrites errors connect-node raises before any interceptor runs (see early-errors.ts). */
+  earlyErrors?: EarlyErrorMap;
 }
 
 export interface HttpServer {
-  /** Binds the port; resolves with the port actually bound. */
+  /** Binds the port; resolves with the port actually bound, rejects with `PortUnavailableError` when it cannot. */
   listen(): Promise<{ port: number }>;
   /**
    * Stops accepting, lets calls in flight finish for `graceMs` (10 s by
@@ -91,7 +97,9 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   const { logger } = options;
   const guard = createSlowRequestGuard({ timeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, logger });
   // Registered through the guard, which learns which methods take a stream of requests.
-  const opts = { ...options, routes: guard.routes(options.routes) };
+  const getHelp = createRpcGetHelp();
+  const routes = getHelp.routes(guard.routes(options.routes));
+  const opts = { ...options, routes: options.earlyErrors ? withEarlyErrors(routes, options.earlyErrors) : routes };
   const shutdown = new AbortController();
   const requestLog = createRequestLog({ logger, quietPaths: QUIET_PATHS });
   const cors = createCors(opts.corsOrigins);
@@ -111,7 +119,10 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     // so a Value a little too deep still decodes and gets INVALID_ARGUMENT naming
     // its field. JSON counts about one per Value level, so 258 covers it too.
     binaryOptions: { recursionLimit: 258 },
-    jsonOptions: { recursionLimit: 258 },
+    // connect ignores unknown JSON keys by default: a misspelt `workflowID` would
+    // vanish and the call fail on the field left empty. Refused instead; the
+    // early-error map names the key and the field it likely meant.
+    jsonOptions: { recursionLimit: 258, ignoreUnknownFields: false },
     interceptors: [requestLog.interceptor, ...(opts.interceptors ?? [])],
     contextValues: requestLog.contextValues,
     shutdownSignal: shutdown.signal,
@@ -124,7 +135,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       closeUnreadUpload(req.stream);
     }
     cors(req, res, () => {
-      if (!probes(req, res) && !metrics(req, res)) adapter(req, res);
+      if (!probes(req, res) && !metrics(req, res) && !getHelp.handle(req, res)) adapter(req, res);
     });
   });
 
@@ -159,9 +170,10 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   return {
     listen: () =>
       new Promise((resolve, reject) => {
-        listener.once("error", reject);
+        const failed = (err: Error) => reject(explainListenError(err, opts.port, opts.host) ?? err);
+        listener.once("error", failed);
         listener.listen(opts.port, opts.host, () => {
-          listener.off("error", reject);
+          listener.off("error", failed);
           listener.on("error", (err) => logger.error({ err }, "listener error"));
           resolve({ port: (listener.address() as net.AddressInfo).port });
         });

@@ -5,7 +5,8 @@
  * a long task's lease, cancellation pushed down the stream, a reconnect to a
  * restarted server, and a drain on SIGTERM.
  */
-import { readFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -20,6 +21,7 @@ import {
 } from "../../sdk/index.js";
 import { createTestDatabase, requirePostgres, type TestDatabase } from "../support/db.js";
 import {
+  PYTHON,
   generatePythonStubs,
   requirePythonGrpc,
   startPythonWorker,
@@ -196,5 +198,19 @@ describe.skipIf(!hasPostgres || !hasRedis || !hasPython)("the Python worker", ()
     const run = (await weft.runs.getRun({ runId })).run!;
     expect(RunStatus[run.status]).toBe("SUCCEEDED");
     expect(steps(run).nap).toEqual({ status: "SUCCEEDED", attempts: 1, output: { slept: 2 } });
+  });
+});
+
+describe.skipIf(!existsSync(PYTHON))("the Python worker without grpcio", () => {
+  it("says what to install and which interpreter to use, without a traceback", () => {
+    // -S leaves out site-packages, where Debian's grpcio and protobuf are: a python3 without them.
+    const run = spawnSync(PYTHON, ["-S", resolve(DIR, "worker.py"), "--address", "127.0.0.1:9"], {
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain("apt-get install python3-grpcio python3-protobuf");
+    expect(run.stderr).toContain("/usr/bin/python3");
+    expect(run.stderr).not.toContain("Traceback");
   });
 });

@@ -115,6 +115,39 @@ describe("request validation", () => {
     expect(rules.fields["yaml.steps[0].depends_on[0]"] ?? JSON.stringify(rules.fields)).toMatch(/b/);
   });
 
+  it("reports every YAML value that does not decode, each with line, column, path and a suggestion", async () => {
+    const yaml = [
+      "id: 123", // 1
+      "steps:", // 2
+      "  - id: a", // 3
+      "    action: x", // 4
+      "  - id: b", // 5
+      "    action: x", // 6
+      "    dependson: [a]", // 7
+      "    timeout: banana", // 8
+      "    trigger_rule: sometimes", // 9
+      "",
+    ].join("\n");
+    const err = await createYaml(yaml).then(
+      () => {
+        throw new Error("expected the call to fail");
+      },
+      (e: unknown) => ConnectError.from(e),
+    );
+    expect(err.code).toBe(Code.InvalidArgument);
+    const violations = err.findDetails(BadRequestSchema).flatMap((d) => d.fieldViolations);
+    expect(violations.map((v) => [v.field, v.description])).toEqual([
+      ["yaml", expect.stringMatching(/^line 1, column 5: id: expected a string, got 123/)],
+      [
+        "yaml",
+        expect.stringMatching(/^line 7, column 5: steps\[1\]\.dependson: unknown key \(did you mean depends_on\?\)/),
+      ],
+      ["yaml", expect.stringMatching(/^line 8, column 14: steps\[1\]\.timeout: expected a duration .*"banana"/)],
+      ["yaml", expect.stringMatching(/^line 9, column 19: steps\[1\]\.trigger_rule: expected one of .*ALL_DONE/)],
+    ]);
+    expect(err.rawMessage).not.toMatch(/protobuf|cannot decode/);
+  });
+
   it("refuses Values nested deeper than 64 levels and strings with NUL", async () => {
     let deep: unknown = 1;
     for (let i = 0; i < 70; i++) deep = { d: deep };
