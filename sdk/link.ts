@@ -118,10 +118,9 @@ interface ClientEntry {
 /**
  * HTTP/2 connections shared by the links of this process, by address and
  * PING interval: each link is one stream on it. A connection costs the
- * server ~22 KiB (nghttp2's session) besides the stream (S6 in
- * docs/benchmarks.md: 75 KiB per idle stream with a connection each, 48–57
- * shared), and a process running several `Worker`s needs only one. The last
- * link to close drops it.
+ * server memory of its own besides the stream (nghttp2's session;
+ * docs/benchmarks.md#s6-memory-per-stream), and a process running several
+ * `Worker`s needs only one. The last link to close drops it.
  */
 const sharedClients = new Map<string, ClientEntry>();
 
@@ -130,8 +129,8 @@ function openClient(address: string, pingIntervalMs: number): ClientEntry {
     pingIntervalMs,
     pingTimeoutMs: Math.min(pingIntervalMs, 10_000),
   });
-  // No compression: gzip of every message over a few hundred bytes cost the server ~1 % of its
-  // CPU in S1 for bytes that stay on a local network; connect's default would accept gzip and brotli.
+  // No compression: gzip of every message over a few hundred bytes costs the server CPU for bytes that
+  // stay on a local network (docs/benchmarks.md#worker-stream-messages); connect's default would accept gzip and brotli.
   const transport = createGrpcTransport({
     baseUrl: address,
     sessionManager: session,

@@ -1,8 +1,7 @@
 /**
  * Group commit for triggers: `TriggerWorkflow` calls that arrive while the
  * store is busy with earlier ones are started together, in one
- * `triggerRuns` transaction, instead of one transaction (five round trips)
- * each. There is no window: an idle server starts a call at once (in the
+ * `triggerRuns` transaction, instead of one transaction each. There is no window: an idle server starts a call at once (in the
  * same turn of the event loop), so batching costs no latency; calls only
  * queue while `concurrency` trigger transactions are already in flight.
  * Every caller is answered after the commit that holds its runs.
@@ -13,9 +12,9 @@
  * Any other failure (connection lost, perhaps during COMMIT) goes to every
  * caller of the batch unchanged: retrying it here could start runs twice.
  *
- * S4's profile chose it: with one trigger per transaction, 55 % of the
+ * S4's profile chose it: with one trigger per transaction, most of the
  * pool's connection time was an open trigger transaction waiting for the
- * server's next statement (docs/benchmarks.md).
+ * server's next statement (docs/benchmarks.md#trigger-path).
  *
  * @example
  *   const triggers = createTriggerBuffer({ trigger: (i) => store.triggerRuns(i), maxBatch: 1000, concurrency: 4 });

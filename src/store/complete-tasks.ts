@@ -1,6 +1,6 @@
 /**
- * Completing a batch of task results: ONE transaction, five round trips
- * whatever the batch size (BEGIN; lock the runs; read their steps; one
+ * Completing a batch of task results: ONE transaction, a fixed number of
+ * round trips whatever the batch size (docs/benchmarks.md#completion-batching) (BEGIN; lock the runs; read their steps; one
  * statement writing steps, runs, history and NOTIFYs; COMMIT), plus one read
  * of definitions not yet cached.
  *

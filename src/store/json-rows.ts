@@ -49,8 +49,8 @@ export function jsonRows(rows: readonly object[]): RawBuilder<unknown> {
  * the planner takes that function for 100 rows, and against a table of a
  * few thousand rows with stale statistics it chose a sequential scan plus a
  * hash join, so every completion read the whole `runs` and `step_runs`
- * tables (20 ms at 20,000 runs, growing with the table; auto_explain in
- * docs/benchmarks.md). `= any(array(subquery))` is an index scan on the
+ * tables, a cost growing with the table (docs/benchmarks.md#index-lookups).
+ * `= any(array(subquery))` is an index scan on the
  * primary key whatever the statistics say.
  *
  * @example

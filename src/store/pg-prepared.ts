@@ -3,17 +3,16 @@
  *
  * node-postgres sends every unnamed query as Parse + Bind + Execute, so
  * Postgres parses, analyses and plans it on every call. For the hot paths
- * (a claim, a trigger, a completion's statements: long texts with CTEs) that
- * was ~40 % of Postgres's time in S4, where each runs nearly alone
- * (`pg_stat_statements` with `track_planning`: a claim planned in 0.93 ms and
- * ran in 1.25 ms). A named query is parsed once per connection, and after
+ * (a claim, a trigger, a completion's statements: long texts with CTEs)
+ * planning was a large share of Postgres's time, about as long as running
+ * them (docs/benchmarks.md#prepared-statements). A named query is parsed once per connection, and after
  * five executions Postgres keeps a generic plan for it when that plan looks
  * no dearer than the custom ones (`plan_cache_mode = auto`).
  *
  * A generic plan is made once and kept until a table it reads is analysed
  * or altered. Made while the tables are small it keeps sequential scans
- * after they have grown (measured: a claim prepared over 20 rows still
- * scanned all of `step_runs` at 20,000, and full S1 lost ~10 %). Two rules
+ * after they have grown (a claim prepared over a near-empty table went on
+ * scanning all of `step_runs` once it was large). Two rules
  * keep plans fresh:
  * - a text gets a name only after `after` unnamed executions (custom plans,
  *   made against the tables as they are), so a server's first moments,

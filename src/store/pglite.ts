@@ -50,7 +50,7 @@ export async function createPgliteStore(options: PgliteStoreOptions): Promise<Ky
  * of them (a transaction, then the next claim, completion and trigger
  * batch, each started from the last one's promise) never hands the event
  * loop a turn. Under load that starved sockets and timers for seconds at a
- * time (embedded S4: the event loop's delay reached 8.7 s), so workers'
+ * time (docs/benchmarks.md#embedded-mode-pglite), so workers'
  * results and heartbeats sat unread until their leases ran out. After each
  * query the caller now resumes from a macrotask (`setImmediate`), after the
  * event loop has polled its sockets.

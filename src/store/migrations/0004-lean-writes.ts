@@ -1,5 +1,5 @@
 /**
- * Migration 0004: fewer writes per step (issue 5, fourth round).
+ * Migration 0004: fewer writes per step (docs/benchmarks.md#writes-per-step).
  *
  * - `run_events`: the primary key becomes `(run_id, id)`, replacing both the
  *   `id` key and the `run_events_run_id_id (run_id, id)` index. Every read
@@ -13,8 +13,8 @@
  * - The webhook trigger on `run_events` fires once per statement over its
  *   inserted rows (a transition table) instead of once per finished step or
  *   run: one set-based insert into `webhook_deliveries` per statement,
- *   where a completion batch of 100 runs made 200 plpgsql calls, each with
- *   its own lookup of the workflow's hooks. Same rows, same order (by event
+ *   instead of two plpgsql calls per finished run, each with its own
+ *   lookup of the workflow's hooks. Same rows, same order (by event
  *   id, then run.finished before run.failed, then the URLs' order).
  */
 import { sql, type Kysely, type Migration } from "kysely";
