@@ -117,6 +117,12 @@ export const OPTIONS = {
     default: "1000",
     help: "longest pause between cron scheduler passes (it also wakes at each tick); new or changed schedules are seen within this",
   },
+  otlpEndpoint: {
+    flag: "otlp-endpoint",
+    env: "OTEL_EXPORTER_OTLP_ENDPOINT",
+    default: undefined,
+    help: "OTLP/HTTP collector base URL (spans go to <url>/v1/traces as JSON); unset: tracing off",
+  },
   leaseTtlMs: {
     flag: "lease-ttl-ms",
     env: "WEFT_LEASE_TTL_MS",

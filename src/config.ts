@@ -41,6 +41,8 @@ export interface Config {
   webhookRetryMs: number;
   /** Longest pause between two passes of the cron scheduler. */
   scheduleIntervalMs: number;
+  /** OTLP/HTTP collector base URL; undefined = tracing off. */
+  otlpEndpoint?: string;
   dispatch: DispatchOptions;
 }
 
@@ -95,7 +97,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`--log-level / LOG_LEVEL: expected one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`);
   }
-  const url = (key: "databaseUrl" | "redisUrl", protocols: string[]): string | undefined => {
+  const url = (key: "databaseUrl" | "redisUrl" | "otlpEndpoint", protocols: string[]): string | undefined => {
     const v = raw(key);
     if (v === undefined) return undefined;
     let parsed: URL;
@@ -137,6 +139,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     maxPayloadBytes: int("maxPayloadBytes", 64, 1024 * 1024 * 1024),
     webhookRetryMs: int("webhookRetryMs", 10, 3_600_000),
     scheduleIntervalMs: int("scheduleIntervalMs", 50, 3_600_000),
+    otlpEndpoint: url("otlpEndpoint", ["http:", "https:"]),
     dispatch: {
       leaseTtlMs: int("leaseTtlMs", 500, 3_600_000),
       heartbeatIntervalMs: int("heartbeatIntervalMs", 100, 600_000),
