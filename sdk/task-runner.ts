@@ -16,6 +16,7 @@ import { FailureSchema, type Failure } from "../gen/weft/v1/common_pb.js";
 import { WorkerMessageSchema, type Task } from "../gen/weft/v1/worker_service_pb.js";
 import { SdkErrorType, TaskError, toTaskError, type TaskContext, type TaskHandler } from "./context.js";
 import type { ResultMessage } from "./result-book.js";
+import { inTaskSpan } from "./tracing.js";
 import { jsonToValue, valueToJson } from "./value.js";
 
 /** What a task ended with: the `TaskResult.outcome` oneof. */
@@ -61,14 +62,19 @@ export function createTaskContext(
 /**
  * Run `handler` on the task's input. A failure after `ctx.signal` aborted is
  * reported with the abort's reason (CANCELLED, DEADLINE_EXCEEDED, …) unless
- * the handler threw a `TaskError` of its own.
+ * the handler threw a `TaskError` of its own. A task with a `traceparent`
+ * runs inside its `weft.task` span (`tracing.ts`).
  *
  * @example
  * ```ts
  * const outcome = await runHandler(async (x) => x, task, ctx);
  * ```
  */
-export async function runHandler(handler: TaskHandler<never>, task: Task, ctx: TaskContext): Promise<Outcome> {
+export function runHandler(handler: TaskHandler<never>, task: Task, ctx: TaskContext): Promise<Outcome> {
+  return task.traceparent ? inTaskSpan(task, () => runUntraced(handler, task, ctx)) : runUntraced(handler, task, ctx);
+}
+
+async function runUntraced(handler: TaskHandler<never>, task: Task, ctx: TaskContext): Promise<Outcome> {
   let input;
   try {
     input =

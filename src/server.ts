@@ -24,6 +24,7 @@ import { createHttpServer } from "./http/server.js";
 import { openLeaseStore } from "./leases/open.js";
 import type { Logger } from "./log.js";
 import { createMetrics } from "./observability/metrics.js";
+import { startTracing } from "./observability/tracing.js";
 import { listenAddress, openWorkerRegistry, replicaId } from "./registry/index.js";
 import { migrateWhenReachable } from "./store/migrate-when-reachable.js";
 import { openStore } from "./store/open.js";
@@ -52,7 +53,10 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
   // Created first: the store, the dispatcher and the deliverer report to it from their first call.
   const metrics = createMetrics({ logger });
   const store = await openStore(config, logger, metrics.store);
-  const cleanups: (() => Promise<unknown>)[] = [() => store.close()];
+  // Off (no provider, no exporter, do-nothing hooks) unless an OTLP endpoint is configured.
+  const tracing = startTracing({ endpoint: config.otlpEndpoint, logger });
+  // Shut down last: spans that end while the rest closes are still exported.
+  const cleanups: (() => Promise<unknown>)[] = [() => tracing.shutdown(), () => store.close()];
   const cleanup = async () => {
     for (const c of cleanups.reverse()) await c().catch((err: unknown) => logger.warn({ err }, "cleanup failed"));
   };
@@ -77,6 +81,7 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
       options: config.dispatch,
       maxPayloadBytes: config.maxPayloadBytes,
       observer: metrics.dispatch,
+      tracer: tracing.dispatch,
     });
     cleanups.push(() => dispatcher.close());
     const builtins = createBuiltinRunner({
@@ -90,7 +95,12 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
       maxOutputBytes: config.maxPayloadBytes,
     });
     cleanups.push(() => builtins.close(config.shutdownGraceMs));
-    const scheduler = createScheduler({ store, logger, intervalMs: config.scheduleIntervalMs });
+    const scheduler = createScheduler({
+      store,
+      logger,
+      intervalMs: config.scheduleIntervalMs,
+      tracer: tracing.triggers,
+    });
     cleanups.push(async () => scheduler.stop());
     const deliverer = createWebhookDeliverer({
       store,
@@ -137,6 +147,7 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
           heartbeatIntervalMs: config.dispatch.heartbeatIntervalMs,
           maxPayloadBytes: config.maxPayloadBytes,
           triggerRuns: (inputs) => triggers.submit(inputs),
+          triggerTracer: tracing.triggers,
         }),
       port: config.port,
       host: config.host,

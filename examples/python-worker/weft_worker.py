@@ -90,6 +90,9 @@ class TaskContext:
         self.workflow_id = task.workflow_id
         self.action = task.action
         self.attempt = task.attempt
+        # W3C trace context of the server's step span ("" when the server does not trace);
+        # getattr: stubs generated before Task.traceparent existed lack the field.
+        self.traceparent = getattr(task, "traceparent", "")
         self.deadline = task.deadline.ToDatetime() if task.HasField("deadline") else None
         self.cancelled = threading.Event()
         self.cancel_reason = ""
@@ -272,6 +275,7 @@ class Worker:
             # for the task (it is in _running); one that started before gets it handed back.
             draining = self._stopping.is_set()
         log("task", task_id=task.task_id, run_id=task.run_id, step_id=task.step_id, action=task.action, attempt=task.attempt,
+            **({"traceparent": running.ctx.traceparent} if running.ctx.traceparent else {}),
             **({"handed_back": True} if draining else {}))
         if draining:
             self._finish(running, TaskError("WORKER_DRAINING", "the worker is shutting down", retryable=True))

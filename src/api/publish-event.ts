@@ -10,14 +10,16 @@
  */
 import type { PublishEventRequest } from "../../gen/weft/v1/workflow_service_pb.js";
 import { matchEvent } from "../engine/event-match.js";
+import { NO_TRIGGER_TRACER, type TriggerTracer } from "../dispatch/tracer.js";
 import type { Logger } from "../log.js";
 import type { Store } from "../store/types.js";
 import { valueToJson } from "./convert.js";
 import { checkPayload } from "./payload.js";
 
 export async function publishEvent(
-  deps: { store: Store; logger?: Logger; maxPayloadBytes?: number },
+  deps: { store: Store; logger?: Logger; maxPayloadBytes?: number; triggerTracer?: TriggerTracer },
   req: PublishEventRequest,
+  headers?: Headers,
 ): Promise<string[]> {
   const payload = valueToJson(req.payload, {});
   checkPayload(payload, deps.maxPayloadBytes ?? Number.POSITIVE_INFINITY, `payload of event "${req.name}"`);
@@ -28,13 +30,15 @@ export async function publishEvent(
     return match;
   });
   if (listeners.length === 0) return [];
-  const results = await deps.store.triggerRuns(
+  const results = await (deps.triggerTracer ?? NO_TRIGGER_TRACER).trigger(
     listeners.map((wf) => ({
       workflowId: wf.workflowId,
       version: wf.version,
       input: payload,
       ...(req.idempotencyKey ? { idempotencyKey: `event:${req.name}:${req.idempotencyKey}` } : {}),
     })),
+    (inputs) => deps.store.triggerRuns(inputs),
+    headers,
   );
   // A workflow deleted between the read and the insert simply starts nothing.
   return results.flatMap((r) => (r.ok ? [r.runId] : []));

@@ -22,6 +22,7 @@ import type { RequestChecks } from "./request-checks.js";
 import { registerRunService } from "./run-service.js";
 import { registerWorkerService } from "./worker-service.js";
 import { registerWorkflowService } from "./workflow-service.js";
+import type { TriggerTracer } from "../dispatch/tracer.js";
 
 export interface ApiDeps {
   store: Store & ExecutionStore;
@@ -36,6 +37,8 @@ export interface ApiDeps {
   maxPayloadBytes?: number;
   /** Starts runs (the server's trigger buffer); default `store.triggerRuns`. */
   triggerRuns?: (inputs: TriggerInput[]) => Promise<TriggerResult[]>;
+  /** Trigger spans (tracing on); default none. */
+  triggerTracer?: TriggerTracer;
 }
 
 /** The weft.v1 files served by reflection. */

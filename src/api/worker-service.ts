@@ -66,6 +66,7 @@ function taskInit(t: ClaimedTask, json: boolean): TaskInit {
     leaseToken: t.leaseToken,
     deadline: t.deadlineAt ? timestampFromDate(t.deadlineAt) : undefined,
     heartbeatTimeout: t.heartbeatTimeoutMs ? durationFromMs(t.heartbeatTimeoutMs) : undefined,
+    traceparent: t.traceparent, // undefined (left empty) unless the server traces
   };
 }
 

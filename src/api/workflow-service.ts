@@ -12,6 +12,7 @@ import {
   WorkflowService,
   type TriggerWorkflowRequest,
 } from "../../gen/weft/v1/workflow_service_pb.js";
+import { NO_TRIGGER_TRACER, type TriggerTracer } from "../dispatch/tracer.js";
 import type { Logger } from "../log.js";
 import type { Store, TriggerInput, TriggerResult } from "../store/types.js";
 import { valueToJson, workflowToProto } from "./convert.js";
@@ -27,6 +28,8 @@ export interface WorkflowServiceDeps {
   checks: RequestChecks;
   /** Starts runs; default `store.triggerRuns` (the server passes its trigger buffer). */
   triggerRuns?: (inputs: TriggerInput[]) => Promise<TriggerResult[]>;
+  /** Trigger spans (tracing on); default none. */
+  triggerTracer?: TriggerTracer;
   logger?: Logger;
   /** Largest run input (JSON bytes). */
   maxPayloadBytes?: number;
@@ -35,9 +38,10 @@ export interface WorkflowServiceDeps {
 export function registerWorkflowService(router: ConnectRouter, deps: WorkflowServiceDeps): void {
   const { store, checks } = deps;
   const triggerRuns = deps.triggerRuns ?? ((inputs: TriggerInput[]) => store.triggerRuns(inputs));
+  const tracer = deps.triggerTracer ?? NO_TRIGGER_TRACER;
 
   const maxPayloadBytes = deps.maxPayloadBytes ?? Number.POSITIVE_INFINITY;
-  const trigger = async (reqs: TriggerWorkflowRequest[], fieldPrefix: (i: number) => string) => {
+  const trigger = async (reqs: TriggerWorkflowRequest[], fieldPrefix: (i: number) => string, headers: Headers) => {
     const inputs = reqs.map((r, i) => {
       const input = valueToJson(r.input, {});
       checkPayload(input, maxPayloadBytes, `${fieldPrefix(i)}input of a run of workflow "${r.workflowId}"`);
@@ -49,7 +53,7 @@ export function registerWorkflowService(router: ConnectRouter, deps: WorkflowSer
       };
     });
     // No wake-up call here: the store's `queued` signal wakes the dispatcher at the commit.
-    const results = await triggerRuns(inputs);
+    const results = await tracer.trigger(inputs, triggerRuns, headers);
     return results.map((r: TriggerResult, i) => {
       if (!r.ok) throw notFound(`${fieldPrefix(i)}${r.message}`);
       return create(TriggerWorkflowResponseSchema, { runId: r.runId, created: r.created });
@@ -82,15 +86,15 @@ export function registerWorkflowService(router: ConnectRouter, deps: WorkflowSer
       if (!(await store.deleteWorkflow(req.id))) throw notFound(`workflow "${req.id}" not found`);
       return {};
     },
-    async triggerWorkflow(req) {
-      const [result] = await trigger([req], () => "");
+    async triggerWorkflow(req, ctx) {
+      const [result] = await trigger([req], () => "", ctx.requestHeader);
       return result!;
     },
-    async triggerWorkflows(req) {
-      return { runs: await trigger(req.triggers, (i) => `triggers[${i}]: `) };
+    async triggerWorkflows(req, ctx) {
+      return { runs: await trigger(req.triggers, (i) => `triggers[${i}]: `, ctx.requestHeader) };
     },
-    async publishEvent(req) {
-      return { runIds: await publishEvent(deps, req) };
+    async publishEvent(req, ctx) {
+      return { runIds: await publishEvent(deps, req, ctx.requestHeader) };
     },
   });
 }

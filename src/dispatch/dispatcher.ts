@@ -20,6 +20,7 @@ import type { DispatchOptions } from "./options.js";
 import { limitOutput } from "./payload-limit.js";
 import { beating, type WorkerSession } from "./session.js";
 import { createSweeper } from "./sweeper.js";
+import { NO_DISPATCH_TRACER, type DispatchTracer } from "./tracer.js";
 
 /** Period of the event-loop stall watch (ms). */
 const STALL_TICK_MS = 100;
@@ -55,8 +56,9 @@ export function createDispatcher(deps: {
   /** Largest step output (JSON bytes); a larger one fails its step (`payload-limit.ts`). */
   maxPayloadBytes?: number;
   observer?: DispatchObserver;
+  tracer?: DispatchTracer;
 }): Dispatcher {
-  const { store, leases, logger, options, observer = NO_DISPATCH_OBSERVER } = deps;
+  const { store, leases, logger, options, observer = NO_DISPATCH_OBSERVER, tracer = NO_DISPATCH_TRACER } = deps;
   const maxPayloadBytes = deps.maxPayloadBytes ?? Number.POSITIVE_INFINITY;
   const sessions = new Set<WorkerSession>();
   const bySessionId = new Map<string, WorkerSession>();
@@ -111,7 +113,8 @@ export function createDispatcher(deps: {
   /** Claims, leases and sends up to `limit` tasks for one session; returns how many went out. */
   const claimFor = async (session: WorkerSession, limit: number): Promise<number> => {
     const askedAt = performance.now();
-    const tasks = await store.claimTasks({ workerId: session.id, actions: session.actions, limit });
+    const claim = { workerId: session.id, actions: session.actions, limit, traceparents: tracer.enabled };
+    const tasks = await store.claimTasks(claim);
     if (tasks.length === 0) return 0;
     const ttls = tasks.map((t) => t.heartbeatTimeoutMs ?? options.leaseTtlMs);
     try {
@@ -128,6 +131,7 @@ export function createDispatcher(deps: {
     tasks.forEach((task, i) => {
       if (session.closed) return;
       session.inflight.set(task.taskId, { task, ttlMs: ttls[i]!, lastBeatAt: Date.now(), sentAt: performance.now() });
+      tracer.sending(task, session.id);
       session.send({ kind: "task", task });
       observer.sent(task, askedAt);
     });
@@ -270,6 +274,7 @@ export function createDispatcher(deps: {
       throw err;
     }
     observer.settled(outcome, result, session?.inflight.get(outcome.taskId));
+    tracer.settled(outcome, result);
     afterResult(session, outcome);
     return result;
   };

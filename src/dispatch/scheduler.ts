@@ -27,6 +27,7 @@
 import { dueTicks, nextTick } from "../engine/cron.js";
 import type { Logger } from "../log.js";
 import type { Store, TriggerInput } from "../store/types.js";
+import { NO_TRIGGER_TRACER, type TriggerTracer } from "./tracer.js";
 
 export interface Scheduler {
   stop(): void;
@@ -37,6 +38,8 @@ export function createScheduler(deps: {
   logger: Logger;
   /** Longest sleep between passes (ms). */
   intervalMs: number;
+  /** Trigger spans (tracing on): each tick's run starts a trace of its own. */
+  tracer?: TriggerTracer;
 }): Scheduler {
   const { store, logger } = deps;
   /** `${workflowId} ${cron}` → the time up to which its ticks are handled. */
@@ -73,7 +76,7 @@ export function createScheduler(deps: {
       }
     }
     if (inputs.length > 0) {
-      const results = await store.triggerRuns(inputs);
+      const results = await (deps.tracer ?? NO_TRIGGER_TRACER).trigger(inputs, (i) => store.triggerRuns(i));
       const created = results.flatMap((r) => (r.ok && r.created ? [r.runId] : []));
       if (created.length > 0) {
         logger.info({ runs: created.length }, "schedules started runs");

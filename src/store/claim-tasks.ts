@@ -44,7 +44,11 @@ import { sql, type Kysely } from "kysely";
 import type { Database } from "./schema.js";
 import { SIGNAL_CHANNEL } from "./signal-codec.js";
 import { taskIdOf } from "./task-id.js";
-import type { ClaimedTask } from "./types.js";
+import type { ClaimedTask, ClaimOptions } from "./types.js";
+
+/** The run's trace context, selected only by a tracing server's claim. */
+const TRACEPARENT_COLUMN = sql`, r.traceparent`;
+const NOTHING = sql``;
 
 /** Run ids per NOTIFY payload: 190 × 39 bytes stays under the 7,900-byte budget. */
 const RUN_IDS_PER_PAYLOAD = 190;
@@ -61,11 +65,15 @@ interface ClaimRow {
   heartbeat_timeout_ms: number | null;
   timer_at: Date | null;
   queued_ms: number | null;
+  traceparent?: string | null;
 }
 
 /**
  * Claims up to `limit` due QUEUED steps of `actions` for `workerId`.
  * `origin` tags the NOTIFY payloads (undefined: no NOTIFY, e.g. PGlite).
+ * With `traceparents` the final select also returns `runs.traceparent` from
+ * the run row it already joins by primary key; without, the statement's text
+ * is exactly the untraced one (same prepared statement, no extra column).
  *
  * @example
  * ```ts
@@ -74,7 +82,7 @@ interface ClaimRow {
  */
 export async function claimTasks(
   db: Kysely<Database>,
-  opts: { workerId: string; actions: string[]; limit: number },
+  opts: ClaimOptions,
   origin: string | undefined,
 ): Promise<ClaimedTask[]> {
   const limit = Math.floor(opts.limit);
@@ -141,7 +149,7 @@ export async function claimTasks(
     select c.run_id, c.step_id, r.workflow_id, c.action, c.input, c.attempts, c.lease_token, c.deadline_at,
            c.heartbeat_timeout_ms, c.timer_at,
            greatest(0, extract(epoch from now() - c.ready_at) * 1000)::float8 as queued_ms,
-           (select count(*) from history) as events, (select count(*) from notes) as notes
+           (select count(*) from history) as events, (select count(*) from notes) as notes${opts.traceparents ? TRACEPARENT_COLUMN : NOTHING}
     from claimed c join runs r on r.id = c.run_id
     order by c.lease_token
   `.execute(db);
@@ -163,5 +171,6 @@ function toClaimedTask(row: ClaimRow): ClaimedTask {
   if (row.heartbeat_timeout_ms !== null) task.heartbeatTimeoutMs = row.heartbeat_timeout_ms;
   if (row.timer_at !== null) task.timerAt = new Date(row.timer_at);
   if (row.queued_ms !== null) task.queuedMs = Number(row.queued_ms);
+  if (row.traceparent) task.runTraceparent = row.traceparent;
   return task;
 }

@@ -40,6 +40,8 @@ export interface NewRunRow {
   finished: boolean;
   output: Box | null;
   error: Failure | null;
+  /** The trigger span's W3C trace context; present only when the server traces. */
+  traceparent?: string;
 }
 
 /** A new step row: its initial status, and for a QUEUED one its rendered input. */
@@ -54,6 +56,10 @@ export interface NewStepRow {
   heartbeat_timeout_ms?: number;
 }
 
+/** The fragments naming `runs.traceparent`: in the recordset's columns, the INSERT's columns and its values. */
+const TRACEPARENT = [sql`, traceparent text`, sql`, traceparent`, sql`, v.traceparent`] as const;
+const NOTHING = sql``;
+
 export interface InsertedRuns {
   /** Ids of the runs inserted (an idempotency conflict skips one). */
   created: Set<string>;
@@ -64,7 +70,9 @@ export interface InsertedRuns {
 /**
  * Inserts `runs` (in their order) with their steps and events, and sends
  * `payloads` if any run was inserted. QUEUED steps get `queued_at`,
- * SKIPPED and FAILED ones `ended_at`.
+ * SKIPPED and FAILED ones `ended_at`. `runs.traceparent` is named in the
+ * statement only when a run carries one (a tracing server): without, the
+ * text is the untraced statement's, and the column stays null.
  *
  * @example
  * ```ts
@@ -82,22 +90,24 @@ export async function insertRuns(
   },
 ): Promise<InsertedRuns> {
   if (rows.runs.length === 0) return { created: new Set(), stale: 0 };
+  const traced = rows.runs.some((r) => r.traceparent !== undefined);
+  const [tpType, tpColumn, tpValue] = traced ? TRACEPARENT : [NOTHING, NOTHING, NOTHING];
   const result = await sql<{ stale: number; created: string[] }>`
     with v as (
       select v.*, coalesce(w.id is not null and w.deleted_at is null
                            and (v.pinned or w.latest_version = v.workflow_version), false) as current
       from jsonb_to_recordset(${jsonRows(rows.runs.map((r, seq) => ({ ...r, seq })))}) as v(
         id uuid, workflow_id text, workflow_version integer, pinned boolean, status text, input jsonb,
-        idempotency_key text, deadline_ms double precision, finished boolean, output jsonb, error jsonb, seq integer)
+        idempotency_key text, deadline_ms double precision, finished boolean, output jsonb, error jsonb, seq integer${tpType})
       left join workflows w on w.id = v.workflow_id
     ), stale as (
       select count(*) filter (where not v.current) as n from v
     ), runs_in as (
-      insert into runs (id, workflow_id, workflow_version, status, input, idempotency_key, deadline_at, output, error, started_at, ended_at)
+      insert into runs (id, workflow_id, workflow_version, status, input, idempotency_key, deadline_at, output, error, started_at, ended_at${tpColumn})
       select v.id, v.workflow_id, v.workflow_version, v.status, v.input -> 'v', v.idempotency_key,
              case when v.deadline_ms is not null then now() + v.deadline_ms * interval '1 millisecond' end,
              v.output -> 'v', v.error,
-             case when v.finished then now() end, case when v.finished then now() end
+             case when v.finished then now() end, case when v.finished then now() end${tpValue}
       from v
       where (select n from stale) = 0
       order by v.seq

@@ -29,6 +29,7 @@ import { triggerRuns } from "./trigger-runs.js";
 import { claimWebhookDeliveries, finishWebhookDelivery } from "./webhook-outbox.js";
 import type {
   ClaimedTask,
+  ClaimOptions,
   CompletionResult,
   CreateWorkflowInput,
   Page,
@@ -198,7 +199,7 @@ export class KyselyStore implements Store {
     return finishWebhookDelivery(this.db, attempt);
   }
 
-  async claimTasks(opts: { workerId: string; actions: string[]; limit: number }): Promise<ClaimedTask[]> {
+  async claimTasks(opts: ClaimOptions): Promise<ClaimedTask[]> {
     const tasks = await this.#timed("claim", () => claimTasks(this.db, opts, this.#bus.origin));
     this.#observer.batch("claim", tasks.length);
     if (tasks.length > 0) this.#bus.committed([{ kind: "run", runIds: [...new Set(tasks.map((t) => t.runId))] }]);

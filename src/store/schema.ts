@@ -52,6 +52,8 @@ export interface RunsTable {
   started_at: Timestamp;
   ended_at: Timestamp;
   deadline_at: Timestamp;
+  /** W3C trace context of the trigger span (0005); null when the starting server did not trace. */
+  traceparent: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** `step_runs`: one row per step of a run, created with the run. */

@@ -231,6 +231,7 @@ function prepareRun(input: TriggerInput, version: number, def: WorkflowDef, maxP
       finished: finish !== undefined,
       output: finish?.output === undefined ? null : box(finish.output),
       error: finish?.error ?? null,
+      ...(input.traceparent === undefined ? {} : { traceparent: input.traceparent }),
     },
   };
 }

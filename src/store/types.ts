@@ -114,6 +114,8 @@ export interface TriggerInput {
   version?: number;
   input: JsonValue;
   idempotencyKey?: string;
+  /** W3C trace context of the trigger's span, stored on the run (only when the server traces). */
+  traceparent?: string;
 }
 
 export type TriggerResult =
@@ -202,6 +204,10 @@ export interface ClaimedTask {
   timerAt?: Date;
   /** How long the step had been ready (QUEUED and due) when claimed, in ms by the database's clock. */
   queuedMs?: number;
+  /** The run's W3C trace context (`runs.traceparent`), read only by a claim asked for `traceparents`. */
+  runTraceparent?: string;
+  /** The trace context sent to the worker (`Task.traceparent`): the step span's, set by the dispatcher's tracer. */
+  traceparent?: string;
 }
 
 /** What a worker (or the control plane itself) reports for a leased task. */
@@ -244,14 +250,24 @@ export type StoreSignal =
   | { kind: "cancel"; tasks: RunningTaskRef[]; reason: string } // push cancel to these tasks' workers
   | { kind: "run"; runIds: string[] }; // runs changed (wake WatchRun streams)
 
+/** What `claimTasks` is asked for. */
+export interface ClaimOptions {
+  workerId: string;
+  actions: string[];
+  limit: number;
+  /** Also read each run's `traceparent` (only a tracing server asks: the claim statement is unchanged without). */
+  traceparents?: boolean;
+}
+
 export interface ExecutionStore {
   /**
    * Claims up to `limit` QUEUED steps of the given actions whose not_before has
    * passed, oldest first (`FOR UPDATE SKIP LOCKED`, one statement): marks them
    * RUNNING, bumps attempts, sets a new lease token, worker, started_at and the
    * attempt deadline, moves their runs PENDING → RUNNING, appends history.
+   * With `traceparents` (a tracing server) each task also carries its run's trace context.
    */
-  claimTasks(opts: { workerId: string; actions: string[]; limit: number }): Promise<ClaimedTask[]>;
+  claimTasks(opts: ClaimOptions): Promise<ClaimedTask[]>;
   /**
    * Completes many tasks in one transaction: checks each token against the step
    * row, records outputs/errors (retry with a durable not_before when the policy

@@ -13,6 +13,7 @@ import { migration0001 } from "./0001-initial.js";
 import { migration0002 } from "./0002-execution.js";
 import { migration0003 } from "./0003-builtins.js";
 import { migration0004 } from "./0004-lean-writes.js";
+import { migration0005 } from "./0005-run-traceparent.js";
 
 /** Every migration, by name; names sort in the order they apply. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0002_execution": migration0002,
   "0003_builtins": migration0003,
   "0004_lean_writes": migration0004,
+  "0005_run_traceparent": migration0005,
 };
 
 const provider: MigrationProvider = {
