@@ -81,6 +81,12 @@ export const OPTIONS = {
     default: "info",
     help: "trace, debug, info, warn, error, fatal or silent",
   },
+  logFormat: {
+    flag: "log-format",
+    env: "WEFT_LOG_FORMAT",
+    default: "json",
+    help: "json (one object per line, for log stores) or pretty (a short readable line, for a terminal)",
+  },
   shutdownGraceMs: {
     flag: "shutdown-grace-ms",
     env: "WEFT_SHUTDOWN_GRACE_MS",

@@ -30,6 +30,8 @@ export interface Config {
   /** Longest a client may take to send a request (worker streams excepted); slower ones are cut off. */
   requestTimeoutMs: number;
   logLevel: string;
+  /** `json` lines, or `pretty` lines for a terminal. */
+  logFormat: "json" | "pretty";
   shutdownGraceMs: number;
   /** Built-in tasks (http.request, delay, …) this replica runs at once. */
   builtinSlots: number;
@@ -93,6 +95,15 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     }
     return v === "true";
   };
+  const oneOf = <T extends string>(key: OptionKey, values: readonly T[]): T => {
+    const v = raw(key) ?? "";
+    if (!(values as readonly string[]).includes(v)) {
+      throw new ConfigError(
+        `--${OPTIONS[key].flag} / ${OPTIONS[key].env}: expected one of ${values.join(", ")}, got "${v}"`,
+      );
+    }
+    return v as T;
+  };
   const logLevel = raw("logLevel") ?? "info";
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`--log-level / LOG_LEVEL: expected one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`);
@@ -133,6 +144,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     maxRequestBytes: int("maxRequestBytes", 1024, 1024 * 1024 * 1024),
     requestTimeoutMs: int("requestTimeoutMs", 1000, 3_600_000),
     logLevel,
+    logFormat: oneOf("logFormat", ["json", "pretty"] as const),
     shutdownGraceMs: int("shutdownGraceMs", 0, 3_600_000),
     builtinSlots: int("builtinSlots", 1, 100_000),
     webhookSecret: raw("webhookSecret") ?? "",

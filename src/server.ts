@@ -24,6 +24,7 @@ import { createHttpServer } from "./http/server.js";
 import { openLeaseStore } from "./leases/open.js";
 import type { Logger } from "./log.js";
 import { createMetrics } from "./observability/metrics.js";
+import { composeDispatchObservers, composeStoreObservers, createRunLog } from "./observability/run-log.js";
 import { startTracing } from "./observability/tracing.js";
 import { listenAddress, openWorkerRegistry, replicaId } from "./registry/index.js";
 import { migrateWhenReachable } from "./store/migrate-when-reachable.js";
@@ -52,7 +53,8 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
   await checkPortFree(config.port, config.host);
   // Created first: the store, the dispatcher and the deliverer report to it from their first call.
   const metrics = createMetrics({ logger });
-  const store = await openStore(config, logger, metrics.store);
+  const story = createRunLog(logger);
+  const store = await openStore(config, logger, composeStoreObservers(metrics.store, story.store));
   // Off (no provider, no exporter, do-nothing hooks) unless an OTLP endpoint is configured.
   const tracing = startTracing({ endpoint: config.otlpEndpoint, logger });
   // Shut down last: spans that end while the rest closes are still exported.
@@ -80,7 +82,7 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
       logger,
       options: config.dispatch,
       maxPayloadBytes: config.maxPayloadBytes,
-      observer: metrics.dispatch,
+      observer: composeDispatchObservers(metrics.dispatch, story.dispatch),
       tracer: tracing.dispatch,
     });
     cleanups.push(() => dispatcher.close());

@@ -106,7 +106,7 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({ level: config.logLevel, pretty: config.logFormat === "pretty" });
   switch (command) {
     case "migrate": {
       const { openStore } = await import("../store/open.js");

@@ -133,7 +133,7 @@ export function createDispatcher(deps: {
       session.inflight.set(task.taskId, { task, ttlMs: ttls[i]!, lastBeatAt: Date.now(), sentAt: performance.now() });
       tracer.sending(task, session.id);
       session.send({ kind: "task", task });
-      observer.sent(task, askedAt);
+      observer.sent(task, askedAt, session.id);
     });
     if (session.closed) {
       // The stream ended while we claimed: these tasks go straight back.

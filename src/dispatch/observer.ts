@@ -15,7 +15,7 @@ export interface DispatchObserver {
    * was asked for (`performance.now()`), so the claim's round trip counts
    * in its schedule-to-start time.
    */
-  sent(task: ClaimedTask, askedAt: number): void;
+  sent(task: ClaimedTask, askedAt: number, workerId: string): void;
   /**
    * The store settled a result (`accepted` or refused as stale). `held` is
    * this replica's record of the task, when one of its sessions holds it

@@ -16,6 +16,8 @@ export type StoreStatement = "claim" | "completion" | "trigger" | "cancel_run" |
 
 /** A run that reached a final status in a committed transaction. */
 export interface FinishedRun {
+  /** Set by the store (the metrics count by workflow only). */
+  runId?: string;
   workflowId: string;
   status: RunStatus;
 }
@@ -24,6 +26,8 @@ export interface FinishedRun {
 export interface CommitFacts {
   /** The workflow of each run created (an idempotent repeat creates none). */
   started?: readonly string[];
+  /** The id of each run created, in the order of `started`. */
+  startedIds?: readonly string[];
   finished?: readonly FinishedRun[];
   /** The action of each step sent back to QUEUED for another attempt (undefined: unknown). */
   retries?: readonly (string | undefined)[];
@@ -56,7 +60,7 @@ export function finishedRuns(changes: ChangeSet, runs: Iterable<{ id: string; wo
   for (const run of runs) {
     const to = changes.runs.get(run.id)?.to;
     if (to !== undefined && FINISHED_RUN_STATUSES.includes(to))
-      finished.push({ workflowId: run.workflowId, status: to });
+      finished.push({ runId: run.id, workflowId: run.workflowId, status: to });
   }
   return finished;
 }
@@ -73,11 +77,13 @@ export function triggerFacts(
   created: ReadonlySet<string>,
 ): CommitFacts {
   const started: string[] = [];
+  const startedIds: string[] = [];
   const finished: FinishedRun[] = [];
   for (const plan of plans) {
     if (!created.has(plan.runId)) continue;
     started.push(plan.workflowId);
-    if (plan.row.finished) finished.push({ workflowId: plan.workflowId, status: plan.row.status });
+    startedIds.push(plan.runId);
+    if (plan.row.finished) finished.push({ runId: plan.runId, workflowId: plan.workflowId, status: plan.row.status });
   }
-  return { started, finished };
+  return { started, startedIds, finished };
 }

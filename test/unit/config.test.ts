@@ -53,3 +53,14 @@ describe("the README's configuration table", () => {
     expect(missing.map((o) => o.flag)).toEqual([]);
   });
 });
+
+describe("loadConfig: log format", () => {
+  it("is json unless pretty is asked for, and refuses anything else", () => {
+    expect(loadConfig([], {}).logFormat).toBe("json");
+    expect(loadConfig(["--log-format", "pretty"], {}).logFormat).toBe("pretty");
+    expect(loadConfig([], { WEFT_LOG_FORMAT: "pretty" }).logFormat).toBe("pretty");
+    expect(() => loadConfig(["--log-format", "xml"], {})).toThrow(
+      /--log-format \/ WEFT_LOG_FORMAT: expected one of json, pretty/,
+    );
+  });
+});
