@@ -77,16 +77,16 @@ export function createDispatcher(deps: {
   /**
    * Claiming. Up to `claimConcurrency` claims run at once (one per session),
    * so the workers of one replica are fed while a claim waits for Postgres
-   * and Redis (a claim of 250 tasks is ~25 ms of Postgres time but ~60 ms
-   * round trip on a busy server). A claim that finds fewer tasks than it
+   * and Redis (a claim's round trip on a busy server is a few times its
+   * Postgres time; docs/benchmarks.md#claim-policy). A claim that finds fewer tasks than it
    * asked for marks its action set empty until the next wake-up, so idle
    * sessions do not query an empty queue in a loop.
    *
    * Sessions of one action set claim side by side only while the last claim
    * of that set filled its batch (a backlog); otherwise one claims and the
    * others wait for its answer. A trickle of work then costs one claim per
-   * wake-up instead of one per session (S4 at 20 runs/s with two streams made
-   * 5.4 claims per run, 4.4 of them empty).
+   * wake-up instead of one per session, most of which would find nothing
+   * (docs/benchmarks.md#claim-policy).
    */
   /** Sessions with a claim in flight (at most one each), and whether a claim of a shared action overlapped it. */
   const claiming = new Map<WorkerSession, { overlapped: boolean }>();
@@ -184,7 +184,7 @@ export function createDispatcher(deps: {
         continue;
       // Beside a claim of its set, a session claims only in a backlog, and only for a quarter of what
       // it can take at once or more: a claim of a few tasks costs a round trip and a commit like a
-      // full one, and waiting for the claim in flight lets more slots free up (S5's drain +5–8 %).
+      // full one, and waiting for the claim in flight lets more slots free up (docs/benchmarks.md#claim-policy).
       const backlog = lastClaim.get(session.actionKey) === "full";
       if (
         setClaiming(session.actionKey) &&
@@ -199,8 +199,7 @@ export function createDispatcher(deps: {
    * A wake-up naming actions (the store's `queued` signal names the actions
    * of the steps it queued) concerns only the action sets sharing one: a
    * trigger for one worker type does not send every other type, and the
-   * built-in runner, to claim an empty queue (S4: 1,007 empty built-in claims
-   * beside 468 for the workers).
+   * built-in runner, to claim an empty queue (docs/benchmarks.md#claim-policy).
    */
   const wake = (actions?: readonly string[]): void => {
     generation++;
@@ -246,8 +245,7 @@ export function createDispatcher(deps: {
       // short claim that ran alone, with no wake-up since: the queue was empty then, and whatever was
       // queued later woke us. Otherwise look again at once, as the last claims still found work: a
       // short claim beside others is no proof of an empty queue (SKIP LOCKED passes over rows a
-      // concurrent claim holds), and pumping only here cost full S1 ~10 % (ABAB: 2,302–2,691
-      // against 2,550–2,907 runs/s).
+      // concurrent claim holds), and pumping only here cost S1 throughput (docs/benchmarks.md#claim-policy).
       if (
         lastClaim.get(session.actionKey) === "none" ||
         emptyAloneAt.get(session.actionKey) === generationOf(session.actionKey)

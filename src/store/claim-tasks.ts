@@ -11,13 +11,12 @@
  *    one `now()`) go by run id, i.e. trigger order (UUIDv7). The inner scan
  *    orders by exactly the index's columns: with `step_id` added, stale
  *    statistics (the planner expecting 1 row) made it sort the action's whole
- *    queue on every claim (5,375 rows read for 125 in S1; auto_explain).
+ *    queue on every claim (docs/benchmarks.md#claim-query).
  *    One LATERAL index scan per action, each stopping after `limit` rows, then
  *    the oldest `limit` of those. The earlier `action in (select …)` form made
  *    the planner hash-join the whole queue and sort it (to disk) on every
- *    claim: 150 ms per claim with 100,000 queued steps, growing with the
- *    backlog (S5's drain sped up as the queue shrank); this form takes 5 ms
- *    there and does not grow (EXPLAIN ANALYZE in docs/benchmarks.md). With
+ *    claim, a cost growing with the backlog; this form's cost does not grow
+ *    with it (EXPLAIN ANALYZE in docs/benchmarks.md#claim-query). With
  *    several actions, rows of one action beyond the final `limit` stay locked
  *    until this statement commits; other claimers skip them meanwhile.
  * 2. `claimed`: those rows → RUNNING, attempts + 1, a fresh fencing token from
