@@ -140,10 +140,10 @@ function watchHttp1(h1: http.Server, closed: OnClosed): void {
  * RST_STREAM CANCEL as CANCELLED.
  */
 function resetUnfinishedBody(stream: http2.ServerHttp2Stream, path: string, timeoutMs: number, closed: OnClosed): void {
-  const remote = addressOf(stream.session?.socket);
   const timer = setTimeout(() => {
     if (stream.closed || stream.destroyed || stream.state.remoteClose) return;
-    closed("h2-body", remote, { path });
+    // Read only now: the session is still open, and a call that ends in time never pays for it.
+    closed("h2-body", addressOf(stream.session?.socket), { path });
     stream.close(http2.constants.NGHTTP2_CANCEL);
   }, timeoutMs).unref();
   stream.once("close", () => clearTimeout(timer));
@@ -153,25 +153,32 @@ function resetUnfinishedBody(stream: http2.ServerHttp2Stream, path: string, time
 function closeWithoutStreams(session: http2.ServerHttp2Session, timeoutMs: number, closed: OnClosed): void {
   const remote = addressOf(session.socket);
   let open = 0;
-  let timer: NodeJS.Timeout | undefined;
-  const arm = (): void => {
-    timer = setTimeout(() => {
-      closed("h2-no-stream", remote);
-      session.close();
-      // nghttp2 counts a stream whose headers are incomplete as open, so
-      // Node's graceful close waits for it: a trickle would hold it forever.
-      timer = setTimeout(() => open === 0 && session.destroy(), GOAWAY_GRACE_MS).unref();
-    }, timeoutMs).unref();
+  /** Since when the session has had no open stream (undefined while one is open). */
+  let idleSince: number | undefined = Date.now();
+  // One timer per session, not one per call: when it fires it looks at how long the session has
+  // been idle, and waits again for the rest of the bound if a call came and went meanwhile.
+  const check = (): void => {
+    if (session.closed || session.destroyed) return;
+    const idleFor = idleSince === undefined ? 0 : Date.now() - idleSince;
+    if (idleSince === undefined || idleFor < timeoutMs) {
+      timer = setTimeout(check, timeoutMs - idleFor).unref();
+      return;
+    }
+    closed("h2-no-stream", remote);
+    session.close();
+    // nghttp2 counts a stream whose headers are incomplete as open, so
+    // Node's graceful close waits for it: a trickle would hold it forever.
+    timer = setTimeout(() => open === 0 && session.destroy(), GOAWAY_GRACE_MS).unref();
   };
+  let timer = setTimeout(check, timeoutMs).unref();
   session.on("stream", (stream: http2.ServerHttp2Stream) => {
     open++;
-    clearTimeout(timer);
+    idleSince = undefined;
     stream.once("close", () => {
-      if (--open === 0 && !session.closed && !session.destroyed) arm();
+      if (--open === 0) idleSince = Date.now();
     });
   });
   session.once("close", () => clearTimeout(timer));
-  arm();
 }
 
 /** `host:port` of the peer, read while the socket is open (it is gone once destroyed). */
