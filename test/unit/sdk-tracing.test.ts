@@ -4,10 +4,9 @@
  * and not opened at all for a task without a traceparent.
  */
 import { create } from "@bufbuild/protobuf";
-import { context, propagation, trace } from "@opentelemetry/api";
-import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { trace } from "@opentelemetry/api";
+import { useInMemoryTracing } from "../support/in-memory-tracing.js";
+import { describe, expect, it } from "vitest";
 import { TaskSchema } from "../../gen/weft/v1/worker_service_pb.js";
 import { TaskError } from "../../sdk/index.js";
 import { createTaskContext, runHandler } from "../../sdk/task-runner.js";
@@ -16,16 +15,7 @@ const TRACE_ID = "0af7651916cd43dd8448eb211c80319c";
 const PARENT = "b7ad6b7169203331";
 
 describe("the SDK's task span", () => {
-  const exporter = new InMemorySpanExporter();
-  const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-  beforeAll(() => provider.register());
-  beforeEach(() => exporter.reset());
-  afterAll(async () => {
-    await provider.shutdown();
-    trace.disable();
-    propagation.disable();
-    context.disable();
-  });
+  const { exporter } = useInMemoryTracing();
 
   const task = (traceparent: string) =>
     create(TaskSchema, { taskId: "t1", runId: "r1", stepId: "s1", action: "act", attempt: 2, traceparent });

@@ -5,10 +5,9 @@
  * dispatch hook backdates the step span to when the step was ready, adds the
  * queue-wait child, and ends the step span only for the attempt it opened.
  */
-import { context, propagation, trace } from "@opentelemetry/api";
-import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { trace } from "@opentelemetry/api";
+import { useInMemoryTracing } from "../support/in-memory-tracing.js";
+import { describe, expect, it } from "vitest";
 import { NO_DISPATCH_TRACER, NO_TRIGGER_TRACER } from "../../src/dispatch/tracer.js";
 import { createLogger } from "../../src/log.js";
 import { createDispatchTracer, createTriggerTracer } from "../../src/observability/trace-spans.js";
@@ -30,17 +29,8 @@ describe("tracing off", () => {
 });
 
 describe("tracing hooks", () => {
-  const exporter = new InMemorySpanExporter();
-  const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const { exporter, provider } = useInMemoryTracing();
   const tracer = provider.getTracer("test");
-  beforeAll(() => provider.register());
-  beforeEach(() => exporter.reset());
-  afterAll(async () => {
-    await provider.shutdown();
-    trace.disable();
-    propagation.disable();
-    context.disable();
-  });
 
   it("trigger: one span per run under the caller's traceparent, its context on the run", async () => {
     const triggers = createTriggerTracer(tracer);
