@@ -24,7 +24,7 @@ import type { Database } from "./schema.js";
 import { createLocalSignalBus, type SignalBus } from "./signal-bus.js";
 import { nextDueTime, readyTaskCounts, runEventsAfter, runningTasks, timedOutTasks } from "./task-queries.js";
 import { timeOutRuns } from "./time-out-runs.js";
-import { eventListeners, scheduledWorkflows, type LiveWorkflow } from "./trigger-queries.js";
+import { eventListeners, scheduledWorkflows } from "./trigger-queries.js";
 import { triggerRuns } from "./trigger-runs.js";
 import { claimWebhookDeliveries, finishWebhookDelivery } from "./webhook-outbox.js";
 import type {
@@ -32,6 +32,7 @@ import type {
   ClaimOptions,
   CompletionResult,
   CreateWorkflowInput,
+  LiveWorkflow,
   Page,
   RunEventRecord,
   RunningTaskRef,

@@ -2,12 +2,12 @@
  * The database as Kysely sees it: one row type per table, in snake_case.
  *
  * Nothing outside `src/store/` imports these types; `mappers.ts` turns rows
- * into the domain records of `types.ts`. jsonb columns are written through
+ * into the domain records of `records.ts`. jsonb columns are written through
  * `jsonb()` (see `json.ts`) and read back already parsed by the driver.
  */
 import type { ColumnType, Generated, InsertObject, Selectable } from "kysely";
 import type { Failure, JsonValue, RunStatus, StepStatus, WorkflowDef } from "../engine/model.js";
-import type { RunEventRecord } from "./types.js";
+import type { RunEventRecord } from "./records.js";
 
 /** A jsonb column: read parsed, written as an expression (`jsonb(value)`). */
 export type Jsonb<T> = ColumnType<T, T, T>;

@@ -6,16 +6,8 @@
  */
 import { sql, type Kysely } from "kysely";
 import type { WorkflowDef } from "../engine/model.js";
+import type { LiveWorkflow } from "./records.js";
 import type { Database } from "./schema.js";
-
-/** The latest version of a live workflow, as triggers need it. */
-export interface LiveWorkflow {
-  workflowId: string;
-  version: number;
-  def: WorkflowDef;
-  /** When this version was created (schedules fire only for ticks after it). */
-  createdAt: Date;
-}
 
 /**
  * Live workflows whose latest version lists `name` in `on.events` or in
