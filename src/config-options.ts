@@ -6,7 +6,7 @@
  * @example
  *   const port = process.env[OPTIONS.port.env] ?? OPTIONS.port.default;
  */
-import type { Config } from "./config.js";
+import type { Config } from "./config-types.js";
 import { DEFAULT_DISPATCH_OPTIONS, type DispatchOptions } from "./dispatch/options.js";
 import { DEFAULT_REQUEST_TIMEOUT_MS } from "./http/slow-requests.js";
 

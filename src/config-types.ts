@@ -1,0 +1,44 @@
+/**
+ * The server's settings once read and checked (`loadConfig` in config.ts).
+ * Its own file because both config.ts, which fills it, and config-options.ts,
+ * whose `OPTIONS` must name every field, need it: neither imports the other's
+ * types back, so the two stay out of a cycle. Import it from config.ts.
+ */
+import type { DispatchOptions } from "./dispatch/options.js";
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Postgres URL; undefined = embedded PGlite under `dataDir`. */
+  databaseUrl?: string;
+  /** Repeated Postgres statements as named (prepared) statements; off behind poolers that cannot carry them. */
+  pgPreparedStatements: boolean;
+  /** How long a starting server retries an unreachable database before giving up (ms; 0: no retry). */
+  databaseWaitMs: number;
+  /** Redis URL; undefined = in-process leases. */
+  redisUrl?: string;
+  /** Key namespace (hash tag) of the leases in Redis: one per deployment sharing a Redis. */
+  leasePrefix: string;
+  dataDir: string;
+  corsOrigins: string[];
+  maxRequestBytes: number;
+  /** Longest a client may take to send a request (worker streams excepted); slower ones are cut off. */
+  requestTimeoutMs: number;
+  logLevel: string;
+  /** `json` lines, or `pretty` lines for a terminal. */
+  logFormat: "json" | "pretty";
+  shutdownGraceMs: number;
+  /** Built-in tasks (http.request, delay, …) this replica runs at once. */
+  builtinSlots: number;
+  /** Default HMAC secret for webhooks; empty = unsigned unless the workflow has its own. */
+  webhookSecret: string;
+  /** Largest run input or step output, in bytes of JSON. */
+  maxPayloadBytes: number;
+  /** First retry delay of a failed webhook delivery (doubles up to 10 min). */
+  webhookRetryMs: number;
+  /** Longest pause between two passes of the cron scheduler. */
+  scheduleIntervalMs: number;
+  /** OTLP/HTTP collector base URL; undefined = tracing off. */
+  otlpEndpoint?: string;
+  dispatch: DispatchOptions;
+}
