@@ -7,7 +7,7 @@
  *   ...
  *   await server.close();
  */
-import type { Config } from "./config.js";
+import { OPTIONS, type Config } from "./config.js";
 import { explainDecodeError } from "./api/decode-errors.js";
 import { createRequestChecks } from "./api/request-checks.js";
 import { createErrorInterceptor, registerRoutes } from "./api/routes.js";
@@ -160,7 +160,10 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
       metrics: () => metrics.scrape(),
       logger,
       interceptors: [createErrorInterceptor(logger), checks.interceptor],
-      earlyErrors: explainDecodeError({ maxRequestBytes: config.maxRequestBytes }),
+      earlyErrors: explainDecodeError({
+        maxRequestBytes: config.maxRequestBytes,
+        limitSetting: `--${OPTIONS.maxRequestBytes.flag} / ${OPTIONS.maxRequestBytes.env}`,
+      }),
     });
     const { port } = await http.listen();
     replica.address = listenAddress(config.host, port);

@@ -7,15 +7,12 @@
  * with the field it likely meant, as `google.rpc.BadRequest`.
  *
  * @example
- *   createHttpServer({ ..., earlyErrors: explainDecodeError({ maxRequestBytes: 4 << 20 }) });
+ *   createHttpServer({ ..., earlyErrors: explainDecodeError({ maxRequestBytes: 4 << 20, limitSetting: "--max-request-bytes" }) });
  */
 import type { DescMessage, DescMethod } from "@bufbuild/protobuf";
 import { Code, type ConnectError } from "@connectrpc/connect";
-import { OPTIONS } from "../config.js";
 import { closestName } from "../engine/suggest.js";
 import { invalidArgument, resourceExhausted } from "./errors.js";
-
-const LIMIT_SETTING = `--${OPTIONS.maxRequestBytes.flag} / ${OPTIONS.maxRequestBytes.env}`;
 
 /**
  * `message size 5000 is larger than configured readMaxBytes 4096`, its
@@ -30,15 +27,18 @@ const UNKNOWN_KEY = /^cannot decode message ([\w.]+) from JSON: key "(.*)" is un
 
 /**
  * The map for `withEarlyErrors`: returns our error for one connect raised
- * while reading the request, undefined for any other.
+ * while reading the request, undefined for any other. `limitSetting` names
+ * where an operator raises the limit: the composition root knows the
+ * command's flags (the API does not import the configuration).
  *
  * @example
- *   const explain = explainDecodeError({ maxRequestBytes: 4096 });
+ *   const explain = explainDecodeError({ maxRequestBytes: 4096, limitSetting: "--max-request-bytes / WEFT_MAX_REQUEST_BYTES" });
  *   explain(new ConnectError("message size 5000 is larger than configured readMaxBytes 4096", Code.ResourceExhausted), method);
  *   // → RESOURCE_EXHAUSTED "the request (5000 bytes) is larger than the server's limit of 4096 bytes (--max-request-bytes / WEFT_MAX_REQUEST_BYTES)"
  */
 export function explainDecodeError(opts: {
   maxRequestBytes: number;
+  limitSetting: string;
 }): (err: ConnectError, method: DescMethod) => ConnectError | undefined {
   return (err, method) => {
     if (err.code === Code.InvalidArgument) return unknownField(err.rawMessage, method.input);
@@ -48,7 +48,7 @@ export function explainDecodeError(opts: {
       const size = m[1] ? ` (${m[1]} bytes)` : "";
       const after = m[2] ? " once decompressed" : "";
       return resourceExhausted(
-        `the request${size} is larger than the server's limit of ${opts.maxRequestBytes} bytes${after} (${LIMIT_SETTING})`,
+        `the request${size} is larger than the server's limit of ${opts.maxRequestBytes} bytes${after} (${opts.limitSetting})`,
       );
     }
     return undefined;

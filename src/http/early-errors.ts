@@ -40,7 +40,7 @@ const STATUS_HEADERS = ["grpc-status", "grpc-message", "grpc-status-details-bin"
  * Wraps a route registration so that every handler's errors go through `map`.
  *
  * @example
- *   const routes = withEarlyErrors(registerRoutes, explainDecodeError({ maxRequestBytes }));
+ *   const routes = withEarlyErrors(registerRoutes, explainDecodeError({ maxRequestBytes, limitSetting }));
  */
 export function withEarlyErrors(
   register: (router: ConnectRouter) => void,
