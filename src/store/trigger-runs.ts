@@ -22,34 +22,16 @@
  * finds the run holding the key.
  */
 import type { Kysely } from "kysely";
-import { uuidv7 } from "uuidv7";
-import { RunStatus, type StepStatus, type WorkflowDef } from "../engine/model.js";
 import { stepAction } from "../engine/plan-graph.js";
-import { planInitial, type Plan } from "../engine/planner.js";
-import { queuedSignal, type EventRow } from "./change-set.js";
+import { queuedSignal } from "./change-set.js";
 import type { DefCache } from "./def-cache.js";
-import { insertRuns, type NewRunRow, type NewStepRow } from "./insert-runs.js";
-import { box } from "./json-rows.js";
+import { insertRuns } from "./insert-runs.js";
 import { triggerFacts, type CommitFacts } from "./observer.js";
 import type { Database } from "./schema.js";
-import { settlePlan } from "./settle-plan.js";
 import type { SignalBus } from "./signal-bus.js";
+import { byIdempotencyKey, chunks, newRows, prepareRun, ROWS_PER_INSERT, type PlannedRun } from "./trigger-rows.js";
+import { cachedVersions, loadVersions, type Versions } from "./trigger-versions.js";
 import type { StoreSignal, TriggerInput, TriggerResult } from "./types.js";
-
-/** Runs per statement at most (one jsonb parameter each: this bounds its size, not a parameter count). */
-export const ROWS_PER_INSERT = 4000;
-
-/** Largest value of an `integer` column (heartbeat timeouts are clamped to it). */
-const MAX_INT = 2_147_483_647;
-
-interface PlannedRun {
-  runId: string;
-  workflowId: string;
-  key: string | undefined;
-  def: WorkflowDef;
-  plan: Plan;
-  row: NewRunRow;
-}
 
 export interface TriggerDeps {
   defs: DefCache;
@@ -60,9 +42,6 @@ export interface TriggerDeps {
 
 /** Each input's outcome: a failure, or the index of the planned run it maps to. */
 type Slot = { failure: TriggerResult } | { plan: number; duplicate: boolean };
-
-/** What `loadVersions` (or the cache) knows: per workflow, its latest version and the pinned ones that exist. */
-type Versions = Map<string, { latest: number; versions: Set<number> }>;
 
 /** Thrown to roll back a transaction whose runs were planned against a stale version. */
 class StaleVersions extends Error {}
@@ -176,97 +155,8 @@ async function startRuns(
   return { results, signals, facts: triggerFacts(plans, created) };
 }
 
-/**
- * The versions as the cache believes them, or undefined if it does not know
- * every workflow of the batch (or a definition is not cached).
- */
-function cachedVersions(inputs: TriggerInput[], defs: DefCache): Versions | undefined {
-  const versions: Versions = new Map();
-  for (const input of inputs) {
-    let entry = versions.get(input.workflowId);
-    if (entry === undefined) {
-      const latest = defs.latest(input.workflowId);
-      if (latest === undefined || defs.get(input.workflowId, latest) === undefined) return undefined;
-      versions.set(input.workflowId, (entry = { latest, versions: new Set([latest]) }));
-    }
-    if (input.version) {
-      if (defs.get(input.workflowId, input.version) === undefined) return undefined;
-      entry.versions.add(input.version);
-    }
-  }
-  return versions;
-}
-
 function fail(reason: "WORKFLOW_NOT_FOUND" | "VERSION_NOT_FOUND", message: string): Slot {
   return { failure: { ok: false, reason, message } };
-}
-
-/** A new run with its initial plan; a plan that finishes the run at once makes the row finished. */
-function prepareRun(input: TriggerInput, version: number, def: WorkflowDef, maxPayloadBytes?: number): PlannedRun {
-  const runId = uuidv7();
-  const state = {
-    runId,
-    workflowId: input.workflowId,
-    workflowVersion: version,
-    status: RunStatus.PENDING,
-    input: input.input,
-  };
-  const plan = settlePlan(def, { ...state, steps: {} }, planInitial(def, state), maxPayloadBytes);
-  const finish = plan.finish;
-  return {
-    runId,
-    workflowId: input.workflowId,
-    key: input.idempotencyKey,
-    def,
-    plan,
-    row: {
-      id: runId,
-      workflow_id: input.workflowId,
-      workflow_version: version,
-      pinned: Boolean(input.version),
-      status: finish?.status ?? RunStatus.PENDING,
-      input: box(input.input),
-      idempotency_key: input.idempotencyKey ?? null,
-      deadline_ms: def.timeoutMs ? def.timeoutMs : null,
-      finished: finish !== undefined,
-      output: finish?.output === undefined ? null : box(finish.output),
-      error: finish?.error ?? null,
-      ...(input.traceparent === undefined ? {} : { traceparent: input.traceparent }),
-    },
-  };
-}
-
-/**
- * One query for every distinct workflow of the batch: each live workflow's
- * latest version plus any pinned versions asked for.
- */
-async function loadVersions(db: Kysely<Database>, inputs: TriggerInput[], defs: DefCache): Promise<Versions> {
-  const ids = [...new Set(inputs.map((i) => i.workflowId))];
-  const pinned = [...new Set(inputs.map((i) => i.version ?? 0).filter((v) => v > 0))];
-  const rows = await db
-    .selectFrom("workflows as w")
-    .innerJoin("workflow_versions as v", "v.workflow_id", "w.id")
-    .select(["w.id", "w.latest_version", "v.version"])
-    .where("w.id", "in", ids)
-    .where("w.deleted_at", "is", null)
-    .where((eb) => {
-      const latest = eb("v.version", "=", eb.ref("w.latest_version"));
-      return pinned.length === 0 ? latest : eb.or([latest, eb("v.version", "in", pinned)]);
-    })
-    .execute();
-  const versions: Versions = new Map();
-  for (const row of rows) {
-    let entry = versions.get(row.id);
-    if (entry === undefined) versions.set(row.id, (entry = { latest: row.latest_version, versions: new Set() }));
-    entry.versions.add(row.version);
-  }
-  for (const id of ids) defs.noteLatest(id, versions.get(id)?.latest);
-  // Definitions are immutable per version: read only the ones not cached yet.
-  await defs.load(
-    db,
-    rows.map((r) => ({ workflowId: r.id, version: r.version })),
-  );
-  return versions;
 }
 
 /** Points every keyed plan that lost to an existing run at that run. */
@@ -292,62 +182,4 @@ async function resolveConflicts(db: Kysely<Database>, plans: PlannedRun[], creat
     }
     plan.runId = id;
   }
-}
-
-/** The run rows, one step row per step of each run (in the state its plan decided), and their first events. */
-function newRows(runs: PlannedRun[]): { runs: NewRunRow[]; steps: NewStepRow[]; events: EventRow[] } {
-  const steps: NewStepRow[] = [];
-  const events: EventRow[] = [];
-  for (const run of runs) {
-    const { plan, runId } = run;
-    const status = new Map<string, StepStatus>();
-    const inputs = new Map(plan.queue.map((q) => [q.stepId, q.input]));
-    const errors = new Map(plan.fail.map((f) => [f.stepId, f.error]));
-    events.push({ run_id: runId, type: "RUN_STATUS", run_status: RunStatus.PENDING });
-    for (const q of plan.queue) {
-      status.set(q.stepId, "QUEUED");
-      events.push({ run_id: runId, type: "STEP_STATUS", step_id: q.stepId, step_status: "QUEUED" });
-    }
-    for (const s of plan.skip) {
-      status.set(s.stepId, "SKIPPED");
-      events.push({ run_id: runId, type: "STEP_STATUS", step_id: s.stepId, step_status: "SKIPPED", message: s.reason });
-    }
-    for (const f of plan.fail) {
-      status.set(f.stepId, "FAILED");
-      events.push({ run_id: runId, type: "STEP_STATUS", step_id: f.stepId, step_status: "FAILED", error: f.error });
-    }
-    if (plan.finish !== undefined) {
-      const { status: runStatus, error } = plan.finish;
-      events.push({ run_id: runId, type: "RUN_STATUS", run_status: runStatus, ...(error ? { error } : {}) });
-    }
-    for (const step of run.def.steps) {
-      const row: NewStepRow = {
-        run_id: runId,
-        step_id: step.id,
-        action: step.action,
-        status: status.get(step.id) ?? "PENDING",
-      };
-      if (inputs.has(step.id)) row.input = box(inputs.get(step.id)!);
-      const error = errors.get(step.id);
-      if (error !== undefined) row.error = error;
-      if (step.timeoutMs) row.timeout_ms = Math.ceil(step.timeoutMs);
-      if (step.heartbeatTimeoutMs) row.heartbeat_timeout_ms = Math.min(MAX_INT, Math.ceil(step.heartbeatTimeoutMs));
-      steps.push(row);
-    }
-  }
-  return { runs: runs.map((r) => r.row), steps, events };
-}
-
-/** Keyed runs first, by (workflow id, key); unkeyed ones after, in any order. */
-function byIdempotencyKey(a: PlannedRun, b: PlannedRun): number {
-  if (a.key === undefined || b.key === undefined) return Number(a.key === undefined) - Number(b.key === undefined);
-  return compare(a.workflowId, b.workflowId) || compare(a.key, b.key);
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function* chunks<T>(rows: T[]): Generator<T[]> {
-  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) yield rows.slice(i, i + ROWS_PER_INSERT);
 }
