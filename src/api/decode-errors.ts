@@ -3,7 +3,7 @@
  * before any handler or interceptor runs (see `withEarlyErrors` in
  * src/http/early-errors.ts): a request above the size limit names the
  * setting that sets it, not connect's `readMaxBytes`; an unknown JSON field
- * (refused: `ignoreUnknownFields: false` in src/http/server.ts) is named
+ * (refused: `ignoreUnknownFields: false` in src/http/rpc-adapter.ts) is named
  * with the field it likely meant, as `google.rpc.BadRequest`.
  *
  * @example

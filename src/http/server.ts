@@ -23,9 +23,8 @@ import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "../log.js";
-import { createConnections } from "./connections.js";
+import { createConnections, type Connections } from "./connections.js";
 import { createCors } from "./cors.js";
 import type { NodeHandler } from "./node-types.js";
 import { withEarlyErrors, type EarlyErrorMap } from "./early-errors.js";
@@ -34,9 +33,10 @@ import { createMetricsEndpoint, QUIET_PATHS, type Scrape } from "./metrics-endpo
 import { explainListenError } from "./port-check.js";
 import { createProbes } from "./probes.js";
 import { sniffProtocol } from "./protocol-sniff.js";
+import { createRpcAdapter } from "./rpc-adapter.js";
 import { createRpcGetHelp } from "./rpc-get-help.js";
-import { createRequestLog } from "./request-log.js";
-import { createSlowRequestGuard, DEFAULT_REQUEST_TIMEOUT_MS } from "./slow-requests.js";
+import { createRequestLog, type RequestLog } from "./request-log.js";
+import { createSlowRequestGuard, DEFAULT_REQUEST_TIMEOUT_MS, type SlowRequestGuard } from "./slow-requests.js";
 
 export interface HttpServerOptions {
   /** Registers the services (see `registerRoutes`). */
@@ -87,6 +87,16 @@ const FIRST_BYTES_TIMEOUT_MS = 10_000;
 /** After the grace period, how long aborted calls get to send their status. */
 const ABORT_GRACE_MS = 500;
 
+/** What `close()` stops, in order: the listener, the calls (gracefully, then aborted), the servers. */
+interface Parts {
+  listener: net.Server;
+  h1: http.Server;
+  h2: http2.Http2Server;
+  conns: Connections;
+  shutdown: AbortController;
+  logger: Logger;
+}
+
 /**
  * Creates the server; nothing is bound until `listen()`.
  *
@@ -96,47 +106,16 @@ const ABORT_GRACE_MS = 500;
 export function createHttpServer(options: HttpServerOptions): HttpServer {
   const { logger } = options;
   const guard = createSlowRequestGuard({ timeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, logger });
-  // Registered through the guard, which learns which methods take a stream of requests.
-  const getHelp = createRpcGetHelp();
-  const routes = getHelp.routes(guard.routes(options.routes));
-  const opts = { ...options, routes: options.earlyErrors ? withEarlyErrors(routes, options.earlyErrors) : routes };
   const shutdown = new AbortController();
   const requestLog = createRequestLog({ logger, quietPaths: QUIET_PATHS });
-  const cors = createCors(opts.corsOrigins);
-  const probes = createProbes({ ready: opts.ready, logger });
-  const metrics = opts.metrics ? createMetricsEndpoint({ scrape: opts.metrics, logger }) : () => false;
-  const adapter = connectNodeAdapter({
-    routes: opts.routes,
-    grpc: true,
-    grpcWeb: true,
-    connect: true,
-    readMaxBytes: opts.maxRequestBytes,
-    // protobuf-es decodes at most 100 nested messages by default. In binary each
-    // Value level is two messages (Value, then Struct or ListValue), and the
-    // deepest request Value sits under three (CreateWorkflowRequest → WorkflowSpec
-    // → Step; WorkerMessage → TaskResults → TaskResult): 3 + 2 × 128 − 1 = 258
-    // decodes Values of 128 levels there, twice the 64 the request checks accept,
-    // so a Value a little too deep still decodes and gets INVALID_ARGUMENT naming
-    // its field. JSON counts about one per Value level, so 258 covers it too.
-    binaryOptions: { recursionLimit: 258 },
-    // connect ignores unknown JSON keys by default: a misspelt `workflowID` would
-    // vanish and the call fail on the field left empty. Refused instead; the
-    // early-error map names the key and the field it likely meant.
-    jsonOptions: { recursionLimit: 258, ignoreUnknownFields: false },
-    interceptors: [requestLog.interceptor, ...(opts.interceptors ?? [])],
-    contextValues: requestLog.contextValues,
-    shutdownSignal: shutdown.signal,
-  });
-
+  const route = createRouter(options, guard, requestLog, shutdown.signal);
   const handler: NodeHandler = requestLog.wrap((req, res) => {
     if (res instanceof http.ServerResponse) {
       conns.response(res);
     } else if ("stream" in req) {
       closeUnreadUpload(req.stream);
     }
-    cors(req, res, () => {
-      if (!probes(req, res) && !metrics(req, res) && !getHelp.handle(req, res)) adapter(req, res);
-    });
+    route(req, res);
   });
 
   const h1 = http.createServer(guard.http1Options, handler);
@@ -150,8 +129,53 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   h2.on("sessionError", (err) => logger.debug({ err }, "http/2 session error"));
   const conns = createConnections(h1);
   h2.on("session", (session) => conns.session(session));
+  const parts: Parts = { listener: createListener(h1, h2, conns), h1, h2, conns, shutdown, logger };
 
-  const listener = net.createServer({ noDelay: true }, (socket) => {
+  let closing: Promise<void> | undefined;
+  return {
+    listen: () => listen(parts.listener, options, logger),
+    close: ({ graceMs = 10_000 } = {}) => (closing ??= closeGracefully(parts, graceMs)),
+    address: () => {
+      const a = parts.listener.address();
+      return a !== null && typeof a === "object" ? a : null;
+    },
+    connections: () => conns.count(),
+  };
+}
+
+/**
+ * Every request after the request log: CORS first, then the probes,
+ * `/metrics`, the help for a bare GET on an RPC path, and the RPC adapter.
+ */
+function createRouter(
+  options: HttpServerOptions,
+  guard: SlowRequestGuard,
+  requestLog: RequestLog,
+  shutdownSignal: AbortSignal,
+): NodeHandler {
+  const { logger } = options;
+  // Registered through the guard, which learns which methods take a stream of requests.
+  const getHelp = createRpcGetHelp();
+  const routes = getHelp.routes(guard.routes(options.routes));
+  const rpc = createRpcAdapter({
+    routes: options.earlyErrors ? withEarlyErrors(routes, options.earlyErrors) : routes,
+    maxRequestBytes: options.maxRequestBytes,
+    interceptors: options.interceptors ?? [],
+    requestLog,
+    shutdownSignal,
+  });
+  const cors = createCors(options.corsOrigins);
+  const probes = createProbes({ ready: options.ready, logger });
+  const metrics = options.metrics ? createMetricsEndpoint({ scrape: options.metrics, logger }) : () => false;
+  return (req, res) =>
+    cors(req, res, () => {
+      if (!probes(req, res) && !metrics(req, res) && !getHelp.handle(req, res)) rpc(req, res);
+    });
+}
+
+/** The TCP listener: hands each connection to the h2c or the HTTP/1.1 server by its first bytes. */
+function createListener(h1: http.Server, h2: http2.Http2Server, conns: Connections): net.Server {
+  return net.createServer({ noDelay: true }, (socket) => {
     conns.accept(socket);
     sniffProtocol(socket, { timeoutMs: FIRST_BYTES_TIMEOUT_MS }, (wire) => {
       conns.settled(socket);
@@ -165,39 +189,36 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       }
     });
   });
+}
 
-  let closing: Promise<void> | undefined;
-  return {
-    listen: () =>
-      new Promise((resolve, reject) => {
-        const failed = (err: Error) => reject(explainListenError(err, opts.port, opts.host) ?? err);
-        listener.once("error", failed);
-        listener.listen(opts.port, opts.host, () => {
-          listener.off("error", failed);
-          listener.on("error", (err) => logger.error({ err }, "listener error"));
-          resolve({ port: (listener.address() as net.AddressInfo).port });
-        });
-      }),
-    close: ({ graceMs = 10_000 } = {}) =>
-      (closing ??= (async () => {
-        const stopped = new Promise<void>((resolve) =>
-          listener.listening ? listener.close(() => resolve()) : resolve(),
-        );
-        conns.drain();
-        if (!(await conns.idle(graceMs))) {
-          logger.warn({ open: conns.count(), graceMs }, "grace period over: ending the calls still open");
-          shutdown.abort(new ConnectError("server is shutting down", Code.Unavailable));
-          if (!(await conns.idle(ABORT_GRACE_MS))) conns.destroyAll();
-          await conns.idle(ABORT_GRACE_MS);
-        }
-        h1.close(() => undefined);
-        h2.close(() => undefined);
-        await stopped;
-      })()),
-    address: () => {
-      const a = listener.address();
-      return a !== null && typeof a === "object" ? a : null;
-    },
-    connections: () => conns.count(),
-  };
+function listen(
+  listener: net.Server,
+  opts: { port: number; host?: string | undefined },
+  logger: Logger,
+): Promise<{ port: number }> {
+  return new Promise((resolve, reject) => {
+    const failed = (err: Error) => reject(explainListenError(err, opts.port, opts.host) ?? err);
+    listener.once("error", failed);
+    listener.listen(opts.port, opts.host, () => {
+      listener.off("error", failed);
+      listener.on("error", (err) => logger.error({ err }, "listener error"));
+      resolve({ port: (listener.address() as net.AddressInfo).port });
+    });
+  });
+}
+
+/** See `HttpServer.close`. */
+async function closeGracefully(parts: Parts, graceMs: number): Promise<void> {
+  const { listener, h1, h2, conns, shutdown, logger } = parts;
+  const stopped = new Promise<void>((resolve) => (listener.listening ? listener.close(() => resolve()) : resolve()));
+  conns.drain();
+  if (!(await conns.idle(graceMs))) {
+    logger.warn({ open: conns.count(), graceMs }, "grace period over: ending the calls still open");
+    shutdown.abort(new ConnectError("server is shutting down", Code.Unavailable));
+    if (!(await conns.idle(ABORT_GRACE_MS))) conns.destroyAll();
+    await conns.idle(ABORT_GRACE_MS);
+  }
+  h1.close(() => undefined);
+  h2.close(() => undefined);
+  await stopped;
 }
