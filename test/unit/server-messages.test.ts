@@ -4,7 +4,7 @@
  * one that did, order kept, batches capped.
  */
 import { describe, expect, it } from "vitest";
-import { MAX_TASKS_PER_MESSAGE, serverMessages } from "../../src/api/worker-service.js";
+import { MAX_TASKS_PER_MESSAGE, serverMessages } from "../../src/api/worker-messages.js";
 import type { Outgoing } from "../../src/dispatch/session.js";
 
 const task = (n: number): Outgoing => ({
