@@ -10,25 +10,28 @@
 import { OPTIONS, type Config } from "./config.js";
 import { explainDecodeError } from "./api/decode-errors.js";
 import { createRequestChecks } from "./api/request-checks.js";
-import { createErrorInterceptor, registerRoutes } from "./api/routes.js";
+import { createErrorInterceptor, registerRoutes, type ApiDeps } from "./api/routes.js";
 import { createBuiltinRegistry } from "./builtins/registry.js";
 import { createBuiltinRunner } from "./dispatch/builtin-runner.js";
-import { createDispatcher } from "./dispatch/dispatcher.js";
-import { createRunChanges } from "./dispatch/run-changes.js";
+import { createDispatcher, type Dispatcher } from "./dispatch/dispatcher.js";
+import type { DispatchObserver } from "./dispatch/observer.js";
+import { createRunChanges, type RunChanges } from "./dispatch/run-changes.js";
 import { createScheduler } from "./dispatch/scheduler.js";
 import { createWebhookDeliverer } from "./dispatch/webhook-deliverer.js";
 import { createTriggerBuffer } from "./dispatch/trigger-buffer.js";
 import { createWorkerPresence, registryRefreshMs } from "./dispatch/worker-presence.js";
 import { checkPortFree } from "./http/port-check.js";
-import { createHttpServer } from "./http/server.js";
+import { createHttpServer, type HttpServer } from "./http/server.js";
+import type { LeaseStore } from "./leases/index.js";
 import { openLeaseStore } from "./leases/open.js";
 import type { Logger } from "./log.js";
-import { createMetrics } from "./observability/metrics.js";
+import { createMetrics, type Metrics } from "./observability/metrics.js";
 import { composeDispatchObservers, composeStoreObservers, createRunLog } from "./observability/run-log.js";
-import { startTracing } from "./observability/tracing.js";
-import { listenAddress, openWorkerRegistry, replicaId } from "./registry/index.js";
+import { startTracing, type Tracing } from "./observability/tracing.js";
+import { listenAddress, openWorkerRegistry, replicaId, type WorkerRegistry } from "./registry/index.js";
 import { migrateWhenReachable } from "./store/migrate-when-reachable.js";
 import { openStore } from "./store/open.js";
+import type { Store } from "./store/types.js";
 
 export interface WeftServer {
   /** The port actually bound (useful with `--port 0`). */
@@ -39,6 +42,21 @@ export interface WeftServer {
    * reconnect elsewhere), then the lease store and the database.
    */
   close(): Promise<void>;
+}
+
+/** Something to stop on close (or when start-up fails); they run in the reverse order of their adding. */
+type Cleanup = () => Promise<unknown>;
+
+/** What the parts after the store are built from. */
+interface Base {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  metrics: Metrics;
+  tracing: Tracing;
+  registry: WorkerRegistry;
+  /** Adds what was just started to what `close()` (or a failed start) stops. */
+  cleanups: Cleanup[];
 }
 
 /**
@@ -58,7 +76,7 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
   // Off (no provider, no exporter, do-nothing hooks) unless an OTLP endpoint is configured.
   const tracing = startTracing({ endpoint: config.otlpEndpoint, logger });
   // Shut down last: spans that end while the rest closes are still exported.
-  const cleanups: (() => Promise<unknown>)[] = [() => tracing.shutdown(), () => store.close()];
+  const cleanups: Cleanup[] = [() => tracing.shutdown(), () => store.close()];
   const cleanup = async () => {
     for (const c of cleanups.reverse()) await c().catch((err: unknown) => logger.warn({ err }, "cleanup failed"));
   };
@@ -68,6 +86,7 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
     cleanups.push(() => leases.close());
     const registry = openWorkerRegistry(config, logger);
     cleanups.push(() => registry.close());
+    const base: Base = { config, logger, store, metrics, tracing, registry, cleanups };
     const replica = { id: replicaId(), address: "" }; // the address once it listens
     const presence = createWorkerPresence({
       registry,
@@ -76,95 +95,10 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
       logger,
     });
     cleanups.push(() => presence.close());
-    const dispatcher = createDispatcher({
-      store,
-      leases,
-      logger,
-      options: config.dispatch,
-      maxPayloadBytes: config.maxPayloadBytes,
-      observer: composeDispatchObservers(metrics.dispatch, story.dispatch),
-      tracer: tracing.dispatch,
-    });
-    cleanups.push(() => dispatcher.close());
-    const builtins = createBuiltinRunner({
-      dispatcher,
-      store,
-      registry: createBuiltinRegistry(),
-      logger,
-      slots: config.builtinSlots,
-      heartbeatIntervalMs: config.dispatch.heartbeatIntervalMs,
-      defaultSecret: config.webhookSecret,
-      maxOutputBytes: config.maxPayloadBytes,
-    });
-    cleanups.push(() => builtins.close(config.shutdownGraceMs));
-    const scheduler = createScheduler({
-      store,
-      logger,
-      intervalMs: config.scheduleIntervalMs,
-      tracer: tracing.triggers,
-    });
-    cleanups.push(async () => scheduler.stop());
-    const deliverer = createWebhookDeliverer({
-      store,
-      logger,
-      defaultSecret: config.webhookSecret,
-      retryMs: config.webhookRetryMs,
-      pollMs: Math.min(500, config.webhookRetryMs),
-      observer: metrics.dispatch,
-    });
-    cleanups.push(() => deliverer.stop());
-    const changes = createRunChanges();
-    const unsubscribe = await store.onSignal((s) => {
-      switch (s.kind) {
-        case "queued":
-          dispatcher.wake(s.actions);
-          break;
-        case "cancel":
-          dispatcher.cancelLocal(s.tasks, s.reason);
-          break;
-        case "run":
-          changes.notify(s.runIds);
-          break;
-      }
-    });
-    cleanups.push(async () => unsubscribe());
-    const triggers = createTriggerBuffer({
-      trigger: (inputs) => store.triggerRuns(inputs),
-      maxBatch: config.dispatch.triggerBatchSize,
-      // Like completions: a few transactions at once on Postgres, one on PGlite's single connection.
-      concurrency: config.dispatch.completionConcurrency,
-    });
+    const dispatcher = startDispatcher(base, leases, composeDispatchObservers(metrics.dispatch, story.dispatch));
+    const changes = await followSignals(base, dispatcher);
     metrics.watch({ sessions: () => dispatcher.sessions(), readyTaskCounts: () => store.readyTaskCounts() });
-    const checks = createRequestChecks();
-    const http = createHttpServer({
-      routes: (router) =>
-        registerRoutes(router, {
-          store,
-          checks,
-          logger,
-          dispatcher,
-          presence,
-          registry,
-          changes,
-          heartbeatIntervalMs: config.dispatch.heartbeatIntervalMs,
-          maxPayloadBytes: config.maxPayloadBytes,
-          triggerRuns: (inputs) => triggers.submit(inputs),
-          triggerTracer: tracing.triggers,
-        }),
-      port: config.port,
-      host: config.host,
-      corsOrigins: config.corsOrigins,
-      maxRequestBytes: config.maxRequestBytes,
-      requestTimeoutMs: config.requestTimeoutMs,
-      ready: () => store.ready(),
-      metrics: () => metrics.scrape(),
-      logger,
-      interceptors: [createErrorInterceptor(logger), checks.interceptor],
-      earlyErrors: explainDecodeError({
-        maxRequestBytes: config.maxRequestBytes,
-        limitSetting: `--${OPTIONS.maxRequestBytes.flag} / ${OPTIONS.maxRequestBytes.env}`,
-      }),
-    });
+    const http = createHttp(base, { dispatcher, presence, changes });
     const { port } = await http.listen();
     replica.address = listenAddress(config.host, port);
     logger.info({ replica: replica.id, address: replica.address }, "worker registry: this replica");
@@ -180,4 +114,110 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
     await cleanup();
     throw err;
   }
+}
+
+/** The dispatcher and the loops that feed it: the built-in runner, the cron scheduler, the webhook deliverer. */
+function startDispatcher(base: Base, leases: LeaseStore, observer: DispatchObserver): Dispatcher {
+  const { config, logger, store, metrics, tracing, cleanups } = base;
+  const dispatcher = createDispatcher({
+    store,
+    leases,
+    logger,
+    options: config.dispatch,
+    maxPayloadBytes: config.maxPayloadBytes,
+    observer,
+    tracer: tracing.dispatch,
+  });
+  cleanups.push(() => dispatcher.close());
+  const builtins = createBuiltinRunner({
+    dispatcher,
+    store,
+    registry: createBuiltinRegistry(),
+    logger,
+    slots: config.builtinSlots,
+    heartbeatIntervalMs: config.dispatch.heartbeatIntervalMs,
+    defaultSecret: config.webhookSecret,
+    maxOutputBytes: config.maxPayloadBytes,
+  });
+  cleanups.push(() => builtins.close(config.shutdownGraceMs));
+  const scheduler = createScheduler({
+    store,
+    logger,
+    intervalMs: config.scheduleIntervalMs,
+    tracer: tracing.triggers,
+  });
+  cleanups.push(async () => scheduler.stop());
+  const deliverer = createWebhookDeliverer({
+    store,
+    logger,
+    defaultSecret: config.webhookSecret,
+    retryMs: config.webhookRetryMs,
+    pollMs: Math.min(500, config.webhookRetryMs),
+    observer: metrics.dispatch,
+  });
+  cleanups.push(() => deliverer.stop());
+  return dispatcher;
+}
+
+/**
+ * Signals from every replica (this one included) steer this one: queued
+ * steps wake the dispatcher, cancels reach the tasks' workers, run changes
+ * wake WatchRun streams (through the returned `RunChanges`).
+ */
+async function followSignals({ store, cleanups }: Base, dispatcher: Dispatcher): Promise<RunChanges> {
+  const changes = createRunChanges();
+  const unsubscribe = await store.onSignal((s) => {
+    switch (s.kind) {
+      case "queued":
+        dispatcher.wake(s.actions);
+        break;
+      case "cancel":
+        dispatcher.cancelLocal(s.tasks, s.reason);
+        break;
+      case "run":
+        changes.notify(s.runIds);
+        break;
+    }
+  });
+  cleanups.push(async () => unsubscribe());
+  return changes;
+}
+
+/** The one port with the API routes, the probes and `/metrics`; not yet listening. */
+function createHttp(base: Base, parts: Pick<ApiDeps, "dispatcher" | "presence" | "changes">): HttpServer {
+  const { config, logger, store, metrics, tracing, registry } = base;
+  const triggers = createTriggerBuffer({
+    trigger: (inputs) => store.triggerRuns(inputs),
+    maxBatch: config.dispatch.triggerBatchSize,
+    // Like completions: a few transactions at once on Postgres, one on PGlite's single connection.
+    concurrency: config.dispatch.completionConcurrency,
+  });
+  const checks = createRequestChecks();
+  return createHttpServer({
+    routes: (router) =>
+      registerRoutes(router, {
+        ...parts,
+        store,
+        checks,
+        logger,
+        registry,
+        heartbeatIntervalMs: config.dispatch.heartbeatIntervalMs,
+        maxPayloadBytes: config.maxPayloadBytes,
+        triggerRuns: (inputs) => triggers.submit(inputs),
+        triggerTracer: tracing.triggers,
+      }),
+    port: config.port,
+    host: config.host,
+    corsOrigins: config.corsOrigins,
+    maxRequestBytes: config.maxRequestBytes,
+    requestTimeoutMs: config.requestTimeoutMs,
+    ready: () => store.ready(),
+    metrics: () => metrics.scrape(),
+    logger,
+    interceptors: [createErrorInterceptor(logger), checks.interceptor],
+    earlyErrors: explainDecodeError({
+      maxRequestBytes: config.maxRequestBytes,
+      limitSetting: `--${OPTIONS.maxRequestBytes.flag} / ${OPTIONS.maxRequestBytes.env}`,
+    }),
+  });
 }
