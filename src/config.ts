@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { OPTIONS, type Option } from "./config-options.js";
 import type { Config } from "./config-types.js";
-import { DEFAULT_DISPATCH_OPTIONS } from "./dispatch/options.js";
+import { DEFAULT_DISPATCH_OPTIONS, type DispatchOptions } from "./dispatch/options.js";
 
 export { OPTIONS };
 export type { Config };
@@ -30,8 +30,79 @@ function leasePrefix(v: string): string {
   return v;
 }
 
-/** Reads flags (`--port 9000`) and environment into a checked `Config`. */
+/**
+ * Reads flags (`--port 9000`) and environment into a checked `Config`.
+ *
+ * @example
+ *   loadConfig(["--port", "9000"], { DATABASE_URL: "postgres://localhost/weft" }).port; // 9000
+ */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
+  const s = readSettings(argv, env);
+  const logLevel = s.raw("logLevel") ?? "info";
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`--log-level / LOG_LEVEL: expected one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`);
+  }
+  const databaseUrl = s.url("databaseUrl", ["postgres:", "postgresql:"]);
+  return {
+    port: s.int("port", 0, 65535),
+    host: s.raw("host") ?? "0.0.0.0",
+    databaseUrl,
+    pgPreparedStatements: s.bool("pgPreparedStatements"),
+    databaseWaitMs: s.int("databaseWaitMs", 0, 86_400_000),
+    redisUrl: s.url("redisUrl", ["redis:", "rediss:"]),
+    leasePrefix: leasePrefix(s.raw("leasePrefix") ?? "weft"),
+    dataDir: s.raw("dataDir") ?? "./.weft/data",
+    corsOrigins: (s.raw("corsOrigins") ?? "")
+      .split(",")
+      .map((o) => o.trim())
+      .filter(Boolean),
+    maxRequestBytes: s.int("maxRequestBytes", 1024, 1024 * 1024 * 1024),
+    requestTimeoutMs: s.int("requestTimeoutMs", 1000, 3_600_000),
+    logLevel,
+    logFormat: s.oneOf("logFormat", ["json", "pretty"] as const),
+    shutdownGraceMs: s.int("shutdownGraceMs", 0, 3_600_000),
+    builtinSlots: s.int("builtinSlots", 1, 100_000),
+    webhookSecret: s.raw("webhookSecret") ?? "",
+    maxPayloadBytes: s.int("maxPayloadBytes", 64, 1024 * 1024 * 1024),
+    webhookRetryMs: s.int("webhookRetryMs", 10, 3_600_000),
+    scheduleIntervalMs: s.int("scheduleIntervalMs", 50, 3_600_000),
+    otlpEndpoint: s.url("otlpEndpoint", ["http:", "https:"]),
+    dispatch: dispatchOptions(s, databaseUrl !== undefined),
+  };
+}
+
+function dispatchOptions(s: Settings, postgres: boolean): DispatchOptions {
+  /** PGlite has one connection: more transactions in flight would only queue behind it. */
+  const concurrency = (key: "completionConcurrency" | "claimConcurrency"): number =>
+    !postgres ? 1 : s.raw(key) ? s.int(key, 1, 64) : DEFAULT_DISPATCH_OPTIONS[key];
+  return {
+    leaseTtlMs: s.int("leaseTtlMs", 500, 3_600_000),
+    heartbeatIntervalMs: s.int("heartbeatIntervalMs", 100, 600_000),
+    completionWindowMs: s.int("completionWindowMs", 0, 1000),
+    completionBatchSize: s.int("completionBatchSize", 1, 10_000),
+    completionConcurrency: concurrency("completionConcurrency"),
+    claimConcurrency: concurrency("claimConcurrency"),
+    claimBatchSize: s.int("claimBatchSize", 1, 10_000),
+    triggerBatchSize: s.int("triggerBatchSize", 1, 10_000),
+    sweepIntervalMs: s.int("sweepIntervalMs", 50, 60_000),
+  };
+}
+
+/**
+ * One setting at a time, typed and checked: its flag, else its environment
+ * variable, else its default (an empty value counts as unset). A bad value
+ * throws `ConfigError` naming both the flag and the variable.
+ */
+interface Settings {
+  raw(key: OptionKey): string | undefined;
+  int(key: OptionKey, min: number, max: number): number;
+  bool(key: OptionKey): boolean;
+  oneOf<T extends string>(key: OptionKey, values: readonly T[]): T;
+  /** Undefined when unset; else a URL with one of `protocols` (`postgres:`). */
+  url(key: OptionKey, protocols: string[]): string | undefined;
+}
+
+function readSettings(argv: string[], env: NodeJS.ProcessEnv): Settings {
   const flags = parseArgs({
     args: argv,
     options: Object.fromEntries(Object.values(OPTIONS).map((o) => [o.flag, { type: "string" as const }])),
@@ -43,90 +114,41 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     const v = flags[o.flag] ?? env[o.env];
     return v === undefined || v === "" ? o.default : v;
   };
-  const int = (key: OptionKey, min: number, max: number): number => {
-    const v = raw(key) ?? "";
-    const n = Number(v);
-    if (!/^\d+$/.test(v) || n < min || n > max) {
-      throw new ConfigError(
-        `--${OPTIONS[key].flag} / ${OPTIONS[key].env}: expected an integer from ${min} to ${max}, got "${v}"`,
-      );
-    }
-    return n;
-  };
-  const bool = (key: OptionKey): boolean => {
-    const v = raw(key) ?? "";
-    if (v !== "true" && v !== "false") {
-      throw new ConfigError(`--${OPTIONS[key].flag} / ${OPTIONS[key].env}: expected true or false, got "${v}"`);
-    }
-    return v === "true";
-  };
-  const oneOf = <T extends string>(key: OptionKey, values: readonly T[]): T => {
-    const v = raw(key) ?? "";
-    if (!(values as readonly string[]).includes(v)) {
-      throw new ConfigError(
-        `--${OPTIONS[key].flag} / ${OPTIONS[key].env}: expected one of ${values.join(", ")}, got "${v}"`,
-      );
-    }
-    return v as T;
-  };
-  const logLevel = raw("logLevel") ?? "info";
-  if (!LOG_LEVELS.includes(logLevel)) {
-    throw new ConfigError(`--log-level / LOG_LEVEL: expected one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`);
-  }
-  const url = (key: "databaseUrl" | "redisUrl" | "otlpEndpoint", protocols: string[]): string | undefined => {
-    const v = raw(key);
-    if (v === undefined) return undefined;
-    let parsed: URL;
-    try {
-      parsed = new URL(v);
-    } catch {
-      throw new ConfigError(`--${OPTIONS[key].flag} / ${OPTIONS[key].env}: not a URL: "${v}"`);
-    }
-    if (!protocols.includes(parsed.protocol)) {
-      throw new ConfigError(
-        `--${OPTIONS[key].flag} / ${OPTIONS[key].env}: expected ${protocols.join(" or ")} URL, got "${parsed.protocol}"`,
-      );
-    }
-    return v;
-  };
-  const databaseUrl = url("databaseUrl", ["postgres:", "postgresql:"]);
-  /** PGlite has one connection: more transactions in flight would only queue behind it. */
-  const concurrency = (key: "completionConcurrency" | "claimConcurrency"): number =>
-    !databaseUrl ? 1 : raw(key) ? int(key, 1, 64) : DEFAULT_DISPATCH_OPTIONS[key];
+  const bad = (key: OptionKey, what: string) =>
+    new ConfigError(`--${OPTIONS[key].flag} / ${OPTIONS[key].env}: ${what}`);
   return {
-    port: int("port", 0, 65535),
-    host: raw("host") ?? "0.0.0.0",
-    databaseUrl,
-    pgPreparedStatements: bool("pgPreparedStatements"),
-    databaseWaitMs: int("databaseWaitMs", 0, 86_400_000),
-    redisUrl: url("redisUrl", ["redis:", "rediss:"]),
-    leasePrefix: leasePrefix(raw("leasePrefix") ?? "weft"),
-    dataDir: raw("dataDir") ?? "./.weft/data",
-    corsOrigins: (raw("corsOrigins") ?? "")
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean),
-    maxRequestBytes: int("maxRequestBytes", 1024, 1024 * 1024 * 1024),
-    requestTimeoutMs: int("requestTimeoutMs", 1000, 3_600_000),
-    logLevel,
-    logFormat: oneOf("logFormat", ["json", "pretty"] as const),
-    shutdownGraceMs: int("shutdownGraceMs", 0, 3_600_000),
-    builtinSlots: int("builtinSlots", 1, 100_000),
-    webhookSecret: raw("webhookSecret") ?? "",
-    maxPayloadBytes: int("maxPayloadBytes", 64, 1024 * 1024 * 1024),
-    webhookRetryMs: int("webhookRetryMs", 10, 3_600_000),
-    scheduleIntervalMs: int("scheduleIntervalMs", 50, 3_600_000),
-    otlpEndpoint: url("otlpEndpoint", ["http:", "https:"]),
-    dispatch: {
-      leaseTtlMs: int("leaseTtlMs", 500, 3_600_000),
-      heartbeatIntervalMs: int("heartbeatIntervalMs", 100, 600_000),
-      completionWindowMs: int("completionWindowMs", 0, 1000),
-      completionBatchSize: int("completionBatchSize", 1, 10_000),
-      completionConcurrency: concurrency("completionConcurrency"),
-      claimConcurrency: concurrency("claimConcurrency"),
-      claimBatchSize: int("claimBatchSize", 1, 10_000),
-      triggerBatchSize: int("triggerBatchSize", 1, 10_000),
-      sweepIntervalMs: int("sweepIntervalMs", 50, 60_000),
+    raw,
+    int(key, min, max) {
+      const v = raw(key) ?? "";
+      const n = Number(v);
+      if (!/^\d+$/.test(v) || n < min || n > max)
+        throw bad(key, `expected an integer from ${min} to ${max}, got "${v}"`);
+      return n;
+    },
+    bool(key) {
+      const v = raw(key) ?? "";
+      if (v !== "true" && v !== "false") throw bad(key, `expected true or false, got "${v}"`);
+      return v === "true";
+    },
+    oneOf<T extends string>(key: OptionKey, values: readonly T[]): T {
+      const v = raw(key) ?? "";
+      if (!(values as readonly string[]).includes(v))
+        throw bad(key, `expected one of ${values.join(", ")}, got "${v}"`);
+      return v as T;
+    },
+    url(key, protocols) {
+      const v = raw(key);
+      if (v === undefined) return undefined;
+      let parsed: URL;
+      try {
+        parsed = new URL(v);
+      } catch {
+        throw bad(key, `not a URL: "${v}"`);
+      }
+      if (!protocols.includes(parsed.protocol)) {
+        throw bad(key, `expected ${protocols.join(" or ")} URL, got "${parsed.protocol}"`);
+      }
+      return v;
     },
   };
 }
