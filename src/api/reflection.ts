@@ -73,54 +73,27 @@ export function registerReflection(router: ConnectRouter, registry: ReflectionRe
   });
 }
 
+/** What reflection answers from, indexed once. */
+interface Index {
+  /** By file name (`weft/v1/common.proto`). */
+  files: Map<string, DescFile>;
+  /** The file declaring each fully-qualified symbol: types, fields, oneofs, enum values, services, methods. */
+  symbols: Map<string, DescFile>;
+  /** The file declaring each extension, by `<extendee>#<number>`. */
+  byExtension: Map<string, DescFile>;
+  /** Extension numbers per message type (empty for a message nothing extends). */
+  extensionNumbers: Map<string, number[]>;
+  services: Set<string>;
+}
+
 /** Indexes files, symbols and extensions once; returns the per-request answerer. */
 function createReflectionIndex(roots: DescFile[]): (q: Query) => Answer {
-  const served = [
+  const { files, symbols, byExtension, extensionNumbers, services } = indexFiles([
     ...roots,
     file_grpc_health_v1_health,
     v1.file_grpc_reflection_v1_reflection,
     v1alpha.file_grpc_reflection_v1alpha_reflection,
-  ];
-  const files = new Map<string, DescFile>();
-  const symbols = new Map<string, DescFile>();
-  const byExtension = new Map<string, DescFile>(); // "<extendee>#<number>"
-  const extensionNumbers = new Map<string, number[]>(); // extendee → numbers
-  const services = new Set<string>();
-  const addMessage = (file: DescFile, msg: DescMessage): void => {
-    symbols.set(msg.typeName, file);
-    extensionNumbers.set(msg.typeName, extensionNumbers.get(msg.typeName) ?? []);
-    for (const f of msg.fields) symbols.set(`${msg.typeName}.${f.name}`, file);
-    for (const o of msg.oneofs) symbols.set(`${msg.typeName}.${o.name}`, file);
-    msg.nestedMessages.forEach((m) => addMessage(file, m));
-    msg.nestedEnums.forEach((e) => addEnum(file, e, msg.typeName));
-    msg.nestedExtensions.forEach((x) => addExtension(file, x));
-  };
-  const addEnum = (file: DescFile, e: DescEnum, scope: string): void => {
-    symbols.set(e.typeName, file);
-    // protobuf scopes enum values beside their enum (pkg.VALUE); accept pkg.Enum.VALUE too.
-    for (const v of e.values)
-      symbols.set(`${scope ? `${scope}.` : ""}${v.name}`, file).set(`${e.typeName}.${v.name}`, file);
-  };
-  const addExtension = (file: DescFile, x: DescExtension): void => {
-    symbols.set(x.typeName, file);
-    byExtension.set(`${x.extendee.typeName}#${x.number}`, file);
-    extensionNumbers.set(x.extendee.typeName, [...(extensionNumbers.get(x.extendee.typeName) ?? []), x.number]);
-  };
-  const addFile = (file: DescFile): void => {
-    if (files.has(file.proto.name)) return;
-    files.set(file.proto.name, file);
-    file.dependencies.forEach(addFile);
-    file.messages.forEach((m) => addMessage(file, m));
-    file.enums.forEach((e) => addEnum(file, e, file.proto.package));
-    file.extensions.forEach((x) => addExtension(file, x));
-    for (const s of file.services) {
-      symbols.set(s.typeName, file);
-      for (const m of s.methods) symbols.set(`${s.typeName}.${m.name}`, file);
-    }
-  };
-  served.forEach(addFile);
-  served.forEach((f) => f.services.forEach((s) => services.add(s.typeName)));
-
+  ]);
   const bytes = new Map<string, Uint8Array>();
   const encode = (f: DescFile): Uint8Array => {
     let b = bytes.get(f.proto.name);
@@ -172,4 +145,51 @@ function createReflectionIndex(roots: DescFile[]): (q: Query) => Answer {
         };
     }
   };
+}
+
+/** The served files and everything they import, transitively. */
+function indexFiles(served: DescFile[]): Index {
+  const index: Index = {
+    files: new Map(),
+    symbols: new Map(),
+    byExtension: new Map(),
+    extensionNumbers: new Map(),
+    services: new Set(),
+  };
+  const { files, symbols, byExtension, extensionNumbers } = index;
+  const addMessage = (file: DescFile, msg: DescMessage): void => {
+    symbols.set(msg.typeName, file);
+    extensionNumbers.set(msg.typeName, extensionNumbers.get(msg.typeName) ?? []);
+    for (const f of msg.fields) symbols.set(`${msg.typeName}.${f.name}`, file);
+    for (const o of msg.oneofs) symbols.set(`${msg.typeName}.${o.name}`, file);
+    msg.nestedMessages.forEach((m) => addMessage(file, m));
+    msg.nestedEnums.forEach((e) => addEnum(file, e, msg.typeName));
+    msg.nestedExtensions.forEach((x) => addExtension(file, x));
+  };
+  const addEnum = (file: DescFile, e: DescEnum, scope: string): void => {
+    symbols.set(e.typeName, file);
+    // protobuf scopes enum values beside their enum (pkg.VALUE); accept pkg.Enum.VALUE too.
+    for (const v of e.values)
+      symbols.set(`${scope ? `${scope}.` : ""}${v.name}`, file).set(`${e.typeName}.${v.name}`, file);
+  };
+  const addExtension = (file: DescFile, x: DescExtension): void => {
+    symbols.set(x.typeName, file);
+    byExtension.set(`${x.extendee.typeName}#${x.number}`, file);
+    extensionNumbers.set(x.extendee.typeName, [...(extensionNumbers.get(x.extendee.typeName) ?? []), x.number]);
+  };
+  const addFile = (file: DescFile): void => {
+    if (files.has(file.proto.name)) return;
+    files.set(file.proto.name, file);
+    file.dependencies.forEach(addFile);
+    file.messages.forEach((m) => addMessage(file, m));
+    file.enums.forEach((e) => addEnum(file, e, file.proto.package));
+    file.extensions.forEach((x) => addExtension(file, x));
+    for (const s of file.services) {
+      symbols.set(s.typeName, file);
+      for (const m of s.methods) symbols.set(`${s.typeName}.${m.name}`, file);
+    }
+  };
+  served.forEach(addFile);
+  served.forEach((f) => f.services.forEach((s) => index.services.add(s.typeName)));
+  return index;
 }
