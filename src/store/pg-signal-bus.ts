@@ -47,76 +47,19 @@ const WAKE_ALL: StoreSignal[] = [{ kind: "queued" }, { kind: "run", runIds: [] }
 export function createPgSignalBus(options: PgSignalBusOptions): SignalBus & { readonly listening: boolean } {
   const origin = randomUUID();
   const listeners = new Listeners();
-  const minBackoff = options.minBackoffMs ?? 100;
-  const maxBackoff = options.maxBackoffMs ?? 5_000;
-  const report = options.onError ?? ((error: Error) => process.emitWarning(error, "StoreSignalWarning"));
-  let client: pg.Client | undefined;
-  let opening: Promise<void> | undefined;
-  let retryTimer: NodeJS.Timeout | undefined;
-  let failures = 0;
   let closed = false;
-
-  const onNotification = (msg: pg.Notification) => {
-    if (msg.channel !== SIGNAL_CHANNEL) return;
-    const decoded = decodeSignal(msg.payload);
-    // Our own signals were delivered in-process at commit.
-    if (decoded !== undefined && decoded.origin !== origin) listeners.deliver([decoded.signal]);
-  };
-
-  /** Opens a client and LISTENs; on failure the client is ended and the error thrown. */
-  const open = async (): Promise<void> => {
-    const next = new pg.Client({ connectionString: options.url, keepAlive: true, connectionTimeoutMillis: 10_000 });
-    next.on("notification", onNotification);
-    next.on("error", (error) => lost(next, error));
-    next.on("end", () => lost(next, new Error("LISTEN connection ended")));
-    try {
-      await next.connect();
-      await next.query(`LISTEN ${SIGNAL_CHANNEL}`);
-    } catch (error) {
-      next.removeAllListeners("end");
-      await next.end().catch(() => undefined);
-      throw error;
-    }
-    if (closed) {
-      await next.end();
-      return;
-    }
-    client = next;
-  };
-
-  const lost = (which: pg.Client, error: Error) => {
-    if (which !== client || closed) return;
-    client = undefined;
-    report(error);
-    which.removeAllListeners("end");
-    which.end().catch(() => undefined);
-    scheduleReconnect();
-  };
-
-  const scheduleReconnect = () => {
-    if (closed || retryTimer !== undefined) return;
-    const base = Math.min(maxBackoff, minBackoff * 2 ** failures);
-    const delay = base / 2 + Math.random() * (base / 2);
-    retryTimer = setTimeout(() => {
-      retryTimer = undefined;
-      open().then(
-        () => {
-          failures = 0;
-          if (!closed) listeners.deliver(WAKE_ALL);
-        },
-        (error: unknown) => {
-          failures++;
-          report(error instanceof Error ? error : new Error(String(error)));
-          scheduleReconnect();
-        },
-      );
-    }, delay);
-  };
-
+  const connection = new ListenConnection(options, {
+    notified: (payload) => {
+      const decoded = decodeSignal(payload);
+      // Our own signals were delivered in-process at commit.
+      if (decoded !== undefined && decoded.origin !== origin) listeners.deliver([decoded.signal]);
+    },
+    reconnected: () => listeners.deliver(WAKE_ALL),
+  });
   return {
     origin,
     get listening() {
-      return client !== undefined;
+      return connection.listening;
     },
     payloads: (signals) => encodeSignals(origin, signals),
     committed: (signals) => listeners.deliver(signals),
@@ -129,23 +72,119 @@ export function createPgSignalBus(options: PgSignalBusOptions): SignalBus & { re
     },
     async subscribe(listener) {
       if (closed) throw new Error("the signal bus is closed");
-      if (client === undefined && retryTimer === undefined) {
-        opening ??= open().finally(() => (opening = undefined));
-        await opening;
-      }
+      await connection.start();
       return listeners.add(listener);
     },
     async close() {
       closed = true;
-      if (retryTimer !== undefined) clearTimeout(retryTimer);
-      retryTimer = undefined;
-      await opening?.catch(() => undefined);
-      const last = client;
-      client = undefined;
-      if (last !== undefined) {
-        last.removeAllListeners("end");
-        await last.end().catch(() => undefined);
-      }
+      await connection.close();
     },
   };
+}
+
+/**
+ * The one session connection that runs `LISTEN weft`: opened by `start()`,
+ * reopened with capped exponential backoff and jitter whenever it is lost,
+ * until `close()`.
+ */
+class ListenConnection {
+  #client: pg.Client | undefined;
+  #opening: Promise<void> | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #failures = 0;
+  #closed = false;
+  readonly #minBackoff: number;
+  readonly #maxBackoff: number;
+  readonly #report: (error: Error) => void;
+
+  constructor(
+    private readonly options: PgSignalBusOptions,
+    private readonly on: { notified: (payload: string | undefined) => void; reconnected: () => void },
+  ) {
+    this.#minBackoff = options.minBackoffMs ?? 100;
+    this.#maxBackoff = options.maxBackoffMs ?? 5_000;
+    this.#report = options.onError ?? ((error: Error) => process.emitWarning(error, "StoreSignalWarning"));
+  }
+
+  get listening(): boolean {
+    return this.#client !== undefined;
+  }
+
+  /** Opens the connection unless it is open or a reconnect is due; rejects when it cannot be opened. */
+  async start(): Promise<void> {
+    if (this.#client === undefined && this.#retryTimer === undefined) {
+      this.#opening ??= this.#open().finally(() => (this.#opening = undefined));
+      await this.#opening;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    await this.#opening?.catch(() => undefined);
+    const last = this.#client;
+    this.#client = undefined;
+    if (last !== undefined) {
+      last.removeAllListeners("end");
+      await last.end().catch(() => undefined);
+    }
+  }
+
+  /** Opens a client and LISTENs; on failure the client is ended and the error thrown. */
+  async #open(): Promise<void> {
+    const next = new pg.Client({
+      connectionString: this.options.url,
+      keepAlive: true,
+      connectionTimeoutMillis: 10_000,
+    });
+    next.on("notification", (msg: pg.Notification) => {
+      if (msg.channel === SIGNAL_CHANNEL) this.on.notified(msg.payload);
+    });
+    next.on("error", (error) => this.#lost(next, error));
+    next.on("end", () => this.#lost(next, new Error("LISTEN connection ended")));
+    try {
+      await next.connect();
+      await next.query(`LISTEN ${SIGNAL_CHANNEL}`);
+    } catch (error) {
+      next.removeAllListeners("end");
+      await next.end().catch(() => undefined);
+      throw error;
+    }
+    if (this.#closed) {
+      await next.end();
+      return;
+    }
+    this.#client = next;
+  }
+
+  #lost(which: pg.Client, error: Error): void {
+    if (which !== this.#client || this.#closed) return;
+    this.#client = undefined;
+    this.#report(error);
+    which.removeAllListeners("end");
+    which.end().catch(() => undefined);
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#closed || this.#retryTimer !== undefined) return;
+    const base = Math.min(this.#maxBackoff, this.#minBackoff * 2 ** this.#failures);
+    const delay = base / 2 + Math.random() * (base / 2);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#open().then(
+        () => {
+          this.#failures = 0;
+          // Signals sent while it was away are lost: the listeners must look again.
+          if (!this.#closed) this.on.reconnected();
+        },
+        (error: unknown) => {
+          this.#failures++;
+          this.#report(error instanceof Error ? error : new Error(String(error)));
+          this.#scheduleReconnect();
+        },
+      );
+    }, delay);
+  }
 }
