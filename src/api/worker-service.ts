@@ -26,8 +26,8 @@ import { WorkerSession, type Outgoing } from "../dispatch/session.js";
 import type { WorkerPresence } from "../dispatch/worker-presence.js";
 import type { Logger } from "../log.js";
 import type { WorkerRegistry } from "../registry/types.js";
+import { invalidOutput, UNTYPED_ERROR } from "../engine/failures.js";
 import type { JsonValue } from "../engine/model.js";
-import { INVALID_OUTPUT } from "../store/nul-text.js";
 import type { ClaimedTask, TaskOutcome } from "../store/types.js";
 import { isDatabaseUnavailable } from "../store/unavailable.js";
 import { jsonToValue, valueToJson } from "./convert.js";
@@ -134,11 +134,7 @@ function resultOutcome(r: TaskResult): TaskOutcome["outcome"] {
       } catch (err) {
         return {
           kind: "error",
-          error: {
-            type: INVALID_OUTPUT,
-            message: `output_json is not JSON: ${err instanceof Error ? err.message : String(err)}`,
-            retryable: false,
-          },
+          error: invalidOutput(`output_json is not JSON: ${err instanceof Error ? err.message : String(err)}`),
         };
       }
     case "error":
@@ -146,7 +142,7 @@ function resultOutcome(r: TaskResult): TaskOutcome["outcome"] {
         kind: "error",
         error: {
           message: r.outcome.value.message,
-          type: r.outcome.value.type || "Error",
+          type: r.outcome.value.type || UNTYPED_ERROR,
           retryable: r.outcome.value.retryable,
         },
       };
