@@ -151,6 +151,59 @@ function resultOutcome(r: TaskResult): TaskOutcome["outcome"] {
   }
 }
 
+/**
+ * What a worker stream does with each message: a result goes to the
+ * dispatcher and is acked once recorded (or asked for again when the
+ * database is unreachable), a heartbeat renews leases, a second hello is
+ * refused. Every message counts as hearing from the worker.
+ *
+ * @example
+ *   const handle = workerMessageHandler(session, dispatcher, log);
+ *   for await (const m of requests) handle(m);
+ */
+function workerMessageHandler(session: WorkerSession, dispatcher: Dispatcher, log: Logger): (m: WorkerMessage) => void {
+  const result = (r: TaskResult): void => {
+    // A resend (on the worker's timer) of a result still being committed: the commit's ack answers both.
+    if (session.committing(r.taskId, r.leaseToken)) return;
+    const outcome = resultOutcome(r);
+    dispatcher.submit(session, { taskId: r.taskId, leaseToken: r.leaseToken, workerId: session.id, outcome }).then(
+      (res) => session.send({ kind: "ack", taskId: r.taskId, accepted: res.accepted, reason: res.reason }),
+      (err: unknown) => {
+        // Not recorded: the worker keeps the result and sends it again; its lease token still decides.
+        if (isDatabaseUnavailable(err))
+          log.debug({ err, taskId: r.taskId }, "could not record result: database unreachable");
+        else log.error({ err, taskId: r.taskId }, "could not record result");
+        session.send({
+          kind: "ack",
+          taskId: r.taskId,
+          accepted: false,
+          retryLater: true,
+          reason: "the result could not be recorded now; send it again",
+        });
+      },
+    );
+  };
+  return (m: WorkerMessage): void => {
+    dispatcher.heard(session);
+    switch (m.msg.case) {
+      case "result":
+        result(m.msg.value);
+        break;
+      case "results":
+        for (const r of m.msg.value.results) result(r);
+        break;
+      case "heartbeat":
+        void dispatcher.heartbeat(session, m.msg.value.taskIds);
+        break;
+      case "hello":
+        session.send({ kind: "ack", taskId: "", accepted: false, reason: "hello may only be sent once" });
+        break;
+      default:
+        break;
+    }
+  };
+}
+
 export function registerWorkerService(router: ConnectRouter, deps: WorkerServiceDeps): void {
   const { dispatcher, checks, logger } = deps;
   router.service(WorkerService, {
@@ -185,46 +238,7 @@ export function registerWorkerService(router: ConnectRouter, deps: WorkerService
       dispatcher.attach(session);
       deps.presence.attached(session);
 
-      const result = (r: TaskResult): void => {
-        // A resend (on the worker's timer) of a result still being committed: the commit's ack answers both.
-        if (session.committing(r.taskId, r.leaseToken)) return;
-        const outcome = resultOutcome(r);
-        dispatcher.submit(session, { taskId: r.taskId, leaseToken: r.leaseToken, workerId: session.id, outcome }).then(
-          (res) => session.send({ kind: "ack", taskId: r.taskId, accepted: res.accepted, reason: res.reason }),
-          (err: unknown) => {
-            // Not recorded: the worker keeps the result and sends it again; its lease token still decides.
-            if (isDatabaseUnavailable(err))
-              log.debug({ err, taskId: r.taskId }, "could not record result: database unreachable");
-            else log.error({ err, taskId: r.taskId }, "could not record result");
-            session.send({
-              kind: "ack",
-              taskId: r.taskId,
-              accepted: false,
-              retryLater: true,
-              reason: "the result could not be recorded now; send it again",
-            });
-          },
-        );
-      };
-      const handle = (m: WorkerMessage): void => {
-        dispatcher.heard(session);
-        switch (m.msg.case) {
-          case "result":
-            result(m.msg.value);
-            break;
-          case "results":
-            for (const r of m.msg.value.results) result(r);
-            break;
-          case "heartbeat":
-            void dispatcher.heartbeat(session, m.msg.value.taskIds);
-            break;
-          case "hello":
-            session.send({ kind: "ack", taskId: "", accepted: false, reason: "hello may only be sent once" });
-            break;
-          default:
-            break;
-        }
-      };
+      const handle = workerMessageHandler(session, dispatcher, log);
       const reader = (async () => {
         for (;;) {
           const next = await it.next();
