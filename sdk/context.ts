@@ -14,6 +14,7 @@
  * ```
  */
 import type { JsonValue } from "@bufbuild/protobuf";
+import { SdkErrorType } from "./failures.js";
 
 /** What a handler knows about the task it runs. */
 export interface TaskContext {
@@ -53,29 +54,8 @@ export interface TaskContext {
  */
 export type TaskHandler<I = JsonValue, O = unknown> = (input: I, ctx: TaskContext) => O | Promise<O>;
 
-/** Failure types the SDK itself reports. */
-export const SdkErrorType = {
-  /** The server sent a task for an action this worker did not register. */
-  UNKNOWN_ACTION: "UNKNOWN_ACTION",
-  /** More tasks arrived than the worker has slots; back to the queue. */
-  NO_SLOT: "NO_SLOT",
-  /** The task arrived while the worker was draining; back to the queue. */
-  WORKER_DRAINING: "WORKER_DRAINING",
-  /** The worker stopped before the handler finished. */
-  WORKER_SHUTDOWN: "WORKER_SHUTDOWN",
-  /** The server cancelled the task. */
-  CANCELLED: "CANCELLED",
-  /** The task's deadline passed. */
-  DEADLINE_EXCEEDED: "DEADLINE_EXCEEDED",
-  /** The task's input could not be decoded. */
-  BAD_INPUT: "BAD_INPUT",
-  /** The handler returned something JSON cannot hold (a cycle, a bigint). */
-  OUTPUT_NOT_SERIALIZABLE: "OUTPUT_NOT_SERIALIZABLE",
-  /** The encoded result is larger than the server accepts. */
-  OUTPUT_TOO_LARGE: "OUTPUT_TOO_LARGE",
-  /** The server offered the same task again; the older run was abandoned. */
-  SUPERSEDED: "SUPERSEDED",
-} as const;
+// Still importable from here, where it used to live; the list is in failures.ts.
+export { SdkErrorType };
 
 /** Failure.type is at most 256 characters, Failure.message at most 65,536. */
 const MAX_TYPE = 256;
@@ -98,7 +78,7 @@ export class TaskError extends Error {
 
   constructor(type: string, message: string, opts: { retryable?: boolean; cause?: unknown } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.type = type || "Error";
+    this.type = type || SdkErrorType.ERROR;
     this.retryable = opts.retryable ?? true;
   }
 
@@ -128,8 +108,8 @@ export function toTaskError(err: unknown): TaskError {
     err instanceof TaskError
       ? err
       : err instanceof Error
-        ? new TaskError(err.name || "Error", err.message, { retryable: true, cause: err })
-        : new TaskError("Error", describe(err), { retryable: true, cause: err });
+        ? new TaskError(err.name || SdkErrorType.ERROR, err.message, { retryable: true, cause: err })
+        : new TaskError(SdkErrorType.ERROR, describe(err), { retryable: true, cause: err });
   if (base.type.length <= MAX_TYPE && base.message.length <= MAX_MESSAGE) return base;
   return new TaskError(base.type.slice(0, MAX_TYPE), base.message.slice(0, MAX_MESSAGE), {
     retryable: base.retryable,

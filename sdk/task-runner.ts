@@ -14,7 +14,8 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { durationMs, timestampMs, type Value } from "@bufbuild/protobuf/wkt";
 import { FailureSchema, type Failure } from "../gen/weft/v1/common_pb.js";
 import { WorkerMessageSchema, type Task } from "../gen/weft/v1/worker_service_pb.js";
-import { SdkErrorType, TaskError, toTaskError, type TaskContext, type TaskHandler } from "./context.js";
+import { TaskError, toTaskError, type TaskContext, type TaskHandler } from "./context.js";
+import { SdkErrorType } from "./failures.js";
 import type { ResultMessage } from "./result-book.js";
 import { inTaskSpan } from "./tracing.js";
 import { jsonToValue, valueToJson } from "./value.js";
@@ -110,7 +111,7 @@ async function runUntraced(handler: TaskHandler<never>, task: Task, ctx: TaskCon
  *
  * @example
  * ```ts
- * failureOutcome(TaskError.retryable("NO_SLOT", "all slots busy"));
+ * failureOutcome(TaskError.retryable(SdkErrorType.NO_SLOT, "all slots busy"));
  * ```
  */
 export function failureOutcome(err: TaskError): Outcome {

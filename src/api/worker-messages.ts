@@ -9,7 +9,7 @@ import { durationFromMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { AckSchema, ServerMessageSchema, TaskResult, TaskSchema } from "../../gen/weft/v1/worker_service_pb.js";
 import type { Outgoing } from "../dispatch/session.js";
 import type { JsonValue } from "../engine/model.js";
-import { INVALID_OUTPUT } from "../store/nul-text.js";
+import { invalidOutput, UNTYPED_ERROR } from "../engine/failures.js";
 import type { ClaimedTask, TaskOutcome } from "../store/types.js";
 import { jsonToValue, valueToJson } from "./convert.js";
 
@@ -107,11 +107,7 @@ export function resultOutcome(r: TaskResult): TaskOutcome["outcome"] {
       } catch (err) {
         return {
           kind: "error",
-          error: {
-            type: INVALID_OUTPUT,
-            message: `output_json is not JSON: ${err instanceof Error ? err.message : String(err)}`,
-            retryable: false,
-          },
+          error: invalidOutput(`output_json is not JSON: ${err instanceof Error ? err.message : String(err)}`),
         };
       }
     case "error":
@@ -119,7 +115,7 @@ export function resultOutcome(r: TaskResult): TaskOutcome["outcome"] {
         kind: "error",
         error: {
           message: r.outcome.value.message,
-          type: r.outcome.value.type || "Error",
+          type: r.outcome.value.type || UNTYPED_ERROR,
           retryable: r.outcome.value.retryable,
         },
       };

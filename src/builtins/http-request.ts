@@ -19,8 +19,9 @@
  * ```
  */
 import { parseDurationMs } from "../engine/duration-text.js";
+import { cancelled, httpStatus, networkError, payloadTooLarge, timeout } from "../engine/failures.js";
 import type { JsonValue } from "../engine/model.js";
-import { asObject, badInput, failure, type BuiltinAction, type BuiltinOutcome } from "./types.js";
+import { asObject, badInput, failed, type BuiltinAction, type BuiltinOutcome } from "./types.js";
 
 const NAME = "http.request";
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -32,22 +33,22 @@ export async function httpExchange(
   signal: AbortSignal,
   maxBytes = Number.POSITIVE_INFINITY,
 ): Promise<BuiltinOutcome> {
-  const timeout = AbortSignal.timeout(req.timeoutMs);
+  const ownTimeout = AbortSignal.timeout(req.timeoutMs);
   const describe = `${req.method} ${req.url}`;
   try {
     const res = await fetch(req.url, {
       method: req.method,
       headers: req.headers,
       ...(req.body !== undefined ? { body: req.body } : {}),
-      signal: AbortSignal.any([signal, timeout]),
+      signal: AbortSignal.any([signal, ownTimeout]),
       redirect: "follow",
     });
     const text = await readCapped(res, maxBytes);
     if (text === undefined) {
-      return failure(
-        "PAYLOAD_TOO_LARGE",
-        `${describe}: response body above the payload limit of ${maxBytes} bytes (--max-payload-bytes)`,
-        false,
+      return failed(
+        payloadTooLarge(
+          `${describe}: response body above the payload limit of ${maxBytes} bytes (--max-payload-bytes)`,
+        ),
       );
     }
     const headers: Record<string, JsonValue> = {};
@@ -61,15 +62,14 @@ export async function httpExchange(
       }
     }
     if (res.status < 200 || res.status > 299) {
-      const retryable = res.status >= 500 || res.status === 429;
-      return failure(`HTTP_${res.status}`, `${describe} answered ${res.status}: ${text.slice(0, 500)}`, retryable);
+      return failed(httpStatus(res.status, `${describe} answered ${res.status}: ${text.slice(0, 500)}`));
     }
     return { kind: "output", output: { status: res.status, headers, body } };
   } catch (err) {
-    if (signal.aborted) return failure("CANCELLED", `${describe}: cancelled (${String(signal.reason)})`, true);
-    if (timeout.aborted) return failure("TIMEOUT", `${describe}: no answer within ${req.timeoutMs} ms`, true);
+    if (signal.aborted) return failed(cancelled(`${describe}: cancelled (${String(signal.reason)})`, true));
+    if (ownTimeout.aborted) return failed(timeout(`${describe}: no answer within ${req.timeoutMs} ms`));
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    return failure("NETWORK_ERROR", `${describe}: ${cause?.code ?? cause?.message ?? (err as Error).message}`, true);
+    return failed(networkError(`${describe}: ${cause?.code ?? cause?.message ?? (err as Error).message}`));
   }
 }
 

@@ -12,7 +12,8 @@
  * ```
  */
 import { CelError, evalCel } from "../engine/cel.js";
-import { asObject, badInput, failure, type BuiltinAction } from "./types.js";
+import { expressionError } from "../engine/failures.js";
+import { asObject, badInput, failed, type BuiltinAction } from "./types.js";
 
 const NAME = "transform";
 
@@ -26,7 +27,7 @@ export const transform: BuiltinAction = {
     try {
       return { kind: "output", output: evalCel(expression, { input, steps }) };
     } catch (err) {
-      if (err instanceof CelError) return failure("EXPRESSION_ERROR", `${NAME}: ${err.message}`, false);
+      if (err instanceof CelError) return failed(expressionError(`${NAME}: ${err.message}`));
       throw err;
     }
   },

@@ -10,6 +10,7 @@
  * const echo: BuiltinAction = { name: "echo", run: async (input) => ({ kind: "output", output: input }) };
  * ```
  */
+import { invalidInput } from "../engine/failures.js";
 import type { Failure, JsonValue } from "../engine/model.js";
 
 /** What a built-in hands back for one attempt. */
@@ -46,20 +47,28 @@ export interface BuiltinAction {
 }
 
 /**
- * A failure with its retryability spelled out.
+ * The outcome of a failed attempt; build the failure with the catalogue's
+ * constructors (`src/engine/failures.ts`), which set its `retryable`.
  *
  * @example
  * ```ts
- * return failure("HTTP_404", "GET https://x/y answered 404", false);
+ * return failed(httpStatus(404, "GET https://x/y answered 404"));
  * ```
  */
-export function failure(type: string, message: string, retryable: boolean): BuiltinOutcome {
-  return { kind: "error", error: { type, message, retryable } };
+export function failed(error: Failure): BuiltinOutcome {
+  return { kind: "error", error };
 }
 
-/** A bad input: never retried. */
+/**
+ * A bad input: never retried.
+ *
+ * @example
+ * ```ts
+ * return badInput("delay", "input.duration must be a duration such as 30s, 5m or 1h");
+ * ```
+ */
 export function badInput(action: string, message: string): BuiltinOutcome {
-  return failure("INVALID_INPUT", `${action}: ${message}`, false);
+  return failed(invalidInput(`${action}: ${message}`));
 }
 
 /** The input as an object, or undefined when it is not one. */

@@ -16,6 +16,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { uuidv7 } from "uuidv7";
 import type { BuiltinRegistry } from "../builtins/registry.js";
 import type { BuiltinOutcome } from "../builtins/types.js";
+import { AbortReason, builtinError, cancelReason, SHUTDOWN_ABORT, unknownAction } from "../engine/failures.js";
 import type { JsonValue } from "../engine/model.js";
 import type { Logger } from "../log.js";
 import type { ClaimedTask, Store, TaskOutcome } from "../store/types.js";
@@ -33,7 +34,8 @@ export interface BuiltinRunner {
   close(graceMs: number): Promise<void>;
 }
 
-export function createBuiltinRunner(deps: {
+/** What the runner needs: the dispatcher it claims through, the store it reads run context from, its actions. */
+export interface BuiltinRunnerDeps {
   dispatcher: Dispatcher;
   store: Pick<Store, "getRun" | "getWorkflow">;
   registry: BuiltinRegistry;
@@ -44,105 +46,106 @@ export function createBuiltinRunner(deps: {
   defaultSecret: string;
   /** `--max-payload-bytes`: built-ins read no larger answers. */
   maxOutputBytes?: number;
-}): BuiltinRunner {
-  const { dispatcher, store, registry, logger } = deps;
+}
+
+/** The run's input and the outputs of its succeeded steps. */
+async function runContext(store: BuiltinRunnerDeps["store"], runId: string) {
+  const run = await store.getRun(runId);
+  const steps: Record<string, JsonValue> = {};
+  for (const s of run?.steps ?? []) if (s.status === "SUCCEEDED" && s.output !== undefined) steps[s.stepId] = s.output;
+  return { input: run?.input ?? null, steps };
+}
+
+/** The workflow's own signing secret, else the server's default. */
+async function signingSecret(deps: BuiltinRunnerDeps, runId: string, workflowId: string): Promise<string> {
+  const run = await deps.store.getRun(runId);
+  const wf = run ? await deps.store.getWorkflow(workflowId, run.workflowVersion) : undefined;
+  return wf?.def.webhooks.secret || deps.defaultSecret;
+}
+
+/** Runs the task's built-in; an unknown action or a throw is a failure, never a rejection. */
+async function execute(deps: BuiltinRunnerDeps, task: ClaimedTask, signal: AbortSignal): Promise<BuiltinOutcome> {
+  const action = deps.registry.get(task.action);
+  if (!action) return { kind: "error", error: unknownAction(`no built-in ${task.action}`) };
+  try {
+    return await action.run(task.input, {
+      runId: task.runId,
+      stepId: task.stepId,
+      workflowId: task.workflowId,
+      attempt: task.attempt,
+      signal,
+      now: new Date(),
+      maxOutputBytes: deps.maxOutputBytes ?? Number.POSITIVE_INFINITY,
+      ...(task.timerAt ? { timerAt: task.timerAt } : {}),
+      runContext: () => runContext(deps.store, task.runId),
+      signingSecret: () => signingSecret(deps, task.runId, task.workflowId),
+    });
+  } catch (err) {
+    return {
+      kind: "error",
+      error: builtinError(`${task.action}: ${err instanceof Error ? err.message : String(err)}`),
+    };
+  }
+}
+
+/**
+ * What an attempt reports once its signal aborted (unless it produced an
+ * output anyway). Cut short by our own shutdown: back to the queue for
+ * another replica, attempt not used up. Otherwise a cancel decided it (its
+ * result is usually stale by now): it reports the cancel's type, so a race
+ * with the sweeper's TIMEOUT records the same type, and is retryable, as the
+ * lease the sweeper takes back with it would be.
+ */
+function abortedOutcome(action: string, signal: AbortSignal, closing: boolean): TaskOutcome["outcome"] {
+  if (closing) return { kind: "requeue", reason: "the server shut down during the attempt" };
+  const reason = AbortReason.of(signal.reason);
+  return { kind: "error", error: { type: reason.type, message: `${action}: ${reason.message}`, retryable: true } };
+}
+
+/**
+ * Submits a result, again and again while the database is unreachable (as
+ * an SDK resends): the task stays running, so it is heartbeated and its
+ * lease kept meanwhile. Given up on another error or at shutdown: the lease
+ * then runs out and the task is offered again.
+ */
+async function record(dispatcher: Dispatcher, session: WorkerSession, log: Logger, result: TaskOutcome): Promise<void> {
+  for (let delay = RESUBMIT_MIN_MS; ; delay = Math.min(delay * 2, RESUBMIT_MAX_MS)) {
+    try {
+      await dispatcher.submit(session, result);
+      return;
+    } catch (err) {
+      if (!isDatabaseUnavailable(err) || session.closed) {
+        log.error({ err, taskId: result.taskId }, "could not record a built-in result");
+        return;
+      }
+      log.debug(
+        { err, taskId: result.taskId, retryInMs: delay },
+        "could not record a built-in result yet: database unreachable",
+      );
+      await sleep(delay);
+    }
+  }
+}
+
+export function createBuiltinRunner(deps: BuiltinRunnerDeps): BuiltinRunner {
+  const { dispatcher, registry, logger } = deps;
   const session = new WorkerSession(`builtin-${uuidv7()}`, "builtin", registry.names(), deps.slots, {});
   const running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   const log = logger.child({ workerId: session.id, worker: "builtin" });
   let closing = false;
 
-  const runContext = async (runId: string) => {
-    const run = await store.getRun(runId);
-    const steps: Record<string, JsonValue> = {};
-    for (const s of run?.steps ?? [])
-      if (s.status === "SUCCEEDED" && s.output !== undefined) steps[s.stepId] = s.output;
-    return { input: run?.input ?? null, steps };
-  };
-
-  const signingSecret = async (runId: string, workflowId: string) => {
-    const run = await store.getRun(runId);
-    const wf = run ? await store.getWorkflow(workflowId, run.workflowVersion) : undefined;
-    return wf?.def.webhooks.secret || deps.defaultSecret;
-  };
-
-  const execute = async (task: ClaimedTask, abort: AbortController): Promise<BuiltinOutcome> => {
-    const action = registry.get(task.action);
-    if (!action)
-      return {
-        kind: "error",
-        error: { type: "UNKNOWN_ACTION", message: `no built-in ${task.action}`, retryable: false },
-      };
-    try {
-      return await action.run(task.input, {
-        runId: task.runId,
-        stepId: task.stepId,
-        workflowId: task.workflowId,
-        attempt: task.attempt,
-        signal: abort.signal,
-        now: new Date(),
-        maxOutputBytes: deps.maxOutputBytes ?? Number.POSITIVE_INFINITY,
-        ...(task.timerAt ? { timerAt: task.timerAt } : {}),
-        runContext: () => runContext(task.runId),
-        signingSecret: () => signingSecret(task.runId, task.workflowId),
-      });
-    } catch (err) {
-      return {
-        kind: "error",
-        error: {
-          type: "BUILTIN_ERROR",
-          message: `${task.action}: ${err instanceof Error ? err.message : String(err)}`,
-          retryable: true,
-        },
-      };
-    }
-  };
-
-  /**
-   * Submits a result, again and again while the database is unreachable (as
-   * an SDK resends): the task stays in `running`, so it is heartbeated and
-   * its lease kept meanwhile. Given up on another error or at shutdown: the
-   * lease then runs out and the task is offered again.
-   */
-  const record = async (result: TaskOutcome): Promise<void> => {
-    for (let delay = RESUBMIT_MIN_MS; ; delay = Math.min(delay * 2, RESUBMIT_MAX_MS)) {
-      try {
-        await dispatcher.submit(session, result);
-        return;
-      } catch (err) {
-        if (!isDatabaseUnavailable(err) || session.closed) {
-          log.error({ err, taskId: result.taskId }, "could not record a built-in result");
-          return;
-        }
-        log.debug(
-          { err, taskId: result.taskId, retryInMs: delay },
-          "could not record a built-in result yet: database unreachable",
-        );
-        await sleep(delay);
-      }
-    }
-  };
-
   const start = (task: ClaimedTask): void => {
     const abort = new AbortController();
     const done = (async () => {
-      let outcome: TaskOutcome["outcome"] = await execute(task, abort);
-      if (closing && abort.signal.aborted && outcome.kind !== "output") {
-        // Cut short by our own shutdown: back to the queue for another replica, attempt not used up.
-        outcome = { kind: "requeue", reason: "the server shut down during the attempt" };
-      } else if (abort.signal.aborted && outcome.kind !== "output") {
-        // A cancel decided this attempt (its result is usually stale by now); report
-        // it as what it was, so a race with the sweeper's TIMEOUT records the same type.
-        const reason = String(abort.signal.reason);
-        outcome = {
-          kind: "error",
-          error: {
-            type: /timed out/.test(reason) ? "TIMEOUT" : "CANCELLED",
-            message: `${task.action}: ${reason}`,
-            retryable: true,
-          },
-        };
-      }
-      await record({ taskId: task.taskId, leaseToken: task.leaseToken, workerId: session.id, outcome });
+      let outcome: TaskOutcome["outcome"] = await execute(deps, task, abort.signal);
+      if (abort.signal.aborted && outcome.kind !== "output")
+        outcome = abortedOutcome(task.action, abort.signal, closing);
+      await record(dispatcher, session, log, {
+        taskId: task.taskId,
+        leaseToken: task.leaseToken,
+        workerId: session.id,
+        outcome,
+      });
     })().finally(() => running.delete(task.taskId));
     running.set(task.taskId, { abort, done });
   };
@@ -150,7 +153,7 @@ export function createBuiltinRunner(deps: {
   const pump = (async () => {
     for await (const msg of session.outbox) {
       if (msg.kind === "task") start(msg.task);
-      else if (msg.kind === "cancel") running.get(msg.taskId)?.abort.abort(msg.reason);
+      else if (msg.kind === "cancel") running.get(msg.taskId)?.abort.abort(cancelReason(msg.reason));
     }
   })();
 
@@ -171,7 +174,7 @@ export function createBuiltinRunner(deps: {
       await Promise.race([all(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
       clearTimeout(timer);
       closing = true;
-      for (const r of running.values()) r.abort.abort("the server is shutting down");
+      for (const r of running.values()) r.abort.abort(SHUTDOWN_ABORT);
       await all();
       clearInterval(beat);
       await dispatcher.detach(session);

@@ -7,11 +7,10 @@
  * @example
  *   const outcome = limitOutput(raw, 1_048_576);
  */
+import { payloadTooLarge } from "../engine/failures.js";
 import type { JsonValue } from "../engine/model.js";
 import { parseTaskId } from "../store/task-id.js";
 import type { TaskOutcome } from "../store/types.js";
-
-export const PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE";
 
 /** Bytes of the value's JSON text. */
 export function jsonBytes(value: JsonValue | undefined): number {
@@ -29,11 +28,9 @@ export function limitOutput(outcome: TaskOutcome, maxBytes: number): TaskOutcome
     ...outcome,
     outcome: {
       kind: "error",
-      error: {
-        type: PAYLOAD_TOO_LARGE,
-        message: `${where}: output is ${size} bytes, above the payload limit of ${maxBytes} bytes (--max-payload-bytes / WEFT_MAX_PAYLOAD_BYTES)`,
-        retryable: false,
-      },
+      error: payloadTooLarge(
+        `${where}: output is ${size} bytes, above the payload limit of ${maxBytes} bytes (--max-payload-bytes / WEFT_MAX_PAYLOAD_BYTES)`,
+      ),
     },
   };
 }

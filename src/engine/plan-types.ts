@@ -60,11 +60,5 @@ export interface Plan {
   finish?: { status: "SUCCEEDED" | "FAILED"; output?: JsonValue; error?: Failure };
 }
 
-/**
- * The failure type of a step (or run) whose `when`, input template or
- * `output` expression could not be evaluated.
- *
- * @example
- * if (failure.type === EXPRESSION_ERROR) showExpressionHelp();
- */
-export const EXPRESSION_ERROR = "EXPRESSION_ERROR";
+/** The failure type of a step (or run) whose `when`, input template or `output` expression could not be evaluated. */
+export { EXPRESSION_ERROR } from "./failures.js";

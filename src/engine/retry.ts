@@ -7,6 +7,7 @@
  * at least `initial_interval * backoff_coefficient^(n-1)` (capped at
  * `max_interval`) and at most 1.2 times that.
  */
+import { NO_SLOT, WORKER_DRAINING, WORKER_SHUTDOWN } from "./failures.js";
 import type { Failure, RetryPolicy } from "./model.js";
 
 /**
@@ -28,9 +29,9 @@ export const JITTER_RATIO = 0.2;
  * count as deliveries in `attempts`.
  *
  * @example
- * RETURNED_ERROR_TYPES.includes("WORKER_SHUTDOWN"); // true
+ * RETURNED_ERROR_TYPES.includes(WORKER_SHUTDOWN); // true
  */
-export const RETURNED_ERROR_TYPES: readonly string[] = ["WORKER_DRAINING", "WORKER_SHUTDOWN", "NO_SLOT"];
+export const RETURNED_ERROR_TYPES: readonly string[] = [WORKER_DRAINING, WORKER_SHUTDOWN, NO_SLOT];
 
 /**
  * How many deliveries beyond `maxAttempts` handed-back tasks may use.

@@ -10,6 +10,7 @@
  */
 import { Counter, Histogram, type Registry } from "prom-client";
 import type { DispatchObserver, WebhookObserver } from "../dispatch/observer.js";
+import { TIMEOUT } from "../engine/failures.js";
 import { RETURNED_ERROR_TYPES } from "../engine/retry.js";
 import type { TaskOutcome } from "../store/types.js";
 import { Children, childPairs, type LabelBudget } from "./labels.js";
@@ -34,7 +35,7 @@ export function attemptOutcome(outcome: TaskOutcome): AttemptOutcome | undefined
   if (o.kind === "output") return "succeeded";
   if (o.kind !== "error") return undefined;
   // The server's own outcomes: the sweeper's step timeout, or a lease lost (silence, a closed stream).
-  if (outcome.source === "server") return o.error.type === "TIMEOUT" ? "timed_out" : "lease_lost";
+  if (outcome.source === "server") return o.error.type === TIMEOUT ? "timed_out" : "lease_lost";
   return RETURNED_ERROR_TYPES.includes(o.error.type) ? "returned" : "failed";
 }
 

@@ -10,12 +10,13 @@
  *   const observer = composeDispatchObservers(metrics.dispatch, story.dispatch);
  */
 import type { DispatchObserver } from "../dispatch/observer.js";
+import { LEASE_LOST } from "../engine/failures.js";
 import type { Logger } from "../log.js";
 import type { StoreObserver } from "../store/observer.js";
 import { parseTaskId } from "../store/task-id.js";
 
 /** Failure types by which the control plane takes a task back from its worker. */
-const TAKEN_BACK = new Set(["LEASE_LOST"]);
+const TAKEN_BACK = new Set([LEASE_LOST]);
 
 /**
  * The story-telling observers for one logger.
