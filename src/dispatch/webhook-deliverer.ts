@@ -82,52 +82,8 @@ export function createWebhookDeliverer(deps: {
   };
 
   const deliver = async (d: WebhookDelivery): Promise<void> => {
-    const body = JSON.stringify(webhookBody(d));
-    const secret = d.secret || deps.defaultSecret;
-    const headers = {
-      ...(secret ? signatureHeaders(secret, body, new Date()) : { "content-type": "application/json" }),
-      "x-weft-delivery": d.id,
-      "x-weft-event": d.kind,
-    };
-    let problem: string | undefined;
-    let status = 0;
-    try {
-      const res = await fetch(d.url, {
-        method: "POST",
-        headers,
-        body,
-        signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(TIMEOUT_MS)]),
-      });
-      await res.arrayBuffer().catch(() => undefined);
-      status = res.status;
-      if (status < 200 || status > 299) problem = `answered ${status}`;
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause;
-      problem = cause?.code ?? (err as Error).name ?? String(err);
-    }
-    const what = `${d.kind} webhook POST ${d.url}`;
-    if (problem === undefined) {
-      await finish({
-        id: d.id,
-        outcome: "delivered",
-        message: `${what} → ${status} (attempt ${d.attempt})`,
-      });
-    } else if (d.attempt >= MAX_ATTEMPTS) {
-      await finish({
-        id: d.id,
-        outcome: "gave_up",
-        message: `${what} failed: ${problem} (attempt ${d.attempt}); giving up`,
-      });
-    } else {
-      const base = Math.min(MAX_BACKOFF_MS, deps.retryMs * 2 ** Math.min(30, d.attempt - 1));
-      const retryInMs = Math.round(base * (1 + 0.2 * Math.random()));
-      await finish({
-        id: d.id,
-        outcome: "retry",
-        retryInMs,
-        message: `${what} failed: ${problem} (attempt ${d.attempt}); retry in ${retryInMs} ms`,
-      });
-    }
+    const { status, problem } = await postWebhook(d, d.secret || deps.defaultSecret, stopping.signal);
+    await finish(attemptOutcome(d, status, problem, deps.retryMs, Math.random()));
   };
 
   const pass = async (): Promise<void> => {
@@ -161,5 +117,65 @@ export function createWebhookDeliverer(deps: {
       stopping.abort();
       await current;
     },
+  };
+}
+
+/** POSTs one delivery; `problem` says why it did not reach a 2xx answer. */
+async function postWebhook(
+  d: WebhookDelivery,
+  secret: string,
+  stopping: AbortSignal,
+): Promise<{ status: number; problem?: string }> {
+  const body = JSON.stringify(webhookBody(d));
+  const headers = {
+    ...(secret ? signatureHeaders(secret, body, new Date()) : { "content-type": "application/json" }),
+    "x-weft-delivery": d.id,
+    "x-weft-event": d.kind,
+  };
+  try {
+    const res = await fetch(d.url, {
+      method: "POST",
+      headers,
+      body,
+      signal: AbortSignal.any([stopping, AbortSignal.timeout(TIMEOUT_MS)]),
+    });
+    await res.arrayBuffer().catch(() => undefined);
+    const ok = res.status >= 200 && res.status <= 299;
+    return ok ? { status: res.status } : { status: res.status, problem: `answered ${res.status}` };
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause;
+    return { status: 0, problem: cause?.code ?? (err as Error).name ?? String(err) };
+  }
+}
+
+/**
+ * What one attempt of a delivery comes to: delivered, retried after a
+ * doubling backoff (at most 10 minutes, +0–20 % jitter from `random`), or
+ * given up after `MAX_ATTEMPTS`.
+ *
+ * @example
+ *   attemptOutcome(delivery, 503, "answered 503", 1000, Math.random()); // { outcome: "retry", retryInMs: ~1000·2^(n-1), ... }
+ */
+export function attemptOutcome(
+  d: Pick<WebhookDelivery, "id" | "kind" | "url" | "attempt">,
+  status: number,
+  problem: string | undefined,
+  retryMs: number,
+  random: number,
+): WebhookAttempt {
+  const what = `${d.kind} webhook POST ${d.url}`;
+  if (problem === undefined) {
+    return { id: d.id, outcome: "delivered", message: `${what} → ${status} (attempt ${d.attempt})` };
+  }
+  if (d.attempt >= MAX_ATTEMPTS) {
+    return { id: d.id, outcome: "gave_up", message: `${what} failed: ${problem} (attempt ${d.attempt}); giving up` };
+  }
+  const base = Math.min(MAX_BACKOFF_MS, retryMs * 2 ** Math.min(30, d.attempt - 1));
+  const retryInMs = Math.round(base * (1 + 0.2 * random));
+  return {
+    id: d.id,
+    outcome: "retry",
+    retryInMs,
+    message: `${what} failed: ${problem} (attempt ${d.attempt}); retry in ${retryInMs} ms`,
   };
 }
