@@ -11,6 +11,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { ClaimPolicy, type Claimant, type ClaimMode } from "../../src/dispatch/claim-policy.js";
+import { planDueWake, type DueWake } from "../../src/dispatch/sweeper.js";
 
 class FakeSession implements Claimant {
   readonly actionKey: string;
@@ -225,5 +226,19 @@ describe("claim policy", () => {
       claims: [],
     });
     expect(policy.claiming).toBe(2);
+  });
+});
+
+describe("the sweeper's wake-up for due retries", () => {
+  const cases: { name: string; due: number | undefined; armed: boolean; plan: DueWake }[] = [
+    { name: "nothing due: no wake-up", due: undefined, armed: false, plan: { kind: "none" } },
+    { name: "due already: wake now", due: 1_000, armed: false, plan: { kind: "now" } },
+    { name: "due already, a timer set: wake now all the same", due: 900, armed: true, plan: { kind: "now" } },
+    { name: "due within two sweeps: wake just after it", due: 1_999, armed: false, plan: { kind: "at", at: 2_000 } },
+    { name: "due within two sweeps, a timer set: leave it", due: 1_500, armed: true, plan: { kind: "none" } },
+    { name: "due in two sweeps or later: a later sweep sees to it", due: 2_000, armed: false, plan: { kind: "none" } },
+  ];
+  it.each(cases)("$name", ({ due, armed, plan }) => {
+    expect(planDueWake(due, 1_000, 500, armed)).toEqual(plan);
   });
 });
