@@ -19,7 +19,7 @@
 import type { JsonValue } from "@bufbuild/protobuf";
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, type ConnectError } from "@connectrpc/connect";
-import type { ServerMessage, Welcome } from "../gen/weft/v1/worker_service_pb.js";
+import type { Welcome } from "../gen/weft/v1/worker_service_pb.js";
 import { createBackoff } from "./backoff.js";
 import { SdkErrorType, TaskError, type TaskHandler } from "./context.js";
 import { createEmitter, type Emitter } from "./events.js";
@@ -158,7 +158,7 @@ export class Worker {
       },
       {
         onWelcome: (welcome, address) => this.#onWelcome(welcome, address),
-        onMessage: (msg) => this.#onMessage(msg),
+        onMessage: (msg) => this.#host?.receive(msg),
         onDown: (down) => this.#onDown(down),
       },
     );
@@ -233,29 +233,6 @@ export class Worker {
     this.#opts.logger("info", "connected", { address, workerId: welcome.workerId, heartbeatIntervalMs });
     this.#events.emit("connected", { workerId: welcome.workerId, address, heartbeatIntervalMs });
     this.#started?.resolve();
-  }
-
-  #onMessage(msg: ServerMessage): void {
-    const host = this.#host as TaskHost;
-    switch (msg.msg.case) {
-      case "task":
-        return host.accept(msg.msg.value);
-      case "tasks":
-        for (const task of msg.msg.value.tasks) host.accept(task);
-        return;
-      case "cancel":
-        return host.cancel(msg.msg.value);
-      case "ack":
-        return host.ack(msg.msg.value);
-      case "acks":
-        for (const ack of msg.msg.value.acks) host.ack(ack);
-        return;
-      case "welcome":
-        return this.#opts.logger("warn", "ignoring a second welcome on the same stream");
-      default:
-        // A message kind from a newer server: nothing to do with it.
-        return this.#opts.logger("debug", "ignoring an unknown server message");
-    }
   }
 
   #onDown(down: { address: string; error: ConnectError | undefined; welcomed: boolean; retryInMs: number }): boolean {
