@@ -3,8 +3,10 @@
  * gRPC on HTTP/2, reconnecting with backoff until closed. Each attempt takes
  * the next address of the list, sends `hello` through a fresh outgoing
  * channel and waits (bounded) for `welcome`; then it hands every server
- * message to `onMessage` until the stream ends. Task handling lives in
- * `task-host.ts`; this file only moves messages.
+ * message to `onMessage` until the stream ends. Its state is one of idle,
+ * connecting, open (welcomed: `send()` works), backing-off and closed. Task
+ * handling lives in `task-host.ts`, the HTTP/2 connections in
+ * `link-clients.ts`; this file only moves messages.
  *
  * @example
  * ```ts
@@ -15,11 +17,9 @@
  * ```
  */
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
-import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import {
   WorkerMessageSchema,
-  WorkerService,
   type HelloSchema,
   type ServerMessage,
   type TaskResult,
@@ -27,8 +27,8 @@ import {
   type WorkerMessage,
 } from "../gen/weft/v1/worker_service_pb.js";
 import type { Backoff } from "./backoff.js";
-import { DECODE_LIMITS } from "./client.js";
 import { createChannel, type Channel } from "./channel.js";
+import { createLinkClients, type LinkClients } from "./link-clients.js";
 import type { ResultMessage } from "./result-book.js";
 import { withValueOutput } from "./task-runner.js";
 import { sleep } from "./timers.js";
@@ -77,28 +77,46 @@ export interface Link {
   close(graceMs: number): Promise<void>;
 }
 
-interface Attempt {
-  out: Channel<WorkerMessage>;
-  call: AbortController;
-  welcomed: boolean;
-  welcomedAt: number;
-  /** The welcome said the server takes `results`: results sent in one event-loop turn go as one message. */
-  batches: boolean;
-  /** Results waiting for the end of this turn (only with `batches`). */
-  results: TaskResult[];
-  /** The welcome said the server takes `output_json`; without it, outputs go as `Value`s. */
-  json: boolean;
+/** One attempt's call: the outgoing channel and the abort of the call. */
+interface Stream {
+  readonly address: string;
+  readonly out: Channel<WorkerMessage>;
+  readonly call: AbortController;
 }
+
+/** A welcomed stream and what its welcome said the server takes. */
+interface Open {
+  readonly kind: "open";
+  readonly stream: Stream;
+  readonly welcomedAt: number;
+  /** The server takes `results`: results sent in one event-loop turn go as one message. */
+  readonly batches: boolean;
+  /** The server takes `output_json`; without it, outputs go as `Value`s. */
+  readonly json: boolean;
+  /** Results waiting for the end of this turn (only with `batches`). */
+  readonly results: TaskResult[];
+}
+
+/**
+ * Where the link is: not started; waiting for a welcome; welcomed (`send()`
+ * works only here); between attempts; or done (closed, or `onDown` said stop).
+ */
+type LinkState =
+  | { readonly kind: "idle" }
+  | { readonly kind: "connecting"; readonly stream: Stream }
+  | Open
+  | { readonly kind: "backing-off"; readonly address: string; readonly retryAt: number }
+  | { readonly kind: "closed"; readonly address: string | undefined };
 
 /** Most results in one `results` message. */
 const MAX_RESULTS_PER_MESSAGE = 256;
 
 /** Pushes the results gathered this turn: one `result`, or `results` messages of at most 256. */
-function flushResults(a: Attempt): void {
-  const all = a.results.splice(0, a.results.length);
+function flushResults(open: Open): void {
+  const all = open.results.splice(0, open.results.length);
   for (let i = 0; i < all.length; i += MAX_RESULTS_PER_MESSAGE) {
     const chunk = all.slice(i, i + MAX_RESULTS_PER_MESSAGE);
-    a.out.push(
+    open.stream.out.push(
       chunk.length === 1
         ? create(WorkerMessageSchema, { msg: { case: "result", value: chunk[0]! } })
         : create(WorkerMessageSchema, { msg: { case: "results", value: { results: chunk } } }),
@@ -106,50 +124,73 @@ function flushResults(a: Attempt): void {
   }
 }
 
-interface ClientEntry {
-  client: Client<typeof WorkerService>;
-  session: Http2SessionManager;
-  /** Key in `sharedClients`, for a shared connection. */
-  key?: string;
-  /** Links using it (shared connections only). */
-  users: number;
-}
-
-/**
- * HTTP/2 connections shared by the links of this process, by address and
- * PING interval: each link is one stream on it. A connection costs the
- * server memory of its own besides the stream (nghttp2's session;
- * docs/benchmarks.md#s6-memory-per-stream), and a process running several
- * `Worker`s needs only one. The last link to close drops it.
- */
-const sharedClients = new Map<string, ClientEntry>();
-
-function openClient(address: string, pingIntervalMs: number): ClientEntry {
-  const session = new Http2SessionManager(address, {
-    pingIntervalMs,
-    pingTimeoutMs: Math.min(pingIntervalMs, 10_000),
-  });
-  // No compression: gzip of every message over a few hundred bytes costs the server CPU for bytes that
-  // stay on a local network (docs/benchmarks.md#worker-stream-messages); connect's default would accept gzip and brotli.
-  const transport = createGrpcTransport({
-    baseUrl: address,
-    sessionManager: session,
-    acceptCompression: [],
-    ...DECODE_LIMITS,
-  });
-  return { client: createClient(WorkerService, transport), session, users: 0 };
-}
-
-/** Drops a link's hold on a connection: a shared one closes with its last user. */
-function releaseClient(entry: ClientEntry): void {
-  if (entry.key === undefined) {
-    entry.session.abort();
-    return;
+/** The address of the current or last attempt. */
+function addressOf(state: LinkState): string | undefined {
+  switch (state.kind) {
+    case "idle":
+      return undefined;
+    case "connecting":
+    case "open":
+      return state.stream.address;
+    default:
+      return state.address;
   }
-  entry.users -= 1;
-  if (entry.users > 0) return;
-  entry.session.abort();
-  if (sharedClients.get(entry.key) === entry) sharedClients.delete(entry.key);
+}
+
+/** Queues `sent` on a welcomed stream, as the server takes it; false once the stream is closing. */
+function sendOn(open: Open, sent: WorkerMessage): boolean {
+  if (open.stream.out.closed) return false;
+  // An older server knows outputs only as Values (also for results resent after a reconnect).
+  const msg =
+    !open.json && sent.msg.case === "result" && sent.msg.value.outcome.case === "outputJson"
+      ? withValueOutput(sent as ResultMessage)
+      : sent;
+  if (open.batches && msg.msg.case === "result") {
+    if (open.results.push(msg.msg.value) === 1) setImmediate(() => flushResults(open));
+    return true;
+  }
+  // Keep the order: results gathered earlier in this turn go first.
+  if (open.results.length > 0) flushResults(open);
+  return open.stream.out.push(msg);
+}
+
+/** One attempt: hello, welcome (`opened` then), then messages until the stream ends. */
+async function attempt(
+  stream: Stream,
+  opts: LinkOptions,
+  clients: LinkClients,
+  handlers: LinkHandlers,
+  opened: (open: Open) => void,
+): Promise<void> {
+  const { address } = stream;
+  stream.out.push(create(WorkerMessageSchema, { msg: { case: "hello", value: opts.hello() } }));
+  const responses = clients
+    .clientFor(address)
+    .connect(stream.out, { signal: stream.call.signal, headers: opts.headers });
+  const it = responses[Symbol.asyncIterator]();
+  const first = await withTimeout(it.next(), opts.welcomeTimeoutMs, stream.call, address);
+  if (first.done) throw new ConnectError(`${address} ended the stream before welcome`, Code.Unavailable);
+  if (first.value.msg.case !== "welcome") {
+    throw new ConnectError(
+      `${address} sent ${first.value.msg.case ?? "an empty message"} before welcome`,
+      Code.Internal,
+    );
+  }
+  const welcome = first.value.msg.value;
+  opened({
+    kind: "open",
+    stream,
+    welcomedAt: Date.now(),
+    batches: welcome.acceptsBatches,
+    json: welcome.acceptsJson,
+    results: [],
+  });
+  handlers.onWelcome(welcome, address);
+  for (;;) {
+    const next = await it.next();
+    if (next.done) return;
+    handlers.onMessage(next.value);
+  }
 }
 
 /**
@@ -162,88 +203,37 @@ function releaseClient(entry: ClientEntry): void {
  * ```
  */
 export function createLink(opts: LinkOptions, handlers: LinkHandlers): Link {
-  /** The connections this link holds, by address. */
-  const clients = new Map<string, ClientEntry>();
+  const clients = createLinkClients(opts);
   const closing = new AbortController();
-  let current: Attempt | undefined;
-  let lastAddress: string | undefined;
+  let state: LinkState = { kind: "idle" };
+  /** Read through a call: the attempt moves the state while the loop awaits it. */
+  const current = (): LinkState => state;
   let loop: Promise<void> | undefined;
-
-  const clientFor = (address: string): Client<typeof WorkerService> => {
-    let entry = clients.get(address);
-    if (!entry) {
-      if (opts.shareConnection) {
-        const key = `${address} ${opts.pingIntervalMs}`;
-        entry = sharedClients.get(key);
-        if (!entry) {
-          entry = { ...openClient(address, opts.pingIntervalMs), key };
-          sharedClients.set(key, entry);
-        }
-        entry.users += 1;
-      } else {
-        entry = openClient(address, opts.pingIntervalMs);
-      }
-      clients.set(address, entry);
-    }
-    return entry.client;
-  };
-
-  /** One attempt: hello, welcome, then messages until the stream ends. */
-  const attempt = async (address: string, a: Attempt): Promise<void> => {
-    a.out.push(create(WorkerMessageSchema, { msg: { case: "hello", value: opts.hello() } }));
-    const responses = clientFor(address).connect(a.out, { signal: a.call.signal, headers: opts.headers });
-    const it = responses[Symbol.asyncIterator]();
-    const first = await withTimeout(it.next(), opts.welcomeTimeoutMs, a.call, address);
-    if (first.done) throw new ConnectError(`${address} ended the stream before welcome`, Code.Unavailable);
-    if (first.value.msg.case !== "welcome") {
-      throw new ConnectError(
-        `${address} sent ${first.value.msg.case ?? "an empty message"} before welcome`,
-        Code.Internal,
-      );
-    }
-    a.welcomed = true;
-    a.welcomedAt = Date.now();
-    a.batches = first.value.msg.value.acceptsBatches;
-    a.json = first.value.msg.value.acceptsJson;
-    handlers.onWelcome(first.value.msg.value, address);
-    for (;;) {
-      const next = await it.next();
-      if (next.done) return;
-      handlers.onMessage(next.value);
-    }
-  };
 
   const run = async (): Promise<void> => {
     for (let n = 0; !closing.signal.aborted; n++) {
       const address = opts.addresses[n % opts.addresses.length] as string;
-      lastAddress = address;
-      const a: Attempt = {
-        out: createChannel<WorkerMessage>(),
-        call: new AbortController(),
-        welcomed: false,
-        welcomedAt: 0,
-        batches: false,
-        results: [],
-        json: false,
-      };
-      current = a;
-      a.call.signal.addEventListener("abort", () => a.out.close(), { once: true });
+      const stream: Stream = { address, out: createChannel<WorkerMessage>(), call: new AbortController() };
+      state = { kind: "connecting", stream };
+      stream.call.signal.addEventListener("abort", () => stream.out.close(), { once: true });
       let error: ConnectError | undefined;
       try {
-        await attempt(address, a);
+        await attempt(stream, opts, clients, handlers, (open) => (state = open));
       } catch (err) {
         error = ConnectError.from(err);
-      } finally {
-        current = undefined;
-        a.out.close();
-        a.call.abort(new ConnectError("stream finished", Code.Canceled));
       }
-      if (a.welcomed && Date.now() - a.welcomedAt >= STABLE_AFTER_MS) opts.backoff.reset();
+      const ended = current();
+      if (ended.kind === "open" && Date.now() - ended.welcomedAt >= STABLE_AFTER_MS) opts.backoff.reset();
       const retryInMs = opts.backoff.next();
-      const again = handlers.onDown({ address, error, welcomed: a.welcomed, retryInMs });
-      if (!again || closing.signal.aborted) return;
+      state = { kind: "backing-off", address, retryAt: Date.now() + retryInMs };
+      stream.out.close();
+      stream.call.abort(new ConnectError("stream finished", Code.Canceled));
+      const welcomed = ended.kind === "open";
+      const again = handlers.onDown({ address, error, welcomed, retryInMs });
+      if (!again || closing.signal.aborted) break;
       await sleep(retryInMs, closing.signal);
     }
+    state = { kind: "closed", address: addressOf(state) };
   };
 
   return {
@@ -251,40 +241,30 @@ export function createLink(opts: LinkOptions, handlers: LinkHandlers): Link {
       loop ??= run();
     },
     send(sent) {
-      const a = current;
-      if (a?.welcomed !== true || a.out.closed) return false;
-      // An older server knows outputs only as Values (also for results resent after a reconnect).
-      const msg =
-        !a.json && sent.msg.case === "result" && sent.msg.value.outcome.case === "outputJson"
-          ? withValueOutput(sent as ResultMessage)
-          : sent;
-      if (a.batches && msg.msg.case === "result") {
-        if (a.results.push(msg.msg.value) === 1) setImmediate(() => flushResults(a));
-        return true;
-      }
-      // Keep the order: results gathered earlier in this turn go first.
-      if (a.results.length > 0) flushResults(a);
-      return a.out.push(msg);
+      const s = state;
+      return s.kind === "open" && sendOn(s, sent);
     },
     get connected() {
-      return current?.welcomed === true;
+      return state.kind === "open";
     },
     get address() {
-      return lastAddress;
+      return addressOf(state);
     },
     async close(graceMs) {
       closing.abort();
-      const a = current;
-      if (a && a.welcomed && loop) {
-        a.out.close();
+      const s = state;
+      if (s.kind === "open" && loop) {
+        s.stream.out.close();
         const waited = new AbortController();
         await Promise.race([loop, sleep(graceMs, waited.signal)]);
         waited.abort();
       }
-      current?.call.abort(new ConnectError("worker closed", Code.Canceled));
+      const now = current();
+      if (now.kind === "connecting" || now.kind === "open")
+        now.stream.call.abort(new ConnectError("worker closed", Code.Canceled));
       await loop;
-      for (const entry of clients.values()) releaseClient(entry);
-      clients.clear();
+      clients.release();
+      state = { kind: "closed", address: addressOf(state) };
     },
   };
 }

@@ -1,10 +1,8 @@
 /**
- * Where tasks live while they run: accepts or refuses each `task`, guards
- * the slots, aborts on `cancel` and deadline, heartbeats, writes every
- * result to the un-acked book before sending it, and resends the book after
- * each welcome, and on a timer while connected: a result not acknowledged
- * within `resultResendMs`, or one the server asked for again (`retry_later`:
- * it could not record it), goes out again. An idle worker sends an empty
+ * Where tasks live while they run: takes the server's messages, accepts or
+ * refuses each `task`, guards the slots, aborts on `cancel` and deadline,
+ * and heartbeats. Results go out through the outbox (`result-outbox.ts`:
+ * the un-acked book, acks, resends). An idle worker sends an empty
  * heartbeat every few intervals, so the server always hears from a live one.
  * Connection-agnostic: it only calls `send()`.
  *
@@ -19,7 +17,7 @@
  * @example
  * ```ts
  * const host = createTaskHost({ handlers, slots: 4, maxResultBytes, send: link.send, events, logger });
- * host.accept(task); host.cancel(cancel); host.ack(ack);
+ * host.receive(serverMessage); // a task, tasks, a cancel, an ack or acks
  * host.connected(1_000); // on welcome: heartbeats on, un-acked results resent
  * ```
  */
@@ -27,27 +25,17 @@ import { create } from "@bufbuild/protobuf";
 import {
   HeartbeatSchema,
   WorkerMessageSchema,
-  type Ack,
   type Cancel,
+  type ServerMessage,
   type Task,
   type WorkerMessage,
 } from "../gen/weft/v1/worker_service_pb.js";
 import { SdkErrorType, TaskError, type TaskHandler } from "./context.js";
 import type { Emitter } from "./events.js";
-import { createHeartbeater, type HeartbeatTarget } from "./heartbeats.js";
-import { createResultBook, type ResultMessage } from "./result-book.js";
-import {
-  createTaskContext,
-  deadlineMs,
-  failureOutcome,
-  heartbeatTimeoutMs,
-  resultMessage,
-  runHandler,
-  type Outcome,
-} from "./task-runner.js";
-import { setLongTimeout } from "./timers.js";
-import { valueToJson } from "./value.js";
-import type { JsonValue } from "@bufbuild/protobuf";
+import { createHeartbeater, type Heartbeater } from "./heartbeats.js";
+import { createResultOutbox, type ResultOutbox } from "./result-outbox.js";
+import { newEntry, waitIdle, type Entry } from "./running-task.js";
+import { createTaskContext, failureOutcome, runHandler, type Outcome } from "./task-runner.js";
 import type { WorkerEvents } from "./worker-events.js";
 import type { WorkerLogger } from "./worker-options.js";
 
@@ -64,9 +52,8 @@ export interface TaskHostOptions {
 }
 
 export interface TaskHost {
-  accept(task: Task): void;
-  cancel(cancel: Cancel): void;
-  ack(ack: Ack): void;
+  /** A message from the server after the welcome: tasks, cancels, acks. */
+  receive(msg: ServerMessage): void;
   /** Welcomed: heartbeats every `heartbeatIntervalMs`, un-acked results resent (now and on a timer). */
   connected(heartbeatIntervalMs: number): void;
   disconnected(): void;
@@ -90,14 +77,6 @@ export interface TaskHost {
 /** An idle worker sends an empty heartbeat (a keepalive) every this many heartbeat intervals. */
 const KEEPALIVE_BEATS = 5;
 
-interface Entry extends HeartbeatTarget {
-  task: Task;
-  controller: AbortController;
-  reported: boolean;
-  /** Clears the deadline timer; called when the entry is done with, one way or another. */
-  release(): void;
-}
-
 /**
  * Create a task host.
  *
@@ -108,205 +87,166 @@ interface Entry extends HeartbeatTarget {
  * ```
  */
 export function createTaskHost(opts: TaskHostOptions): TaskHost {
-  const { events, logger } = opts;
-  const running = new Map<string, Entry>();
-  const book = createResultBook();
-  const idleWaiters = new Set<() => void>();
-  let busy = 0;
-  let draining = false;
-  let closed = false;
-  let resendTimer: NodeJS.Timeout | undefined;
+  return new Host(opts);
+}
 
-  const stopResending = (): void => {
-    clearInterval(resendTimer);
-    resendTimer = undefined;
-  };
+class Host implements TaskHost {
+  readonly #opts: TaskHostOptions;
+  /** Tasks owed a result, by id. */
+  readonly #running = new Map<string, Entry>();
+  readonly #outbox: ResultOutbox;
+  readonly #heartbeater: Heartbeater;
+  readonly #idleWaiters = new Set<() => void>();
+  #busy = 0;
+  #draining = false;
 
-  const heartbeater = createHeartbeater({
-    targets: () => running.values(),
-    keepaliveEvery: KEEPALIVE_BEATS,
-    send: (taskIds) =>
-      opts.send(
-        create(WorkerMessageSchema, { msg: { case: "heartbeat", value: create(HeartbeatSchema, { taskIds }) } }),
-      ),
-  });
-
-  const deliver = (task: Task, outcome: Outcome): void => {
-    if (closed) return;
-    const msg: ResultMessage = resultMessage(task, outcome, opts.maxResultBytes);
-    book.put(msg);
-    opts.send(msg);
-    if (!events.heard("result")) return;
-    const o = msg.msg.value.outcome;
-    events.emit("result", {
-      taskId: task.taskId,
-      leaseToken: task.leaseToken,
-      ...(o.case === "error"
-        ? { error: { type: o.value.type, message: o.value.message, retryable: o.value.retryable } }
-        : {
-            output:
-              outcome.case === "outputJson"
-                ? (JSON.parse(outcome.text) as JsonValue)
-                : o.case === "output"
-                  ? valueToJson(o.value)
-                  : null,
-          }),
+  constructor(opts: TaskHostOptions) {
+    this.#opts = opts;
+    this.#outbox = createResultOutbox(opts);
+    this.#heartbeater = createHeartbeater({
+      targets: () => this.#running.values(),
+      keepaliveEvery: KEEPALIVE_BEATS,
+      send: (taskIds) =>
+        opts.send(
+          create(WorkerMessageSchema, { msg: { case: "heartbeat", value: create(HeartbeatSchema, { taskIds }) } }),
+        ),
     });
-  };
+  }
 
-  const finish = (entry: Entry, outcome: Outcome): void => {
+  receive(msg: ServerMessage): void {
+    switch (msg.msg.case) {
+      case "task":
+        return this.#accept(msg.msg.value);
+      case "tasks":
+        for (const task of msg.msg.value.tasks) this.#accept(task);
+        return;
+      case "cancel":
+        return this.#cancel(msg.msg.value);
+      case "ack":
+        return this.#outbox.ack(msg.msg.value);
+      case "acks":
+        for (const ack of msg.msg.value.acks) this.#outbox.ack(ack);
+        return;
+      case "welcome":
+        return this.#opts.logger("warn", "ignoring a second welcome on the same stream");
+      default:
+        // A message kind from a newer server: nothing to do with it.
+        return this.#opts.logger("debug", "ignoring an unknown server message");
+    }
+  }
+
+  connected(intervalMs: number): void {
+    this.#heartbeater.start(intervalMs);
+    this.#outbox.connected(intervalMs);
+  }
+
+  disconnected(): void {
+    this.#heartbeater.stop();
+    this.#outbox.disconnected();
+  }
+
+  drain(): void {
+    this.#draining = true;
+  }
+
+  whenIdle(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    return this.#running.size === 0 ? Promise.resolve(true) : waitIdle(this.#idleWaiters, timeoutMs, signal);
+  }
+
+  abortAll(reason: TaskError): number {
+    const entries = [...this.#running.values()];
+    for (const entry of entries) {
+      entry.controller.abort(reason);
+      this.#finish(entry, failureOutcome(reason));
+    }
+    return entries.length;
+  }
+
+  whenAcked(timeoutMs: number): Promise<boolean> {
+    return this.#outbox.whenEmpty(timeoutMs);
+  }
+
+  close(): void {
+    this.#outbox.close();
+    this.#heartbeater.stop();
+  }
+
+  get running(): number {
+    return this.#running.size;
+  }
+
+  get busySlots(): number {
+    return this.#busy;
+  }
+
+  get pendingAcks(): number {
+    return this.#outbox.size;
+  }
+
+  #accept(task: Task): void {
+    const { handlers, slots, events } = this.#opts;
+    events.emit("task", {
+      taskId: task.taskId,
+      runId: task.runId,
+      stepId: task.stepId,
+      workflowId: task.workflowId,
+      action: task.action,
+      attempt: task.attempt,
+    });
+    const handler = handlers.get(task.action);
+    if (!handler) return this.#refuse(task, SdkErrorType.UNKNOWN_ACTION, `no handler for action "${task.action}"`);
+    if (this.#draining) return this.#refuse(task, SdkErrorType.WORKER_DRAINING, "the worker is draining", true);
+    this.#supersede(task.taskId);
+    if (this.#busy >= slots) return this.#refuse(task, SdkErrorType.NO_SLOT, `all ${slots} slots are busy`, true);
+    this.#start(task, handler);
+  }
+
+  #cancel(c: Cancel): void {
+    const entry = this.#running.get(c.taskId);
+    if (!entry) return this.#opts.logger("debug", "cancel for a task that is not running", { taskId: c.taskId });
+    entry.controller.abort(
+      new TaskError(SdkErrorType.CANCELLED, c.reason || "cancelled by the server", { retryable: false }),
+    );
+  }
+
+  #refuse(task: Task, type: string, message: string, retryable = false): void {
+    this.#opts.logger("debug", `refusing task: ${message}`, { taskId: task.taskId, type });
+    this.#outbox.deliver(task, failureOutcome(new TaskError(type, message, { retryable })));
+  }
+
+  /** Offered again: the server re-leased it, so the older run and any un-acked result of it are stale. */
+  #supersede(taskId: string): void {
+    this.#outbox.drop(taskId);
+    const older = this.#running.get(taskId);
+    if (!older) return;
+    older.release();
+    older.reported = true;
+    this.#running.delete(taskId);
+    older.controller.abort(
+      new TaskError(SdkErrorType.SUPERSEDED, "the server offered this task again", { retryable: true }),
+    );
+  }
+
+  #start(task: Task, handler: TaskHandler<never>): void {
+    const entry = newEntry(task);
+    this.#running.set(task.taskId, entry);
+    this.#busy++;
+    this.#heartbeater.retune();
+    const ctx = createTaskContext(task, entry.controller.signal, () => {
+      if (!entry.reported) this.#heartbeater.beat(entry);
+    });
+    void runHandler(handler, task, ctx).then((outcome) => {
+      this.#busy--;
+      this.#finish(entry, outcome);
+    });
+  }
+
+  #finish(entry: Entry, outcome: Outcome): void {
     entry.release();
     if (entry.reported) return;
     entry.reported = true;
-    if (running.get(entry.task.taskId) === entry) running.delete(entry.task.taskId);
-    deliver(entry.task, outcome);
-    if (running.size === 0) for (const w of [...idleWaiters]) w();
-  };
-
-  const refuse = (task: Task, type: string, message: string, retryable: boolean): void => {
-    logger("debug", `refusing task: ${message}`, { taskId: task.taskId, type });
-    deliver(task, failureOutcome(new TaskError(type, message, { retryable })));
-  };
-
-  const start = (task: Task, handler: TaskHandler<never>): void => {
-    const controller = new AbortController();
-    const deadline = deadlineMs(task);
-    const entry: Entry = {
-      task,
-      controller,
-      reported: false,
-      taskId: task.taskId,
-      heartbeatTimeoutMs: heartbeatTimeoutMs(task),
-      lastBeatAt: Date.now(),
-      release:
-        deadline === undefined
-          ? () => {}
-          : setLongTimeout(
-              () =>
-                controller.abort(
-                  new TaskError(SdkErrorType.DEADLINE_EXCEEDED, "the task's deadline passed", { retryable: true }),
-                ),
-              deadline - Date.now(),
-            ),
-    };
-    running.set(task.taskId, entry);
-    busy++;
-    heartbeater.retune();
-    const ctx = createTaskContext(task, controller.signal, () => {
-      if (!entry.reported) heartbeater.beat(entry);
-    });
-    void runHandler(handler, task, ctx).then((outcome) => {
-      busy--;
-      finish(entry, outcome);
-    });
-  };
-
-  return {
-    accept(task) {
-      events.emit("task", {
-        taskId: task.taskId,
-        runId: task.runId,
-        stepId: task.stepId,
-        workflowId: task.workflowId,
-        action: task.action,
-        attempt: task.attempt,
-      });
-      const handler = opts.handlers.get(task.action);
-      if (!handler) return refuse(task, SdkErrorType.UNKNOWN_ACTION, `no handler for action "${task.action}"`, false);
-      if (draining) return refuse(task, SdkErrorType.WORKER_DRAINING, "the worker is draining", true);
-      // Offered again: the server re-leased it, so the older run and any
-      // un-acked result of it are stale. Abandon them.
-      book.drop(task.taskId);
-      const older = running.get(task.taskId);
-      if (older) {
-        older.release();
-        older.reported = true;
-        running.delete(task.taskId);
-        older.controller.abort(
-          new TaskError(SdkErrorType.SUPERSEDED, "the server offered this task again", { retryable: true }),
-        );
-      }
-      if (busy >= opts.slots) {
-        return refuse(task, SdkErrorType.NO_SLOT, `all ${opts.slots} slots are busy`, true);
-      }
-      start(task, handler);
-    },
-    cancel(c) {
-      const entry = running.get(c.taskId);
-      if (!entry) return logger("debug", "cancel for a task that is not running", { taskId: c.taskId });
-      entry.controller.abort(
-        new TaskError(SdkErrorType.CANCELLED, c.reason || "cancelled by the server", { retryable: false }),
-      );
-    },
-    ack(a) {
-      if (a.retryLater) {
-        // Not recorded (the server's database is unreachable): kept, and sent again on the next resend tick.
-        if (book.later(a.taskId))
-          logger("debug", "the server could not record a result yet; it is sent again shortly", { taskId: a.taskId });
-        return;
-      }
-      const known = book.ack(a.taskId);
-      if (!known) logger("debug", "ack for no waiting result", { taskId: a.taskId });
-      else if (!a.accepted)
-        logger("warn", "the server refused a result as stale", { taskId: a.taskId, reason: a.reason });
-      events.emit("ack", { taskId: a.taskId, accepted: a.accepted, reason: a.reason });
-    },
-    connected(intervalMs) {
-      heartbeater.start(intervalMs);
-      const again = book.due(Date.now(), 0);
-      for (const msg of again) opts.send(msg);
-      if (again.length > 0) logger("info", `resent ${again.length} unacknowledged result(s)`);
-      stopResending();
-      resendTimer = setInterval(() => {
-        for (const msg of book.due(Date.now(), opts.resultResendMs)) opts.send(msg);
-      }, intervalMs);
-      resendTimer.unref();
-    },
-    disconnected() {
-      heartbeater.stop();
-      stopResending();
-    },
-    drain() {
-      draining = true;
-    },
-    whenIdle(timeoutMs, signal) {
-      if (running.size === 0) return Promise.resolve(true);
-      return new Promise((resolve) => {
-        const done = (idle: boolean): void => {
-          clearTimeout(timer);
-          idleWaiters.delete(onIdle);
-          signal?.removeEventListener("abort", onAbort);
-          resolve(idle);
-        };
-        const onIdle = (): void => done(true);
-        const onAbort = (): void => done(false);
-        const timer = setTimeout(() => done(false), timeoutMs);
-        idleWaiters.add(onIdle);
-        signal?.addEventListener("abort", onAbort, { once: true });
-      });
-    },
-    abortAll(reason) {
-      const entries = [...running.values()];
-      for (const entry of entries) {
-        entry.controller.abort(reason);
-        finish(entry, failureOutcome(reason));
-      }
-      return entries.length;
-    },
-    whenAcked: (timeoutMs) => book.whenEmpty(timeoutMs),
-    close() {
-      closed = true;
-      heartbeater.stop();
-      stopResending();
-    },
-    get running() {
-      return running.size;
-    },
-    get busySlots() {
-      return busy;
-    },
-    get pendingAcks() {
-      return book.size;
-    },
-  };
+    if (this.#running.get(entry.task.taskId) === entry) this.#running.delete(entry.task.taskId);
+    this.#outbox.deliver(entry.task, outcome);
+    if (this.#running.size === 0) for (const w of [...this.#idleWaiters]) w();
+  }
 }

@@ -9,6 +9,8 @@
  * opts.addresses; // ["http://127.0.0.1:8080"]
  * ```
  */
+import { createBackoff } from "./backoff.js";
+import type { LinkOptions } from "./link.js";
 
 /** `(level, message, fields)`; plug pino, console or nothing. */
 export type WorkerLogger = (
@@ -123,6 +125,34 @@ export function resolveWorkerOptions(o: WorkerOptions): ResolvedWorkerOptions {
     pingIntervalMs: positive("pingIntervalMs", o.pingIntervalMs ?? 15_000),
     resultResendMs: positive("resultResendMs", o.resultResendMs ?? 5_000),
     shareConnection: o.shareConnection ?? true,
+  };
+}
+
+/**
+ * What the link needs of the options: addresses, timeouts, backoff, and the
+ * `hello` built anew for each attempt (with the actions registered by then).
+ *
+ * @example
+ * ```ts
+ * const link = createLink(linkOptions(opts, () => ["charge"]), handlers);
+ * ```
+ */
+export function linkOptions(o: ResolvedWorkerOptions, actions: () => string[]): LinkOptions {
+  return {
+    addresses: o.addresses,
+    headers: o.headers,
+    welcomeTimeoutMs: o.welcomeTimeoutMs,
+    pingIntervalMs: o.pingIntervalMs,
+    shareConnection: o.shareConnection,
+    backoff: createBackoff({ initialDelayMs: o.initialDelayMs, maxDelayMs: o.maxDelayMs }),
+    hello: () => ({
+      workerName: o.name,
+      actions: actions(),
+      slots: o.slots,
+      labels: o.labels,
+      acceptsBatches: true,
+      acceptsJson: true,
+    }),
   };
 }
 

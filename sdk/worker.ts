@@ -19,15 +19,21 @@
 import type { JsonValue } from "@bufbuild/protobuf";
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, type ConnectError } from "@connectrpc/connect";
-import type { ServerMessage, Welcome } from "../gen/weft/v1/worker_service_pb.js";
-import { createBackoff } from "./backoff.js";
+import type { Welcome } from "../gen/weft/v1/worker_service_pb.js";
 import { SdkErrorType, TaskError, type TaskHandler } from "./context.js";
 import { createEmitter, type Emitter } from "./events.js";
-import { createLink, type Link } from "./link.js";
-import { createTaskHost, type TaskHost } from "./task-host.js";
+import { createLink, type Link, type LinkHandlers } from "./link.js";
+import { hookStopSignals } from "./stop-signals.js";
+import { createTaskHost } from "./task-host.js";
 import type { WorkerEvents } from "./worker-events.js";
-import { ACTION_NAME, resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from "./worker-options.js";
-import { WorkerState, transition } from "./worker-state.js";
+import {
+  ACTION_NAME,
+  linkOptions,
+  resolveWorkerOptions,
+  type ResolvedWorkerOptions,
+  type WorkerOptions,
+} from "./worker-options.js";
+import { WorkerState, deferred, transition, type Draining, type Phase, type Run } from "./worker-state.js";
 
 /** Codes that mean "this hello will never be welcomed" on the first connect. */
 const REFUSED = new Set<Code>([Code.InvalidArgument, Code.Unauthenticated, Code.PermissionDenied]);
@@ -50,15 +56,7 @@ export class Worker {
   readonly #handlers = new Map<string, TaskHandler<never>>();
   readonly #events: Emitter<WorkerEvents>;
   readonly #graceEnd = new AbortController();
-  #state: WorkerState = WorkerState.INITIALIZED;
-  #host: TaskHost | undefined;
-  #link: Link | undefined;
-  #workerId: string | undefined;
-  #welcomed = false;
-  #started: { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void } | undefined;
-  #stopping: Promise<void> | undefined;
-  #unhookSignals: (() => void) | undefined;
-  #closingLink = false;
+  #phase: Phase = { kind: WorkerState.INITIALIZED };
 
   constructor(options: WorkerOptions) {
     this.#opts = resolveWorkerOptions(options);
@@ -69,27 +67,27 @@ export class Worker {
 
   /** The lifecycle state; see `WorkerState`. */
   get state(): WorkerState {
-    return this.#state;
+    return this.#phase.kind;
   }
 
   /** Whether a server has welcomed the current stream. */
   get connected(): boolean {
-    return this.#link?.connected ?? false;
+    return this.#run?.link.connected ?? false;
   }
 
   /** The id of the last welcome, undefined before the first. */
   get workerId(): string | undefined {
-    return this.#workerId;
+    return this.#run?.welcome?.workerId;
   }
 
   /** Tasks running now (owed a result). */
   get running(): number {
-    return this.#host?.running ?? 0;
+    return this.#run?.host.running ?? 0;
   }
 
   /** Results sent (or waiting to be) that the server has not acknowledged. */
   get pendingAcks(): number {
-    return this.#host?.pendingAcks ?? 0;
+    return this.#run?.host.pendingAcks ?? 0;
   }
 
   /**
@@ -97,7 +95,7 @@ export class Worker {
    * names the actions once.
    */
   register<I = JsonValue, O = unknown>(action: string, handler: TaskHandler<I, O>): this {
-    if (this.#state !== WorkerState.INITIALIZED) throw new Error("register() must come before start()");
+    if (this.#phase.kind !== WorkerState.INITIALIZED) throw new Error("register() must come before start()");
     if (!ACTION_NAME.test(action)) throw new TypeError(`action "${action}" must match ${ACTION_NAME.source}`);
     if (this.#handlers.has(action)) throw new TypeError(`action "${action}" is already registered`);
     if (typeof handler !== "function") throw new TypeError(`the handler of "${action}" is not a function`);
@@ -130,40 +128,18 @@ export class Worker {
    * leaves the worker FAILED. Also rejects when stop() comes first.
    */
   start(): Promise<void> {
-    if (this.#started) return this.#started.promise;
-    if (this.#state !== WorkerState.INITIALIZED)
-      return Promise.reject(new Error(`cannot start a worker that is ${this.#state}`));
+    const phase = this.#phase;
+    if (phase.kind !== WorkerState.INITIALIZED)
+      return phase.run?.started.promise ?? Promise.reject(new Error(`cannot start a worker that is ${phase.kind}`));
     if (this.#handlers.size === 0) return Promise.reject(new TypeError("register at least one action before start()"));
-    let resolve!: () => void;
-    let reject!: (err: Error) => void;
-    const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-    this.#started = { promise, resolve, reject };
+    const started = deferred();
+    const link = this.#createLink({
+      onWelcome: (welcome, address) => this.#onWelcome(run, welcome, address),
+      onMessage: (msg) => run.host.receive(msg),
+      onDown: (down) => this.#onDown(run, down),
+    });
     const o = this.#opts;
-    const link = createLink(
-      {
-        addresses: o.addresses,
-        headers: o.headers,
-        welcomeTimeoutMs: o.welcomeTimeoutMs,
-        pingIntervalMs: o.pingIntervalMs,
-        shareConnection: o.shareConnection,
-        backoff: createBackoff({ initialDelayMs: o.initialDelayMs, maxDelayMs: o.maxDelayMs }),
-        hello: () => ({
-          workerName: o.name,
-          actions: [...this.#handlers.keys()],
-          slots: o.slots,
-          labels: o.labels,
-          acceptsBatches: true,
-          acceptsJson: true,
-        }),
-      },
-      {
-        onWelcome: (welcome, address) => this.#onWelcome(welcome, address),
-        onMessage: (msg) => this.#onMessage(msg),
-        onDown: (down) => this.#onDown(down),
-      },
-    );
-    this.#link = link;
-    this.#host = createTaskHost({
+    const host = createTaskHost({
       handlers: this.#handlers,
       slots: o.slots,
       maxResultBytes: o.maxResultBytes,
@@ -172,10 +148,18 @@ export class Worker {
       events: this.#events,
       logger: o.logger,
     });
-    this.#setState(WorkerState.RUNNING);
-    if (o.handleSignals) this.#hookSignals();
+    const run: Run = { link, host, started, welcome: undefined, unhookSignals: () => {} };
+    this.#setPhase({ kind: WorkerState.RUNNING, run });
+    if (o.handleSignals) {
+      run.unhookSignals = hookStopSignals({
+        running: () => this.#phase.kind === WorkerState.RUNNING,
+        stop: () => void this.stop(),
+        endGrace: () => this.#graceEnd.abort(),
+        logger: o.logger,
+      });
+    }
     link.start();
-    return promise;
+    return started.promise;
   }
 
   /**
@@ -186,21 +170,27 @@ export class Worker {
    * for the last acknowledgements and closes the stream. Never rejects.
    */
   stop(): Promise<void> {
-    if (this.#stopping) return this.#stopping;
-    if (this.#state === WorkerState.INITIALIZED) {
-      this.#setState(WorkerState.STOPPED);
-      return Promise.resolve();
+    const phase = this.#phase;
+    switch (phase.kind) {
+      case WorkerState.INITIALIZED:
+        this.#setPhase({ kind: WorkerState.STOPPED, run: undefined, drained: undefined });
+        return Promise.resolve();
+      case WorkerState.RUNNING: {
+        const drained = deferred();
+        const draining: Draining = { kind: "DRAINING", run: phase.run, drained: drained.promise, closingLink: false };
+        this.#setPhase(draining);
+        this.#drain(draining).then(drained.resolve, drained.reject);
+        return drained.promise;
+      }
+      default:
+        return phase.drained ?? Promise.resolve();
     }
-    if (this.#state !== WorkerState.RUNNING) return Promise.resolve();
-    this.#stopping = this.#drain();
-    return this.#stopping;
   }
 
-  async #drain(): Promise<void> {
-    const host = this.#host as TaskHost;
-    const link = this.#link as Link;
+  async #drain(draining: Draining): Promise<void> {
+    const { run } = draining;
+    const { host, link } = run;
     const log = this.#opts.logger;
-    this.#setState(WorkerState.DRAINING);
     host.drain();
     try {
       const idle = await host.whenIdle(this.#opts.drainGraceMs, this.#graceEnd.signal);
@@ -214,64 +204,43 @@ export class Worker {
       if (!(await host.whenAcked(this.#opts.ackWaitMs))) {
         log("warn", `${host.pendingAcks} result(s) not acknowledged; their tasks run again once their leases end`);
       }
-      this.#closingLink = true;
+      draining.closingLink = true;
       await link.close(CLOSE_GRACE_MS);
     } finally {
       host.close();
-      this.#unhookSignals?.();
-      if (!this.#welcomed) this.#started?.reject(new Error("the worker was stopped before a server welcomed it"));
-      if (this.#state === WorkerState.DRAINING) this.#setState(WorkerState.STOPPED);
+      run.unhookSignals();
+      if (!run.welcome) run.started.reject(new Error("the worker was stopped before a server welcomed it"));
+      if (this.#phase.kind === WorkerState.DRAINING)
+        this.#setPhase({ kind: WorkerState.STOPPED, run, drained: draining.drained });
     }
   }
 
-  #onWelcome(welcome: Welcome, address: string): void {
+  #onWelcome(run: Run, welcome: Welcome, address: string): void {
     const ms = welcome.heartbeatInterval ? durationMs(welcome.heartbeatInterval) : 0;
     const heartbeatIntervalMs = ms > 0 ? ms : DEFAULT_HEARTBEAT_MS;
-    this.#workerId = welcome.workerId;
-    this.#welcomed = true;
-    this.#host?.connected(heartbeatIntervalMs);
+    run.welcome = welcome;
+    run.host.connected(heartbeatIntervalMs);
     this.#opts.logger("info", "connected", { address, workerId: welcome.workerId, heartbeatIntervalMs });
     this.#events.emit("connected", { workerId: welcome.workerId, address, heartbeatIntervalMs });
-    this.#started?.resolve();
+    run.started.resolve();
   }
 
-  #onMessage(msg: ServerMessage): void {
-    const host = this.#host as TaskHost;
-    switch (msg.msg.case) {
-      case "task":
-        return host.accept(msg.msg.value);
-      case "tasks":
-        for (const task of msg.msg.value.tasks) host.accept(task);
-        return;
-      case "cancel":
-        return host.cancel(msg.msg.value);
-      case "ack":
-        return host.ack(msg.msg.value);
-      case "acks":
-        for (const ack of msg.msg.value.acks) host.ack(ack);
-        return;
-      case "welcome":
-        return this.#opts.logger("warn", "ignoring a second welcome on the same stream");
-      default:
-        // A message kind from a newer server: nothing to do with it.
-        return this.#opts.logger("debug", "ignoring an unknown server message");
-    }
-  }
-
-  #onDown(down: { address: string; error: ConnectError | undefined; welcomed: boolean; retryInMs: number }): boolean {
+  #onDown(run: Run, down: Parameters<LinkHandlers["onDown"]>[0]): boolean {
     const { address, error, welcomed } = down;
-    this.#host?.disconnected();
+    run.host.disconnected();
     const log = this.#opts.logger;
-    if (!this.#welcomed && error && REFUSED.has(error.code)) {
+    if (!run.welcome && error && REFUSED.has(error.code)) {
       log("error", `the server refused the worker: ${error.message}`, { address, code: Code[error.code] });
       this.#events.emit("disconnected", { address, error, retryInMs: undefined });
       this.#events.emit("error", error);
-      this.#fail(error);
+      this.#fail(run, error);
       return false;
     }
-    const stopping = this.#closingLink || this.#state === WorkerState.FAILED;
-    this.#events.emit("disconnected", { address, error, retryInMs: stopping ? undefined : down.retryInMs });
-    if (stopping) return false;
+    // Reconnect while running, and while draining until the drain closes the stream.
+    const phase = this.#phase;
+    const reconnect = phase.kind === WorkerState.RUNNING || (phase.kind === WorkerState.DRAINING && !phase.closingLink);
+    this.#events.emit("disconnected", { address, error, retryInMs: reconnect ? down.retryInMs : undefined });
+    if (!reconnect) return false;
     const what = welcomed ? "stream lost" : "connect failed";
     log("warn", `${what}; reconnecting in ${down.retryInMs} ms`, {
       address,
@@ -281,36 +250,32 @@ export class Worker {
     return true;
   }
 
-  #fail(error: ConnectError): void {
-    this.#setState(WorkerState.FAILED);
-    this.#host?.close();
-    this.#unhookSignals?.();
-    void this.#link?.close(0);
-    this.#started?.reject(error);
+  #fail(run: Run, error: ConnectError): void {
+    const phase = this.#phase;
+    this.#setPhase({ kind: WorkerState.FAILED, run, drained: "drained" in phase ? phase.drained : undefined });
+    run.host.close();
+    run.unhookSignals();
+    void run.link.close(0);
+    run.started.reject(error);
   }
 
-  #setState(to: WorkerState): void {
-    const from = this.#state;
-    this.#state = transition(from, to);
-    this.#events.emit("state", { from, to });
+  /** The started worker's parts, from start() on. */
+  get #run(): Run | undefined {
+    const phase = this.#phase;
+    return phase.kind === WorkerState.INITIALIZED ? undefined : phase.run;
   }
 
-  #hookSignals(): void {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (!this.#stopping) {
-        this.#opts.logger("info", `${signal}: draining (send it again to abort running tasks)`);
-        void this.stop();
-      } else {
-        this.#opts.logger("warn", `${signal} again: aborting running tasks`);
-        this.#graceEnd.abort();
-      }
-    };
-    process.on("SIGTERM", onSignal);
-    process.on("SIGINT", onSignal);
-    this.#unhookSignals = () => {
-      process.off("SIGTERM", onSignal);
-      process.off("SIGINT", onSignal);
-      this.#unhookSignals = undefined;
-    };
+  #setPhase(next: Phase): void {
+    const from = this.#phase.kind;
+    transition(from, next.kind);
+    this.#phase = next;
+    this.#events.emit("state", { from, to: next.kind });
+  }
+
+  #createLink(handlers: LinkHandlers): Link {
+    return createLink(
+      linkOptions(this.#opts, () => [...this.#handlers.keys()]),
+      handlers,
+    );
   }
 }
