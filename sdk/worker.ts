@@ -33,7 +33,8 @@ import {
   type ResolvedWorkerOptions,
   type WorkerOptions,
 } from "./worker-options.js";
-import { WorkerState, deferred, transition, type Draining, type Phase, type Run } from "./worker-state.js";
+import type { Draining, Phase, Run } from "./worker-phase.js";
+import { WorkerState, deferred, transition } from "./worker-state.js";
 
 /** Codes that mean "this hello will never be welcomed" on the first connect. */
 const REFUSED = new Set<Code>([Code.InvalidArgument, Code.Unauthenticated, Code.PermissionDenied]);

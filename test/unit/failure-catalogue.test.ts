@@ -8,7 +8,13 @@ import { readFileSync } from "node:fs";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
-import { CancelSchema, TaskSchema, type Task, type WorkerMessage } from "../../gen/weft/v1/worker_service_pb.js";
+import {
+  CancelSchema,
+  ServerMessageSchema,
+  TaskSchema,
+  type Task,
+  type WorkerMessage,
+} from "../../gen/weft/v1/worker_service_pb.js";
 import { toTaskError, type TaskHandler } from "../../sdk/context.js";
 import { createEmitter } from "../../sdk/events.js";
 import { SDK_RETRYABLE, SdkErrorType } from "../../sdk/failures.js";
@@ -268,13 +274,21 @@ async function settled(reported: unknown[]): Promise<void> {
 
 describe("the SDK reports each type retryable as its list says", () => {
   it.each([
-    [SdkErrorType.UNKNOWN_ACTION, (h: ReturnType<typeof host>["h"]) => h.accept(sdkTask("unregistered"))],
-    [SdkErrorType.NO_SLOT, (h: ReturnType<typeof host>["h"]) => h.accept(sdkTask("waits"))],
+    [
+      SdkErrorType.UNKNOWN_ACTION,
+      (h: ReturnType<typeof host>["h"]) =>
+        h.receive(create(ServerMessageSchema, { msg: { case: "task", value: sdkTask("unregistered") } })),
+    ],
+    [
+      SdkErrorType.NO_SLOT,
+      (h: ReturnType<typeof host>["h"]) =>
+        h.receive(create(ServerMessageSchema, { msg: { case: "task", value: sdkTask("waits") } })),
+    ],
     [
       SdkErrorType.WORKER_DRAINING,
       (h: ReturnType<typeof host>["h"]) => {
         h.drain();
-        h.accept(sdkTask("waits"));
+        h.receive(create(ServerMessageSchema, { msg: { case: "task", value: sdkTask("waits") } }));
       },
     ],
   ])("%s (a refusal)", async (type, act) => {
@@ -287,8 +301,12 @@ describe("the SDK reports each type retryable as its list says", () => {
 
   it("CANCELLED (the server's cancel)", async () => {
     const { h, reported } = host(1);
-    h.accept(sdkTask("waits"));
-    h.cancel(create(CancelSchema, { taskId: `${RUN_ID}/waits`, reason: "run cancelled" }));
+    h.receive(create(ServerMessageSchema, { msg: { case: "task", value: sdkTask("waits") } }));
+    h.receive(
+      create(ServerMessageSchema, {
+        msg: { case: "cancel", value: create(CancelSchema, { taskId: `${RUN_ID}/waits`, reason: "run cancelled" }) },
+      }),
+    );
     await settled(reported);
     expect(reported).toEqual([{ type: SdkErrorType.CANCELLED, retryable: SDK_RETRYABLE.CANCELLED }]);
     h.close();
@@ -296,7 +314,11 @@ describe("the SDK reports each type retryable as its list says", () => {
 
   it("DEADLINE_EXCEEDED (the task's deadline passed)", async () => {
     const { h, reported } = host(1);
-    h.accept(sdkTask("waits", { deadline: timestampFromMs(Date.now() + 5) }));
+    h.receive(
+      create(ServerMessageSchema, {
+        msg: { case: "task", value: sdkTask("waits", { deadline: timestampFromMs(Date.now() + 5) }) },
+      }),
+    );
     await settled(reported);
     expect(reported).toEqual([{ type: SdkErrorType.DEADLINE_EXCEEDED, retryable: SDK_RETRYABLE.DEADLINE_EXCEEDED }]);
     h.close();
