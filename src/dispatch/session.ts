@@ -8,6 +8,7 @@
  */
 import type { ClaimedTask } from "../store/types.js";
 import { Channel } from "./channel.js";
+import { NO_SLOT, WORKER_DRAINING, WORKER_SHUTDOWN } from "../engine/failures.js";
 
 /** A message for the worker, independent of protobuf (the API layer encodes it). */
 export type Outgoing =
@@ -37,7 +38,7 @@ export interface Inflight {
 }
 
 /** Failure types by which a worker says it is going away (see the SDK's drain). */
-const DRAINING_TYPES = new Set(["WORKER_DRAINING", "WORKER_SHUTDOWN"]);
+const DRAINING_TYPES = new Set([WORKER_DRAINING, WORKER_SHUTDOWN]);
 /** How long a worker that answered NO_SLOT gets no new tasks (unless it sends another result first). */
 const NO_SLOT_PAUSE_MS = 1_000;
 
@@ -111,7 +112,7 @@ export class WorkerSession {
     if (held && held.task.leaseToken === leaseToken) held.answered = true;
     if (errorType !== undefined && DRAINING_TYPES.has(errorType)) this.draining = true;
     // NO_SLOT: the worker is full whatever its slot count says; give it a moment (or its next result).
-    this.fullUntil = errorType === "NO_SLOT" ? Date.now() + NO_SLOT_PAUSE_MS : 0;
+    this.fullUntil = errorType === NO_SLOT ? Date.now() + NO_SLOT_PAUSE_MS : 0;
   }
 
   /**

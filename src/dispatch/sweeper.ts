@@ -12,6 +12,7 @@ import type { Logger } from "../log.js";
 import type { ExecutionStore, RunningTaskRef } from "../store/types.js";
 import { NO_DISPATCH_OBSERVER, type DispatchObserver } from "./observer.js";
 import type { DispatchOptions } from "./options.js";
+import { LEASE_EXPIRED_CANCEL, STEP_TIMEOUT_CANCEL, TIMEOUT } from "../engine/failures.js";
 
 export interface Sweeper {
   stop(): void;
@@ -112,7 +113,7 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
 /** Cancel first (the holder's session still knows the task), then requeue. */
 async function loseAll(deps: SweeperDeps, tasks: RunningTaskRef[]): Promise<void> {
   if (tasks.length === 0) return;
-  await deps.dispatcher.cancel(tasks, "lease expired");
+  await deps.dispatcher.cancel(tasks, LEASE_EXPIRED_CANCEL.message);
   const results = await Promise.all(tasks.map((t) => deps.dispatcher.lose(t, "no heartbeat within the lease time")));
   // Only the ones this replica took back: another may have requeued the task first, or its result won.
   (deps.observer ?? NO_DISPATCH_OBSERVER).leasesExpired(results.filter((r) => r.accepted).length);
@@ -146,9 +147,9 @@ async function stalledStreams(deps: SweeperDeps, now: number): Promise<void> {
 async function stepTimeouts(deps: SweeperDeps, now: number): Promise<void> {
   const late = await deps.store.timedOutTasks(new Date(now), 500);
   if (late.length === 0) return;
-  await deps.dispatcher.cancel(late, "step timed out");
+  await deps.dispatcher.cancel(late, STEP_TIMEOUT_CANCEL.message);
   await Promise.all(
-    late.map((t) => deps.dispatcher.lose(t, "the step's timeout passed", "TIMEOUT").catch(() => undefined)),
+    late.map((t) => deps.dispatcher.lose(t, "the step's timeout passed", TIMEOUT).catch(() => undefined)),
   );
 }
 

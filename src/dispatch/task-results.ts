@@ -18,6 +18,7 @@ import { limitOutput } from "./payload-limit.js";
 import type { WorkerSession } from "./session.js";
 import type { TaskLeases } from "./task-leases.js";
 import { NO_DISPATCH_TRACER, type DispatchTracer } from "./tracer.js";
+import { LEASE_LOST, leaseLost } from "../engine/failures.js";
 
 export interface TaskResults {
   /** Records a result; resolves once durable (accepted) or refused (stale). */
@@ -93,7 +94,7 @@ export function createTaskResults(deps: {
 
   return {
     submit,
-    lose: (session, taskId, token, why, type = "LEASE_LOST") =>
+    lose: (session, taskId, token, why, type = LEASE_LOST) =>
       submit(session, {
         taskId,
         leaseToken: token,
@@ -101,7 +102,7 @@ export function createTaskResults(deps: {
         source: "server",
         outcome: {
           kind: "error",
-          error: { type, message: type === "LEASE_LOST" ? `lease lost: ${why}` : why, retryable: true },
+          error: type === LEASE_LOST ? leaseLost(why) : { type, message: why, retryable: true },
         },
       }),
     drain: () => buffer.drain(),

@@ -7,6 +7,7 @@ import type { Plan } from "./plan-types.js";
 import { EXPRESSION_ERROR } from "./plan-types.js";
 import type { PlanView } from "./plan-view.js";
 import { isStepFinished } from "./plan-view.js";
+import { CANCELLED, STEP_FAILED } from "./failure-types.js";
 
 /** The run error for a failed (or cancelled) step: its error, message prefixed with the step. */
 function stepFailure(view: PlanView, k: number): Failure {
@@ -15,10 +16,10 @@ function stepFailure(view: PlanView, k: number): Failure {
   if (view.status(k) === "CANCELLED") {
     return {
       message: `step ${id} was cancelled${error ? `: ${error.message}` : ""}`,
-      type: error?.type ?? "CANCELLED",
+      type: error?.type ?? CANCELLED,
     };
   }
-  return { message: `step ${id} failed: ${error?.message ?? "no error recorded"}`, type: error?.type ?? "STEP_FAILED" };
+  return { message: `step ${id} failed: ${error?.message ?? "no error recorded"}`, type: error?.type ?? STEP_FAILED };
 }
 
 function output(def: WorkflowDef, view: PlanView): Plan["finish"] {
