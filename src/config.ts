@@ -14,6 +14,12 @@ export { OPTIONS };
 export interface Config {
   port: number;
   host: string;
+  /** Who may call: `keys` (API keys), `none`, or `auto` (decided at start from the host and `adminKey`). */
+  auth: "auto" | "keys" | "none";
+  /** The bootstrap admin key; never logged. */
+  adminKey?: string;
+  /** Days an audit event is kept (0: forever). */
+  auditRetentionDays: number;
   /** Postgres URL; undefined = embedded PGlite under `dataDir`. */
   databaseUrl?: string;
   /** Repeated Postgres statements as named (prepared) statements; off behind poolers that cannot carry them. */
@@ -61,6 +67,17 @@ const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"
 function leasePrefix(v: string): string {
   if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(v)) {
     throw new ConfigError(`--lease-prefix / WEFT_LEASE_PREFIX: 1 to 64 letters, digits or _.:- characters, got "${v}"`);
+  }
+  return v;
+}
+
+/** The bootstrap admin key must be hard to guess; its value is never echoed. */
+function adminKey(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (v.length < 32 || v.length > 512 || !/^[\x21-\x7e]+$/.test(v)) {
+    throw new ConfigError(
+      `--admin-key / WEFT_ADMIN_KEY: expected 32 to 512 printable ASCII characters without spaces (e.g. openssl rand -hex 32), got ${v.length} characters`,
+    );
   }
   return v;
 }
@@ -130,7 +147,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     !databaseUrl ? 1 : raw(key) ? int(key, 1, 64) : DEFAULT_DISPATCH_OPTIONS[key];
   return {
     port: int("port", 0, 65535),
-    host: raw("host") ?? "0.0.0.0",
+    host: raw("host") ?? "127.0.0.1",
+    auth: oneOf("auth", ["auto", "keys", "none"] as const),
+    adminKey: adminKey(raw("adminKey")),
+    auditRetentionDays: int("auditRetentionDays", 0, 36_500),
     databaseUrl,
     pgPreparedStatements: bool("pgPreparedStatements"),
     databaseWaitMs: int("databaseWaitMs", 0, 86_400_000),

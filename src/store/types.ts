@@ -5,6 +5,7 @@
  * Records use the engine's domain types; snake_case rows never leave `src/store/`.
  */
 import type { Failure, JsonValue, RunStatus, StepStatus, WorkflowDef } from "../engine/model.js";
+import type { AccessStore } from "./access-types.js";
 import type { LiveWorkflow } from "./trigger-queries.js";
 
 export type { LiveWorkflow } from "./trigger-queries.js";
@@ -134,6 +135,8 @@ export interface Page<T> {
  * retrying, and the signals between replicas.
  */
 export interface Store extends ExecutionStore {
+  /** API keys and the audit trail (`access-queries.ts`). */
+  readonly access: AccessStore;
   /** Applies pending migrations. Idempotent; safe with several processes starting at once. */
   migrate(): Promise<void>;
   /** True when the database answers and every migration is applied. */
