@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { file_weft_v1_admin_service } from "../../gen/weft/v1/admin_service_pb.js";
 import { WEFT_FILES } from "../../src/api/routes.js";
@@ -58,6 +59,22 @@ describe("roles", () => {
     ["admin", "/weft.v1.NoSuchService/Anything", true],
   ] as const)("%s calling %s: %s", (role, procedure, allowed) => {
     expect(mayCall(role, procedure)).toBe(allowed);
+  });
+
+  it("match the table of docs/security.md, row by row and role by role", () => {
+    const doc = readFileSync(new URL("../../docs/security.md", import.meta.url), "utf8");
+    const rows = [...doc.matchAll(/^\| `([A-Za-z0-9_.]+\/[A-Za-z]+)` \|(.*)\|$/gm)];
+    const documented = Object.fromEntries(
+      rows.map((m) => [
+        `/${m[1]}`,
+        m[2]!
+          .split("|")
+          .slice(0, ROLES.length)
+          .map((c) => c.trim() === "yes"),
+      ]),
+    );
+    const enforced = Object.fromEntries(Object.keys(PROCEDURE_ACCESS).map((p) => [p, ROLES.map((r) => mayCall(r, p))]));
+    expect(documented).toEqual(enforced);
   });
 
   it("give admins everything", () => {
