@@ -13,6 +13,7 @@
  */
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { Http2SessionManager, createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { AdminService } from "../gen/weft/v1/admin_service_pb.js";
 import { RunStatus, type Run } from "../gen/weft/v1/common_pb.js";
 import { RunService } from "../gen/weft/v1/run_service_pb.js";
 import { WorkerService } from "../gen/weft/v1/worker_service_pb.js";
@@ -25,6 +26,8 @@ export interface WeftClient {
   runs: Client<typeof RunService>;
   /** `listWorkers`: the workers connected to any replica (`connect` is the `Worker` class's business). */
   workers: Client<typeof WorkerService>;
+  /** API keys and the audit trail (admin keys only). */
+  admin: Client<typeof AdminService>;
   /** Drop the HTTP/2 connection (gRPC); harmless to call twice. */
   close(): void;
 }
@@ -32,8 +35,10 @@ export interface WeftClient {
 export interface WeftClientOptions {
   /** "grpc" (HTTP/2, default) or "connect" (Connect protocol over HTTP/1.1). */
   protocol?: "grpc" | "connect";
-  /** Headers sent with every call, e.g. `{ authorization: "Bearer …" }`. */
+  /** Headers sent with every call, e.g. `{ "x-request-id": "…" }`. */
   headers?: Record<string, string>;
+  /** An API key, sent as `authorization: Bearer <key>` (servers that require keys). */
+  apiKey?: string;
 }
 
 /**
@@ -54,7 +59,10 @@ export const DECODE_LIMITS = { binaryOptions: { recursionLimit: 258 }, jsonOptio
  * ```
  */
 export function createWeftClient(address: string, opts: WeftClientOptions = {}): WeftClient {
-  const headers = Object.entries(opts.headers ?? {});
+  const headers = Object.entries({
+    ...opts.headers,
+    ...(opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {}),
+  });
   const interceptors: Interceptor[] =
     headers.length === 0
       ? []
@@ -76,6 +84,7 @@ export function createWeftClient(address: string, opts: WeftClientOptions = {}):
     workflows: createClient(WorkflowService, transport),
     runs: createClient(RunService, transport),
     workers: createClient(WorkerService, transport),
+    admin: createClient(AdminService, transport),
     close: () => session?.abort(),
   };
 }

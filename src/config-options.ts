@@ -20,7 +20,30 @@ export interface Option {
 /** Every setting: its flag, its environment variable, its default. */
 export const OPTIONS = {
   port: { flag: "port", env: "PORT", default: "8080", help: "TCP port serving gRPC, Connect and gRPC-Web" },
-  host: { flag: "host", env: "HOST", default: "0.0.0.0", help: "address to listen on" },
+  host: {
+    flag: "host",
+    env: "HOST",
+    default: "127.0.0.1",
+    help: "address to listen on (0.0.0.0 or :: for every interface: then --auth decides who may call)",
+  },
+  auth: {
+    flag: "auth",
+    env: "WEFT_AUTH",
+    default: "auto",
+    help: "keys (every call needs an API key), none (anyone who reaches the port may do anything), or auto: keys when WEFT_ADMIN_KEY is set, none on a loopback address, else refuse to start",
+  },
+  adminKey: {
+    flag: "admin-key",
+    env: "WEFT_ADMIN_KEY",
+    default: undefined,
+    help: "bootstrap admin key (at least 32 printable characters; prefer the variable: a flag shows in process lists); unset with --auth keys: an admin key is created and printed once at first start",
+  },
+  auditRetentionDays: {
+    flag: "audit-retention-days",
+    env: "WEFT_AUDIT_RETENTION_DAYS",
+    default: "90",
+    help: "days the audit trail keeps an event; 0: forever",
+  },
   databaseUrl: {
     flag: "database-url",
     env: "DATABASE_URL",

@@ -9,6 +9,12 @@ import type { DispatchOptions } from "./dispatch/options.js";
 export interface Config {
   port: number;
   host: string;
+  /** Who may call: `keys` (API keys), `none`, or `auto` (decided at start from the host and `adminKey`). */
+  auth: "auto" | "keys" | "none";
+  /** The bootstrap admin key; never logged. */
+  adminKey?: string;
+  /** Days an audit event is kept (0: forever). */
+  auditRetentionDays: number;
   /** Postgres URL; undefined = embedded PGlite under `dataDir`. */
   databaseUrl?: string;
   /** Repeated Postgres statements as named (prepared) statements; off behind poolers that cannot carry them. */

@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { OPTIONS, type Option } from "./config-options.js";
 import type { Config } from "./config-types.js";
+import { resolveAuthMode } from "./security/auth-mode.js";
 import { DEFAULT_DISPATCH_OPTIONS, type DispatchOptions } from "./dispatch/options.js";
 
 export { OPTIONS };
@@ -30,6 +31,17 @@ function leasePrefix(v: string): string {
   return v;
 }
 
+/** The bootstrap admin key must be hard to guess; its value is never echoed. */
+function adminKey(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (v.length < 32 || v.length > 512 || !/^[\x21-\x7e]+$/.test(v)) {
+    throw new ConfigError(
+      `--admin-key / WEFT_ADMIN_KEY: expected 32 to 512 printable ASCII characters without spaces (e.g. openssl rand -hex 32), got ${v.length} characters`,
+    );
+  }
+  return v;
+}
+
 /**
  * Reads flags (`--port 9000`) and environment into a checked `Config`.
  *
@@ -43,9 +55,17 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     throw new ConfigError(`--log-level / LOG_LEVEL: expected one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`);
   }
   const databaseUrl = s.url("databaseUrl", ["postgres:", "postgresql:"]);
+  const host = s.raw("host") ?? "127.0.0.1";
+  const auth = s.oneOf("auth", ["auto", "keys", "none"] as const);
+  const key = adminKey(s.raw("adminKey"));
+  const decision = resolveAuthMode({ auth, host, adminKey: key });
+  if ("error" in decision) throw new ConfigError(decision.error);
   return {
     port: s.int("port", 0, 65535),
-    host: s.raw("host") ?? "0.0.0.0",
+    host,
+    auth,
+    adminKey: key,
+    auditRetentionDays: s.int("auditRetentionDays", 0, 36_500),
     databaseUrl,
     pgPreparedStatements: s.bool("pgPreparedStatements"),
     databaseWaitMs: s.int("databaseWaitMs", 0, 86_400_000),

@@ -39,7 +39,7 @@ export function openContext(opts: GlobalOptions): CliContext {
     throw new UsageError(`-o/--output: expected one of ${FORMATS.join(", ")}, got "${opts.output}"`);
   }
   const address = /^[a-z]+:\/\//i.test(opts.address) ? opts.address : `http://${opts.address}`;
-  const client = createWeftClient(address, opts.apiKey ? { headers: { authorization: `Bearer ${opts.apiKey}` } } : {});
+  const client = createWeftClient(address, opts.apiKey ? { apiKey: opts.apiKey } : {});
   return {
     address,
     client,

@@ -46,7 +46,7 @@ export function createRequestLog(opts: RequestLogOptions): RequestLog {
     wrap: (next) => (req, res) => {
       const started = performance.now();
       const id = requestIdFrom(req.headers["x-request-id"]);
-      const ctx: RequestContext = { id, logger: opts.logger.child({ reqId: id }) };
+      const ctx: RequestContext = { id, logger: opts.logger.child({ reqId: id }), peer: () => peerOf(req) };
       contexts.set(req, ctx);
       res.setHeader("x-request-id", id);
       res.once("close", () => {
@@ -95,6 +95,11 @@ async function* recordingErrors<T>(messages: AsyncIterable<T>, record: (err: unk
     record(err);
     throw err;
   }
+}
+
+/** The client's address (read only when asked: most calls never need it). */
+function peerOf(req: NodeRequest): string {
+  return req.socket?.remoteAddress ?? "";
 }
 
 /** The client reset the stream or dropped the connection before the response was done. */

@@ -12,6 +12,8 @@
 import { performance } from "node:perf_hooks";
 import { sql, type Kysely } from "kysely";
 import type { RunStatus } from "../engine/model.js";
+import { createAccessStore } from "./access-queries.js";
+import type { AccessStore } from "./access-types.js";
 import { cancelRun } from "./cancel-run.js";
 import { claimTasks } from "./claim-tasks.js";
 import { completeTasks } from "./complete-tasks.js";
@@ -82,6 +84,8 @@ export class KyselyStore implements Store {
   readonly #random: (() => number) | undefined;
   readonly #limits: { maxPayloadBytes?: number };
   readonly #observer: StoreObserver;
+  /** API keys and the audit trail. */
+  readonly access: AccessStore;
 
   /**
    * @param db the database; other `src/store/` modules may query it directly.
@@ -97,6 +101,7 @@ export class KyselyStore implements Store {
     this.#random = options.random;
     this.#limits = options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {};
     this.#observer = options.observer ?? NO_STORE_OBSERVER;
+    this.access = createAccessStore(db);
   }
 
   /** The same handle, untyped for the migrator (migrations see the schema as it was then). */

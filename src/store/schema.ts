@@ -125,6 +125,31 @@ export interface WebhookDeliveriesTable {
   created_at: CreatedAt;
 }
 
+/** `api_keys`: one row per API key; the secret itself is never stored (0006). */
+export interface ApiKeysTable {
+  id: string;
+  secret_sha256: Buffer | Uint8Array;
+  name: string;
+  role: string;
+  action_patterns: ColumnType<string[], string[] | undefined, string[]>;
+  created_by: string | null;
+  created_at: CreatedAt;
+  revoked_at: Timestamp;
+}
+
+/** `audit_events`: mutating and refused calls, newest trimmed by retention (0006). */
+export interface AuditEventsTable {
+  /** bigserial: pg returns it as a string, PGlite as a number. */
+  id: ColumnType<string | number | bigint, never, never>;
+  time: CreatedAt;
+  key_id: string | null;
+  role: string | null;
+  procedure: string;
+  target: string | null;
+  outcome: string;
+  peer: string | null;
+}
+
 /**
  * Every table Weft keeps.
  *
@@ -141,6 +166,8 @@ export interface Database {
   step_runs: StepRunsTable;
   run_events: RunEventsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  api_keys: ApiKeysTable;
+  audit_events: AuditEventsTable;
 }
 
 export type WorkflowVersionRow = Selectable<WorkflowVersionsTable>;

@@ -8,6 +8,7 @@
  * `execution-types.ts`, which import nothing of this file (no cycle).
  */
 import type { RunStatus } from "../engine/model.js";
+import type { AccessStore } from "./access-types.js";
 import type { ExecutionStore } from "./execution-types.js";
 import type {
   CreateWorkflowInput,
@@ -31,6 +32,8 @@ export type * from "./records.js";
  * retrying, and the signals between replicas.
  */
 export interface Store extends ExecutionStore {
+  /** API keys and the audit trail (`access-queries.ts`). */
+  readonly access: AccessStore;
   /** Applies pending migrations. Idempotent; safe with several processes starting at once. */
   migrate(): Promise<void>;
   /** True when the database answers and every migration is applied. */

@@ -14,6 +14,7 @@ import { migration0002 } from "./0002-execution.js";
 import { migration0003 } from "./0003-builtins.js";
 import { migration0004 } from "./0004-lean-writes.js";
 import { migration0005 } from "./0005-run-traceparent.js";
+import { migration0006 } from "./0006-access.js";
 
 /** Every migration, by name; names sort in the order they apply. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0003_builtins": migration0003,
   "0004_lean_writes": migration0004,
   "0005_run_traceparent": migration0005,
+  "0006_access": migration0006,
 };
 
 const provider: MigrationProvider = {

@@ -1,0 +1,88 @@
+/**
+ * Every call passes here when auth is on: public procedures (health) go
+ * through; the others need a valid key (`authenticator.ts`) whose role may
+ * call the procedure (`roles.ts`). The caller's `Principal` goes into the
+ * context for handlers that restrict further (a worker key's actions).
+ * Mutating calls and every refused call go to the audit trail.
+ *
+ * @example
+ *   connectNodeAdapter({ routes, interceptors: [requestLog.interceptor, createAuthInterceptor({ authenticator, audit })] });
+ */
+import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { requestContextKey } from "../http/request-context.js";
+import type { Authenticator } from "./authenticator.js";
+import type { AuditWriter } from "./audit-writer.js";
+import { principalKey, type Principal } from "./principal.js";
+import { accessOf, type Access } from "./roles.js";
+
+/** Calls without side effects that the proto does not mark so (a server stream cannot be a GET). */
+const READ_STREAMS = new Set(["/weft.v1.RunService/WatchRun"]);
+
+/**
+ * @example
+ *   const interceptor = createAuthInterceptor({ authenticator, audit });
+ */
+export function createAuthInterceptor(deps: { authenticator: Authenticator; audit: AuditWriter }): Interceptor {
+  const { authenticator, audit } = deps;
+  return (next) => async (req) => {
+    const procedure = new URL(req.url).pathname;
+    const access = accessOf(procedure);
+    if (access === "public") return next(req);
+    const peer = req.contextValues.get(requestContextKey).peer();
+    const result = await authenticator.authenticate(req.header.get("authorization"), peer);
+    if (!result.ok) {
+      const code = result.throttled ? Code.ResourceExhausted : Code.Unauthenticated;
+      audit.write({ procedure, outcome: outcomeOf(code), peer, ...(result.keyId ? { keyId: result.keyId } : {}) });
+      throw new ConnectError(result.message, code);
+    }
+    const caller = result.principal;
+    if (!allowed(access, caller)) {
+      audit.write({ ...who(caller), procedure, outcome: "permission_denied", peer });
+      throw new ConnectError(deniedMessage(caller, procedure, access), Code.PermissionDenied);
+    }
+    req.contextValues.set(principalKey, caller);
+    const mutating =
+      req.method.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS && !READ_STREAMS.has(procedure);
+    if (!mutating) return next(req);
+    const target = req.stream ? undefined : targetOf(req.message);
+    const base = { ...who(caller), procedure, peer, ...(target ? { target } : {}) };
+    try {
+      const res = await next(req);
+      audit.write({ ...base, outcome: "ok" });
+      return res;
+    } catch (err) {
+      audit.write({ ...base, outcome: outcomeOf(ConnectError.from(err).code) });
+      throw err;
+    }
+  };
+}
+
+function allowed(access: Access, caller: Principal): boolean {
+  return access === "any-key" || (access !== "public" && access.includes(caller.role));
+}
+
+function who(caller: Principal): { keyId: string; role: string } {
+  return { keyId: caller.keyId, role: caller.role };
+}
+
+function deniedMessage(caller: Principal, procedure: string, access: Access): string {
+  const name = procedure.slice(1).replace(/^weft\.v1\./, "");
+  const roles = Array.isArray(access) ? ` (allowed: ${access.join(", ")})` : "";
+  return `API key ${caller.keyId} has role ${caller.role}, which may not call ${name}${roles}`;
+}
+
+/** The gRPC code in lower snake case, as the audit trail stores it. */
+export function outcomeOf(code: Code): string {
+  return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+}
+
+/** The id a unary request names first: a workflow, a run, a key, an event. */
+function targetOf(message: unknown): string | undefined {
+  const m = message as Record<string, unknown>;
+  for (const field of ["workflowId", "runId", "id", "name"]) {
+    const v = m[field];
+    if (typeof v === "string" && v !== "") return v.slice(0, 200);
+  }
+  return undefined;
+}
