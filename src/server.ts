@@ -10,6 +10,7 @@
 import { OPTIONS, type Config } from "./config.js";
 import { explainDecodeError } from "./api/decode-errors.js";
 import { createRequestChecks } from "./api/request-checks.js";
+import type { Interceptor } from "@connectrpc/connect";
 import { createErrorInterceptor, registerRoutes, type ApiDeps } from "./api/routes.js";
 import { createBuiltinRegistry } from "./builtins/registry.js";
 import { createBuiltinRunner } from "./dispatch/builtin-runner.js";
@@ -29,6 +30,7 @@ import { createMetrics, type Metrics } from "./observability/metrics.js";
 import { composeDispatchObservers, composeStoreObservers, createRunLog } from "./observability/run-log.js";
 import { startTracing, type Tracing } from "./observability/tracing.js";
 import { listenAddress, openWorkerRegistry, replicaId, type WorkerRegistry } from "./registry/index.js";
+import { resolveAuthMode, startAccessControl, type AccessControl } from "./security/index.js";
 import { migrateWhenReachable } from "./store/migrate-when-reachable.js";
 import { openStore } from "./store/open.js";
 import type { Store } from "./store/types.js";
@@ -55,6 +57,8 @@ interface Base {
   metrics: Metrics;
   tracing: Tracing;
   registry: WorkerRegistry;
+  /** Who may call (empty when auth is off). */
+  auth: Interceptor[];
   /** Adds what was just started to what `close()` (or a failed start) stops. */
   cleanups: Cleanup[];
 }
@@ -86,7 +90,9 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
     cleanups.push(() => leases.close());
     const registry = openWorkerRegistry(config, logger);
     cleanups.push(() => registry.close());
-    const base: Base = { config, logger, store, metrics, tracing, registry, cleanups };
+    const access = await startAuth(config, logger, store);
+    cleanups.push(() => access.close());
+    const base: Base = { config, logger, store, metrics, tracing, registry, auth: access.interceptors, cleanups };
     const replica = { id: replicaId(), address: "" }; // the address once it listens
     const presence = createWorkerPresence({
       registry,
@@ -114,6 +120,21 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
     await cleanup();
     throw err;
   }
+}
+
+/** API keys when the configuration asks for them (`src/security/`); a warning when it runs open on purpose. */
+async function startAuth(config: Config, logger: Logger, store: Store): Promise<AccessControl> {
+  const decision = resolveAuthMode(config);
+  if ("error" in decision) throw new Error(decision.error);
+  if (decision.warning) logger.warn(decision.warning);
+  return startAccessControl({
+    mode: decision.mode,
+    access: store.access,
+    adminKey: config.adminKey,
+    auditRetentionDays: config.auditRetentionDays,
+    logger,
+    print: (text) => process.stderr.write(text),
+  });
 }
 
 /** The dispatcher and the loops that feed it: the built-in runner, the cron scheduler, the webhook deliverer. */
@@ -214,7 +235,7 @@ function createHttp(base: Base, parts: Pick<ApiDeps, "dispatcher" | "presence" |
     ready: () => store.ready(),
     metrics: () => metrics.scrape(),
     logger,
-    interceptors: [createErrorInterceptor(logger), checks.interceptor],
+    interceptors: [createErrorInterceptor(logger), ...base.auth, checks.interceptor],
     earlyErrors: explainDecodeError({
       maxRequestBytes: config.maxRequestBytes,
       limitSetting: `--${OPTIONS.maxRequestBytes.flag} / ${OPTIONS.maxRequestBytes.env}`,

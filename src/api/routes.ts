@@ -6,6 +6,7 @@
  *   createHttpServer({ routes: (router) => registerRoutes(router, deps), ... });
  */
 import { Code, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { file_weft_v1_admin_service } from "../../gen/weft/v1/admin_service_pb.js";
 import { file_weft_v1_run_service } from "../../gen/weft/v1/run_service_pb.js";
 import { file_weft_v1_worker_service } from "../../gen/weft/v1/worker_service_pb.js";
 import { file_weft_v1_workflow_service } from "../../gen/weft/v1/workflow_service_pb.js";
@@ -16,6 +17,7 @@ import type { Logger } from "../log.js";
 import type { WorkerRegistry } from "../registry/types.js";
 import type { ExecutionStore, Store, TriggerInput, TriggerResult } from "../store/types.js";
 import { toConnectError } from "./errors.js";
+import { registerAdminService } from "./admin-service.js";
 import { registerHealth } from "./health.js";
 import { registerReflection } from "./reflection.js";
 import type { RequestChecks } from "./request-checks.js";
@@ -42,12 +44,18 @@ export interface ApiDeps {
 }
 
 /** The weft.v1 files served by reflection. */
-export const WEFT_FILES = [file_weft_v1_workflow_service, file_weft_v1_run_service, file_weft_v1_worker_service];
+export const WEFT_FILES = [
+  file_weft_v1_workflow_service,
+  file_weft_v1_run_service,
+  file_weft_v1_worker_service,
+  file_weft_v1_admin_service,
+];
 
 export function registerRoutes(router: ConnectRouter, deps: ApiDeps): void {
   registerWorkflowService(router, deps);
   registerRunService(router, deps);
   registerWorkerService(router, deps);
+  registerAdminService(router, { access: deps.store.access });
   registerHealth(router, { check: () => deps.store.ready() });
   registerReflection(router, { files: WEFT_FILES });
 }

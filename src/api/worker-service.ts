@@ -27,6 +27,7 @@ import { WorkerSession } from "../dispatch/session.js";
 import type { WorkerPresence } from "../dispatch/worker-presence.js";
 import type { Logger } from "../log.js";
 import type { WorkerRegistry } from "../registry/types.js";
+import { actionsOutside, principalKey } from "../security/index.js";
 import { isDatabaseUnavailable } from "../store/unavailable.js";
 import { invalidArgument } from "./errors.js";
 import type { RequestChecks } from "./request-checks.js";
@@ -70,6 +71,7 @@ async function* connect(
   const { dispatcher } = deps;
   const it = requests[Symbol.asyncIterator]();
   const hello = await readHello(it, deps.checks);
+  mayServe(ctx, hello.actions);
   const session = new WorkerSession(uuidv7(), hello.workerName, [...hello.actions], hello.slots, { ...hello.labels });
   const caps = { batches: hello.acceptsBatches, json: hello.acceptsJson };
   const log = deps.logger.child({ workerId: session.id, worker: session.name });
@@ -117,6 +119,18 @@ async function readHello(it: AsyncIterator<WorkerMessage>, checks: RequestChecks
   const violations = checks.check(HelloSchema, hello, "hello");
   if (violations.length > 0) throw invalidArgument(violations);
   return hello;
+}
+
+/** A worker key serves only the actions its patterns allow (without auth there is no caller, and no limit). */
+function mayServe(ctx: HandlerContext, actions: readonly string[]): void {
+  const caller = ctx.values.get(principalKey);
+  if (caller?.role !== "worker") return;
+  const outside = actionsOutside(caller.actionPatterns, actions);
+  if (outside.length === 0) return;
+  throw new ConnectError(
+    `API key ${caller.keyId} may serve only actions matching ${caller.actionPatterns.join(", ")}; the hello names ${outside.join(", ")}`,
+    Code.PermissionDenied,
+  );
 }
 
 /** Hands each message after the hello to `handle`; resolves with why the stream ended (never rejects). */

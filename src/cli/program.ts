@@ -9,7 +9,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { registerCompletionCommand } from "./commands/completion.js";
 import { registerEventCommands } from "./commands/events.js";
-import { registerKeyCommands } from "./commands/keys.js";
+import { registerAuditCommand, registerKeyCommands } from "./commands/keys.js";
 import { registerRunCommands } from "./commands/runs.js";
 import { registerWorkerCommands } from "./commands/workers.js";
 import { registerWorkflowCommands } from "./commands/workflows.js";
@@ -70,6 +70,7 @@ Exit codes: 0 success; 1 a run waited for did not succeed; 2 bad usage; 3 the se
   registerEventCommands(program, run);
   registerWorkerCommands(program, run);
   registerKeyCommands(program, run);
+  registerAuditCommand(program, run);
   registerCompletionCommand(program);
   return program;
 }

@@ -21,8 +21,6 @@ export interface RequestContext {
   id: string;
   /** Logger with `reqId` bound. */
   logger: Logger;
-  /** The client's address (IPv4, IPv6, or "" when unknown); read on demand. */
-  peer: () => string;
   /** The RPC's error code once known (set by the request-log interceptor). */
   code?: Code;
 }
@@ -35,7 +33,7 @@ export interface RequestContext {
  *   const { id, logger } = ctx.values.get(requestContextKey);
  */
 export const requestContextKey = createContextKey<RequestContext>(
-  { id: "", logger: pino({ level: "silent" }), peer: () => "" },
+  { id: "", logger: pino({ level: "silent" }) },
   { description: "weft request context" },
 );
 

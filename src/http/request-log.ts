@@ -15,6 +15,7 @@ import { performance } from "node:perf_hooks";
 import { ConnectError, createContextValues, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import type { Logger } from "../log.js";
+import { peerKey } from "../security/principal.js";
 import type { NodeHandler, NodeRequest, NodeResponse } from "./node-types.js";
 import { requestContextKey, requestIdFrom, type RequestContext } from "./request-context.js";
 
@@ -46,7 +47,7 @@ export function createRequestLog(opts: RequestLogOptions): RequestLog {
     wrap: (next) => (req, res) => {
       const started = performance.now();
       const id = requestIdFrom(req.headers["x-request-id"]);
-      const ctx: RequestContext = { id, logger: opts.logger.child({ reqId: id }), peer: () => peerOf(req) };
+      const ctx: RequestContext = { id, logger: opts.logger.child({ reqId: id }) };
       contexts.set(req, ctx);
       res.setHeader("x-request-id", id);
       res.once("close", () => {
@@ -70,6 +71,7 @@ export function createRequestLog(opts: RequestLogOptions): RequestLog {
       const values = createContextValues();
       const ctx = contexts.get(req);
       if (ctx) values.set(requestContextKey, ctx);
+      values.set(peerKey, () => peerOf(req));
       return values;
     },
     interceptor: (next) => async (req) => {

@@ -10,10 +10,9 @@
  */
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { requestContextKey } from "../http/request-context.js";
 import type { Authenticator } from "./authenticator.js";
 import type { AuditWriter } from "./audit-writer.js";
-import { principalKey, type Principal } from "./principal.js";
+import { peerKey, principalKey, type Principal } from "./principal.js";
 import { accessOf, type Access } from "./roles.js";
 
 /** Calls without side effects that the proto does not mark so (a server stream cannot be a GET). */
@@ -29,7 +28,7 @@ export function createAuthInterceptor(deps: { authenticator: Authenticator; audi
     const procedure = new URL(req.url).pathname;
     const access = accessOf(procedure);
     if (access === "public") return next(req);
-    const peer = req.contextValues.get(requestContextKey).peer();
+    const peer = req.contextValues.get(peerKey)();
     const result = await authenticator.authenticate(req.header.get("authorization"), peer);
     if (!result.ok) {
       const code = result.throttled ? Code.ResourceExhausted : Code.Unauthenticated;

@@ -19,3 +19,6 @@ export interface Principal {
 }
 
 export const principalKey = createContextKey<Principal | undefined>(undefined, { description: "weft caller" });
+
+/** The client's address (IPv4, IPv6, or "" when unknown), set by the HTTP layer; read on demand. */
+export const peerKey = createContextKey<() => string>(() => "", { description: "weft client address" });

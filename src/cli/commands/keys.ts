@@ -35,7 +35,7 @@ const when = (t: ApiKey["createTime"]): string =>
         .replace(/\.\d+Z$/, "Z")
     : "";
 
-/** Registers `keys` and `audit` on the program. */
+/** Registers `keys` on the program. */
 export function registerKeyCommands(program: Command, run: Run): void {
   const keys = program.command("keys").description("API keys (needs an admin key)");
   keys
@@ -96,7 +96,10 @@ export function registerKeyCommands(program: Command, run: Run): void {
         ctx.out.line(`revoked key ${id} (${key?.name ?? ""})`);
       }),
     );
+}
 
+/** Registers `audit ls` on the program. */
+export function registerAuditCommand(program: Command, run: Run): void {
   program
     .command("audit")
     .description("the audit trail (needs an admin key)")
