@@ -2,16 +2,18 @@
  * The changes one transaction makes to steps, runs and history, gathered in
  * memory and written by one statement (`write-changes.ts`).
  *
- * Every status move passes `assertStepMove` / `assertRunMove`, so an illegal
- * move (e.g. out of SUCCEEDED) throws before anything is written and the
- * transaction rolls back. Several moves of one row in one transaction (a
- * RetryRun reset `FAILED → PENDING` then `PENDING → QUEUED`; a run `PENDING →
- * RUNNING → SUCCEEDED`) merge into one patch that keeps the first source
- * status as its SQL guard: an UPDATE ... FROM must match each row once.
+ * The changes are the engine's decisions (`src/engine/moves.ts`): each move
+ * was checked against the transition table when the engine made it, and
+ * carries its history event, which is recorded with it. Several moves of one
+ * row in one transaction (a RetryRun reset `FAILED → PENDING` then `PENDING →
+ * QUEUED`; a run `PENDING → RUNNING → SUCCEEDED`) merge into one patch that
+ * keeps the first source status as its SQL guard: an UPDATE ... FROM must
+ * match each row once.
  */
 import type { Failure, RunStatus, StepStatus } from "../engine/model.js";
+import type { Decision, RunMove, StepMove } from "../engine/moves.js";
 import { assertRunMove, assertStepMove, type MoveCause } from "../engine/transition.js";
-import type { Box } from "./json-rows.js";
+import { box, type Box } from "./json-rows.js";
 import type { RunEventRecord, StoreSignal } from "./types.js";
 
 /** Column changes of a step move; absent = unchanged. */
@@ -83,8 +85,7 @@ export interface EventRow {
  * @example
  * ```ts
  * const changes = new ChangeSet();
- * changes.moveStep(runId, "charge", "RUNNING", "SUCCEEDED", { token: "42", output: box({ ok: true }) });
- * changes.event({ run_id: runId, type: "STEP_STATUS", step_id: "charge", step_status: "SUCCEEDED", attempt: 1 });
+ * changes.add(decideResult(loaded, def, "charge", outcome, Math.random));
  * await writeChanges(trx, changes, payloads);
  * ```
  */
@@ -94,6 +95,56 @@ export class ChangeSet {
   readonly events: EventRow[] = [];
   /** The action of each step move to QUEUED (undefined: not given), for the `queued` signal. */
   private readonly queuedActions: (string | undefined)[] = [];
+
+  /** Records a decision of the engine: its moves with their events, in order, then its other events. */
+  add(decision: Pick<Decision, "moves" | "events">): void {
+    for (const move of decision.moves) {
+      if (move.kind === "step") this.stepMove(move);
+      else this.runMove(move);
+      this.events.push(move.event);
+    }
+    for (const event of decision.events) this.events.push(event);
+  }
+
+  /** Merges a step move into the step's patch row. */
+  private stepMove(move: StepMove): void {
+    const { runId, stepId, from, to, patch: p } = move;
+    const key = `${runId}/${stepId}`;
+    const earlier = this.steps.get(key);
+    if (earlier !== undefined && earlier.to !== from) {
+      throw new Error(`step ${key}: move from ${from} recorded after a move to ${earlier.to}`);
+    }
+    const row: StepPatchRow = earlier ?? { run_id: runId, step_id: stepId, from, to };
+    row.to = to;
+    if (p.token !== undefined) row.token = String(p.token);
+    if (p.output !== undefined) row.output = box(p.output);
+    if (p.outputClear) row.output_clear = true;
+    if (p.error !== undefined) row.error = p.error;
+    if (p.errorClear) row.error_clear = true;
+    if (p.input !== undefined) row.input = box(p.input);
+    if (p.inputClear) row.input_clear = true;
+    if (p.delayMs !== undefined) row.delay_ms = p.delayMs;
+    if (p.reset) row.reset = true;
+    if (p.timerAt !== undefined) row.timer_at = p.timerAt;
+    if (p.giveBack) row.give_back = true;
+    if (to === "QUEUED") this.queuedActions.push(p.action);
+    this.steps.set(key, row);
+  }
+
+  /** Merges a run move into the run's patch row. */
+  private runMove(move: RunMove): void {
+    const { runId, from, to, patch } = move;
+    const earlier = this.runs.get(runId);
+    if (earlier !== undefined && earlier.to !== from) {
+      throw new Error(`run ${runId}: move from ${from} recorded after a move to ${earlier.to}`);
+    }
+    const row: RunPatchRow = { id: runId, from: earlier?.from ?? from, to };
+    if (patch.output !== undefined) row.output = box(patch.output);
+    if (patch.error !== undefined) row.error = patch.error;
+    const deadlineMs = patch.deadlineMs ?? earlier?.deadline_ms;
+    if (deadlineMs !== undefined) row.deadline_ms = deadlineMs;
+    this.runs.set(runId, row);
+  }
 
   /** Records a step move (checked against the state machine), merging with an earlier move of the same step. */
   moveStep(
