@@ -12,31 +12,8 @@
  */
 import type { Failure, RunStatus, StepStatus } from "../engine/model.js";
 import type { Decision, RunMove, StepMove } from "../engine/moves.js";
-import { assertRunMove, assertStepMove, type MoveCause } from "../engine/transition.js";
 import { box, type Box } from "./json-rows.js";
 import type { RunEventRecord, StoreSignal } from "./types.js";
-
-/** Column changes of a step move; absent = unchanged. */
-export interface StepFields {
-  /** Guard: the row's lease token must equal this (a result's fencing check). */
-  token?: string;
-  output?: Box;
-  outputClear?: boolean;
-  error?: Failure;
-  errorClear?: boolean;
-  input?: Box;
-  inputClear?: boolean;
-  /** To QUEUED: not claimable before now() + this many ms. */
-  delayMs?: number;
-  /** RetryRun: attempts back to 0; worker, lease and timestamps cleared. */
-  reset?: boolean;
-  /** A built-in's durable timer (ISO time): stored on the row and used as `not_before`. */
-  timerAt?: string;
-  /** Back to QUEUED without using up the attempt (attempts - 1): a parked or requeued built-in. */
-  giveBack?: boolean;
-  /** To QUEUED: the step's action, named by the `queued` signal (not written). Absent: the signal names no actions, so every dispatcher looks. */
-  action?: string;
-}
 
 /** One row of the step UPDATE (snake_case: it travels as jsonb to `jsonb_to_recordset`). */
 export interface StepPatchRow {
@@ -144,63 +121,6 @@ export class ChangeSet {
     const deadlineMs = patch.deadlineMs ?? earlier?.deadline_ms;
     if (deadlineMs !== undefined) row.deadline_ms = deadlineMs;
     this.runs.set(runId, row);
-  }
-
-  /** Records a step move (checked against the state machine), merging with an earlier move of the same step. */
-  moveStep(
-    runId: string,
-    stepId: string,
-    from: StepStatus,
-    to: StepStatus,
-    fields: StepFields = {},
-    cause?: MoveCause,
-  ): void {
-    assertStepMove(from, to, cause);
-    const key = `${runId}/${stepId}`;
-    const earlier = this.steps.get(key);
-    if (earlier !== undefined && earlier.to !== from) {
-      throw new Error(`step ${key}: move from ${from} recorded after a move to ${earlier.to}`);
-    }
-    const row: StepPatchRow = earlier ?? { run_id: runId, step_id: stepId, from, to };
-    row.to = to;
-    if (fields.token !== undefined) row.token = fields.token;
-    if (fields.output !== undefined) row.output = fields.output;
-    if (fields.outputClear) row.output_clear = true;
-    if (fields.error !== undefined) row.error = fields.error;
-    if (fields.errorClear) row.error_clear = true;
-    if (fields.input !== undefined) row.input = fields.input;
-    if (fields.inputClear) row.input_clear = true;
-    if (fields.delayMs !== undefined) row.delay_ms = fields.delayMs;
-    if (fields.reset) row.reset = true;
-    if (fields.timerAt !== undefined) row.timer_at = fields.timerAt;
-    if (fields.giveBack) row.give_back = true;
-    if (to === "QUEUED") this.queuedActions.push(fields.action);
-    this.steps.set(key, row);
-  }
-
-  /** Records a run move (checked), merging with an earlier move of the same run. */
-  moveRun(
-    runId: string,
-    from: RunStatus,
-    to: RunStatus,
-    final: { output?: Box; error?: Failure; deadlineMs?: number } = {},
-    cause?: MoveCause,
-  ): void {
-    assertRunMove(from, to, cause);
-    const earlier = this.runs.get(runId);
-    if (earlier !== undefined && earlier.to !== from) {
-      throw new Error(`run ${runId}: move from ${from} recorded after a move to ${earlier.to}`);
-    }
-    const row: RunPatchRow = { id: runId, from: earlier?.from ?? from, to };
-    if (final.output !== undefined) row.output = final.output;
-    if (final.error !== undefined) row.error = final.error;
-    const deadlineMs = final.deadlineMs ?? earlier?.deadline_ms;
-    if (deadlineMs !== undefined) row.deadline_ms = deadlineMs;
-    this.runs.set(runId, row);
-  }
-
-  event(row: EventRow): void {
-    this.events.push(row);
   }
 
   /** Runs with any change or event, in first-touched order. */
