@@ -46,6 +46,8 @@ describe("storable text", () => {
     ["non-ASCII after a long ASCII run", `${"x".repeat(10_000)}ü${"y".repeat(100)}`],
     ["non-ASCII first, then a long ASCII run", `é${"x".repeat(10_000)}`],
     ["non-ASCII runs between ASCII", "aé€b😀c ü d\u07ff\u0800e"],
+    ["non-ASCII separated by ASCII gaps of 7, 8 and 9", `é${"a".repeat(7)}é${"b".repeat(8)}😀${"c".repeat(9)}\ud800`],
+    ["French prose", "Le café était très élégant, à côté de l'hôtel. ".repeat(50)],
     ["mixed", "日本語 text 😀 ü \u0000 \u007f \u0080 \u07ff \u0800 \uffff"],
   ];
 
