@@ -1,22 +1,20 @@
 /**
- * Cancelling a run: one transaction. Lock the run; if it is unfinished, stop
- * it (`stop-runs.ts`: its PENDING / QUEUED / RUNNING steps and the run →
- * CANCELLED) with one `writeChanges` statement, and return the tasks that
- * were RUNNING. A finished run comes back unchanged.
+ * Cancelling a run: one transaction. Lock the run; if it is unfinished, lock
+ * its open steps (`stop-runs.ts`), let the engine stop it (`planCancel`: its
+ * PENDING / QUEUED / RUNNING steps and the run → CANCELLED), write that with
+ * one `writeChanges` statement, and return the tasks that were RUNNING. A
+ * finished run comes back unchanged.
  */
 import type { Kysely } from "kysely";
-import { FINISHED_RUN_STATUSES, type Failure } from "../engine/model.js";
-import { ChangeSet } from "./change-set.js";
-import { scrubNul } from "./nul-text.js";
+import { planCancel, stoppable } from "../engine/stop.js";
 import { finishedRuns, type CommitFacts } from "./observer.js";
 import { getRun } from "./run-queries.js";
 import { lockRuns } from "./run-state.js";
 import type { Database } from "./schema.js";
 import type { SignalBus } from "./signal-bus.js";
-import { stopRuns } from "./stop-runs.js";
+import { lockOpenSteps, writeStop } from "./stop-runs.js";
 import { isUuid } from "./task-id.js";
 import type { RunRecord, RunningTaskRef, StoreSignal } from "./types.js";
-import { writeChanges } from "./write-changes.js";
 
 /**
  * Cancels the run; `result` is undefined when it does not exist. A finished
@@ -42,15 +40,11 @@ export async function cancelRun(
   return db.transaction().execute(async (trx) => {
     const run = (await lockRuns(trx, [id])).get(id);
     if (run === undefined) return { result: undefined, signals: [] };
-    if (FINISHED_RUN_STATUSES.includes(run.status)) {
+    if (stoppable([run]).length === 0) {
       return { result: { run: (await getRun(trx, id))!, running: [] }, signals: [] };
     }
-    const error: Failure = { type: "CANCELLED", message: scrubNul(reason) };
-    const changes = new ChangeSet();
-    const running = await stopRuns(trx, changes, [run], "CANCELLED", error);
-    const signals = changes.signals();
-    if (running.length > 0) signals.push({ kind: "cancel", tasks: running, reason: error.message });
-    await writeChanges(trx, changes, bus.payloads(signals));
+    const decision = planCancel(run, await lockOpenSteps(trx, [run]), reason);
+    const { running, signals, changes } = await writeStop(trx, decision, bus);
     return {
       result: { run: (await getRun(trx, id))!, running },
       signals,

@@ -2,39 +2,18 @@
  * The changes one transaction makes to steps, runs and history, gathered in
  * memory and written by one statement (`write-changes.ts`).
  *
- * Every status move passes `assertStepMove` / `assertRunMove`, so an illegal
- * move (e.g. out of SUCCEEDED) throws before anything is written and the
- * transaction rolls back. Several moves of one row in one transaction (a
- * RetryRun reset `FAILED → PENDING` then `PENDING → QUEUED`; a run `PENDING →
- * RUNNING → SUCCEEDED`) merge into one patch that keeps the first source
- * status as its SQL guard: an UPDATE ... FROM must match each row once.
+ * The changes are the engine's decisions (`src/engine/moves.ts`): each move
+ * was checked against the transition table when the engine made it, and
+ * carries its history event, which is recorded with it. Several moves of one
+ * row in one transaction (a RetryRun reset `FAILED → PENDING` then `PENDING →
+ * QUEUED`; a run `PENDING → RUNNING → SUCCEEDED`) merge into one patch that
+ * keeps the first source status as its SQL guard: an UPDATE ... FROM must
+ * match each row once.
  */
 import type { Failure, RunStatus, StepStatus } from "../engine/model.js";
-import { assertRunMove, assertStepMove, type MoveCause } from "../engine/transition.js";
-import type { Box } from "./json-rows.js";
+import type { Decision, RunMove, StepMove } from "../engine/moves.js";
+import { box, type Box } from "./json-rows.js";
 import type { RunEventRecord, StoreSignal } from "./types.js";
-
-/** Column changes of a step move; absent = unchanged. */
-export interface StepFields {
-  /** Guard: the row's lease token must equal this (a result's fencing check). */
-  token?: string;
-  output?: Box;
-  outputClear?: boolean;
-  error?: Failure;
-  errorClear?: boolean;
-  input?: Box;
-  inputClear?: boolean;
-  /** To QUEUED: not claimable before now() + this many ms. */
-  delayMs?: number;
-  /** RetryRun: attempts back to 0; worker, lease and timestamps cleared. */
-  reset?: boolean;
-  /** A built-in's durable timer (ISO time): stored on the row and used as `not_before`. */
-  timerAt?: string;
-  /** Back to QUEUED without using up the attempt (attempts - 1): a parked or requeued built-in. */
-  giveBack?: boolean;
-  /** To QUEUED: the step's action, named by the `queued` signal (not written). Absent: the signal names no actions, so every dispatcher looks. */
-  action?: string;
-}
 
 /** One row of the step UPDATE (snake_case: it travels as jsonb to `jsonb_to_recordset`). */
 export interface StepPatchRow {
@@ -83,8 +62,7 @@ export interface EventRow {
  * @example
  * ```ts
  * const changes = new ChangeSet();
- * changes.moveStep(runId, "charge", "RUNNING", "SUCCEEDED", { token: "42", output: box({ ok: true }) });
- * changes.event({ run_id: runId, type: "STEP_STATUS", step_id: "charge", step_status: "SUCCEEDED", attempt: 1 });
+ * changes.add(decideResult(loaded, def, "charge", outcome, Math.random));
  * await writeChanges(trx, changes, payloads);
  * ```
  */
@@ -95,16 +73,19 @@ export class ChangeSet {
   /** The action of each step move to QUEUED (undefined: not given), for the `queued` signal. */
   private readonly queuedActions: (string | undefined)[] = [];
 
-  /** Records a step move (checked against the state machine), merging with an earlier move of the same step. */
-  moveStep(
-    runId: string,
-    stepId: string,
-    from: StepStatus,
-    to: StepStatus,
-    fields: StepFields = {},
-    cause?: MoveCause,
-  ): void {
-    assertStepMove(from, to, cause);
+  /** Records a decision of the engine: its moves with their events, in order, then its other events. */
+  add(decision: Pick<Decision, "moves" | "events">): void {
+    for (const move of decision.moves) {
+      if (move.kind === "step") this.stepMove(move);
+      else this.runMove(move);
+      this.events.push(move.event);
+    }
+    for (const event of decision.events) this.events.push(event);
+  }
+
+  /** Merges a step move into the step's patch row. */
+  private stepMove(move: StepMove): void {
+    const { runId, stepId, from, to, patch: p } = move;
     const key = `${runId}/${stepId}`;
     const earlier = this.steps.get(key);
     if (earlier !== undefined && earlier.to !== from) {
@@ -112,44 +93,34 @@ export class ChangeSet {
     }
     const row: StepPatchRow = earlier ?? { run_id: runId, step_id: stepId, from, to };
     row.to = to;
-    if (fields.token !== undefined) row.token = fields.token;
-    if (fields.output !== undefined) row.output = fields.output;
-    if (fields.outputClear) row.output_clear = true;
-    if (fields.error !== undefined) row.error = fields.error;
-    if (fields.errorClear) row.error_clear = true;
-    if (fields.input !== undefined) row.input = fields.input;
-    if (fields.inputClear) row.input_clear = true;
-    if (fields.delayMs !== undefined) row.delay_ms = fields.delayMs;
-    if (fields.reset) row.reset = true;
-    if (fields.timerAt !== undefined) row.timer_at = fields.timerAt;
-    if (fields.giveBack) row.give_back = true;
-    if (to === "QUEUED") this.queuedActions.push(fields.action);
+    if (p.token !== undefined) row.token = String(p.token);
+    if (p.output !== undefined) row.output = box(p.output);
+    if (p.outputClear) row.output_clear = true;
+    if (p.error !== undefined) row.error = p.error;
+    if (p.errorClear) row.error_clear = true;
+    if (p.input !== undefined) row.input = box(p.input);
+    if (p.inputClear) row.input_clear = true;
+    if (p.delayMs !== undefined) row.delay_ms = p.delayMs;
+    if (p.reset) row.reset = true;
+    if (p.timerAt !== undefined) row.timer_at = p.timerAt;
+    if (p.giveBack) row.give_back = true;
+    if (to === "QUEUED") this.queuedActions.push(p.action);
     this.steps.set(key, row);
   }
 
-  /** Records a run move (checked), merging with an earlier move of the same run. */
-  moveRun(
-    runId: string,
-    from: RunStatus,
-    to: RunStatus,
-    final: { output?: Box; error?: Failure; deadlineMs?: number } = {},
-    cause?: MoveCause,
-  ): void {
-    assertRunMove(from, to, cause);
+  /** Merges a run move into the run's patch row. */
+  private runMove(move: RunMove): void {
+    const { runId, from, to, patch } = move;
     const earlier = this.runs.get(runId);
     if (earlier !== undefined && earlier.to !== from) {
       throw new Error(`run ${runId}: move from ${from} recorded after a move to ${earlier.to}`);
     }
     const row: RunPatchRow = { id: runId, from: earlier?.from ?? from, to };
-    if (final.output !== undefined) row.output = final.output;
-    if (final.error !== undefined) row.error = final.error;
-    const deadlineMs = final.deadlineMs ?? earlier?.deadline_ms;
+    if (patch.output !== undefined) row.output = box(patch.output);
+    if (patch.error !== undefined) row.error = patch.error;
+    const deadlineMs = patch.deadlineMs ?? earlier?.deadline_ms;
     if (deadlineMs !== undefined) row.deadline_ms = deadlineMs;
     this.runs.set(runId, row);
-  }
-
-  event(row: EventRow): void {
-    this.events.push(row);
   }
 
   /** Runs with any change or event, in first-touched order. */

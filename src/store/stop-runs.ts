@@ -1,69 +1,71 @@
 /**
- * Stopping unfinished runs (CancelRun, and the run timeout): their PENDING,
- * QUEUED and RUNNING steps → CANCELLED with the given error, the runs →
- * CANCELLED or TIMED_OUT. The caller holds the runs' locks; the steps are
- * locked here (a claim in flight finishes first, and its step is then seen
- * RUNNING and stopped like the others). The tasks that were RUNNING are
- * returned: their workers should get `cancel`, and their tokens are stale
- * from now on (the step is no longer RUNNING).
+ * Stopping unfinished runs (CancelRun, and the run timeout), the store's
+ * half: lock the open steps of the runs (a claim in flight finishes first,
+ * and its step is then seen RUNNING and stopped like the others), and write
+ * the engine's decision (`src/engine/stop.ts`) with the `cancel` signal for
+ * the tasks that were RUNNING. The caller holds the runs' locks.
  */
 import type { Transaction } from "kysely";
-import type { Failure, StepStatus } from "../engine/model.js";
-import { stepSourcesFor } from "../engine/transition.js";
-import type { ChangeSet } from "./change-set.js";
+import type { LiveRun } from "../engine/live-state.js";
+import type { StepStatus } from "../engine/model.js";
+import { OPEN_STEP_STATUSES, type OpenStep, type StopDecision } from "../engine/stop.js";
+import { ChangeSet } from "./change-set.js";
 import { anyUuid } from "./json-rows.js";
-import type { LockedRun } from "./run-state.js";
 import type { Database } from "./schema.js";
+import type { SignalBus } from "./signal-bus.js";
 import { taskIdOf } from "./task-id.js";
-import type { RunningTaskRef } from "./types.js";
+import type { RunningTaskRef, StoreSignal } from "./types.js";
+import { writeChanges } from "./write-changes.js";
 
 /**
- * Records the stop of every run in `runs` (all unfinished, all locked by the caller).
+ * Locks (`FOR UPDATE`) and returns the steps of `runs` a stop moves, in run and step order.
  *
  * @example
  * ```ts
- * const running = await stopRuns(trx, changes, [run], "CANCELLED", { type: "CANCELLED", message: reason });
+ * const decision = planCancel(run, await lockOpenSteps(trx, [run]), reason);
  * ```
  */
-export async function stopRuns(
-  trx: Transaction<Database>,
-  changes: ChangeSet,
-  runs: readonly LockedRun[],
-  status: "CANCELLED" | "TIMED_OUT",
-  error: Failure,
-): Promise<RunningTaskRef[]> {
+export async function lockOpenSteps(trx: Transaction<Database>, runs: readonly LiveRun[]): Promise<OpenStep[]> {
   if (runs.length === 0) return [];
-  const steps = await trx
+  const rows = await trx
     .selectFrom("step_runs")
     .select(["run_id", "step_id", "status", "attempts", "worker_id", "lease_token"])
     .where("run_id", "=", anyUuid(runs.map((r) => r.id)))
-    .where("status", "in", stepSourcesFor("CANCELLED") as StepStatus[])
+    .where("status", "in", OPEN_STEP_STATUSES as StepStatus[])
     .orderBy("run_id")
     .orderBy("step_id")
     .forUpdate()
     .execute();
+  return rows.map((r) => {
+    const step: OpenStep = { runId: r.run_id, stepId: r.step_id, status: r.status, attempts: r.attempts };
+    if (r.lease_token !== null) step.leaseToken = BigInt(r.lease_token);
+    if (r.worker_id !== null) step.workerId = r.worker_id;
+    return step;
+  });
+}
 
-  const running: RunningTaskRef[] = [];
-  for (const s of steps) {
-    changes.moveStep(s.run_id, s.step_id, s.status, "CANCELLED", { error });
-    const wasRunning = s.status === "RUNNING";
-    changes.event({
-      run_id: s.run_id,
-      type: "STEP_STATUS",
-      step_id: s.step_id,
-      step_status: "CANCELLED",
-      error,
-      ...(wasRunning ? { attempt: s.attempts, ...(s.worker_id ? { worker_id: s.worker_id } : {}) } : {}),
-    });
-    if (wasRunning && s.lease_token !== null) {
-      const ref: RunningTaskRef = { taskId: taskIdOf(s.run_id, s.step_id), leaseToken: BigInt(s.lease_token) };
-      if (s.worker_id !== null) ref.workerId = s.worker_id;
-      running.push(ref);
-    }
-  }
-  for (const run of runs) {
-    changes.moveRun(run.id, run.status, status, { error });
-    changes.event({ run_id: run.id, type: "RUN_STATUS", run_status: status, error, message: error.message });
-  }
-  return running;
+/**
+ * Writes a stop's decision in one statement, signalling `cancel` to the tasks that were RUNNING.
+ *
+ * @example
+ * ```ts
+ * const { running, signals, changes } = await writeStop(trx, planRunTimeouts(runs, steps), bus);
+ * ```
+ */
+export async function writeStop(
+  trx: Transaction<Database>,
+  decision: StopDecision,
+  bus: SignalBus,
+): Promise<{ running: RunningTaskRef[]; signals: StoreSignal[]; changes: ChangeSet }> {
+  const changes = new ChangeSet();
+  changes.add(decision);
+  const running = decision.cancel.map((t) => {
+    const ref: RunningTaskRef = { taskId: taskIdOf(t.runId, t.stepId), leaseToken: t.leaseToken };
+    if (t.workerId !== undefined) ref.workerId = t.workerId;
+    return ref;
+  });
+  const signals = changes.signals();
+  if (running.length > 0) signals.push({ kind: "cancel", tasks: running, reason: decision.reason });
+  await writeChanges(trx, changes, bus.payloads(signals));
+  return { running, signals, changes };
 }

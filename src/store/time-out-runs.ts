@@ -3,18 +3,18 @@
  * unfinished runs past their deadline → TIMED_OUT, their unfinished steps →
  * CANCELLED with error `{ type: "TIMED_OUT" }`. One transaction for a batch:
  * find candidates (index `runs_deadline`), lock them in id order, keep those
- * still unfinished, stop them (`stop-runs.ts`), write with one statement.
+ * still unfinished and lock their open steps (`stop-runs.ts`), let the engine
+ * stop them (`planRunTimeouts`), write with one statement.
  */
 import { type Kysely } from "kysely";
-import { FINISHED_RUN_STATUSES, type Failure, type RunStatus } from "../engine/model.js";
-import { ChangeSet } from "./change-set.js";
+import type { RunStatus } from "../engine/model.js";
+import { planRunTimeouts, stoppable } from "../engine/stop.js";
 import { finishedRuns, type CommitFacts } from "./observer.js";
 import { lockRuns } from "./run-state.js";
 import type { Database } from "./schema.js";
 import type { SignalBus } from "./signal-bus.js";
-import { stopRuns } from "./stop-runs.js";
+import { lockOpenSteps, writeStop } from "./stop-runs.js";
 import type { RunningTaskRef, StoreSignal } from "./types.js";
-import { writeChanges } from "./write-changes.js";
 
 const UNFINISHED: RunStatus[] = ["PENDING", "RUNNING"];
 
@@ -46,13 +46,9 @@ export async function timeOutRuns(
       trx,
       candidates.map((c) => c.id),
     );
-    const runs = [...locked.values()].filter((r) => !FINISHED_RUN_STATUSES.includes(r.status));
-    const error: Failure = { type: "TIMED_OUT", message: "the run's timeout passed" };
-    const changes = new ChangeSet();
-    const running = await stopRuns(trx, changes, runs, "TIMED_OUT", error);
-    const signals = changes.signals();
-    if (running.length > 0) signals.push({ kind: "cancel", tasks: running, reason: error.message });
-    await writeChanges(trx, changes, bus.payloads(signals));
+    const runs = stoppable(locked.values());
+    const decision = planRunTimeouts(runs, await lockOpenSteps(trx, runs));
+    const { running, signals, changes } = await writeStop(trx, decision, bus);
     return {
       result: { runIds: runs.map((r) => r.id), running },
       signals,
