@@ -5,6 +5,6 @@ RUN npm ci --omit=dev --ignore-scripts
 COPY gen ./gen
 COPY src ./src
 COPY tsconfig.json ./
-ENV PORT=8080
+ENV PORT=8080 HOST=0.0.0.0
 EXPOSE 8080
 CMD ["node", "--import", "tsx", "src/cli/main.ts", "serve"]

@@ -18,8 +18,9 @@ const ARROWS = {
   registry: ["leases", "log"],
   builtins: ["engine", "log"],
   dispatch: ["engine", "store", "leases", "registry", "builtins", "log"],
-  api: ["engine", "store", "dispatch", "registry", "log", "gen"],
-  http: ["api", "log"],
+  security: ["store", "log"],
+  api: ["engine", "store", "dispatch", "registry", "security", "log", "gen"],
+  http: ["api", "security", "log"],
   observability: ["engine", "store", "dispatch", "log"],
 };
 

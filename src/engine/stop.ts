@@ -10,6 +10,7 @@ import type { LiveRun } from "./live-state.js";
 import { NONE, NO_NOTE, runMove, stepMove, type Decision, type Move, type StoppedTask } from "./moves.js";
 import { scrubNul } from "./storable.js";
 import { stepSourcesFor } from "./transition.js";
+import { CANCELLED, TIMED_OUT } from "./failure-types.js";
 
 /**
  * An unfinished step of a run being stopped, as the store locked it.
@@ -45,7 +46,7 @@ export interface StopDecision extends Decision {
 export const OPEN_STEP_STATUSES: readonly StepStatus[] = stepSourcesFor("CANCELLED");
 
 /** The error of a run timeout, on the run and on each step it stops. */
-export const RUN_TIMEOUT_ERROR: Failure = Object.freeze({ type: "TIMED_OUT", message: "the run's timeout passed" });
+export const RUN_TIMEOUT_ERROR: Failure = Object.freeze({ type: TIMED_OUT, message: "the run's timeout passed" });
 
 /**
  * The runs a stop applies to: the unfinished ones (a finished run stays as it is).
@@ -67,7 +68,7 @@ export function stoppable(runs: Iterable<LiveRun>): LiveRun[] {
  * const d = planCancel(run, openSteps, "cancelled by request");
  */
 export function planCancel(run: LiveRun, steps: readonly OpenStep[], reason: string): StopDecision {
-  return planStop([run], steps, "CANCELLED", { type: "CANCELLED", message: scrubNul(reason) });
+  return planStop([run], steps, "CANCELLED", { type: CANCELLED, message: scrubNul(reason) });
 }
 
 /**

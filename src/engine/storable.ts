@@ -7,13 +7,11 @@
  * of NULs instead. A rendered input or run output above the payload limit
  * is refused too, by its UTF-8 size.
  */
+import { payloadTooLarge } from "./failures.js";
 import { findUnstorableStrings } from "./json.js";
 import type { Failure, JsonValue } from "./model.js";
 
-/** Failure type for a result (output or error) that Postgres cannot store. */
-export const INVALID_OUTPUT = "INVALID_OUTPUT";
-/** Failure type for a rendered step input that Postgres cannot store. */
-export const INVALID_INPUT = "INVALID_INPUT";
+export { INVALID_INPUT, INVALID_OUTPUT } from "./failure-types.js";
 
 /**
  * The text with every NUL replaced by U+FFFD.
@@ -122,9 +120,7 @@ export function tooLarge(value: JsonValue, maxBytes: number, what: string): Fail
   if (text.length * 3 <= maxBytes) return undefined;
   const size = utf8Length(text);
   if (size <= maxBytes) return undefined;
-  return {
-    type: "PAYLOAD_TOO_LARGE",
-    message: `${what} is ${size} bytes, above the payload limit of ${maxBytes} bytes (--max-payload-bytes)`,
-    retryable: false,
-  };
+  return payloadTooLarge(
+    `${what} is ${size} bytes, above the payload limit of ${maxBytes} bytes (--max-payload-bytes)`,
+  );
 }

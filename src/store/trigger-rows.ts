@@ -12,7 +12,7 @@ import type { EventRow } from "./change-set.js";
 import type { NewRunRow, NewStepRow } from "./insert-runs.js";
 import { box } from "./json-rows.js";
 import type { TriggerInput } from "./records.js";
-import { settlePlan } from "./settle-plan.js";
+import { settlePlan } from "../engine/settle-plan.js";
 
 /** Runs per statement at most (one jsonb parameter each: this bounds its size, not a parameter count). */
 export const ROWS_PER_INSERT = 4000;

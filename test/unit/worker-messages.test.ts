@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { TaskResultSchema } from "../../gen/weft/v1/worker_service_pb.js";
 import { jsonToValue } from "../../src/api/convert.js";
 import { resultOutcome } from "../../src/api/worker-messages.js";
-import { INVALID_OUTPUT } from "../../src/store/nul-text.js";
+import { INVALID_OUTPUT } from "../../src/engine/failures.js";
 
 type Outcome = MessageInitShape<typeof TaskResultSchema>["outcome"];
 
