@@ -16,6 +16,7 @@ import { startPgSampler } from "./pg-sampler.js";
 import { cpuMeter } from "./proc.js";
 import { startBenchServer, type BenchServer } from "./server.js";
 import { forkWorkers, type WorkerProcess } from "./workers.js";
+import { Role } from "../../gen/weft/v1/admin_service_pb.js";
 
 export interface StepDef {
   id: string;
@@ -59,6 +60,18 @@ export interface Stack {
   countRuns(workflowId: string, status: RunStatus): Promise<number>;
 }
 
+/** A developer key and a worker key (every action), made with the bootstrap admin key. */
+async function benchKeys(url: string, adminKey: string): Promise<{ developer: string; worker: string }> {
+  const admin = createWeftClient(url, { apiKey: adminKey });
+  try {
+    const developer = await admin.admin.createApiKey({ name: "bench", role: Role.DEVELOPER });
+    const worker = await admin.admin.createApiKey({ name: "bench workers", role: Role.WORKER, actionPatterns: ["*"] });
+    return { developer: developer.secret, worker: worker.secret };
+  } finally {
+    admin.close();
+  }
+}
+
 /** A wait fails when no result arrived for this long (a stuck run is a finding, not a reason to hang). */
 const STALL_MS = 30_000;
 
@@ -73,13 +86,17 @@ export async function withStack<T>(
   let workers: WorkerProcess | undefined;
   let client: WeftClient | undefined;
   try {
+    // BENCH_API_KEY: the server asks for keys (that one is its bootstrap admin key); the bench's client and
+    // workers use a developer key and a worker key created through AdminService, as a deployment would.
+    const adminKey = process.env.BENCH_API_KEY;
     server = await startBenchServer({
-      env: backend.env,
+      env: { ...backend.env, ...(adminKey ? { WEFT_ADMIN_KEY: adminKey, WEFT_AUTH: "keys" } : {}) },
       args: ["--shutdown-grace-ms", "2000", ...(opts.serverArgs ?? [])],
       nodeArgs: opts.serverNodeArgs,
     });
-    workers = await forkWorkers();
-    client = createWeftClient(server.url);
+    const keys = adminKey ? await benchKeys(server.url, adminKey) : undefined;
+    workers = await forkWorkers(keys ? { apiKey: keys.worker } : {});
+    client = createWeftClient(server.url, keys ? { apiKey: keys.developer } : {});
     const c = client;
     const w = workers;
     const stack: Stack = {

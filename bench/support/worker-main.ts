@@ -89,6 +89,7 @@ function makeWorker(address: string, name: string, slots: number): Worker {
     drainGraceMs: 2_000,
     ackWaitMs: 5_000,
     shareConnection,
+    ...(process.env.BENCH_WORKER_KEY ? { headers: { authorization: `Bearer ${process.env.BENCH_WORKER_KEY}` } } : {}),
   });
   w.register("bench.noop", (input, ctx) => {
     const now = wallNow();

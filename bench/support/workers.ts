@@ -33,9 +33,11 @@ export interface WorkerProcess {
 
 type Body<T> = T extends unknown ? Omit<T, "id"> : never;
 
-export async function forkWorkers(): Promise<WorkerProcess> {
+/** `apiKey`: sent by every worker (a server that asks for keys). */
+export async function forkWorkers(opts: { apiKey?: string } = {}): Promise<WorkerProcess> {
   const child: ChildProcess = fork(join(import.meta.dirname, "worker-main.ts"), [], {
     execArgv: ["--import", "tsx"],
+    env: { ...process.env, ...(opts.apiKey ? { BENCH_WORKER_KEY: opts.apiKey } : {}) },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   let next = 1;
