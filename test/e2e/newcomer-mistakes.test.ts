@@ -63,11 +63,14 @@ describe("weft serve on a port already taken", () => {
 
   it("says the same when the other server listens on every interface", async () => {
     // 0.0.0.0 overlaps 127.0.0.1: the kernel refuses the second bind too.
-    const { code, stderr } = await runWeft(["serve", "--port", String(first.port), "--host", "0.0.0.0"], {
-      DATABASE_URL: undefined,
-      REDIS_URL: undefined,
-      WEFT_DATA_DIR: join(tempDataDir(), "never-created"),
-    });
+    const { code, stderr } = await runWeft(
+      ["serve", "--port", String(first.port), "--host", "0.0.0.0", "--auth", "none"],
+      {
+        DATABASE_URL: undefined,
+        REDIS_URL: undefined,
+        WEFT_DATA_DIR: join(tempDataDir(), "never-created"),
+      },
+    );
     expect(code).toBe(2);
     expect(stderr).toContain(`port ${first.port}`);
   });
