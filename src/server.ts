@@ -31,8 +31,8 @@ import { composeDispatchObservers, composeStoreObservers, createRunLog } from ".
 import { startTracing, type Tracing } from "./observability/tracing.js";
 import { listenAddress, openWorkerRegistry, replicaId, type WorkerRegistry } from "./registry/index.js";
 import { resolveAuthMode, startAccessControl, type AccessControl } from "./security/index.js";
-import { migrateWhenReachable } from "./store/migrate-when-reachable.js";
-import { openStore } from "./store/open.js";
+import { migrateWhenReachable } from "./store/db/migrate-when-reachable.js";
+import { openStore } from "./store/db/open.js";
 import type { Store } from "./store/types.js";
 
 export interface WeftServer {

@@ -20,7 +20,7 @@ import { AbortReason, builtinError, cancelReason, SHUTDOWN_ABORT, unknownAction 
 import type { JsonValue } from "../engine/model.js";
 import type { Logger } from "../log.js";
 import type { ClaimedTask, Store, TaskOutcome } from "../store/types.js";
-import { isDatabaseUnavailable } from "../store/unavailable.js";
+import { isDatabaseUnavailable } from "../store/db/unavailable.js";
 import type { Dispatcher } from "./dispatcher.js";
 import { WorkerSession } from "./session.js";
 

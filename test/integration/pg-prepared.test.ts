@@ -6,7 +6,7 @@
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
-import { preparingPool } from "../../src/store/pg-prepared.js";
+import { preparingPool } from "../../src/store/db/pg-prepared.js";
 import { postgresUrl, requirePostgres } from "../support/db.js";
 
 const hasPostgres = await requirePostgres();
