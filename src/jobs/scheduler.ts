@@ -27,7 +27,7 @@
 import { dueTicks, nextTick } from "../engine/cron.js";
 import type { Logger } from "../log.js";
 import type { Store, TriggerInput } from "../store/types.js";
-import { NO_TRIGGER_TRACER, type TriggerTracer } from "./tracer.js";
+import { NO_TRIGGER_TRACER, type TriggerTracer } from "../dispatch/tracer.js";
 
 export interface Scheduler {
   stop(): void;
