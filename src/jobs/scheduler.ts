@@ -26,7 +26,7 @@
  */
 import { dueTicks, nextTick } from "../engine/cron.js";
 import type { Logger } from "../log.js";
-import type { Store, TriggerInput } from "../store/types.js";
+import type { Store, TriggerInput } from "../store/index.js";
 import { NO_TRIGGER_TRACER, type TriggerTracer } from "../dispatch/tracer.js";
 
 export interface Scheduler {

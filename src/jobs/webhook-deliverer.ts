@@ -19,7 +19,7 @@
 import { signatureHeaders } from "../builtins/signature.js";
 import type { JsonValue } from "../engine/model.js";
 import type { Logger } from "../log.js";
-import type { Store, WebhookAttempt, WebhookDelivery } from "../store/types.js";
+import type { Store, WebhookAttempt, WebhookDelivery } from "../store/index.js";
 import type { WebhookObserver } from "../dispatch/observer.js";
 
 /** Attempts before a delivery is given up (about a day with the default backoff). */

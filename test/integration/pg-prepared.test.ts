@@ -1,5 +1,5 @@
 /**
- * Repeated statements as prepared statements (src/store/pg-prepared.ts),
+ * Repeated statements as prepared statements (src/store/db/pg-prepared.ts),
  * against a real Postgres: when a text gets a name, that the cap holds, and
  * that a connection drops and remakes its statements after `replanMs`.
  */
