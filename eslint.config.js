@@ -18,6 +18,7 @@ const ARROWS = {
   registry: ["leases", "log"],
   builtins: ["engine", "log"],
   dispatch: ["engine", "store", "leases", "registry", "builtins", "log"],
+  jobs: ["engine", "store", "builtins", "dispatch", "log"],
   security: ["store", "log"],
   api: ["engine", "store", "dispatch", "registry", "security", "log", "gen"],
   http: ["api", "security", "log"],

@@ -17,8 +17,7 @@ import { createBuiltinRunner } from "./dispatch/builtin-runner.js";
 import { createDispatcher, type Dispatcher } from "./dispatch/dispatcher.js";
 import type { DispatchObserver } from "./dispatch/observer.js";
 import { createRunChanges, type RunChanges } from "./dispatch/run-changes.js";
-import { createScheduler } from "./dispatch/scheduler.js";
-import { createWebhookDeliverer } from "./dispatch/webhook-deliverer.js";
+import { createScheduler, createWebhookDeliverer } from "./jobs/index.js";
 import { createTriggerBuffer } from "./dispatch/trigger-buffer.js";
 import { createWorkerPresence, registryRefreshMs } from "./dispatch/worker-presence.js";
 import { checkPortFree } from "./http/port-check.js";
@@ -31,9 +30,7 @@ import { composeDispatchObservers, composeStoreObservers, createRunLog } from ".
 import { startTracing, type Tracing } from "./observability/tracing.js";
 import { listenAddress, openWorkerRegistry, replicaId, type WorkerRegistry } from "./registry/index.js";
 import { resolveAuthMode, startAccessControl, type AccessControl } from "./security/index.js";
-import { migrateWhenReachable } from "./store/migrate-when-reachable.js";
-import { openStore } from "./store/open.js";
-import type { Store } from "./store/types.js";
+import { migrateWhenReachable, openStore, type Store } from "./store/index.js";
 
 export interface WeftServer {
   /** The port actually bound (useful with `--port 0`). */

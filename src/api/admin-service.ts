@@ -16,7 +16,7 @@ import {
   type ApiKey,
   type AuditEvent,
 } from "../../gen/weft/v1/admin_service_pb.js";
-import type { AccessStore, ApiKeyRecord, AuditEventRecord } from "../store/access-types.js";
+import type { AccessStore, ApiKeyRecord, AuditEventRecord } from "../store/index.js";
 import { newApiKey } from "../security/api-key.js";
 import { principalKey } from "../security/principal.js";
 import { isRole, type Role } from "../security/roles.js";

@@ -32,7 +32,7 @@ import {
   type RetryPolicy,
   type WorkflowDef,
 } from "../engine/model.js";
-import type { RunEventRecord, RunRecord, StepRunRecord, WorkflowRecord } from "../store/types.js";
+import type { RunEventRecord, RunRecord, StepRunRecord, WorkflowRecord } from "../store/index.js";
 
 /** google.protobuf.Value → JSON; unset → `fallback`. */
 export function valueToJson(v: Value | undefined, fallback: JsonValue = null): JsonValue {

@@ -10,8 +10,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema, BadRequest_FieldViolationSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { InvalidPageTokenError } from "../store/types.js";
-import { isDatabaseUnavailable } from "../store/unavailable.js";
+import { InvalidPageTokenError, isDatabaseUnavailable } from "../store/index.js";
 
 /** One offending field of a request, in proto field-path form (`workflow.steps[0].id`). */
 export interface FieldViolation {

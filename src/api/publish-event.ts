@@ -12,7 +12,7 @@ import type { PublishEventRequest } from "../../gen/weft/v1/workflow_service_pb.
 import { matchEvent } from "../engine/event-match.js";
 import { NO_TRIGGER_TRACER, type TriggerTracer } from "../dispatch/tracer.js";
 import type { Logger } from "../log.js";
-import type { Store } from "../store/types.js";
+import type { Store } from "../store/index.js";
 import { valueToJson } from "./convert.js";
 import { checkPayload } from "./payload.js";
 

@@ -15,7 +15,7 @@ import type { RunChanges } from "../dispatch/run-changes.js";
 import type { WorkerPresence } from "../dispatch/worker-presence.js";
 import type { Logger } from "../log.js";
 import type { WorkerRegistry } from "../registry/types.js";
-import type { ExecutionStore, Store, TriggerInput, TriggerResult } from "../store/types.js";
+import type { ExecutionStore, Store, TriggerInput, TriggerResult } from "../store/index.js";
 import { toConnectError } from "./errors.js";
 import { registerAdminService } from "./admin-service.js";
 import { registerHealth } from "./health.js";

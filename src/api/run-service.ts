@@ -10,7 +10,7 @@ import { RunEventSchema, RunEventType } from "../../gen/weft/v1/common_pb.js";
 import { RunService, WatchRunResponseSchema } from "../../gen/weft/v1/run_service_pb.js";
 import { FINISHED_RUN_STATUSES } from "../engine/model.js";
 import type { RunChanges } from "../dispatch/run-changes.js";
-import type { ExecutionStore, Store } from "../store/types.js";
+import type { ExecutionStore, Store } from "../store/index.js";
 import { runEventToProto, runStatusFromProto, runStatusToProto, runToProto } from "./convert.js";
 import { notFound } from "./errors.js";
 import { pageSize } from "./paging.js";

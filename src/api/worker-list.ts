@@ -17,7 +17,7 @@ import type {
   WorkerInfoSchema,
 } from "../../gen/weft/v1/worker_service_pb.js";
 import { RegistryUnavailableError, type WorkerEntry, type WorkerRegistry } from "../registry/types.js";
-import { decodePageToken, encodePageToken, RUN_ID_PATTERN } from "../store/page-token.js";
+import { decodePageToken, encodePageToken, RUN_ID_PATTERN } from "../store/index.js";
 import { pageSize } from "./paging.js";
 
 /**

@@ -10,7 +10,7 @@ import type { AckSchema, ServerMessageSchema, TaskResult, TaskSchema } from "../
 import type { Outgoing } from "../dispatch/session.js";
 import type { JsonValue } from "../engine/model.js";
 import { invalidOutput, UNTYPED_ERROR } from "../engine/failures.js";
-import type { ClaimedTask, TaskOutcome } from "../store/types.js";
+import type { ClaimedTask, TaskOutcome } from "../store/index.js";
 import { jsonToValue, valueToJson } from "./convert.js";
 
 /** Most tasks in one `tasks` message (a worker's slots may be many more). */

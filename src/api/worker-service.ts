@@ -28,7 +28,7 @@ import type { WorkerPresence } from "../dispatch/worker-presence.js";
 import type { Logger } from "../log.js";
 import type { WorkerRegistry } from "../registry/types.js";
 import { actionsOutside, principalKey } from "../security/index.js";
-import { isDatabaseUnavailable } from "../store/unavailable.js";
+import { isDatabaseUnavailable } from "../store/index.js";
 import { invalidArgument } from "./errors.js";
 import type { RequestChecks } from "./request-checks.js";
 import { resultOutcome, serverMessages } from "./worker-messages.js";

@@ -14,7 +14,7 @@ import {
 } from "../../gen/weft/v1/workflow_service_pb.js";
 import { NO_TRIGGER_TRACER, type TriggerTracer } from "../dispatch/tracer.js";
 import type { Logger } from "../log.js";
-import type { Store, TriggerInput, TriggerResult } from "../store/types.js";
+import type { Store, TriggerInput, TriggerResult } from "../store/index.js";
 import { valueToJson, workflowToProto } from "./convert.js";
 import { notFound } from "./errors.js";
 import { checkPayload } from "./payload.js";

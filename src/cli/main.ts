@@ -109,8 +109,7 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger({ level: config.logLevel, pretty: config.logFormat === "pretty" });
   switch (command) {
     case "migrate": {
-      const { openStore } = await import("../store/open.js");
-      const { migrateWhenReachable } = await import("../store/migrate-when-reachable.js");
+      const { openStore, migrateWhenReachable } = await import("../store/index.js");
       const store = await openStore(config, logger);
       try {
         await migrateWhenReachable(store, { waitMs: config.databaseWaitMs, logger });

@@ -19,8 +19,7 @@ import type { BuiltinOutcome } from "../builtins/types.js";
 import { AbortReason, builtinError, cancelReason, SHUTDOWN_ABORT, unknownAction } from "../engine/failures.js";
 import type { JsonValue } from "../engine/model.js";
 import type { Logger } from "../log.js";
-import type { ClaimedTask, Store, TaskOutcome } from "../store/types.js";
-import { isDatabaseUnavailable } from "../store/unavailable.js";
+import { isDatabaseUnavailable, type ClaimedTask, type Store, type TaskOutcome } from "../store/index.js";
 import type { Dispatcher } from "./dispatcher.js";
 import { WorkerSession } from "./session.js";
 

@@ -9,7 +9,7 @@
  *   const policy = new ClaimPolicy({ batchSize: 250, concurrency: 2, claim: claims.start });
  */
 import type { Logger } from "../log.js";
-import type { ExecutionStore } from "../store/types.js";
+import type { ExecutionStore } from "../store/index.js";
 import { NO_DISPATCH_OBSERVER, type DispatchObserver } from "./observer.js";
 import type { DispatchOptions } from "./options.js";
 import type { WorkerSession } from "./session.js";

@@ -8,7 +8,7 @@
  *   const buffer = createCompletionBuffer({ complete: (o) => store.completeTasks(o), windowMs: 2, maxBatch: 500 });
  *   const { accepted } = await buffer.submit(outcome);
  */
-import type { CompletionResult, TaskOutcome } from "../store/types.js";
+import type { CompletionResult, TaskOutcome } from "../store/index.js";
 
 export interface CompletionBuffer {
   submit(outcome: TaskOutcome): Promise<CompletionResult>;

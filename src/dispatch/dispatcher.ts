@@ -20,7 +20,7 @@
  */
 import type { LeaseStore } from "../leases/types.js";
 import type { Logger } from "../log.js";
-import type { CompletionResult, ExecutionStore, RunningTaskRef, TaskOutcome } from "../store/types.js";
+import type { CompletionResult, ExecutionStore, RunningTaskRef, TaskOutcome } from "../store/index.js";
 import { ClaimPolicy } from "./claim-policy.js";
 import { createClaimLoop } from "./claim-loop.js";
 import { NO_DISPATCH_OBSERVER, type DispatchObserver } from "./observer.js";

@@ -6,7 +6,7 @@
  * @example
  *   const dispatcher = createDispatcher({ store, leases, logger, options, observer: metrics.dispatch });
  */
-import type { CompletionResult, ClaimedTask, TaskOutcome, WebhookAttempt } from "../store/types.js";
+import type { CompletionResult, ClaimedTask, TaskOutcome, WebhookAttempt } from "../store/index.js";
 import type { Inflight } from "./session.js";
 
 export interface DispatchObserver {

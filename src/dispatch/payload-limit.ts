@@ -9,8 +9,7 @@
  */
 import { payloadTooLarge } from "../engine/failures.js";
 import type { JsonValue } from "../engine/model.js";
-import { parseTaskId } from "../store/task-id.js";
-import type { TaskOutcome } from "../store/types.js";
+import { parseTaskId, type TaskOutcome } from "../store/index.js";
 
 /** Bytes of the value's JSON text. */
 export function jsonBytes(value: JsonValue | undefined): number {

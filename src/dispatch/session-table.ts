@@ -11,7 +11,7 @@
  *   const stopWatch = table.watchStalls();
  */
 import type { Logger } from "../log.js";
-import type { RunningTaskRef } from "../store/types.js";
+import type { RunningTaskRef } from "../store/index.js";
 import { beating, type WorkerSession } from "./session.js";
 
 /** Period of the event-loop stall watch (ms). */

@@ -6,7 +6,7 @@
  * frees when the worker answers for the task (accepted or stale) or the
  * session ends.
  */
-import type { ClaimedTask } from "../store/types.js";
+import type { ClaimedTask } from "../store/index.js";
 import { Channel } from "./channel.js";
 import { NO_SLOT, WORKER_DRAINING, WORKER_SHUTDOWN } from "../engine/failures.js";
 

@@ -9,7 +9,7 @@
  */
 import type { LeaseStore } from "../leases/types.js";
 import type { Logger } from "../log.js";
-import type { ExecutionStore, RunningTaskRef } from "../store/types.js";
+import type { ExecutionStore, RunningTaskRef } from "../store/index.js";
 import { NO_DISPATCH_OBSERVER, type DispatchObserver } from "./observer.js";
 import type { DispatchOptions } from "./options.js";
 import { LEASE_EXPIRED_CANCEL, STEP_TIMEOUT_CANCEL, TIMEOUT } from "../engine/failures.js";

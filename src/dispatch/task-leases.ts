@@ -13,7 +13,7 @@
  */
 import type { LeaseStore } from "../leases/types.js";
 import type { Logger } from "../log.js";
-import type { ClaimedTask, RunningTaskRef } from "../store/types.js";
+import type { ClaimedTask, RunningTaskRef } from "../store/index.js";
 import type { WorkerSession } from "./session.js";
 
 export interface TaskLeases {

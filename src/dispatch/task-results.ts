@@ -10,7 +10,7 @@
  *   const { accepted } = await results.submit(session, outcome);
  *   await results.lose(session, taskId, leaseToken, "worker stream closed");
  */
-import type { CompletionResult, ExecutionStore, TaskOutcome } from "../store/types.js";
+import type { CompletionResult, ExecutionStore, TaskOutcome } from "../store/index.js";
 import { createCompletionBuffer } from "./completion-buffer.js";
 import { NO_DISPATCH_OBSERVER, type DispatchObserver } from "./observer.js";
 import type { DispatchOptions } from "./options.js";

@@ -9,7 +9,7 @@
  * @example
  *   const dispatcher = createDispatcher({ store, leases, logger, options, tracer: tracing.dispatch });
  */
-import type { ClaimedTask, CompletionResult, TaskOutcome, TriggerInput, TriggerResult } from "../store/types.js";
+import type { ClaimedTask, CompletionResult, TaskOutcome, TriggerInput, TriggerResult } from "../store/index.js";
 
 export interface DispatchTracer {
   /** Claims read each run's trace context (`ClaimOptions.traceparents`) only when true. */

@@ -20,7 +20,7 @@
  *   const triggers = createTriggerBuffer({ trigger: (i) => store.triggerRuns(i), maxBatch: 1000, concurrency: 4 });
  *   const [result] = await triggers.submit([{ workflowId: "billing", input: {} }]);
  */
-import type { TriggerInput, TriggerResult } from "../store/types.js";
+import type { TriggerInput, TriggerResult } from "../store/index.js";
 
 export interface TriggerBuffer {
   /** Starts `inputs` (one caller's triggers); results in input order, after the commit. */

@@ -12,7 +12,7 @@ import { Counter, Histogram, type Registry } from "prom-client";
 import type { DispatchObserver, WebhookObserver } from "../dispatch/observer.js";
 import { TIMEOUT } from "../engine/failures.js";
 import { RETURNED_ERROR_TYPES } from "../engine/retry.js";
-import type { TaskOutcome } from "../store/types.js";
+import type { TaskOutcome } from "../store/index.js";
 import { Children, childPairs, type LabelBudget } from "./labels.js";
 
 /** From a task that waited for nothing (milliseconds) to a backlog of hours. */

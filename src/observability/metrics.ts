@@ -20,7 +20,7 @@
 import { collectDefaultMetrics, Registry } from "prom-client";
 import type { DispatchObserver, WebhookObserver } from "../dispatch/observer.js";
 import type { Logger } from "../log.js";
-import type { StoreObserver } from "../store/observer.js";
+import type { StoreObserver } from "../store/index.js";
 import { createDispatchMetrics } from "./dispatch-metrics.js";
 import { createScrapeGauges, type GaugeSources } from "./gauges.js";
 import { DEFAULT_LABEL_LIMIT, LabelBudget } from "./labels.js";

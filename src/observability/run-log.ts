@@ -12,8 +12,7 @@
 import type { DispatchObserver } from "../dispatch/observer.js";
 import { LEASE_LOST } from "../engine/failures.js";
 import type { Logger } from "../log.js";
-import type { StoreObserver } from "../store/observer.js";
-import { parseTaskId } from "../store/task-id.js";
+import { parseTaskId, type StoreObserver } from "../store/index.js";
 
 /** Failure types by which the control plane takes a task back from its worker. */
 const TAKEN_BACK = new Set([LEASE_LOST]);

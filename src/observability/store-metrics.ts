@@ -10,7 +10,7 @@
  *   const store = await openStore(config, logger, observer);
  */
 import { Counter, Histogram, type Registry } from "prom-client";
-import type { StoreObserver, StoreStatement } from "../store/observer.js";
+import type { StoreObserver, StoreStatement } from "../store/index.js";
 import { Children, childPairs, OTHER, type LabelBudget } from "./labels.js";
 
 /** Transaction durations: a claim or a completion takes milliseconds; an outage, seconds. */

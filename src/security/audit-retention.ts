@@ -8,7 +8,7 @@
  *   stop();
  */
 import type { Logger } from "../log.js";
-import type { AccessStore } from "../store/access-types.js";
+import type { AccessStore } from "../store/index.js";
 
 const DAY_MS = 86_400_000;
 const BATCH = 5000;

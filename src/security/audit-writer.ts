@@ -12,7 +12,7 @@
  *   audit.write({ procedure, outcome: "ok", keyId, role });
  *   await audit.close();
  */
-import type { NewAuditEvent } from "../store/access-types.js";
+import type { NewAuditEvent } from "../store/index.js";
 import type { Logger } from "../log.js";
 
 export interface AuditWriter {

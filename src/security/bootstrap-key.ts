@@ -8,7 +8,7 @@
  * @example
  *   await ensureFirstKey(store.access, (line) => process.stderr.write(line));
  */
-import type { AccessStore } from "../store/access-types.js";
+import type { AccessStore } from "../store/index.js";
 import { newApiKey } from "./api-key.js";
 
 /**

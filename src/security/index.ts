@@ -11,7 +11,7 @@
  */
 import type { Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../log.js";
-import type { AccessStore } from "../store/access-types.js";
+import type { AccessStore } from "../store/index.js";
 import { createAuditWriter } from "./audit-writer.js";
 import { startAuditRetention } from "./audit-retention.js";
 import { createAuthInterceptor } from "./auth-interceptor.js";

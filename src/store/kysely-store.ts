@@ -12,23 +12,23 @@
 import { performance } from "node:perf_hooks";
 import { sql, type Kysely } from "kysely";
 import type { RunStatus } from "../engine/model.js";
-import { createAccessStore } from "./access-queries.js";
+import { createAccessStore } from "./writes/access-queries.js";
 import type { AccessStore } from "./access-types.js";
-import { cancelRun } from "./cancel-run.js";
-import { claimTasks } from "./claim-tasks.js";
-import { completeTasks } from "./complete-tasks.js";
-import { DefCache } from "./def-cache.js";
+import { cancelRun } from "./writes/cancel-run.js";
+import { claimTasks } from "./writes/claim-tasks.js";
+import { completeTasks } from "./writes/complete-tasks.js";
+import { DefCache } from "./reads/def-cache.js";
 import { migrateToLatest, pendingMigrations } from "./migrations/index.js";
 import { NO_STORE_OBSERVER, type CommitFacts, type StoreObserver, type StoreStatement } from "./observer.js";
-import { retryRun } from "./retry-run.js";
-import { getRun, getRunHistory, listRuns } from "./run-queries.js";
-import type { Database } from "./schema.js";
-import { createLocalSignalBus, type SignalBus } from "./signal-bus.js";
-import { nextDueTime, readyTaskCounts, runEventsAfter, runningTasks, timedOutTasks } from "./task-queries.js";
-import { timeOutRuns } from "./time-out-runs.js";
-import { eventListeners, scheduledWorkflows } from "./trigger-queries.js";
-import { triggerRuns } from "./trigger-runs.js";
-import { claimWebhookDeliveries, finishWebhookDelivery } from "./webhook-outbox.js";
+import { retryRun } from "./writes/retry-run.js";
+import { getRun, getRunHistory, listRuns } from "./reads/run-queries.js";
+import type { Database } from "./db/schema.js";
+import { createLocalSignalBus, type SignalBus } from "./signals/signal-bus.js";
+import { nextDueTime, readyTaskCounts, runEventsAfter, runningTasks, timedOutTasks } from "./reads/task-queries.js";
+import { timeOutRuns } from "./writes/time-out-runs.js";
+import { eventListeners, scheduledWorkflows } from "./reads/trigger-queries.js";
+import { triggerRuns } from "./writes/trigger-runs.js";
+import { claimWebhookDeliveries, finishWebhookDelivery } from "./writes/webhook-outbox.js";
 import type {
   ClaimedTask,
   ClaimOptions,
@@ -54,7 +54,7 @@ import {
   getWorkflow,
   listWorkflows,
   listWorkflowVersions,
-} from "./workflow-queries.js";
+} from "./reads/workflow-queries.js";
 
 export interface KyselyStoreOptions {
   /** How signals travel (default: in-process, for a single process such as PGlite). */

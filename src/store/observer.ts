@@ -9,7 +9,7 @@
  *   const store = new KyselyStore(db, undefined, { observer: metrics.store });
  */
 import { FINISHED_RUN_STATUSES, type RunStatus } from "../engine/model.js";
-import type { ChangeSet } from "./change-set.js";
+import type { ChangeSet } from "./writes/change-set.js";
 
 /** The store calls that are timed, by name. */
 export type StoreStatement = "claim" | "completion" | "trigger" | "cancel_run" | "retry_run" | "time_out_runs";

@@ -6,7 +6,7 @@ import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { KyselyStore } from "../../src/store/kysely-store.js";
-import type { Database } from "../../src/store/schema.js";
+import type { Database } from "../../src/store/db/schema.js";
 import type { ClaimedTask, RunRecord, StoreSignal } from "../../src/store/types.js";
 import { requirePostgres } from "../support/db.js";
 import {

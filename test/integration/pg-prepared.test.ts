@@ -1,12 +1,12 @@
 /**
- * Repeated statements as prepared statements (src/store/pg-prepared.ts),
+ * Repeated statements as prepared statements (src/store/db/pg-prepared.ts),
  * against a real Postgres: when a text gets a name, that the cap holds, and
  * that a connection drops and remakes its statements after `replanMs`.
  */
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
-import { preparingPool } from "../../src/store/pg-prepared.js";
+import { preparingPool } from "../../src/store/db/pg-prepared.js";
 import { postgresUrl, requirePostgres } from "../support/db.js";
 
 const hasPostgres = await requirePostgres();

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { KyselyStore } from "../../src/store/kysely-store.js";
-import { createPgliteStore } from "../../src/store/pglite.js";
+import { createPgliteStore } from "../../src/store/db/pglite.js";
 
 let dir: string;
 let store: KyselyStore;

@@ -10,9 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_RETRY, type JsonValue, type WorkflowDef } from "../../src/engine/model.js";
 import type { KyselyStore } from "../../src/store/kysely-store.js";
 import { createMigrator } from "../../src/store/migrations/index.js";
-import { encodePageToken } from "../../src/store/page-token.js";
-import { createPgliteStore } from "../../src/store/pglite.js";
-import { createPostgresStore } from "../../src/store/postgres.js";
+import { encodePageToken } from "../../src/store/reads/page-token.js";
+import { createPgliteStore } from "../../src/store/db/pglite.js";
+import { createPostgresStore } from "../../src/store/db/postgres.js";
 import { InvalidPageTokenError, type RunRecord, type Store } from "../../src/store/types.js";
 import { createTestDatabase, requirePostgres } from "../support/db.js";
 

@@ -14,11 +14,11 @@ import {
   type CompiledQuery,
 } from "kysely";
 import { describe, expect, it } from "vitest";
-import { claimTasks } from "../../src/store/claim-tasks.js";
-import { insertRuns, type NewRunRow } from "../../src/store/insert-runs.js";
-import { box } from "../../src/store/json-rows.js";
+import { claimTasks } from "../../src/store/writes/claim-tasks.js";
+import { insertRuns, type NewRunRow } from "../../src/store/writes/insert-runs.js";
+import { box } from "../../src/store/db/json-rows.js";
 import type { KyselyStore } from "../../src/store/kysely-store.js";
-import type { Database } from "../../src/store/schema.js";
+import type { Database } from "../../src/store/db/schema.js";
 import { requirePostgres } from "../support/db.js";
 import { backends, uniqueId, useMigratedStore, workflow } from "../support/execution.js";
 

@@ -5,7 +5,7 @@
  */
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { isDatabaseUnavailable } from "../../src/store/unavailable.js";
+import { isDatabaseUnavailable } from "../../src/store/db/unavailable.js";
 import { postgresUrl, requirePostgres } from "../support/db.js";
 import { freePort } from "../support/free-port.js";
 

@@ -15,8 +15,8 @@ import {
   type WorkflowDef,
 } from "../../src/engine/model.js";
 import type { KyselyStore } from "../../src/store/kysely-store.js";
-import { createPgliteStore } from "../../src/store/pglite.js";
-import { createPostgresStore } from "../../src/store/postgres.js";
+import { createPgliteStore } from "../../src/store/db/pglite.js";
+import { createPostgresStore } from "../../src/store/db/postgres.js";
 import type { ClaimedTask, CompletionResult, CreateWorkflowInput, TaskOutcome } from "../../src/store/types.js";
 import { createTestDatabase } from "./db.js";
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { applyToState, copyLoaded, toRunState } from "../../src/engine/live-state.js";
 import { movesOnly, runMove, stepMove, type Move, type StepPatch } from "../../src/engine/moves.js";
 import { IllegalTransitionError } from "../../src/engine/transition.js";
-import { ChangeSet } from "../../src/store/change-set.js";
+import { ChangeSet } from "../../src/store/writes/change-set.js";
 import { loadedRun, RUN_ID, step } from "./engine-fixtures.js";
 
 const boom = { type: "APP", message: "boom" };

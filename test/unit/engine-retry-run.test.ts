@@ -3,7 +3,7 @@ import type { RunStatus } from "../../src/engine/model.js";
 import type { RunMove, StepMove } from "../../src/engine/moves.js";
 import { planRetryRun, retryRefusal } from "../../src/engine/retry-run.js";
 import { IllegalTransitionError } from "../../src/engine/transition.js";
-import { ChangeSet } from "../../src/store/change-set.js";
+import { ChangeSet } from "../../src/store/writes/change-set.js";
 import { loadedRun, RUN_ID, step, wf } from "./engine-fixtures.js";
 
 const boom = { type: "APP", message: "boom" };

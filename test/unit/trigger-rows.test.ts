@@ -7,9 +7,9 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_RETRY, type StepDef, type WorkflowDef } from "../../src/engine/model.js";
 import type { Plan } from "../../src/engine/planner.js";
-import { DefCache } from "../../src/store/def-cache.js";
-import { byIdempotencyKey, chunks, newRows, prepareRun, type PlannedRun } from "../../src/store/trigger-rows.js";
-import { cachedVersions } from "../../src/store/trigger-versions.js";
+import { DefCache } from "../../src/store/reads/def-cache.js";
+import { byIdempotencyKey, chunks, newRows, prepareRun, type PlannedRun } from "../../src/store/writes/trigger-rows.js";
+import { cachedVersions } from "../../src/store/writes/trigger-versions.js";
 
 function wf(steps: (Partial<StepDef> & { id: string })[], extra: Partial<WorkflowDef> = {}): WorkflowDef {
   return {

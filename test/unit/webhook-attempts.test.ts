@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { attemptOutcome, MAX_ATTEMPTS } from "../../src/dispatch/webhook-deliverer.js";
+import { attemptOutcome, MAX_ATTEMPTS } from "../../src/jobs/webhook-deliverer.js";
 
 const d = { id: "7", kind: "run.finished" as const, url: "http://hooks.test/x", attempt: 1 };
 

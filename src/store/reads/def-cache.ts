@@ -1,0 +1,90 @@
+/**
+ * Workflow definitions by (workflow id, version), kept in memory.
+ *
+ * Versions are immutable, so a cached definition never goes stale; the hot
+ * paths (trigger, complete, retry) then read no `def` jsonb once warm. A miss
+ * costs one query for all missing versions of a batch. The cache holds at most
+ * `max` entries and forgets the least recently added first.
+ *
+ * It also remembers each workflow's latest version as last read
+ * (`noteLatest`). That one can go stale (a new version, a delete, on any
+ * replica), so it is only a guess for the trigger path to plan with: the
+ * trigger statement checks it and inserts nothing when it was wrong.
+ */
+import type { Kysely } from "kysely";
+import type { WorkflowDef } from "../../engine/model.js";
+import type { Database } from "../db/schema.js";
+
+export interface DefKey {
+  workflowId: string;
+  version: number;
+}
+
+const keyOf = (workflowId: string, version: number) => `${workflowId}\u0000${version}`;
+
+/**
+ * @example
+ * ```ts
+ * const defs = new DefCache();
+ * const byKey = await defs.load(trx, [{ workflowId: "billing", version: 3 }]);
+ * const def = defs.get("billing", 3);
+ * ```
+ */
+export class DefCache {
+  readonly #defs = new Map<string, WorkflowDef>();
+  readonly #latest = new Map<string, number>();
+
+  constructor(private readonly max = 1_000) {}
+
+  /** A cached definition, or undefined. */
+  get(workflowId: string, version: number): WorkflowDef | undefined {
+    return this.#defs.get(keyOf(workflowId, version));
+  }
+
+  /** The latest version of `workflowId` when it was last read, or undefined. */
+  latest(workflowId: string): number | undefined {
+    return this.#latest.get(workflowId);
+  }
+
+  /** Remembers the latest version just read (undefined: the workflow is gone). */
+  noteLatest(workflowId: string, version: number | undefined): void {
+    if (version === undefined) this.#latest.delete(workflowId);
+    else if (this.#latest.has(workflowId) || this.#latest.size < this.max) this.#latest.set(workflowId, version);
+  }
+
+  /** Caches a definition read elsewhere (e.g. with its version row). */
+  put(workflowId: string, version: number, def: WorkflowDef): void {
+    const key = keyOf(workflowId, version);
+    if (this.#defs.has(key)) return;
+    if (this.#defs.size >= this.max) {
+      const oldest = this.#defs.keys().next();
+      if (!oldest.done) this.#defs.delete(oldest.value);
+    }
+    this.#defs.set(key, def);
+  }
+
+  /**
+   * Makes sure every key is cached, reading the missing ones in one query.
+   * Keys with no version row stay missing (`get` returns undefined).
+   */
+  async load(db: Kysely<Database>, keys: readonly DefKey[]): Promise<void> {
+    const missing = new Map<string, DefKey>();
+    for (const k of keys) {
+      const key = keyOf(k.workflowId, k.version);
+      if (!this.#defs.has(key)) missing.set(key, k);
+    }
+    if (missing.size === 0) return;
+    const rows = await db
+      .selectFrom("workflow_versions")
+      .select(["workflow_id", "version", "def"])
+      .where((eb) =>
+        eb(
+          eb.refTuple("workflow_id", "version"),
+          "in",
+          [...missing.values()].map((k) => eb.tuple(k.workflowId, k.version)),
+        ),
+      )
+      .execute();
+    for (const row of rows) this.put(row.workflow_id, row.version, row.def);
+  }
+}
