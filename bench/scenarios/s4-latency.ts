@@ -30,7 +30,7 @@ async function openLoop(
   const rpc: number[] = [];
   const pending: Promise<void>[] = [];
   let errors = 0;
-  const caller = connectGrpc(stack.server.url);
+  const caller = connectGrpc(stack.server.url, stack.apiKey);
   const t0 = wallNow();
   let lastLog = t0;
   for (let i = 0; i < n; i++) {

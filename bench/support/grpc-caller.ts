@@ -24,7 +24,9 @@ export interface GrpcCaller {
   close(): void;
 }
 
-export function connectGrpc(baseUrl: string): GrpcCaller {
+/** `apiKey`: sent as `authorization: Bearer <key>` on every call (a server that asks for keys). */
+export function connectGrpc(baseUrl: string, apiKey?: string): GrpcCaller {
+  const auth = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
   const session = http2.connect(baseUrl);
   session.on("error", () => undefined);
   return {
@@ -40,6 +42,7 @@ export function connectGrpc(baseUrl: string): GrpcCaller {
           ":path": `/${method.parent.typeName}/${method.name}`,
           "content-type": "application/grpc",
           te: "trailers",
+          ...auth,
         });
         const chunks: Buffer[] = [];
         let status: string | undefined;

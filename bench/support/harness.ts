@@ -38,6 +38,8 @@ export interface Stack {
   server: BenchServer;
   workers: WorkerProcess;
   client: WeftClient;
+  /** The developer key the client uses, when the server asks for keys (BENCH_API_KEY). */
+  apiKey?: string;
   log: (line: string) => void;
   defineWorkflow(id: string, steps: StepDef[]): Promise<void>;
   /** Triggers `n` runs with TriggerWorkflows, `batch` per call, `concurrency` calls in flight. */
@@ -104,6 +106,7 @@ export async function withStack<T>(
       server,
       workers,
       client,
+      ...(keys ? { apiKey: keys.developer } : {}),
       log: opts.log,
       async defineWorkflow(id, steps) {
         await c.workflows.createWorkflow({ source: { case: "workflow", value: { id, steps } } });
