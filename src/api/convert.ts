@@ -111,11 +111,20 @@ export function specToJson(spec: WorkflowSpec): JsonValue {
   return toJson(WorkflowSpecSchema, spec) as JsonValue;
 }
 
+/**
+ * A stored workflow as clients see it. The webhook secret is write-only:
+ * the answer says only that one is set (`webhooks.secret_set`).
+ */
 export function workflowToProto(w: WorkflowRecord): Workflow {
+  const spec = fromJson(WorkflowSpecSchema, w.spec as PbJson, { ignoreUnknownFields: true });
+  if (spec.webhooks) {
+    spec.webhooks.secretSet = spec.webhooks.secret !== "";
+    spec.webhooks.secret = "";
+  }
   return create(WorkflowSchema, {
     id: w.id,
     version: w.version,
-    spec: fromJson(WorkflowSpecSchema, w.spec as PbJson, { ignoreUnknownFields: true }),
+    spec,
     createTime: timestampFromDate(w.createdAt),
     deleteTime: w.deletedAt ? timestampFromDate(w.deletedAt) : undefined,
   });

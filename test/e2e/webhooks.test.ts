@@ -5,8 +5,9 @@
  * (each attempt in the run's history), also across a server restart, and all
  * arrive once it is up.
  */
+import { toJson } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RunEventType, RunStatus } from "../../gen/weft/v1/common_pb.js";
+import { RunEventType, RunStatus, WorkflowSchema } from "../../gen/weft/v1/common_pb.js";
 import { verifySignature } from "../../src/builtins/signature.js";
 import { eventually } from "../support/execution.js";
 import { startHttpStub, type HttpStub } from "../support/http-stub.js";
@@ -111,6 +112,30 @@ describe.skipIf(!available)("run webhooks", () => {
     );
     expect(delivered).toHaveLength(3);
   }, 60_000);
+
+  it("keeps a workflow's secret write-only: reads say only that one is set", async () => {
+    const yaml = (secret: string) =>
+      [
+        "id: secret-kept",
+        "webhooks:",
+        `  on_complete: ["${stub.url}/never"]`,
+        ...(secret ? [`  secret: ${secret}`] : []),
+        "steps:",
+        '  - { id: a, action: transform, input: { expression: "1" } }',
+        "",
+      ].join("\n");
+    await stack.createYaml(yaml(SECRET));
+    const { workflow } = await stack.c.workflows.getWorkflow({ id: "secret-kept" });
+    expect(workflow?.spec?.webhooks).toMatchObject({ secret: "", secretSet: true });
+    const { workflows } = await stack.c.workflows.listWorkflows({});
+    const listed = workflows.find((w) => w.id === "secret-kept");
+    expect(listed?.spec?.webhooks).toMatchObject({ secret: "", secretSet: true });
+    expect(JSON.stringify(toJson(WorkflowSchema, listed!))).not.toContain(SECRET);
+    // A version without a secret of its own says so.
+    await stack.createYaml(yaml(""));
+    const latest = await stack.c.workflows.getWorkflow({ id: "secret-kept" });
+    expect(latest.workflow?.spec?.webhooks).toMatchObject({ secret: "", secretSet: false });
+  });
 
   it("on_failure fires for a failed run, with the server's default secret", async () => {
     stub.on("/fail2", (_req, res) => res.text(204, ""));
