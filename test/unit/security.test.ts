@@ -1,5 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { file_grpc_health_v1_health } from "../../gen/grpc/health/v1/health_pb.js";
+import { file_grpc_reflection_v1_reflection } from "../../gen/grpc/reflection/v1/reflection_pb.js";
+import { file_grpc_reflection_v1alpha_reflection } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { file_weft_v1_admin_service } from "../../gen/weft/v1/admin_service_pb.js";
 import { WEFT_FILES } from "../../src/api/routes.js";
 import { actionsOutside, matchesAction } from "../../src/security/action-patterns.js";
@@ -37,9 +40,14 @@ describe("API keys", () => {
 
 describe("roles", () => {
   it("list every served RPC (a new RPC without a rule fails here)", () => {
-    const served = [...WEFT_FILES, file_weft_v1_admin_service].flatMap((f) =>
-      f.services.flatMap((s) => s.methods.map((m) => `/${s.typeName}/${m.name}`)),
-    );
+    // Health and reflection too: the server serves every method of theirs.
+    const served = [
+      ...WEFT_FILES,
+      file_weft_v1_admin_service,
+      file_grpc_health_v1_health,
+      file_grpc_reflection_v1_reflection,
+      file_grpc_reflection_v1alpha_reflection,
+    ].flatMap((f) => f.services.flatMap((s) => s.methods.map((m) => `/${s.typeName}/${m.name}`)));
     for (const p of served) expect(PROCEDURE_ACCESS, p).toHaveProperty([p]);
   });
 
@@ -55,6 +63,7 @@ describe("roles", () => {
     ["worker", "/weft.v1.WorkerService/Connect", true],
     ["viewer", "/weft.v1.WorkerService/Connect", false],
     ["worker", "/grpc.health.v1.Health/Check", true],
+    ["viewer", "/grpc.health.v1.Health/List", true],
     ["viewer", "/weft.v1.NoSuchService/Anything", false],
     ["admin", "/weft.v1.NoSuchService/Anything", true],
   ] as const)("%s calling %s: %s", (role, procedure, allowed) => {
