@@ -48,13 +48,41 @@ export function createAuthInterceptor(deps: { authenticator: Authenticator; audi
       audit.write({ ...who(caller), procedure, peer, ...(target ? { target } : {}), outcome });
     try {
       const res = await next(req);
-      record("ok", req.stream || res.stream ? undefined : targetOf(req.message, res.message));
+      // A stream is refused or served in its messages (a worker's hello is checked there): record how it started.
+      if (res.stream) return { ...res, message: recordingStart(res.message, (outcome) => record(outcome, undefined)) };
+      record("ok", req.stream ? undefined : targetOf(req.message, res.message));
       return res;
     } catch (err) {
       record(outcomeOf(ConnectError.from(err).code), req.stream ? undefined : targetOf(req.message));
       throw err;
     }
   };
+}
+
+/**
+ * The response messages of a stream, recording once how it started: `ok`
+ * with its first message (or a clean end without any), the error's code
+ * when it fails before, `canceled` when the client goes first.
+ */
+async function* recordingStart<T>(messages: AsyncIterable<T>, record: (outcome: string) => void): AsyncIterable<T> {
+  let recorded = false;
+  const once = (outcome: string): void => {
+    if (recorded) return;
+    recorded = true;
+    record(outcome);
+  };
+  try {
+    for await (const m of messages) {
+      once("ok");
+      yield m;
+    }
+    once("ok");
+  } catch (err) {
+    once(outcomeOf(ConnectError.from(err).code));
+    throw err;
+  } finally {
+    once("canceled");
+  }
 }
 
 function allowed(access: Access, caller: Principal): boolean {
