@@ -261,4 +261,23 @@ describe("authenticator", () => {
     expect(await auth.authenticate(`Bearer ${good.secret}`, "evil")).toMatchObject({ ok: true });
     expect(await auth.authenticate(`Bearer ${newApiKey().secret}`, "other")).toMatchObject({ throttled: false });
   });
+
+  it("lets a key it verified through a throttled address after the cache time, looking it up again", async () => {
+    const { auth, lookups, now } = setup();
+    await auth.authenticate(`Bearer ${good.secret}`, "nat");
+    now.t = 900;
+    for (let i = 0; i < 5; i++) await auth.authenticate(`Bearer ${newApiKey().secret}`, "nat");
+    now.t = 1000; // the key's entry is stale; the address has earned back a tenth of a failure: throttled
+    const before = lookups.length;
+    expect(await auth.authenticate(`Bearer ${good.secret}`, "nat")).toMatchObject({ ok: true });
+    expect(lookups.slice(before)).toEqual([good.id]);
+    // Its id with another secret is refused from the cache; a good key never verified here waits like any other.
+    const forged = `weft_${good.id}_${"A".repeat(43)}`;
+    expect(await auth.authenticate(`Bearer ${forged}`, "nat")).toMatchObject({ ok: false });
+    const other = newApiKey();
+    rows.set(other.id, { id: other.id, sha256: other.sha256, role: "viewer", actionPatterns: [], revoked: false });
+    expect(await auth.authenticate(`Bearer ${other.secret}`, "nat")).toMatchObject({ ok: false, throttled: true });
+    rows.delete(other.id);
+    expect(lookups.slice(before)).toEqual([good.id]);
+  });
 });
