@@ -44,17 +44,45 @@ export function createAuthInterceptor(deps: { authenticator: Authenticator; audi
     const mutating =
       req.method.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS && !READ_STREAMS.has(procedure);
     if (!mutating) return next(req);
-    const target = req.stream ? undefined : targetOf(req.message);
-    const base = { ...who(caller), procedure, peer, ...(target ? { target } : {}) };
+    const record = (outcome: string, target: string | undefined): void =>
+      audit.write({ ...who(caller), procedure, peer, ...(target ? { target } : {}), outcome });
     try {
       const res = await next(req);
-      audit.write({ ...base, outcome: "ok" });
+      // A stream is refused or served in its messages (a worker's hello is checked there): record how it started.
+      if (res.stream) return { ...res, message: recordingStart(res.message, (outcome) => record(outcome, undefined)) };
+      record("ok", req.stream ? undefined : targetOf(req.message, res.message));
       return res;
     } catch (err) {
-      audit.write({ ...base, outcome: outcomeOf(ConnectError.from(err).code) });
+      record(outcomeOf(ConnectError.from(err).code), req.stream ? undefined : targetOf(req.message));
       throw err;
     }
   };
+}
+
+/**
+ * The response messages of a stream, recording once how it started: `ok`
+ * with its first message (or a clean end without any), the error's code
+ * when it fails before, `canceled` when the client goes first.
+ */
+async function* recordingStart<T>(messages: AsyncIterable<T>, record: (outcome: string) => void): AsyncIterable<T> {
+  let recorded = false;
+  const once = (outcome: string): void => {
+    if (recorded) return;
+    recorded = true;
+    record(outcome);
+  };
+  try {
+    for await (const m of messages) {
+      once("ok");
+      yield m;
+    }
+    once("ok");
+  } catch (err) {
+    once(outcomeOf(ConnectError.from(err).code));
+    throw err;
+  } finally {
+    once("canceled");
+  }
 }
 
 function allowed(access: Access, caller: Principal): boolean {
@@ -76,12 +104,24 @@ export function outcomeOf(code: Code): string {
   return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
 }
 
-/** The id a unary request names first: a workflow, a run, a key, an event. */
-function targetOf(message: unknown): string | undefined {
-  const m = message as Record<string, unknown>;
-  for (const field of ["workflowId", "runId", "id", "name"]) {
-    const v = m[field];
-    if (typeof v === "string" && v !== "") return v.slice(0, 200);
-  }
-  return undefined;
+/**
+ * The id a unary call is about: the workflow, run or key its request names;
+ * else the one its answer names (the workflow a YAML spec defined, the key
+ * `CreateApiKey` made) or its structured spec gives; else the event published.
+ */
+function targetOf(request: unknown, response?: unknown): string | undefined {
+  const req = request as Record<string, unknown>;
+  const res = (response ?? {}) as { workflow?: { id?: unknown }; key?: { id?: unknown } };
+  const source = req.source as { case?: string; value?: { id?: unknown } } | undefined;
+  const candidates = [
+    req.workflowId,
+    req.runId,
+    req.id,
+    res.workflow?.id,
+    source?.case === "workflow" ? source.value?.id : undefined,
+    res.key?.id,
+    req.name,
+  ];
+  const found = candidates.find((v): v is string => typeof v === "string" && v !== "");
+  return found?.slice(0, 200);
 }

@@ -8,7 +8,9 @@
  * with no signal between replicas and nothing in Redis). Lookups of one id
  * in flight together share one query. A key whose shape is wrong is refused
  * without a lookup; an address that keeps failing is throttled
- * (`throttle.ts`) before any lookup.
+ * (`throttle.ts`) before any lookup, except of a key this replica has
+ * already verified (its cached entry has the same hash and is not revoked,
+ * however old): a good key works from a throttled address.
  *
  * @example
  *   const auth = createAuthenticator({ lookup: (id) => store.access.findKey(id), throttle });
@@ -99,7 +101,10 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
       if (parsed === undefined) return refuse(peer, "this is not a Weft API key (they look like weft_<id>_<secret>)");
       const hit = cache.get(parsed.id);
       const fresh = hit !== undefined && now() - hit.at < ttlMs;
-      if (!fresh) {
+      // A key this replica has verified (same secret, not revoked) is not held back by its address's failures
+      // (another client behind the same NAT); once stale it is looked up again, so a revocation still counts.
+      const knownGood = hit?.key !== undefined && !hit.key.revoked && sameHash(parsed.sha256, hit.key.sha256);
+      if (!fresh && !knownGood) {
         const wait = opts.throttle.blocked(peer, now());
         if (wait > 0) {
           return {

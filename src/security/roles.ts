@@ -40,6 +40,7 @@ export const PROCEDURE_ACCESS: Readonly<Record<string, Access>> = {
   "/weft.v1.AdminService/ListAuditEvents": ADMIN,
   "/grpc.health.v1.Health/Check": "public",
   "/grpc.health.v1.Health/Watch": "public",
+  "/grpc.health.v1.Health/List": "public",
   "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo": "any-key",
   "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": "any-key",
 };

@@ -1,5 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { file_grpc_health_v1_health } from "../../gen/grpc/health/v1/health_pb.js";
+import { file_grpc_reflection_v1_reflection } from "../../gen/grpc/reflection/v1/reflection_pb.js";
+import { file_grpc_reflection_v1alpha_reflection } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { file_weft_v1_admin_service } from "../../gen/weft/v1/admin_service_pb.js";
 import { WEFT_FILES } from "../../src/api/routes.js";
 import { actionsOutside, matchesAction } from "../../src/security/action-patterns.js";
@@ -37,9 +40,14 @@ describe("API keys", () => {
 
 describe("roles", () => {
   it("list every served RPC (a new RPC without a rule fails here)", () => {
-    const served = [...WEFT_FILES, file_weft_v1_admin_service].flatMap((f) =>
-      f.services.flatMap((s) => s.methods.map((m) => `/${s.typeName}/${m.name}`)),
-    );
+    // Health and reflection too: the server serves every method of theirs.
+    const served = [
+      ...WEFT_FILES,
+      file_weft_v1_admin_service,
+      file_grpc_health_v1_health,
+      file_grpc_reflection_v1_reflection,
+      file_grpc_reflection_v1alpha_reflection,
+    ].flatMap((f) => f.services.flatMap((s) => s.methods.map((m) => `/${s.typeName}/${m.name}`)));
     for (const p of served) expect(PROCEDURE_ACCESS, p).toHaveProperty([p]);
   });
 
@@ -55,6 +63,7 @@ describe("roles", () => {
     ["worker", "/weft.v1.WorkerService/Connect", true],
     ["viewer", "/weft.v1.WorkerService/Connect", false],
     ["worker", "/grpc.health.v1.Health/Check", true],
+    ["viewer", "/grpc.health.v1.Health/List", true],
     ["viewer", "/weft.v1.NoSuchService/Anything", false],
     ["admin", "/weft.v1.NoSuchService/Anything", true],
   ] as const)("%s calling %s: %s", (role, procedure, allowed) => {
@@ -251,5 +260,24 @@ describe("authenticator", () => {
     expect(lookups).toHaveLength(before);
     expect(await auth.authenticate(`Bearer ${good.secret}`, "evil")).toMatchObject({ ok: true });
     expect(await auth.authenticate(`Bearer ${newApiKey().secret}`, "other")).toMatchObject({ throttled: false });
+  });
+
+  it("lets a key it verified through a throttled address after the cache time, looking it up again", async () => {
+    const { auth, lookups, now } = setup();
+    await auth.authenticate(`Bearer ${good.secret}`, "nat");
+    now.t = 900;
+    for (let i = 0; i < 5; i++) await auth.authenticate(`Bearer ${newApiKey().secret}`, "nat");
+    now.t = 1000; // the key's entry is stale; the address has earned back a tenth of a failure: throttled
+    const before = lookups.length;
+    expect(await auth.authenticate(`Bearer ${good.secret}`, "nat")).toMatchObject({ ok: true });
+    expect(lookups.slice(before)).toEqual([good.id]);
+    // Its id with another secret is refused from the cache; a good key never verified here waits like any other.
+    const forged = `weft_${good.id}_${"A".repeat(43)}`;
+    expect(await auth.authenticate(`Bearer ${forged}`, "nat")).toMatchObject({ ok: false });
+    const other = newApiKey();
+    rows.set(other.id, { id: other.id, sha256: other.sha256, role: "viewer", actionPatterns: [], revoked: false });
+    expect(await auth.authenticate(`Bearer ${other.secret}`, "nat")).toMatchObject({ ok: false, throttled: true });
+    rows.delete(other.id);
+    expect(lookups.slice(before)).toEqual([good.id]);
   });
 });
