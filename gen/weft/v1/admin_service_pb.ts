@@ -209,7 +209,8 @@ export type AuditEvent = Message<"weft.v1.AuditEvent"> & {
   time?: Timestamp | undefined;
 
   /**
-   * The key that made the call; empty when none or an unknown one was given.
+   * The id of the key presented (for an unknown key, the id it claims); empty
+   * when no well-formed key was given.
    *
    * @generated from field: string key_id = 3;
    */
