@@ -104,8 +104,10 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
       // A key this replica has verified (same secret, not revoked) is not held back by its address's failures
       // (another client behind the same NAT); once stale it is looked up again, so a revocation still counts.
       const knownGood = hit?.key !== undefined && !hit.key.revoked && sameHash(parsed.sha256, hit.key.sha256);
-      if (!fresh && !knownGood) {
-        const wait = opts.throttle.blocked(peer, now());
+      // Charged before the lookup and refunded when the key proves good: calls in flight together share the budget.
+      const charged = !fresh && !knownGood;
+      if (charged) {
+        const wait = opts.throttle.take(peer, now());
         if (wait > 0) {
           return {
             ok: false,
@@ -115,10 +117,13 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
         }
       }
       const key = fresh ? hit.key : await lookup(parsed.id);
+      const fail = (message: string, keyId: string): AuthResult =>
+        charged ? { ok: false, throttled: false, message, keyId } : refuse(peer, message, keyId);
       if (key === undefined || !sameHash(parsed.sha256, key.sha256)) {
-        return refuse(peer, `unknown API key ${parsed.id}`, parsed.id);
+        return fail(`unknown API key ${parsed.id}`, parsed.id);
       }
-      if (key.revoked) return refuse(peer, `API key ${key.id} has been revoked`, key.id);
+      if (key.revoked) return fail(`API key ${key.id} has been revoked`, key.id);
+      if (charged) opts.throttle.refund(peer, now());
       return { ok: true, principal: { keyId: key.id, role: key.role, actionPatterns: key.actionPatterns } };
     },
   };

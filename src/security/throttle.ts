@@ -16,6 +16,13 @@ export interface AuthThrottle {
   blocked(peer: string, nowMs: number): number;
   /** Records one failed authentication of `peer`. */
   failed(peer: string, nowMs: number): void;
+  /**
+   * Before a lookup whose outcome is not known yet: 0 and one failure charged in advance (so calls in flight
+   * together cannot all pass a budget of one), or the seconds to wait, charging nothing.
+   */
+  take(peer: string, nowMs: number): number;
+  /** Gives back what `take` charged, once the key proved good. */
+  refund(peer: string, nowMs: number): void;
 }
 
 export interface ThrottleOptions {
@@ -44,7 +51,7 @@ export function createAuthThrottle(opts: ThrottleOptions): AuthThrottle {
   const maxPeers = opts.maxPeers ?? 100_000;
   const refill = (b: Budget, nowMs: number): number =>
     Math.min(opts.burst, b.left + (Math.max(0, nowMs - b.at) / 1000) * opts.perSecond);
-  return {
+  const throttle: AuthThrottle = {
     blocked(peer, nowMs) {
       const b = budgets.get(peer);
       if (b === undefined) return 0;
@@ -59,5 +66,18 @@ export function createAuthThrottle(opts: ThrottleOptions): AuthThrottle {
       if (budgets.size >= maxPeers) budgets.delete(budgets.keys().next().value!);
       budgets.set(peer, { left: Math.max(0, left - 1), at: nowMs });
     },
+    take(peer, nowMs) {
+      const wait = throttle.blocked(peer, nowMs);
+      if (wait === 0) throttle.failed(peer, nowMs);
+      return wait;
+    },
+    refund(peer, nowMs) {
+      const b = budgets.get(peer);
+      if (b === undefined) return;
+      const left = Math.min(opts.burst, refill(b, nowMs) + 1);
+      if (left >= opts.burst) budgets.delete(peer);
+      else budgets.set(peer, { left, at: nowMs });
+    },
   };
+  return throttle;
 }

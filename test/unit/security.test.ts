@@ -250,6 +250,20 @@ describe("authenticator", () => {
     expect(lookups).toHaveLength(2);
   });
 
+  it("shares one budget among lookups in flight together, and gives back what a good key was charged", async () => {
+    const { auth, lookups } = setup();
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => auth.authenticate(`Bearer ${newApiKey().secret}`, "crowd")),
+    );
+    expect(results.filter((r) => !r.ok && !r.throttled)).toHaveLength(5);
+    expect(results.filter((r) => !r.ok && r.throttled)).toHaveLength(15);
+    expect(lookups).toHaveLength(5);
+    const fresh = setup();
+    for (let i = 0; i < 3; i++) await fresh.auth.authenticate(`Bearer ${good.secret}`, `good-${i}`);
+    for (let i = 0; i < 5; i++) await fresh.auth.authenticate(`Bearer ${newApiKey().secret}`, "mixed");
+    expect(await fresh.auth.authenticate(`Bearer ${newApiKey().secret}`, "mixed")).toMatchObject({ throttled: true });
+  });
+
   it("throttles an address that keeps failing, before any lookup, while a cached good key still works", async () => {
     const { auth, lookups } = setup();
     await auth.authenticate(`Bearer ${good.secret}`, "evil");
