@@ -152,6 +152,18 @@ export const OPTIONS = {
     default: undefined,
     help: "OTLP/HTTP collector base URL (spans go to <url>/v1/traces as JSON); unset: tracing off",
   },
+  egressAllow: {
+    flag: "egress-allow",
+    env: "WEFT_EGRESS_ALLOW",
+    default: "",
+    help: "comma-separated hosts (api.internal, *.corp.example) and networks (10.1.0.0/16, fd00::/8, 10.0.0.5) http.request, webhook and run webhooks may call even in the loopback, private, link-local and metadata ranges denied while auth is on",
+  },
+  egressDeny: {
+    flag: "egress-deny",
+    env: "WEFT_EGRESS_DENY",
+    default: "",
+    help: "comma-separated hosts and networks they may never call, whatever --egress-allow says; checked on the address connected to and on every redirect",
+  },
   leaseTtlMs: {
     flag: "lease-ttl-ms",
     env: "WEFT_LEASE_TTL_MS",

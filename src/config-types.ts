@@ -46,5 +46,10 @@ export interface Config {
   scheduleIntervalMs: number;
   /** OTLP/HTTP collector base URL; undefined = tracing off. */
   otlpEndpoint?: string;
+  // Outbound requests (src/builtins/egress-policy.ts): rules checked at start, as given.
+  /** Hosts and networks built-ins and run webhooks may call even inside the ranges denied while auth is on. */
+  egressAllow: string[];
+  /** Hosts and networks they may never call; wins over everything. */
+  egressDeny: string[];
   dispatch: DispatchOptions;
 }

@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { OPTIONS, type Option } from "./config-options.js";
 import type { Config } from "./config-types.js";
+import { parseEgressList } from "./builtins/egress-policy.js";
 import { resolveAuthMode } from "./security/auth-mode.js";
 import { DEFAULT_DISPATCH_OPTIONS, type DispatchOptions } from "./dispatch/options.js";
 
@@ -87,8 +88,19 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     webhookRetryMs: s.int("webhookRetryMs", 10, 3_600_000),
     scheduleIntervalMs: s.int("scheduleIntervalMs", 50, 3_600_000),
     otlpEndpoint: s.url("otlpEndpoint", ["http:", "https:"]),
+    egressAllow: egressRules(s, "egressAllow"),
+    egressDeny: egressRules(s, "egressDeny"),
     dispatch: dispatchOptions(s, databaseUrl !== undefined),
   };
+}
+
+/** An egress list, every entry checked: a bad one is named in a ConfigError (exit 2). */
+function egressRules(s: Settings, key: "egressAllow" | "egressDeny"): string[] {
+  try {
+    return parseEgressList(s.raw(key) ?? "");
+  } catch (err) {
+    throw new ConfigError(`--${OPTIONS[key].flag} / ${OPTIONS[key].env}: ${(err as Error).message}`);
+  }
 }
 
 function dispatchOptions(s: Settings, postgres: boolean): DispatchOptions {

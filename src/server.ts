@@ -12,6 +12,8 @@ import { explainDecodeError } from "./api/decode-errors.js";
 import { createRequestChecks } from "./api/request-checks.js";
 import type { Interceptor } from "@connectrpc/connect";
 import { createErrorInterceptor, registerRoutes, type ApiDeps } from "./api/routes.js";
+import { createEgressClient, type EgressClient } from "./builtins/egress-client.js";
+import { createEgressPolicy } from "./builtins/egress-policy.js";
 import { createBuiltinRegistry } from "./builtins/registry.js";
 import { createBuiltinRunner } from "./dispatch/builtin-runner.js";
 import { createDispatcher, type Dispatcher } from "./dispatch/dispatcher.js";
@@ -147,6 +149,7 @@ function startDispatcher(base: Base, leases: LeaseStore, observer: DispatchObser
     tracer: tracing.dispatch,
   });
   cleanups.push(() => dispatcher.close());
+  const egress = startEgress(config, logger);
   const builtins = createBuiltinRunner({
     dispatcher,
     store,
@@ -156,6 +159,7 @@ function startDispatcher(base: Base, leases: LeaseStore, observer: DispatchObser
     heartbeatIntervalMs: config.dispatch.heartbeatIntervalMs,
     defaultSecret: config.webhookSecret,
     maxOutputBytes: config.maxPayloadBytes,
+    egress,
   });
   cleanups.push(() => builtins.close(config.shutdownGraceMs));
   const scheduler = createScheduler({
@@ -168,6 +172,7 @@ function startDispatcher(base: Base, leases: LeaseStore, observer: DispatchObser
   const deliverer = createWebhookDeliverer({
     store,
     logger,
+    egress,
     defaultSecret: config.webhookSecret,
     retryMs: config.webhookRetryMs,
     pollMs: Math.min(500, config.webhookRetryMs),
@@ -175,6 +180,22 @@ function startDispatcher(base: Base, leases: LeaseStore, observer: DispatchObser
   });
   cleanups.push(() => deliverer.stop());
   return dispatcher;
+}
+
+/**
+ * The client of every outbound request (built-ins, run webhooks): with API
+ * keys on, whoever defines a workflow must not reach the server's own
+ * network, so the internal ranges are denied unless `--egress-allow` names
+ * them; open on a laptop, where calling localhost is the point.
+ */
+function startEgress(config: Config, logger: Logger): EgressClient {
+  const decision = resolveAuthMode(config);
+  const denyInternal = "mode" in decision && decision.mode === "keys";
+  logger.info(
+    { denyInternal, allow: config.egressAllow, deny: config.egressDeny },
+    denyInternal ? "egress: internal ranges denied (auth is on)" : "egress: internal ranges allowed (auth is off)",
+  );
+  return createEgressClient(createEgressPolicy({ allow: config.egressAllow, deny: config.egressDeny, denyInternal }));
 }
 
 /**

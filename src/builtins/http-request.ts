@@ -7,7 +7,9 @@
  * Errors: a non-2xx answer is `HTTP_<status>` (retryable for 5xx and 429,
  * not for other 4xx); no answer within `timeout` (default 30 s) is `TIMEOUT`
  * and a network failure `NETWORK_ERROR`, both retryable; a body above the
- * payload limit `PAYLOAD_TOO_LARGE` (not retryable, and not read further). Whether a retry
+ * payload limit `PAYLOAD_TOO_LARGE` (not retryable, and not read further); an
+ * address the egress policy refuses, on any hop, `EGRESS_DENIED` (not
+ * retryable: the next attempt would be refused too). Whether a retry
  * happens is the step's retry policy, as for any worker step.
  *
  * @example
@@ -19,31 +21,36 @@
  * ```
  */
 import { parseDurationMs } from "../engine/duration-text.js";
-import { cancelled, httpStatus, networkError, payloadTooLarge, timeout } from "../engine/failures.js";
+import { cancelled, egressDenied, httpStatus, networkError, payloadTooLarge, timeout } from "../engine/failures.js";
 import type { JsonValue } from "../engine/model.js";
-import { asObject, badInput, failed, type BuiltinAction, type BuiltinOutcome } from "./types.js";
+import { EgressDeniedError, type EgressResponse } from "./egress-client.js";
+import { asObject, badInput, failed, type BuiltinAction, type BuiltinContext, type BuiltinOutcome } from "./types.js";
 
 const NAME = "http.request";
 const DEFAULT_TIMEOUT_MS = 30_000;
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 
-/** Performs one HTTP exchange; shared with the `webhook` built-in. */
+/** Performs one HTTP exchange through the egress client; shared with the `webhook` built-in. */
 export async function httpExchange(
   req: { method: string; url: string; headers: Record<string, string>; body?: string; timeoutMs: number },
-  signal: AbortSignal,
-  maxBytes = Number.POSITIVE_INFINITY,
+  ctx: Pick<BuiltinContext, "signal" | "egress"> & { maxOutputBytes?: number },
 ): Promise<BuiltinOutcome> {
+  const { signal } = ctx;
+  const maxBytes = ctx.maxOutputBytes ?? Number.POSITIVE_INFINITY;
   const ownTimeout = AbortSignal.timeout(req.timeoutMs);
+  const both = AbortSignal.any([signal, ownTimeout]);
   const describe = `${req.method} ${req.url}`;
   try {
-    const res = await fetch(req.url, {
+    const res = await ctx.egress.request({
       method: req.method,
+      url: req.url,
       headers: req.headers,
       ...(req.body !== undefined ? { body: req.body } : {}),
-      signal: AbortSignal.any([signal, ownTimeout]),
-      redirect: "follow",
+      signal: both,
     });
     const text = await readCapped(res, maxBytes);
+    // A body cut short by an abort may read as a shorter one: the abort decides.
+    both.throwIfAborted();
     if (text === undefined) {
       return failed(
         payloadTooLarge(
@@ -51,10 +58,9 @@ export async function httpExchange(
         ),
       );
     }
-    const headers: Record<string, JsonValue> = {};
-    res.headers.forEach((value, key) => (headers[key] = value));
+    const headers: Record<string, JsonValue> = { ...res.headers };
     let body: JsonValue = text;
-    if (/\bjson\b/i.test(res.headers.get("content-type") ?? "") && text !== "") {
+    if (/\bjson\b/i.test(res.headers["content-type"] ?? "") && text !== "") {
       try {
         body = JSON.parse(text) as JsonValue;
       } catch {
@@ -68,26 +74,23 @@ export async function httpExchange(
   } catch (err) {
     if (signal.aborted) return failed(cancelled(`${describe}: cancelled (${String(signal.reason)})`, true));
     if (ownTimeout.aborted) return failed(timeout(`${describe}: no answer within ${req.timeoutMs} ms`));
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    return failed(networkError(`${describe}: ${cause?.code ?? cause?.message ?? (err as Error).message}`));
+    if (err instanceof EgressDeniedError) return failed(egressDenied(`${describe}: ${err.message}`));
+    const code = (err as NodeJS.ErrnoException).code;
+    return failed(networkError(`${describe}: ${code ?? (err as Error).message}`));
   }
 }
 
 /** The body as text, or undefined once it passes `maxBytes` (the rest is not read). */
-async function readCapped(res: Response, maxBytes: number): Promise<string | undefined> {
-  if (!res.body) return "";
-  const chunks: Uint8Array[] = [];
+async function readCapped(res: EgressResponse, maxBytes: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
   let size = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
+  for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    size += chunk.byteLength;
     if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
+      res.body.destroy();
       return undefined;
     }
-    chunks.push(value);
+    chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString("utf8");
 }
@@ -124,6 +127,6 @@ export const httpRequest: BuiltinAction = {
       if (typeof input.body !== "string" && !target.headers["content-type"])
         target.headers["content-type"] = "application/json";
     }
-    return httpExchange({ method, ...target, ...(body !== undefined ? { body } : {}) }, ctx.signal, ctx.maxOutputBytes);
+    return httpExchange({ method, ...target, ...(body !== undefined ? { body } : {}) }, ctx);
   },
 };

@@ -12,6 +12,7 @@
  */
 import { invalidInput } from "../engine/failures.js";
 import type { Failure, JsonValue } from "../engine/model.js";
+import type { EgressClient } from "./egress-client.js";
 
 /** What a built-in hands back for one attempt. */
 export type BuiltinOutcome =
@@ -38,6 +39,8 @@ export interface BuiltinContext {
   maxOutputBytes: number;
   /** The HMAC secret for signing requests of this run's workflow. */
   signingSecret(): Promise<string>;
+  /** Outbound HTTP, held to the server's egress policy (`--egress-allow`, `--egress-deny`). */
+  egress: EgressClient;
 }
 
 export interface BuiltinAction {

@@ -1,7 +1,8 @@
 /**
  * `webhook`: input {url, payload, headers?, timeout?} → POSTs the payload as
  * JSON, signed with the workflow's webhook secret (or the server default; see
- * `signature.ts`; no secret at all: unsigned). Output and errors as for `http.request`.
+ * `signature.ts`; no secret at all: unsigned). Output and errors as for `http.request`,
+ * the egress policy included.
  *
  * @example
  * ```yaml
@@ -27,10 +28,6 @@ export const webhook: BuiltinAction = {
     const secret = await ctx.signingSecret();
     const signed = secret ? signatureHeaders(secret, body, ctx.now) : { "content-type": "application/json" };
     const headers = { ...target.headers, ...signed };
-    return httpExchange(
-      { method: "POST", url: target.url, headers, body, timeoutMs: target.timeoutMs },
-      ctx.signal,
-      ctx.maxOutputBytes,
-    );
+    return httpExchange({ method: "POST", url: target.url, headers, body, timeoutMs: target.timeoutMs }, ctx);
   },
 };

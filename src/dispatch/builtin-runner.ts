@@ -9,11 +9,12 @@
  * never fails a built-in step.
  *
  * @example
- *   const runner = createBuiltinRunner({ dispatcher, store, registry, logger, slots: 64, heartbeatIntervalMs: 1000, defaultSecret });
+ *   const runner = createBuiltinRunner({ dispatcher, store, registry, logger, slots: 64, heartbeatIntervalMs: 1000, defaultSecret, egress });
  *   await runner.close(5_000); // lets running tasks finish for up to 5 s, then aborts them
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { uuidv7 } from "uuidv7";
+import type { EgressClient } from "../builtins/egress-client.js";
 import type { BuiltinRegistry } from "../builtins/registry.js";
 import type { BuiltinOutcome } from "../builtins/types.js";
 import { AbortReason, builtinError, cancelReason, SHUTDOWN_ABORT, unknownAction } from "../engine/failures.js";
@@ -45,6 +46,8 @@ export interface BuiltinRunnerDeps {
   defaultSecret: string;
   /** `--max-payload-bytes`: built-ins read no larger answers. */
   maxOutputBytes?: number;
+  /** Outbound HTTP of `http.request` and `webhook`, held to the egress policy. */
+  egress: EgressClient;
 }
 
 /** The run's input and the outputs of its succeeded steps. */
@@ -78,6 +81,7 @@ async function execute(deps: BuiltinRunnerDeps, task: ClaimedTask, signal: Abort
       ...(task.timerAt ? { timerAt: task.timerAt } : {}),
       runContext: () => runContext(deps.store, task.runId),
       signingSecret: () => signingSecret(deps, task.runId, task.workflowId),
+      egress: deps.egress,
     });
   } catch (err) {
     return {

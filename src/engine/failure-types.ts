@@ -21,6 +21,8 @@ export const TIMED_OUT = "TIMED_OUT";
 export const HTTP_STATUS = "HTTP_<status>";
 /** `http.request` / `webhook` could not connect. */
 export const NETWORK_ERROR = "NETWORK_ERROR";
+/** `http.request` / `webhook` / a run webhook asked for an address the outbound policy refuses. */
+export const EGRESS_DENIED = "EGRESS_DENIED";
 /** An input or output above `--max-payload-bytes`. */
 export const PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE";
 /** A built-in's input it cannot take, or a step input Postgres cannot store. */
@@ -103,6 +105,13 @@ export const FAILURE_CATALOGUE: readonly FailureEntry[] = [
     "5xx and 429 yes, other 4xx no",
   ),
   entry(NETWORK_ERROR, "server", true, "`http.request` / `webhook` could not connect", "yes"),
+  entry(
+    EGRESS_DENIED,
+    "server",
+    false,
+    "`http.request` / `webhook` was refused the address by the outbound policy (`--egress-allow`, `--egress-deny`; internal ranges while auth is on)",
+    "no",
+  ),
   entry(PAYLOAD_TOO_LARGE, "server", false, "an input or output above `--max-payload-bytes`", "no"),
   entry(
     INVALID_OUTPUT,

@@ -13,6 +13,7 @@
 import {
   BUILTIN_ERROR,
   CANCELLED,
+  EGRESS_DENIED,
   EXPRESSION_ERROR,
   httpStatusType,
   INVALID_INPUT,
@@ -90,6 +91,17 @@ export function httpStatus(status: number, message: string): Failure {
  */
 export function networkError(message: string): Failure {
   return { type: NETWORK_ERROR, message, retryable: true };
+}
+
+/**
+ * An outbound request to an address the egress policy refuses (not
+ * retryable: the next attempt would be refused the same way).
+ *
+ * @example
+ * egressDenied("GET http://10.0.0.5/: 10.0.0.5 is in the private range 10.0.0.0/8, denied while auth is on; …");
+ */
+export function egressDenied(message: string): Failure {
+  return { type: EGRESS_DENIED, message, retryable: false };
 }
 
 /**

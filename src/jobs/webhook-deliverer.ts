@@ -5,7 +5,9 @@
  * server default; none: unsigned), and records every attempt in the run's
  * history. Failures retry with exponential backoff (`retryMs`, doubling, at
  * most 10 minutes, jitter +0-20 %) for up to `MAX_ATTEMPTS`, across restarts
- * (the schedule lives in Postgres). Runs never wait for a receiver.
+ * (the schedule lives in Postgres). Runs never wait for a receiver. A URL
+ * the egress policy refuses (`--egress-allow`, `--egress-deny`) is given up
+ * at once: a retry would be refused the same way.
  *
  * Body: `{ type, delivery_id, run: { id, workflow_id, workflow_version,
  * status, output, error }, step?: { id, status, attempt, output, error } }`.
@@ -13,10 +15,12 @@
  * `x-weft-event` (the type).
  *
  * @example
- *   const deliverer = createWebhookDeliverer({ store, logger, defaultSecret: "", retryMs: 1000, pollMs: 250 });
+ *   const deliverer = createWebhookDeliverer({ store, logger, egress, defaultSecret: "", retryMs: 1000, pollMs: 250 });
  *   await deliverer.stop();
  */
+import { EgressDeniedError, type EgressClient } from "../builtins/egress-client.js";
 import { signatureHeaders } from "../builtins/signature.js";
+import { EGRESS_DENIED } from "../engine/failures.js";
 import type { JsonValue } from "../engine/model.js";
 import type { Logger } from "../log.js";
 import type { Store, WebhookAttempt, WebhookDelivery } from "../store/index.js";
@@ -61,6 +65,8 @@ export function webhookBody(d: WebhookDelivery): JsonValue {
 export function createWebhookDeliverer(deps: {
   store: Pick<Store, "claimWebhookDeliveries" | "finishWebhookDelivery">;
   logger: Logger;
+  /** Outbound HTTP, held to the server's egress policy. */
+  egress: EgressClient;
   defaultSecret: string;
   /** First retry delay (ms). */
   retryMs: number;
@@ -82,8 +88,13 @@ export function createWebhookDeliverer(deps: {
   };
 
   const deliver = async (d: WebhookDelivery): Promise<void> => {
-    const { status, problem } = await postWebhook(d, d.secret || deps.defaultSecret, stopping.signal);
-    await finish(attemptOutcome(d, status, problem, deps.retryMs, Math.random()));
+    const { status, problem, denied } = await postWebhook(
+      deps.egress,
+      d,
+      d.secret || deps.defaultSecret,
+      stopping.signal,
+    );
+    await finish(attemptOutcome(d, status, problem, deps.retryMs, Math.random(), denied));
   };
 
   const pass = async (): Promise<void> => {
@@ -120,12 +131,13 @@ export function createWebhookDeliverer(deps: {
   };
 }
 
-/** POSTs one delivery; `problem` says why it did not reach a 2xx answer. */
+/** POSTs one delivery; `problem` says why it did not reach a 2xx answer, `denied` that the egress policy refused it. */
 async function postWebhook(
+  egress: EgressClient,
   d: WebhookDelivery,
   secret: string,
   stopping: AbortSignal,
-): Promise<{ status: number; problem?: string }> {
+): Promise<{ status: number; problem?: string; denied?: boolean }> {
   const body = JSON.stringify(webhookBody(d));
   const headers = {
     ...(secret ? signatureHeaders(secret, body, new Date()) : { "content-type": "application/json" }),
@@ -133,25 +145,30 @@ async function postWebhook(
     "x-weft-event": d.kind,
   };
   try {
-    const res = await fetch(d.url, {
+    const res = await egress.request({
       method: "POST",
+      url: d.url,
       headers,
       body,
       signal: AbortSignal.any([stopping, AbortSignal.timeout(TIMEOUT_MS)]),
     });
-    await res.arrayBuffer().catch(() => undefined);
+    // The answer's body says nothing we keep: read it to its end so the connection can be reused.
+    for await (const _ of res.body) void _;
     const ok = res.status >= 200 && res.status <= 299;
     return ok ? { status: res.status } : { status: res.status, problem: `answered ${res.status}` };
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause;
-    return { status: 0, problem: cause?.code ?? (err as Error).name ?? String(err) };
+    if (err instanceof EgressDeniedError)
+      return { status: 0, problem: `${EGRESS_DENIED}: ${err.message}`, denied: true };
+    const code = (err as NodeJS.ErrnoException).code;
+    return { status: 0, problem: code ?? (err as Error).name ?? String(err) };
   }
 }
 
 /**
  * What one attempt of a delivery comes to: delivered, retried after a
  * doubling backoff (at most 10 minutes, +0–20 % jitter from `random`), or
- * given up after `MAX_ATTEMPTS`.
+ * given up after `MAX_ATTEMPTS`, or at once when `denied` (the egress
+ * policy refused the URL: every retry would be refused too).
  *
  * @example
  *   attemptOutcome(delivery, 503, "answered 503", 1000, Math.random()); // { outcome: "retry", retryInMs: ~1000·2^(n-1), ... }
@@ -162,10 +179,14 @@ export function attemptOutcome(
   problem: string | undefined,
   retryMs: number,
   random: number,
+  denied = false,
 ): WebhookAttempt {
   const what = `${d.kind} webhook POST ${d.url}`;
   if (problem === undefined) {
     return { id: d.id, outcome: "delivered", message: `${what} → ${status} (attempt ${d.attempt})` };
+  }
+  if (denied) {
+    return { id: d.id, outcome: "gave_up", message: `${what} refused: ${problem} (attempt ${d.attempt}); not retried` };
   }
   if (d.attempt >= MAX_ATTEMPTS) {
     return { id: d.id, outcome: "gave_up", message: `${what} failed: ${problem} (attempt ${d.attempt}); giving up` };

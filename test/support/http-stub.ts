@@ -43,7 +43,9 @@ export interface HttpStub {
   close(): Promise<void>;
 }
 
-export async function startHttpStub(): Promise<HttpStub> {
+/** `host`: the loopback address to listen on (127.0.0.2 plays a second machine); 127.0.0.1 by default. */
+export async function startHttpStub(opts: { host?: string } = {}): Promise<HttpStub> {
+  const host = opts.host ?? "127.0.0.1";
   const handlers = new Map<string, StubHandler>();
   const requests: StubRequest[] = [];
   let server: Server;
@@ -77,7 +79,7 @@ export async function startHttpStub(): Promise<HttpStub> {
     new Promise<number>((resolve, reject) => {
       server = make();
       server.once("error", reject);
-      server.listen(port, "127.0.0.1", () => resolve((server.address() as AddressInfo).port));
+      server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
     });
   const port = await listen(0);
   const stop = () =>
@@ -86,7 +88,7 @@ export async function startHttpStub(): Promise<HttpStub> {
       server.close(() => resolve());
     });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}:${port}`,
     port,
     requests,
     to: (path) => requests.filter((r) => r.path === path),

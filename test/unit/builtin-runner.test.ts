@@ -5,6 +5,8 @@
  * In process, with a fake dispatcher that records what is submitted.
  */
 import { describe, expect, it } from "vitest";
+import { createEgressClient } from "../../src/builtins/egress-client.js";
+import { createEgressPolicy } from "../../src/builtins/egress-policy.js";
 import { createBuiltinRegistry } from "../../src/builtins/registry.js";
 import type { BuiltinAction } from "../../src/builtins/types.js";
 import { createBuiltinRunner } from "../../src/dispatch/builtin-runner.js";
@@ -46,6 +48,7 @@ function setup() {
     slots: 4,
     heartbeatIntervalMs: 60_000,
     defaultSecret: "",
+    egress: createEgressClient(createEgressPolicy({ allow: [], deny: [], denyInternal: false })),
   });
   const task: ClaimedTask = {
     taskId: "r1/a",

@@ -4,6 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { delay } from "../../src/builtins/delay.js";
+import { createEgressClient } from "../../src/builtins/egress-client.js";
+import { createEgressPolicy } from "../../src/builtins/egress-policy.js";
 import { createBuiltinRegistry } from "../../src/builtins/registry.js";
 import { sign, signatureHeaders, verifySignature } from "../../src/builtins/signature.js";
 import type { BuiltinContext } from "../../src/builtins/types.js";
@@ -21,6 +23,7 @@ const ctx = (over: Partial<BuiltinContext> = {}): BuiltinContext => ({
   maxOutputBytes: 1_000_000,
   runContext: async () => ({ input: null, steps: {} }),
   signingSecret: async () => "",
+  egress: createEgressClient(createEgressPolicy({ allow: [], deny: [], denyInternal: false })),
   ...over,
 });
 

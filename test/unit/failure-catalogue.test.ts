@@ -135,6 +135,7 @@ describe("constructors", () => {
     ["cancelled", failures.cancelled("cancelled by request")],
     ["timedOut", failures.timedOut("the run's timeout passed")],
     ["networkError", failures.networkError("ECONNREFUSED")],
+    ["egressDenied", failures.egressDenied("10.0.0.5 is in the private range 10.0.0.0/8")],
     ["payloadTooLarge", failures.payloadTooLarge("output is 2 MB")],
     ["invalidInput", failures.invalidInput("delay: bad duration")],
     ["invalidOutput", failures.invalidOutput("output_json is not JSON")],

@@ -32,4 +32,14 @@ describe("attemptOutcome", () => {
       message: expect.stringContaining("giving up"),
     });
   });
+
+  it("gives up at once when the egress policy refused the URL: a retry would be refused too", () => {
+    const problem = "EGRESS_DENIED: 10.0.0.5 is in the private range 10.0.0.0/8";
+    expect(attemptOutcome(d, 0, problem, 1000, 0, true)).toEqual({
+      id: "7",
+      outcome: "gave_up",
+      message: `run.finished webhook POST http://hooks.test/x refused: ${problem} (attempt 1); not retried`,
+    });
+    expect(attemptOutcome(d, 0, problem, 1000, 0).outcome).toBe("retry");
+  });
 });
