@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { OPTIONS, type Option } from "./config-options.js";
 import type { Config } from "./config-types.js";
+import { checkTlsSettings } from "./config-tls.js";
 import { resolveAuthMode } from "./security/auth-mode.js";
 import { DEFAULT_DISPATCH_OPTIONS, type DispatchOptions } from "./dispatch/options.js";
 
@@ -87,6 +88,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     webhookRetryMs: s.int("webhookRetryMs", 10, 3_600_000),
     scheduleIntervalMs: s.int("scheduleIntervalMs", 50, 3_600_000),
     otlpEndpoint: s.url("otlpEndpoint", ["http:", "https:"]),
+    ...checkTlsSettings(s.raw, (msg) => new ConfigError(msg)),
     dispatch: dispatchOptions(s, databaseUrl !== undefined),
   };
 }
