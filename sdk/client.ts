@@ -10,7 +10,13 @@
  * if (run.status === RunStatus.SUCCEEDED) console.log(valueToJson(run.output));
  * weft.close();
  * ```
+ *
+ * Over TLS: an `https://` address, with `caFile` when the server's
+ * certificate is not signed by a public CA, and `certFile` / `keyFile` when
+ * it asks for a client certificate (mTLS).
  */
+import { readFileSync } from "node:fs";
+import type { SecureContextOptions } from "node:tls";
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { Http2SessionManager, createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { AdminService } from "../gen/weft/v1/admin_service_pb.js";
@@ -32,7 +38,45 @@ export interface WeftClient {
   close(): void;
 }
 
-export interface WeftClientOptions {
+/** PEM files of a TLS connection; the same shape for `createWeftClient` and `Worker`'s `tls`. */
+export interface TlsFiles {
+  /** CA certificate(s) the server's certificate must chain to; unset: the system's public CAs. */
+  caFile?: string;
+  /** Client certificate (chain), for servers that require one (mTLS); needs `keyFile`. */
+  certFile?: string;
+  /** Private key of `certFile`. */
+  keyFile?: string;
+}
+
+/**
+ * Reads the PEM files into Node TLS options (empty when none is set); a file
+ * that cannot be read, or a certificate without its key, throws a
+ * `TypeError` naming the option.
+ *
+ * @example
+ * ```ts
+ * new Http2SessionManager("https://weft:8443", undefined, tlsConnectOptions({ caFile: "ca.pem" }));
+ * ```
+ */
+export function tlsConnectOptions(files: TlsFiles | undefined): Pick<SecureContextOptions, "ca" | "cert" | "key"> {
+  if (!files) return {};
+  if ((files.certFile === undefined) !== (files.keyFile === undefined)) {
+    throw new TypeError("certFile and keyFile: a client certificate needs both");
+  }
+  const read = (name: keyof TlsFiles): Buffer | undefined => {
+    const path = files[name];
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new TypeError(`${name}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+  };
+  const [ca, cert, key] = [read("caFile"), read("certFile"), read("keyFile")];
+  return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+}
+
+export interface WeftClientOptions extends TlsFiles {
   /** "grpc" (HTTP/2, default) or "connect" (Connect protocol over HTTP/1.1). */
   protocol?: "grpc" | "connect";
   /** Headers sent with every call, e.g. `{ "x-request-id": "…" }`. */
@@ -55,6 +99,7 @@ export const DECODE_LIMITS = { binaryOptions: { recursionLimit: 258 }, jsonOptio
  * @example
  * ```ts
  * const { workflows, runs, close } = createWeftClient("http://127.0.0.1:8080", { protocol: "connect" });
+ * const secure = createWeftClient("https://weft.internal:8443", { caFile: "ca.pem" });
  * const { runId } = await workflows.triggerWorkflow({ workflowId: "hello" });
  * ```
  */
@@ -72,12 +117,19 @@ export function createWeftClient(address: string, opts: WeftClientOptions = {}):
             return next(req);
           },
         ];
+  const nodeOptions = tlsConnectOptions(opts);
   let session: Http2SessionManager | undefined;
   let transport;
   if (opts.protocol === "connect") {
-    transport = createConnectTransport({ baseUrl: address, httpVersion: "1.1", interceptors, ...DECODE_LIMITS });
+    transport = createConnectTransport({
+      baseUrl: address,
+      httpVersion: "1.1",
+      nodeOptions,
+      interceptors,
+      ...DECODE_LIMITS,
+    });
   } else {
-    session = new Http2SessionManager(address);
+    session = new Http2SessionManager(address, undefined, nodeOptions);
     transport = createGrpcTransport({ baseUrl: address, sessionManager: session, interceptors, ...DECODE_LIMITS });
   }
   return {

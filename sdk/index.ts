@@ -22,7 +22,7 @@ export { TaskError, toTaskError } from "./context.js";
 export { SdkErrorType, SDK_RETRYABLE } from "./failures.js";
 export type { TaskContext, TaskHandler } from "./context.js";
 export { createWeftClient, triggerAndWait, isTerminal, RunTimeoutError } from "./client.js";
-export type { WeftClient, WeftClientOptions, TriggerAndWaitOptions } from "./client.js";
+export type { WeftClient, WeftClientOptions, TriggerAndWaitOptions, TlsFiles } from "./client.js";
 export { jsonToValue, valueToJson } from "./value.js";
 export { createBackoff } from "./backoff.js";
 export type { Backoff, BackoffOptions } from "./backoff.js";

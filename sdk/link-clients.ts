@@ -15,7 +15,7 @@
 import { createClient, type Client } from "@connectrpc/connect";
 import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
 import { WorkerService } from "../gen/weft/v1/worker_service_pb.js";
-import { DECODE_LIMITS } from "./client.js";
+import { DECODE_LIMITS, tlsConnectOptions, type TlsFiles } from "./client.js";
 
 interface ClientEntry {
   client: Client<typeof WorkerService>;
@@ -33,14 +33,15 @@ export interface LinkClients {
   release(): void;
 }
 
-/** HTTP/2 connections shared by the links of this process, by address and PING interval: each link is one stream on it. */
+/** HTTP/2 connections shared by the links of this process, by address, PING interval and TLS files: each link is one stream on it. */
 const sharedClients = new Map<string, ClientEntry>();
 
-function openClient(address: string, pingIntervalMs: number): ClientEntry {
-  const session = new Http2SessionManager(address, {
-    pingIntervalMs,
-    pingTimeoutMs: Math.min(pingIntervalMs, 10_000),
-  });
+function openClient(address: string, pingIntervalMs: number, tls: TlsFiles | undefined): ClientEntry {
+  const session = new Http2SessionManager(
+    address,
+    { pingIntervalMs, pingTimeoutMs: Math.min(pingIntervalMs, 10_000) },
+    tlsConnectOptions(tls),
+  );
   // No compression: gzip of every message over a few hundred bytes costs the server CPU for bytes that
   // stay on a local network (docs/benchmarks.md#worker-stream-messages); connect's default would accept gzip and brotli.
   const transport = createGrpcTransport({
@@ -69,10 +70,15 @@ function releaseClient(entry: ClientEntry): void {
  *
  * @example
  * ```ts
- * const clients = createLinkClients({ shareConnection: false, pingIntervalMs: 15_000 });
+ * const clients = createLinkClients({ shareConnection: false, pingIntervalMs: 15_000, tls: { caFile: "ca.pem" } });
  * ```
  */
-export function createLinkClients(opts: { shareConnection: boolean; pingIntervalMs: number }): LinkClients {
+export function createLinkClients(opts: {
+  shareConnection: boolean;
+  pingIntervalMs: number;
+  /** PEM files for `https://` addresses. */
+  tls?: TlsFiles | undefined;
+}): LinkClients {
   /** The connections this link holds, by address. */
   const clients = new Map<string, ClientEntry>();
   return {
@@ -80,15 +86,16 @@ export function createLinkClients(opts: { shareConnection: boolean; pingInterval
       let entry = clients.get(address);
       if (!entry) {
         if (opts.shareConnection) {
-          const key = `${address} ${opts.pingIntervalMs}`;
+          // Workers with other TLS files (another client certificate) must not share a connection.
+          const key = `${address} ${opts.pingIntervalMs} ${JSON.stringify(opts.tls ?? {})}`;
           entry = sharedClients.get(key);
           if (!entry) {
-            entry = { ...openClient(address, opts.pingIntervalMs), key };
+            entry = { ...openClient(address, opts.pingIntervalMs, opts.tls), key };
             sharedClients.set(key, entry);
           }
           entry.users += 1;
         } else {
-          entry = openClient(address, opts.pingIntervalMs);
+          entry = openClient(address, opts.pingIntervalMs, opts.tls);
         }
         clients.set(address, entry);
       }

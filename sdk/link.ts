@@ -28,6 +28,7 @@ import {
 } from "../gen/weft/v1/worker_service_pb.js";
 import type { Backoff } from "./backoff.js";
 import { createChannel, type Channel } from "./channel.js";
+import type { TlsFiles } from "./client.js";
 import { createLinkClients, type LinkClients } from "./link-clients.js";
 import type { ResultMessage } from "./result-book.js";
 import { withValueOutput } from "./task-runner.js";
@@ -46,6 +47,8 @@ export interface LinkOptions {
   pingIntervalMs: number;
   /** Use the process's HTTP/2 connection to the address (shared with other links), not one of its own. */
   shareConnection: boolean;
+  /** PEM files for `https://` addresses. */
+  tls?: TlsFiles | undefined;
   backoff: Backoff;
   /** Built anew for every attempt. */
   hello(): MessageInitShape<typeof HelloSchema>;

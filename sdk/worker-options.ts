@@ -10,6 +10,7 @@
  * ```
  */
 import { createBackoff } from "./backoff.js";
+import { tlsConnectOptions, type TlsFiles } from "./client.js";
 import type { LinkOptions } from "./link.js";
 
 /** `(level, message, fields)`; plug pino, console or nothing. */
@@ -58,6 +59,12 @@ export interface WorkerOptions {
    * true; false gives this worker a connection of its own.
    */
   shareConnection?: boolean;
+  /**
+   * PEM files for `https://` addresses: `caFile` when the server's
+   * certificate is not from a public CA, `certFile` and `keyFile` when it
+   * requires a client certificate (mTLS). Read (and checked) at construction.
+   */
+  tls?: TlsFiles;
 }
 
 /** Options with every default applied. */
@@ -78,6 +85,7 @@ export interface ResolvedWorkerOptions {
   pingIntervalMs: number;
   resultResendMs: number;
   shareConnection: boolean;
+  tls: TlsFiles | undefined;
 }
 
 /** The action-name rule of the contract. */
@@ -92,7 +100,9 @@ export const ACTION_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/;
  * ```
  */
 export function resolveWorkerOptions(o: WorkerOptions): ResolvedWorkerOptions {
-  const addresses = (Array.isArray(o.address) ? o.address : [o.address]).map(normalizeAddress);
+  const addresses = (Array.isArray(o.address) ? o.address : [o.address]).map((a) =>
+    normalizeAddress(a, o.tls !== undefined),
+  );
   if (addresses.length === 0) throw new TypeError("address: at least one URL");
   if (typeof o.name !== "string" || o.name.length < 1 || o.name.length > 256) {
     throw new TypeError("name: 1 to 256 characters");
@@ -125,6 +135,7 @@ export function resolveWorkerOptions(o: WorkerOptions): ResolvedWorkerOptions {
     pingIntervalMs: positive("pingIntervalMs", o.pingIntervalMs ?? 15_000),
     resultResendMs: positive("resultResendMs", o.resultResendMs ?? 5_000),
     shareConnection: o.shareConnection ?? true,
+    tls: checkTls(o.tls),
   };
 }
 
@@ -144,6 +155,7 @@ export function linkOptions(o: ResolvedWorkerOptions, actions: () => string[]): 
     welcomeTimeoutMs: o.welcomeTimeoutMs,
     pingIntervalMs: o.pingIntervalMs,
     shareConnection: o.shareConnection,
+    tls: o.tls,
     backoff: createBackoff({ initialDelayMs: o.initialDelayMs, maxDelayMs: o.maxDelayMs }),
     hello: () => ({
       workerName: o.name,
@@ -156,16 +168,27 @@ export function linkOptions(o: ResolvedWorkerOptions, actions: () => string[]): 
   };
 }
 
-/** `host:port` → `http://host:port`; a trailing slash is dropped. */
-function normalizeAddress(a: string): string {
+/** `host:port` → `http://host:port` (`https://` with `tls` options); a trailing slash is dropped. */
+function normalizeAddress(a: string, tls: boolean): string {
   if (typeof a !== "string" || a.trim() === "") throw new TypeError("address: a URL such as http://127.0.0.1:8080");
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(a) ? a : `http://${a}`;
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(a) ? a : `${tls ? "https" : "http"}://${a}`;
   try {
     new URL(withScheme);
   } catch (err) {
     throw new TypeError(`address: "${a}" is not a URL`, { cause: err });
   }
   return withScheme.replace(/\/+$/, "");
+}
+
+/** A file that cannot be read fails at construction, naming the option, not on every connect attempt. */
+function checkTls(tls: TlsFiles | undefined): TlsFiles | undefined {
+  if (tls === undefined) return undefined;
+  try {
+    tlsConnectOptions(tls);
+  } catch (err) {
+    throw new TypeError(`tls.${(err as Error).message}`, { cause: err });
+  }
+  return { ...tls };
 }
 
 function positive(name: string, v: number): number {

@@ -146,6 +146,25 @@ export const OPTIONS = {
     default: "1000",
     help: "longest pause between cron scheduler passes (it also wakes at each tick); new or changed schedules are seen within this",
   },
+  // Transport security, one block (config-tls.ts checks it): TLS on the one port, optionally mTLS.
+  tlsCert: {
+    flag: "tls-cert",
+    env: "WEFT_TLS_CERT",
+    default: undefined,
+    help: "PEM certificate (chain) file: serve gRPC, Connect and gRPC-Web over TLS on the one port (ALPN h2 and http/1.1); needs --tls-key",
+  },
+  tlsKey: {
+    flag: "tls-key",
+    env: "WEFT_TLS_KEY",
+    default: undefined,
+    help: "PEM private key file of --tls-cert",
+  },
+  tlsClientCa: {
+    flag: "tls-client-ca",
+    env: "WEFT_TLS_CLIENT_CA",
+    default: undefined,
+    help: "PEM CA file: every connection must present a client certificate signed by it (mTLS for every caller, probes and /metrics included); needs --tls-cert",
+  },
   otlpEndpoint: {
     flag: "otlp-endpoint",
     env: "OTEL_EXPORTER_OTLP_ENDPOINT",

@@ -44,6 +44,13 @@ export interface Config {
   webhookRetryMs: number;
   /** Longest pause between two passes of the cron scheduler. */
   scheduleIntervalMs: number;
+  // Transport security (checked by config-tls.ts); all unset: cleartext h2c and HTTP/1.1.
+  /** PEM certificate (chain) file; with `tlsKey`, the port speaks TLS only. */
+  tlsCert?: string;
+  /** PEM private key file of `tlsCert`. */
+  tlsKey?: string;
+  /** PEM CA file: every connection must present a client certificate it signed. */
+  tlsClientCa?: string;
   /** OTLP/HTTP collector base URL; undefined = tracing off. */
   otlpEndpoint?: string;
   // Outbound requests (src/builtins/egress-policy.ts): rules checked at start, as given.

@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { OPTIONS, type Option } from "./config-options.js";
 import type { Config } from "./config-types.js";
 import { parseEgressList } from "./builtins/egress-policy.js";
+import { checkTlsSettings } from "./config-tls.js";
 import { resolveAuthMode } from "./security/auth-mode.js";
 import { DEFAULT_DISPATCH_OPTIONS, type DispatchOptions } from "./dispatch/options.js";
 
@@ -90,6 +91,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     otlpEndpoint: s.url("otlpEndpoint", ["http:", "https:"]),
     egressAllow: egressRules(s, "egressAllow"),
     egressDeny: egressRules(s, "egressDeny"),
+    ...checkTlsSettings(s.raw, (msg) => new ConfigError(msg)),
     dispatch: dispatchOptions(s, databaseUrl !== undefined),
   };
 }

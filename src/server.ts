@@ -8,6 +8,7 @@
  *   await server.close();
  */
 import { OPTIONS, type Config } from "./config.js";
+import { readServerTls } from "./config-tls.js";
 import { explainDecodeError } from "./api/decode-errors.js";
 import { createRequestChecks } from "./api/request-checks.js";
 import type { Interceptor } from "@connectrpc/connect";
@@ -105,7 +106,8 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
     metrics.watch({ sessions: () => dispatcher.sessions(), readyTaskCounts: () => store.readyTaskCounts() });
     const http = createHttp(base, { dispatcher, presence, changes });
     const { port } = await http.listen();
-    replica.address = listenAddress(config.host, port);
+    // ListWorkers shows it: the scheme a client must use to reach this replica.
+    replica.address = listenAddress(config.host, port).replace(/^http:/, config.tlsCert ? "https:" : "http:");
     logger.info({ replica: replica.id, address: replica.address }, "worker registry: this replica");
     return {
       port,
@@ -253,6 +255,7 @@ function createHttp(base: Base, parts: Pick<ApiDeps, "dispatcher" | "presence" |
     ready: () => store.ready(),
     metrics: () => metrics.scrape(),
     logger,
+    tls: readServerTls(config),
     interceptors: [createErrorInterceptor(logger), ...base.auth, checks.interceptor],
     earlyErrors: explainDecodeError({
       maxRequestBytes: config.maxRequestBytes,

@@ -173,11 +173,32 @@ class _Running:
         self.heartbeat_s = task.heartbeat_timeout.ToTimedelta().total_seconds() if task.HasField("heartbeat_timeout") else 0
 
 
+def tls_credentials(ca_file=None, cert_file=None, key_file=None):
+    """Channel credentials from PEM files: the CA the server's certificate chains to (None: grpc's
+    public roots), and a client certificate with its key for servers that require one (mTLS)."""
+    if bool(cert_file) != bool(key_file):
+        raise ValueError("cert_file and key_file: a client certificate needs both")
+
+    def read(path):
+        if not path:
+            return None
+        with open(path, "rb") as f:
+            return f.read()
+
+    return grpc.ssl_channel_credentials(
+        root_certificates=read(ca_file), private_key=read(key_file), certificate_chain=read(cert_file)
+    )
+
+
 class Worker:
     """A Weft worker. Register handlers with `action`, then `run()`."""
 
-    def __init__(self, address, name, slots=1, labels=None, drain_grace_s=10.0, max_backoff_s=5.0):
-        self.address = address.removeprefix("http://")
+    def __init__(self, address, name, slots=1, labels=None, drain_grace_s=10.0, max_backoff_s=5.0,
+                 ca_file=None, cert_file=None, key_file=None):
+        # https:// or a TLS file means TLS; grpc itself takes a bare host:port either way.
+        tls = address.startswith("https://") or bool(ca_file or cert_file)
+        self.address = address.removeprefix("http://").removeprefix("https://")
+        self._credentials = tls_credentials(ca_file, cert_file, key_file) if tls else None
         self.name = name
         self.slots = slots
         self.labels = dict(labels or {})
@@ -369,7 +390,7 @@ class Worker:
         ever_welcomed = False
         while not self._stopping.is_set():
             # A fresh channel per attempt: a channel that failed to connect waits out its own backoff.
-            with grpc.insecure_channel(self.address, options=[("grpc.keepalive_time_ms", 15000)]) as channel:
+            with self._channel() as channel:
                 try:
                     if self._session(channel):
                         ever_welcomed, attempt = True, 0
@@ -389,6 +410,12 @@ class Worker:
         self._pool.shutdown(wait=False, cancel_futures=True)
         log("stopped")
         return 0
+
+    def _channel(self):
+        options = [("grpc.keepalive_time_ms", 15000)]
+        if self._credentials is None:
+            return grpc.insecure_channel(self.address, options=options)
+        return grpc.secure_channel(self.address, self._credentials, options=options)
 
     def _drain(self):
         """Take no new tasks; let running ones finish within the grace period, cancel the rest, wait for acks."""

@@ -3,6 +3,7 @@
 
     examples/python-worker/generate.sh      # once: the gRPC stubs
     /usr/bin/python3 examples/python-worker/worker.py --address 127.0.0.1:8080
+    /usr/bin/python3 examples/python-worker/worker.py --address https://weft:8443 --ca-file ca.pem   # TLS
 
 Actions:
   py.tokenize  {text}                → {words, count}; blank text fails EMPTY_TEXT (not retryable)
@@ -49,12 +50,19 @@ def sleep(inp, ctx):
 
 def main():
     parser = argparse.ArgumentParser(description="A Weft worker in Python")
-    parser.add_argument("--address", default=os.environ.get("WEFT_ADDRESS", "127.0.0.1:8080"), help="control plane host:port")
+    parser.add_argument("--address", default=os.environ.get("WEFT_ADDRESS", "127.0.0.1:8080"),
+                        help="control plane host:port, or https://host:port for TLS")
+    parser.add_argument("--ca-file", default=os.environ.get("WEFT_CA_FILE"),
+                        help="PEM CA the server's TLS certificate chains to (implies TLS)")
+    parser.add_argument("--cert-file", default=os.environ.get("WEFT_CERT_FILE"),
+                        help="PEM client certificate, for servers that require one (mTLS)")
+    parser.add_argument("--key-file", default=os.environ.get("WEFT_KEY_FILE"), help="PEM private key of --cert-file")
     parser.add_argument("--name", default="python-worker", help="shown on step runs")
     parser.add_argument("--slots", type=int, default=4, help="tasks run at once")
     args = parser.parse_args()
 
-    worker = Worker(args.address, name=args.name, slots=args.slots, labels={"language": "python"})
+    worker = Worker(args.address, name=args.name, slots=args.slots, labels={"language": "python"},
+                    ca_file=args.ca_file, cert_file=args.cert_file, key_file=args.key_file)
     worker.action("py.tokenize")(tokenize)
     worker.action("py.count")(count)
     worker.action("py.report")(report)

@@ -1,7 +1,8 @@
 /**
  * What every client command gets: a client for the server named by
- * `--address` (or `WEFT_ADDRESS`), carrying `--api-key` as a bearer token,
- * and the printer for `-o`.
+ * `--address` (or `WEFT_ADDRESS`), carrying `--api-key` as a bearer token
+ * and `--ca-file` / `--cert-file` / `--key-file` for TLS, and the printer
+ * for `-o`.
  *
  * @example
  *   const ctx = openContext({ address: "http://127.0.0.1:8080", output: "json" });
@@ -17,6 +18,9 @@ export interface GlobalOptions {
   address: string;
   apiKey?: string;
   output: string;
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
 }
 
 export interface CliContext {
@@ -38,8 +42,18 @@ export function openContext(opts: GlobalOptions): CliContext {
   if (!FORMATS.includes(opts.output as Format)) {
     throw new UsageError(`-o/--output: expected one of ${FORMATS.join(", ")}, got "${opts.output}"`);
   }
-  const address = /^[a-z]+:\/\//i.test(opts.address) ? opts.address : `http://${opts.address}`;
-  const client = createWeftClient(address, opts.apiKey ? { apiKey: opts.apiKey } : {});
+  const tls = opts.caFile !== undefined || opts.certFile !== undefined;
+  // A bare host:port with TLS files means TLS: the files would be pointless over cleartext.
+  const address = /^[a-z]+:\/\//i.test(opts.address) ? opts.address : `${tls ? "https" : "http"}://${opts.address}`;
+  let client: WeftClient;
+  try {
+    const { apiKey, caFile, certFile, keyFile } = opts;
+    client = createWeftClient(address, { apiKey, caFile, certFile, keyFile });
+  } catch (err) {
+    // certFile, keyFile and caFile are --cert-file, --key-file and --ca-file here.
+    const msg = (err as Error).message.replace(/\b(ca|cert|key)File\b/g, "--$1-file");
+    throw new UsageError(msg);
+  }
   return {
     address,
     client,

@@ -54,6 +54,15 @@ export function buildProgram(state: { exitCode: number; address?: string }): Com
     .addOption(new Option("--address <url>", "the Weft server").env("WEFT_ADDRESS").default(DEFAULT_ADDRESS))
     .addOption(new Option("--api-key <key>", "sent as a bearer token (servers that require keys)").env("WEFT_API_KEY"))
     .addOption(new Option("-o, --output <format>", "table, json or yaml").default("table"))
+    .addOption(
+      new Option("--ca-file <pem>", "CA the server's TLS certificate must chain to (https:// addresses)").env(
+        "WEFT_CA_FILE",
+      ),
+    )
+    .addOption(
+      new Option("--cert-file <pem>", "client certificate, for servers that require one (mTLS)").env("WEFT_CERT_FILE"),
+    )
+    .addOption(new Option("--key-file <pem>", "private key of --cert-file").env("WEFT_KEY_FILE"))
     .showHelpAfterError("(add --help for usage)")
     .addHelpText(
       "after",

@@ -4,6 +4,8 @@
  * access log, and a line of help for a bare GET on an RPC path. A plain TCP
  * listener looks at each connection's first bytes
  * and hands it to an h2c or an HTTP/1.1 server; both run the same handler.
+ * With `tls`, a TLS listener takes its place and picks the server by ALPN
+ * (tls-listener.ts); the port then speaks TLS only.
  *
  * @example
  *   const server = createHttpServer({
@@ -37,6 +39,7 @@ import { createRpcAdapter } from "./rpc-adapter.js";
 import { createRpcGetHelp } from "./rpc-get-help.js";
 import { createRequestLog, type RequestLog } from "./request-log.js";
 import { createSlowRequestGuard, DEFAULT_REQUEST_TIMEOUT_MS, type SlowRequestGuard } from "./slow-requests.js";
+import { createTlsListener, transportMode, type ServerTls } from "./tls-listener.js";
 
 export interface HttpServerOptions {
   /** Registers the services (see `registerRoutes`). */
@@ -64,6 +67,8 @@ export interface HttpServerOptions {
   interceptors?: Interceptor[];
   /** Rewrites errors connect-node raises before any interceptor runs (see early-errors.ts). */
   earlyErrors?: EarlyErrorMap;
+  /** Serve TLS (and mTLS with `clientCa`) instead of cleartext; see tls-listener.ts. */
+  tls?: ServerTls;
 }
 
 export interface HttpServer {
@@ -82,7 +87,7 @@ export interface HttpServer {
   connections(): number;
 }
 
-/** A connection that sends nothing for this long is dropped. */
+/** A connection that sends nothing (or does not finish its TLS handshake) for this long is dropped. */
 const FIRST_BYTES_TIMEOUT_MS = 10_000;
 /** After the grace period, how long aborted calls get to send their status. */
 const ABORT_GRACE_MS = 500;
@@ -129,11 +134,21 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   h2.on("sessionError", (err) => logger.debug({ err }, "http/2 session error"));
   const conns = createConnections(h1);
   h2.on("session", (session) => conns.session(session));
-  const parts: Parts = { listener: createListener(h1, h2, conns), h1, h2, conns, shutdown, logger };
+  const listener = options.tls
+    ? createTlsListener({ h1, h2, conns, tls: options.tls, handshakeTimeoutMs: FIRST_BYTES_TIMEOUT_MS, logger })
+    : createListener(h1, h2, conns);
+  const parts: Parts = { listener, h1, h2, conns, shutdown, logger };
 
   let closing: Promise<void> | undefined;
   return {
-    listen: () => listen(parts.listener, options, logger),
+    listen: async () => {
+      const bound = await listen(parts.listener, options, logger);
+      logger.info(
+        { tls: options.tls !== undefined, clientCertificates: options.tls?.clientCa !== undefined },
+        transportMode(options.tls),
+      );
+      return bound;
+    },
     close: ({ graceMs = 10_000 } = {}) => (closing ??= closeGracefully(parts, graceMs)),
     address: () => {
       const a = parts.listener.address();

@@ -69,18 +69,36 @@ export interface PythonWorker {
 }
 
 /**
- * Starts `worker.py` against `address` (an `http://host:port` URL).
+ * Starts `worker.py` against `address` (an `http://host:port` URL, or
+ * `https://` with `tls` files).
  */
 export function startPythonWorker(opts: {
   address: string;
   stubs: string;
   name?: string;
   slots?: number;
+  tls?: { caFile: string; certFile?: string; keyFile?: string };
 }): PythonWorker {
-  const address = opts.address.replace(/^https?:\/\//, "");
+  const address = opts.tls ? opts.address : opts.address.replace(/^https?:\/\//, "");
+  const tlsArgs = Object.entries({
+    "--ca-file": opts.tls?.caFile,
+    "--cert-file": opts.tls?.certFile,
+    "--key-file": opts.tls?.keyFile,
+  })
+    .filter(([, v]) => v !== undefined)
+    .flat() as string[];
   const child = spawn(
     PYTHON,
-    [join(DIR, "worker.py"), "--address", address, "--name", opts.name ?? "py-e2e", "--slots", String(opts.slots ?? 4)],
+    [
+      join(DIR, "worker.py"),
+      "--address",
+      address,
+      "--name",
+      opts.name ?? "py-e2e",
+      "--slots",
+      String(opts.slots ?? 4),
+      ...tlsArgs,
+    ],
     {
       cwd: ROOT,
       env: { ...process.env, WEFT_PY_STUBS: opts.stubs, PYTHONUNBUFFERED: "1" },
