@@ -36,6 +36,8 @@ ${Object.values(OPTIONS)
 
 /** Commands that run the control plane itself, with the server's options; the rest are client commands. */
 const SERVER_COMMANDS = new Set(["serve", "migrate"]);
+/** The client commands' global options (program.ts): given first (`weft --address … runs ls`), they mean a client command. */
+const CLIENT_FLAGS = new Set(["--address", "--api-key", "-o", "--output", "--ca-file", "--cert-file", "--key-file"]);
 
 /** Runs the server until SIGTERM / SIGINT; resolves with the exit code. */
 async function serve(config: Config, logger: Logger): Promise<number> {
@@ -85,6 +87,7 @@ async function serve(config: Config, logger: Logger): Promise<number> {
 async function main(argv: string[]): Promise<number> {
   const first = argv[0];
   if (first === "help" || first === "--help" || first === "-h") return runClientCommand(["--help"]);
+  if (first !== undefined && CLIENT_FLAGS.has(first.split("=", 1)[0]!)) return runClientCommand(argv);
   // No command, or server options first (`weft --port 9000`): serve, as before there were client commands.
   const command = first && !first.startsWith("-") ? first : "serve";
   if (!SERVER_COMMANDS.has(command)) return runClientCommand(argv);

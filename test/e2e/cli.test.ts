@@ -101,6 +101,10 @@ describe.skipIf(!hasPostgres || !hasRedis)("the weft command", () => {
     expect((JSON.parse(ls.stdout) as { id: string }[]).map((w) => w.id)).toEqual(
       expect.arrayContaining([id, `${id}-long`]),
     );
+    // Global options may come first: `weft --address URL -o json workflows ls` is a client command, not `serve`.
+    const flagsFirst = await weft("http://127.0.0.1:9", ["--address", server.url, "-o", "json", "workflows", "ls"]);
+    expect(flagsFirst.code, flagsFirst.stderr).toBe(0);
+    expect((JSON.parse(flagsFirst.stdout) as { id: string }[]).map((w) => w.id)).toEqual(expect.arrayContaining([id]));
     const get = await weft(server.url, ["workflows", "get", id]);
     expect(get.stdout).toContain(`action: ${id}.shout`);
   });
