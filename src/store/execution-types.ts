@@ -4,7 +4,8 @@
  *
  * Callers outside the store import these through `types.ts`.
  */
-import type { Failure, JsonValue } from "../engine/model.js";
+import type { JsonValue } from "../engine/model.js";
+import type { ResultAnswer, TaskResult } from "../engine/result.js";
 import type { RunEventRecord, RunRecord } from "./records.js";
 
 /** A step handed to a worker (or a built-in): what the `task` message carries. */
@@ -33,32 +34,12 @@ export interface ClaimedTask {
   traceparent?: string;
 }
 
-/** What a worker (or the control plane itself) reports for a leased task. */
-export interface TaskOutcome {
-  taskId: string;
-  leaseToken: bigint;
-  workerId?: string;
-  /**
-   * "server" for outcomes the control plane makes itself (a lost lease, a
-   * timeout): when stale they are dropped without a STALE_RESULT event, which
-   * records late results that workers sent. Default "worker".
-   */
-  source?: "worker" | "server";
-  outcome:
-    | { kind: "output"; output: JsonValue }
-    | { kind: "error"; error: Failure }
-    /** Built-ins only: back to QUEUED until `until` (a durable timer), no attempt used up. */
-    | { kind: "sleep"; until: Date }
-    /** Built-ins only: back to QUEUED now, no attempt used up (the replica is shutting down). */
-    | { kind: "requeue"; reason: string };
-}
-
-export interface CompletionResult {
-  taskId: string;
-  /** False when the token was not current (stale): nothing changed but a STALE_RESULT history event. */
-  accepted: boolean;
-  reason?: string;
-}
+/**
+ * What a worker (or the control plane itself) reports for a leased task, and the answer it gets: the engine's
+ * types (`decideResult` reads the one and returns the other), under the store's names.
+ */
+export type TaskOutcome = TaskResult;
+export type CompletionResult = ResultAnswer;
 
 /** A task that was running when its run was cancelled or finished: its worker should get `cancel`. */
 export interface RunningTaskRef {

@@ -68,6 +68,24 @@ function httpsGet(url: string, opts: https.RequestOptions): Promise<{ status: nu
 }
 
 /** Defines a one-step workflow, runs it with a TS worker holding `tls`, and returns the run's output. */
+/** The Python example worker over TLS (`tls` for the client and the worker alike) runs py-words to success. */
+async function runPythonWorker(url: string, tls: TlsFiles & { caFile: string }, name: string): Promise<void> {
+  const stubs = await generatePythonStubs();
+  const weft = createWeftClient(url, tls);
+  await weft.workflows.createWorkflow({
+    source: { case: "yaml", value: readFileSync(resolve(PY_DIR, "words.yaml"), "utf8") },
+  });
+  const worker = startPythonWorker({ address: url, stubs, name, tls });
+  try {
+    await worker.waitFor((e) => e.event === "welcome", 30_000);
+    const done = await triggerAndWait(weft, "py-words", { title: "Ode", text: "a b a" }, { timeoutMs: 30_000 });
+    expect(RunStatus[done.status]).toBe("SUCCEEDED");
+  } finally {
+    await worker.stop();
+    weft.close();
+  }
+}
+
 async function runWithWorker(url: string, tls: TlsFiles, id: string): Promise<unknown> {
   const weft = createWeftClient(url, tls);
   const worker = new Worker({ address: url, name: `${id}-worker`, logger: () => undefined, tls });
@@ -185,20 +203,7 @@ describe("TLS on the one port", () => {
   it.skipIf(!hasPython)(
     "runs the Python worker over TLS",
     async () => {
-      const stubs = await generatePythonStubs();
-      const weft = createWeftClient(url, { caFile: certs.ca });
-      await weft.workflows.createWorkflow({
-        source: { case: "yaml", value: readFileSync(resolve(PY_DIR, "words.yaml"), "utf8") },
-      });
-      const worker = startPythonWorker({ address: url, stubs, name: "py-tls", tls: { caFile: certs.ca } });
-      try {
-        await worker.waitFor((e) => e.event === "welcome", 30_000);
-        const done = await triggerAndWait(weft, "py-words", { title: "Ode", text: "a b a" }, { timeoutMs: 30_000 });
-        expect(RunStatus[done.status]).toBe("SUCCEEDED");
-      } finally {
-        await worker.stop();
-        weft.close();
-      }
+      await runPythonWorker(url, { caFile: certs.ca }, "py-tls");
     },
     90_000,
   );
@@ -207,7 +212,7 @@ describe("TLS on the one port", () => {
 describe("mTLS: --tls-client-ca", () => {
   let server: ServerProcess;
   let url: string;
-  const withCert: TlsFiles = { caFile: certs.ca, certFile: certs.clientCert, keyFile: certs.clientKey };
+  const withCert = { caFile: certs.ca, certFile: certs.clientCert, keyFile: certs.clientKey } satisfies TlsFiles;
 
   beforeAll(async () => {
     server = await startServerProcess({
@@ -293,25 +298,7 @@ describe("mTLS: --tls-client-ca", () => {
   it.skipIf(!hasPython)(
     "runs the Python worker with its client certificate",
     async () => {
-      const stubs = await generatePythonStubs();
-      const weft = createWeftClient(url, withCert);
-      await weft.workflows.createWorkflow({
-        source: { case: "yaml", value: readFileSync(resolve(PY_DIR, "words.yaml"), "utf8") },
-      });
-      const worker = startPythonWorker({
-        address: url,
-        stubs,
-        name: "py-mtls",
-        tls: { caFile: certs.ca, certFile: certs.clientCert, keyFile: certs.clientKey },
-      });
-      try {
-        await worker.waitFor((e) => e.event === "welcome", 30_000);
-        const done = await triggerAndWait(weft, "py-words", { title: "Ode", text: "a b a" }, { timeoutMs: 30_000 });
-        expect(RunStatus[done.status]).toBe("SUCCEEDED");
-      } finally {
-        await worker.stop();
-        weft.close();
-      }
+      await runPythonWorker(url, withCert, "py-mtls");
     },
     90_000,
   );

@@ -5,29 +5,19 @@
  * definition cache can vouch for.
  */
 import { describe, expect, it } from "vitest";
-import { DEFAULT_RETRY, type StepDef, type WorkflowDef } from "../../src/engine/model.js";
+import type { WorkflowDef } from "../../src/engine/model.js";
 import type { Plan } from "../../src/engine/planner.js";
 import { DefCache } from "../../src/store/reads/def-cache.js";
 import { byIdempotencyKey, chunks, newRows, prepareRun, type PlannedRun } from "../../src/store/writes/trigger-rows.js";
 import { cachedVersions } from "../../src/store/writes/trigger-versions.js";
+import { wf as engineWf, type StepSpec } from "./engine-fixtures.js";
 
-function wf(steps: (Partial<StepDef> & { id: string })[], extra: Partial<WorkflowDef> = {}): WorkflowDef {
-  return {
-    id: "w",
-    name: "",
-    description: "",
-    on: { events: [], schedules: [] },
-    webhooks: { onComplete: [], onFailure: [], onStep: [] },
-    ...extra,
-    steps: steps.map((s) => ({
-      action: "noop",
-      dependsOn: [],
-      triggerRule: "ALL_SUCCEEDED",
-      retry: DEFAULT_RETRY,
-      ...s,
-    })),
-  };
-}
+/** The engine tests' workflow fixture, with "noop" as every step's default action. */
+const wf = (steps: StepSpec[], extra: Partial<WorkflowDef> = {}): WorkflowDef =>
+  engineWf(
+    steps.map((s) => ({ action: "noop", ...s })),
+    extra,
+  );
 
 /** A planned run with a hand-made plan, so the rows depend on nothing but `newRows`. */
 function planned(def: WorkflowDef, plan: Partial<Plan>, runId = "r1"): PlannedRun {

@@ -11,7 +11,7 @@
  * match each row once.
  */
 import type { Failure, RunStatus, StepStatus } from "../../engine/model.js";
-import type { Decision, RunMove, StepMove } from "../../engine/moves.js";
+import type { Decision, HistoryEvent, RunMove, StepMove } from "../../engine/moves.js";
 import { box, type Box } from "../db/json-rows.js";
 import type { RunEventRecord, StoreSignal } from "../types.js";
 
@@ -45,18 +45,8 @@ export interface RunPatchRow {
   deadline_ms?: number;
 }
 
-/** One history event. */
-export interface EventRow {
-  run_id: string;
-  type: RunEventRecord["type"];
-  run_status?: RunStatus;
-  step_id?: string;
-  step_status?: StepStatus;
-  attempt?: number;
-  worker_id?: string;
-  error?: Failure;
-  message?: string;
-}
+/** One history event: the engine's `HistoryEvent`, of any type the history holds (triggers write theirs too). */
+export type EventRow = Omit<HistoryEvent, "type"> & { type: RunEventRecord["type"] };
 
 /**
  * @example
