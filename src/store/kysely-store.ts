@@ -150,20 +150,20 @@ export class KyselyStore implements Store {
     return createWorkflow(this.db, input);
   }
 
-  getWorkflow(id: string, version?: number): Promise<WorkflowRecord | undefined> {
-    return getWorkflow(this.db, id, version);
+  getWorkflow(namespace: string, id: string, version?: number): Promise<WorkflowRecord | undefined> {
+    return getWorkflow(this.db, namespace, id, version);
   }
 
-  listWorkflowVersions(id: string): Promise<number[]> {
-    return listWorkflowVersions(this.db, id);
+  listWorkflowVersions(namespace: string, id: string): Promise<number[]> {
+    return listWorkflowVersions(this.db, namespace, id);
   }
 
-  listWorkflows(opts: { pageSize: number; pageToken?: string }): Promise<Page<WorkflowRecord>> {
+  listWorkflows(opts: { namespace: string; pageSize: number; pageToken?: string }): Promise<Page<WorkflowRecord>> {
     return listWorkflows(this.db, opts);
   }
 
-  deleteWorkflow(id: string): Promise<boolean> {
-    return deleteWorkflow(this.db, id);
+  deleteWorkflow(namespace: string, id: string): Promise<boolean> {
+    return deleteWorkflow(this.db, namespace, id);
   }
 
   async triggerRuns(inputs: TriggerInput[]): Promise<TriggerResult[]> {
@@ -177,6 +177,7 @@ export class KyselyStore implements Store {
   }
 
   listRuns(opts: {
+    namespace: string;
     workflowId?: string;
     status?: RunStatus;
     pageSize: number;
@@ -189,8 +190,8 @@ export class KyselyStore implements Store {
     return getRunHistory(this.db, runId);
   }
 
-  eventListeners(name: string): Promise<LiveWorkflow[]> {
-    return eventListeners(this.db, name);
+  eventListeners(namespace: string, name: string): Promise<LiveWorkflow[]> {
+    return eventListeners(this.db, namespace, name);
   }
 
   scheduledWorkflows(): Promise<LiveWorkflow[]> {
@@ -249,7 +250,7 @@ export class KyselyStore implements Store {
     return (await this.#mutate("retry_run", () => retryRun(this.db, runId, deps))).result;
   }
 
-  readyTaskCounts(): Promise<{ action: string; count: number }[]> {
+  readyTaskCounts(): Promise<{ namespace: string; action: string; count: number }[]> {
     return readyTaskCounts(this.db);
   }
 

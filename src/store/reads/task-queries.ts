@@ -104,18 +104,20 @@ export async function nextDueTime(db: Kysely<Database>): Promise<Date | undefine
  *
  * @example
  * ```ts
- * for (const { action, count } of await readyTaskCounts(db)) gauge.set({ action }, count);
+ * for (const { namespace, action, count } of await readyTaskCounts(db)) gauge.set({ namespace, action }, count);
  * ```
  */
-export async function readyTaskCounts(db: Kysely<Database>): Promise<{ action: string; count: number }[]> {
+export async function readyTaskCounts(
+  db: Kysely<Database>,
+): Promise<{ namespace: string; action: string; count: number }[]> {
   const rows = await db
     .selectFrom("step_runs")
-    .select(["action", sql<number>`count(*)::int`.as("count")])
+    .select(["namespace", "action", sql<number>`count(*)::int`.as("count")])
     .where("status", "=", "QUEUED")
     .where((eb) => eb.or([eb("not_before", "is", null), eb("not_before", "<=", sql<Date>`now()`)]))
-    .groupBy("action")
+    .groupBy(["namespace", "action"])
     .execute();
-  return rows.map((r) => ({ action: r.action, count: Number(r.count) }));
+  return rows.map((r) => ({ namespace: r.namespace, action: r.action, count: Number(r.count) }));
 }
 
 /**

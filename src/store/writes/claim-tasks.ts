@@ -3,11 +3,12 @@
  * BEGIN/COMMIT: a single statement is its own transaction) whatever the batch.
  *
  * Strategy (graphile-worker's `getJobs` shape):
- * 1. `picked`: the oldest QUEUED rows of the wanted actions whose `not_before`
- *    has passed, `FOR UPDATE SKIP LOCKED`, so concurrent claimers on other
- *    replicas take disjoint rows instead of queueing behind each other. Served
- *    by the partial index `step_runs_claim (action, queued_at, run_id)
- *    WHERE status = 'QUEUED'`; ties in `queued_at` (one trigger batch shares
+ * 1. `picked`: the oldest QUEUED rows of the wanted actions in the worker's
+ *    namespace whose `not_before` has passed, `FOR UPDATE SKIP LOCKED`, so
+ *    concurrent claimers on other replicas take disjoint rows instead of
+ *    queueing behind each other. Served by the partial index `step_runs_claim
+ *    (action, namespace, queued_at, run_id) WHERE status = 'QUEUED'`; the
+ *    built-ins (no namespace: every one) read the action's whole range of it; ties in `queued_at` (one trigger batch shares
  *    one `now()`) go by run id, i.e. trigger order (UUIDv7). The inner scan
  *    orders by exactly the index's columns: with `step_id` added, stale
  *    statistics (the planner expecting 1 row) made it sort the action's whole
@@ -55,6 +56,7 @@ const RUN_IDS_PER_PAYLOAD = 190;
 interface ClaimRow {
   run_id: string;
   step_id: string;
+  namespace: string;
   workflow_id: string;
   action: string;
   input: ClaimedTask["input"] | null;
@@ -76,7 +78,7 @@ interface ClaimRow {
  *
  * @example
  * ```ts
- * const tasks = await claimTasks(db, { workerId, actions: ["email.send"], limit: 100 }, bus.origin);
+ * const tasks = await claimTasks(db, { workerId, namespace: "default", actions: ["email.send"], limit: 100 }, bus.origin);
  * ```
  */
 export async function claimTasks(
@@ -93,7 +95,12 @@ export async function claimTasks(
       cross join lateral (
         select run_id, step_id, queued_at, not_before from step_runs
         where status = 'QUEUED'
-          and action = a.action
+          and action = a.action${
+            opts.namespace === undefined
+              ? NOTHING
+              : sql`
+          and namespace = ${opts.namespace}`
+          }
           and (not_before is null or not_before <= now())
         order by queued_at, run_id
         limit ${limit}
@@ -145,7 +152,7 @@ export async function claimTasks(
       where cast(${origin ?? null} as text) is not null
       group by chunk
     )
-    select c.run_id, c.step_id, r.workflow_id, c.action, c.input, c.attempts, c.lease_token, c.deadline_at,
+    select c.run_id, c.step_id, r.namespace, r.workflow_id, c.action, c.input, c.attempts, c.lease_token, c.deadline_at,
            c.heartbeat_timeout_ms, c.timer_at,
            greatest(0, extract(epoch from now() - c.ready_at) * 1000)::float8 as queued_ms,
            (select count(*) from history) as events, (select count(*) from notes) as notes${opts.traceparents ? TRACEPARENT_COLUMN : NOTHING}
@@ -160,6 +167,7 @@ function toClaimedTask(row: ClaimRow): ClaimedTask {
     taskId: taskIdOf(row.run_id, row.step_id),
     runId: row.run_id,
     stepId: row.step_id,
+    namespace: row.namespace,
     workflowId: row.workflow_id,
     action: row.action,
     input: row.input,

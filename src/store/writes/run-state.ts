@@ -27,7 +27,7 @@ export async function lockRuns(trx: Transaction<Database>, ids: readonly string[
   if (ids.length === 0) return new Map();
   const rows = await trx
     .selectFrom("runs")
-    .select(["id", "workflow_id", "workflow_version", "status", "input"])
+    .select(["id", "namespace", "workflow_id", "workflow_version", "status", "input"])
     .where("id", "=", anyUuid(ids))
     .orderBy("id")
     .forUpdate()
@@ -35,7 +35,14 @@ export async function lockRuns(trx: Transaction<Database>, ids: readonly string[
   return new Map(
     rows.map((r) => [
       r.id,
-      { id: r.id, workflowId: r.workflow_id, workflowVersion: r.workflow_version, status: r.status, input: r.input },
+      {
+        id: r.id,
+        namespace: r.namespace,
+        workflowId: r.workflow_id,
+        workflowVersion: r.workflow_version,
+        status: r.status,
+        input: r.input,
+      },
     ]),
   );
 }

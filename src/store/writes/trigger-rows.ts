@@ -23,6 +23,7 @@ const MAX_INT = 2_147_483_647;
 /** A run about to be inserted: its id (the existing run's, once a taken key resolves it), plan and row. */
 export interface PlannedRun {
   runId: string;
+  namespace: string;
   workflowId: string;
   key: string | undefined;
   def: WorkflowDef;
@@ -57,12 +58,14 @@ export function prepareRun(
   const finish = plan.finish;
   return {
     runId,
+    namespace: input.namespace,
     workflowId: input.workflowId,
     key: input.idempotencyKey,
     def,
     plan,
     row: {
       id: runId,
+      namespace: input.namespace,
       workflow_id: input.workflowId,
       workflow_version: version,
       pinned: Boolean(input.version),
