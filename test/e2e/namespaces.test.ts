@@ -13,7 +13,8 @@
  * - a key naming a namespace it lacks: PERMISSION_DENIED; a malformed
  *   header: INVALID_ARGUMENT; a key with two namespaces and no header:
  *   PERMISSION_DENIED telling it to name one;
- * - idempotency keys and events are per namespace;
+ * - idempotency keys, events, schedules and webhooks stay in their namespace
+ *   (a webhook's body says `run.namespace`);
  * - ListWorkers and the audit trail say the namespace.
  */
 import { randomBytes } from "node:crypto";
@@ -25,6 +26,7 @@ import { Worker, createWeftClient, jsonToValue, type WeftClient } from "../../sd
 import { requirePostgres } from "../support/db.js";
 import { requireRedis } from "../support/redis.js";
 import { defineWorkflow, output, trigger, waitForRun } from "../support/runs.js";
+import { startHttpStub, type HttpStub } from "../support/http-stub.js";
 import { startStack, type Stack } from "../support/stack.js";
 
 const hasPostgres = await requirePostgres();
@@ -44,6 +46,7 @@ async function codeOf(call: () => Promise<unknown>): Promise<string> {
 
 describe.skipIf(!hasPostgres || !hasRedis)("namespaces", () => {
   let stack: Stack;
+  let stub: HttpStub;
   let admin: WeftClient;
   const opened: { close(): void }[] = [];
   const workers: Worker[] = [];
@@ -61,10 +64,14 @@ describe.skipIf(!hasPostgres || !hasRedis)("namespaces", () => {
   };
 
   beforeAll(async () => {
+    stub = await startHttpStub();
+    stub.on("/a", (_req, res) => res.json(200, {}));
+    stub.on("/b", (_req, res) => res.json(200, {}));
     stack = await startStack({
       env: {
         WEFT_AUTH: "keys",
         WEFT_ADMIN_KEY: ADMIN_KEY,
+        WEFT_EGRESS_ALLOW: "127.0.0.1",
         WEFT_LEASE_PREFIX: `weft-ns-${randomBytes(4).toString("hex")}`,
       },
     });
@@ -106,6 +113,7 @@ describe.skipIf(!hasPostgres || !hasRedis)("namespaces", () => {
     await Promise.all(workers.map((w) => w.stop()));
     for (const c of opened) c.close();
     await stack?.stop();
+    await stub?.close();
   });
 
   it("keeps the same workflow id apart: each namespace reads its own spec", async () => {
@@ -224,5 +232,34 @@ describe.skipIf(!hasPostgres || !hasRedis)("namespaces", () => {
     expect(new Set(served.map((e) => e.namespace))).toEqual(new Set(["team-a", "team-b"]));
     // Refused before a namespace was chosen (a namespace the key lacks): recorded without one.
     expect(events.filter((e) => e.outcome === "permission_denied").map((e) => e.namespace)).toEqual([""]);
+  });
+
+  it("fires schedules and sends webhooks within the namespace", async () => {
+    // The same id in both; only A's ticks every second, and each calls back on its own path.
+    const tick = (t: "a" | "b") => ({
+      id: "ns-tick",
+      ...(t === "a" ? { on: { schedules: ["* * * * * *"] } } : {}),
+      webhooks: { onComplete: [`${stub.url}/${t}`] },
+      steps: [{ id: "s", action: "transform", input: { expression: "1" } }],
+    });
+    for (const t of ["a", "b"] as const) await defineWorkflow(team[t].dev, tick(t));
+    const manual = await waitForRun(team.b.dev, await trigger(team.b.dev, "ns-tick"));
+    expect(manual.status).toBe(RunStatus.SUCCEEDED);
+    const end = Date.now() + 10_000;
+    while ((stub.to("/a").length < 2 || stub.to("/b").length < 1) && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await team.a.dev.workflows.deleteWorkflow({ id: "ns-tick" });
+
+    const { runs: inB } = await team.b.dev.runs.listRuns({ workflowId: "ns-tick", pageSize: 100 });
+    expect(inB.map((r) => r.id)).toEqual([manual.id]); // A's ticks never became B's runs
+    const { runs: inA } = await team.a.dev.runs.listRuns({ workflowId: "ns-tick", pageSize: 100 });
+    expect(inA.length).toBeGreaterThanOrEqual(2);
+    const bodies = (path: string) =>
+      stub.to(path).map((r) => (JSON.parse(r.body) as { run: { id: string; namespace: string } }).run);
+    expect(bodies("/b")).toEqual([expect.objectContaining({ id: manual.id, namespace: "team-b" })]);
+    const fromA = bodies("/a");
+    expect(fromA.length).toBeGreaterThanOrEqual(2);
+    expect(fromA.every((run) => run.namespace === "team-a" && inA.some((r) => r.id === run.id))).toBe(true);
   });
 });
