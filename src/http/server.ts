@@ -40,6 +40,7 @@ import { createRpcGetHelp } from "./rpc-get-help.js";
 import { createRequestLog, type RequestLog } from "./request-log.js";
 import { createSlowRequestGuard, DEFAULT_REQUEST_TIMEOUT_MS, type SlowRequestGuard } from "./slow-requests.js";
 import { createTlsListener, transportMode, type ServerTls } from "./tls-listener.js";
+import { workerCertificateInterceptor } from "./worker-certificates.js";
 
 export interface HttpServerOptions {
   /** Registers the services (see `registerRoutes`). */
@@ -175,7 +176,10 @@ function createRouter(
   const rpc = createRpcAdapter({
     routes: options.earlyErrors ? withEarlyErrors(routes, options.earlyErrors) : routes,
     maxRequestBytes: options.maxRequestBytes,
-    interceptors: options.interceptors ?? [],
+    interceptors: [
+      ...(options.tls?.clientAuth === "workers" ? [workerCertificateInterceptor] : []),
+      ...(options.interceptors ?? []),
+    ],
     requestLog,
     shutdownSignal,
   });
