@@ -93,6 +93,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     egressDeny: egressRules(s, "egressDeny"),
     ...checkTlsSettings(s.raw, (msg) => new ConfigError(msg)),
     tlsClientAuth: tlsClientAuth(s),
+    tlsReloadIntervalMs: s.int("tlsReloadIntervalMs", 100, 86_400_000),
     dispatch: dispatchOptions(s, databaseUrl !== undefined),
   };
 }

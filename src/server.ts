@@ -256,6 +256,9 @@ function createHttp(base: Base, parts: Pick<ApiDeps, "dispatcher" | "presence" |
     metrics: () => metrics.scrape(),
     logger,
     tls: readServerTls(config),
+    ...(config.tlsCert
+      ? { tlsReload: { read: () => readServerTls(config)!, intervalMs: config.tlsReloadIntervalMs } }
+      : {}),
     interceptors: [createErrorInterceptor(logger), ...base.auth, checks.interceptor],
     earlyErrors: explainDecodeError({
       maxRequestBytes: config.maxRequestBytes,

@@ -15,6 +15,7 @@ import type * as http2 from "node:http2";
 import * as tls from "node:tls";
 import type { Logger } from "../log.js";
 import type { Connections } from "./connections.js";
+import { secureContextOptions } from "./tls-reload.js";
 
 /** PEM contents of the port's certificate, its key and, for mTLS, the CA client certificates must chain to. */
 export interface ServerTls {
@@ -47,9 +48,7 @@ export function createTlsListener(opts: TlsListenerOptions): tls.Server {
   const mtls = opts.tls.clientCa !== undefined;
   const server = tls.createServer(
     {
-      cert: opts.tls.cert,
-      key: opts.tls.key,
-      ...(mtls ? { ca: opts.tls.clientCa } : {}),
+      ...secureContextOptions(opts.tls),
       requestCert: mtls,
       rejectUnauthorized: mtls && opts.tls.clientAuth !== "workers",
       ALPNProtocols: ["h2", "http/1.1"],
