@@ -15,7 +15,6 @@ import type * as http2 from "node:http2";
 import * as tls from "node:tls";
 import type { Logger } from "../log.js";
 import type { Connections } from "./connections.js";
-import { secureContextOptions } from "./tls-reload.js";
 
 /** PEM contents of the port's certificate, its key and, for mTLS, the CA client certificates must chain to. */
 export interface ServerTls {
@@ -35,6 +34,11 @@ export interface TlsListenerOptions {
   /** A handshake not finished within this long is dropped (what the sniffing timeout is to cleartext). */
   handshakeTimeoutMs: number;
   logger: Logger;
+}
+
+/** The secure-context options of a certificate set (the client CA too, for mTLS). */
+export function secureContextOptions(t: ServerTls): tls.SecureContextOptions {
+  return { cert: t.cert, key: t.key, ...(t.clientCa ? { ca: t.clientCa } : {}) };
 }
 
 /**

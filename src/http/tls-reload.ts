@@ -12,17 +12,12 @@
  */
 import type * as tls from "node:tls";
 import type { Logger } from "../log.js";
-import type { ServerTls } from "./tls-listener.js";
+import { secureContextOptions, type ServerTls } from "./tls-listener.js";
 
 export interface CertificateSource {
   /** Reads the files again (throws when one cannot be read). */
   read(): ServerTls;
   intervalMs: number;
-}
-
-/** The secure-context options of a certificate set (the client CA too, for mTLS). */
-export function secureContextOptions(t: ServerTls): tls.SecureContextOptions {
-  return { cert: t.cert, key: t.key, ...(t.clientCa ? { ca: t.clientCa } : {}) };
 }
 
 const same = (a: ServerTls, b: ServerTls): boolean =>
