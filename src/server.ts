@@ -33,7 +33,7 @@ import { composeDispatchObservers, composeStoreObservers, createRunLog } from ".
 import { startTracing, type Tracing } from "./observability/tracing.js";
 import { listenAddress, openWorkerRegistry, replicaId, type WorkerRegistry } from "./registry/index.js";
 import { resolveAuthMode, startAccessControl, type AccessControl } from "./security/index.js";
-import { migrateWhenReachable, openStore, type Store } from "./store/index.js";
+import { migrateWhenReachable, openStore, vacuumWarning, type Store } from "./store/index.js";
 
 export interface WeftServer {
   /** The port actually bound (useful with `--port 0`). */
@@ -86,6 +86,8 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
   };
   try {
     await migrateWhenReachable(store, { waitMs: config.databaseWaitMs, logger });
+    const vacuum = vacuumWarning(await store.vacuumSettings());
+    if (vacuum) logger.warn(vacuum);
     const leases = await openLeaseStore(config, logger);
     cleanups.push(() => leases.close());
     const registry = openWorkerRegistry(config, logger);

@@ -23,6 +23,7 @@ import { NO_STORE_OBSERVER, type CommitFacts, type StoreObserver, type StoreStat
 import { retryRun } from "./writes/retry-run.js";
 import { getRun, getRunHistory, listRuns } from "./reads/run-queries.js";
 import type { Database } from "./db/schema.js";
+import { readVacuumSettings, type VacuumSettings } from "./db/vacuum-settings.js";
 import { createLocalSignalBus, type SignalBus } from "./signals/signal-bus.js";
 import { nextDueTime, readyTaskCounts, runEventsAfter, runningTasks, timedOutTasks } from "./reads/task-queries.js";
 import { timeOutRuns } from "./writes/time-out-runs.js";
@@ -65,6 +66,8 @@ export interface KyselyStoreOptions {
   maxPayloadBytes?: number;
   /** Told about each write's duration, batch size and committed facts (the metrics); default none. */
   observer?: StoreObserver;
+  /** Embedded PGlite: no autovacuum to check. */
+  embedded?: boolean;
 }
 
 /**
@@ -84,6 +87,7 @@ export class KyselyStore implements Store {
   readonly #random: (() => number) | undefined;
   readonly #limits: { maxPayloadBytes?: number };
   readonly #observer: StoreObserver;
+  readonly #embedded: boolean;
   /** API keys and the audit trail. */
   readonly access: AccessStore;
 
@@ -101,6 +105,7 @@ export class KyselyStore implements Store {
     this.#random = options.random;
     this.#limits = options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {};
     this.#observer = options.observer ?? NO_STORE_OBSERVER;
+    this.#embedded = options.embedded ?? false;
     this.access = createAccessStore(db);
   }
 
@@ -144,6 +149,10 @@ export class KyselyStore implements Store {
     } catch {
       return false;
     }
+  }
+
+  async vacuumSettings(): Promise<VacuumSettings | undefined> {
+    return this.#embedded ? undefined : readVacuumSettings(this.db);
   }
 
   createWorkflow(input: CreateWorkflowInput): Promise<{ workflow: WorkflowRecord; created: boolean }> {

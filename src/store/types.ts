@@ -9,6 +9,7 @@
  */
 import type { RunStatus } from "../engine/model.js";
 import type { AccessStore } from "./access-types.js";
+import type { VacuumSettings } from "./db/vacuum-settings.js";
 import type { ExecutionStore } from "./execution-types.js";
 import type {
   CreateWorkflowInput,
@@ -38,6 +39,8 @@ export interface Store extends ExecutionStore {
   migrate(): Promise<void>;
   /** True when the database answers and every migration is applied. */
   ready(): Promise<boolean>;
+  /** Whether autovacuum looks after the tables; undefined on embedded PGlite, which runs none. */
+  vacuumSettings(): Promise<VacuumSettings | undefined>;
   createWorkflow(input: CreateWorkflowInput): Promise<{ workflow: WorkflowRecord; created: boolean }>;
   /** A live (not deleted) workflow of the namespace; version 0/undefined = latest. */
   getWorkflow(namespace: string, id: string, version?: number): Promise<WorkflowRecord | undefined>;

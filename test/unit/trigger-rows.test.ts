@@ -10,6 +10,7 @@ import type { Plan } from "../../src/engine/planner.js";
 import { DefCache } from "../../src/store/reads/def-cache.js";
 import { byIdempotencyKey, chunks, newRows, prepareRun, type PlannedRun } from "../../src/store/writes/trigger-rows.js";
 import { cachedVersions } from "../../src/store/writes/trigger-versions.js";
+import { storedInput } from "../../src/store/writes/stored-input.js";
 import { wf as engineWf, type StepSpec } from "./engine-fixtures.js";
 
 /** The engine tests' workflow fixture, with "noop" as every step's default action. */
@@ -75,6 +76,37 @@ describe("newRows", () => {
     expect(rows.runs).toHaveLength(2);
     expect(rows.steps.map((s) => `${s.run_id}/${s.step_id}`)).toEqual(["r1/a", "r2/a", "r2/b"]);
     expect(rows.events.map((e) => e.run_id)).toEqual(["r1", "r2"]);
+  });
+});
+
+describe("stored step inputs", () => {
+  it("stores a default input without the run input it repeats, flagged for the claim to add back", () => {
+    const run = prepareRun({ namespace: "default", workflowId: "w", input: { n: 1 } }, 1, wf([{ id: "a" }]));
+    expect(newRows([run]).steps[0]).toMatchObject({ input: { v: { steps: {} } }, merge_run_input: true });
+  });
+
+  it("stores an input a template built in full, even one equal to the default", () => {
+    const equal = { input: "${ input }", steps: {} };
+    const run = prepareRun(
+      { namespace: "default", workflowId: "w", input: { n: 1 } },
+      1,
+      wf([{ id: "a", input: equal }]),
+    );
+    const [row] = newRows([run]).steps;
+    expect(row?.input).toEqual({ v: { input: { n: 1 }, steps: {} } });
+    expect(row).not.toHaveProperty("merge_run_input");
+  });
+
+  it("stores a dependency's default input without the run input (the completion's path)", () => {
+    const runInput = { n: 1 };
+    expect(storedInput({ input: runInput, steps: { a: 7 } }, runInput)).toEqual({
+      input: { v: { steps: { a: 7 } } },
+      merge_run_input: true,
+    });
+    expect(storedInput({ input: { n: 1 }, steps: {} }, runInput)).toEqual({
+      input: { v: { input: { n: 1 }, steps: {} } },
+    });
+    expect(storedInput(runInput, runInput)).toEqual({ input: { v: runInput } });
   });
 });
 

@@ -94,6 +94,8 @@ export interface StepRunsTable {
   deadline_at: Timestamp;
   /** A built-in's durable timer, e.g. when a `delay` step is due (0003). */
   timer_at: Timestamp;
+  /** True: `input` is stored without the run input, which the claim adds back (0009). */
+  merge_run_input: ColumnType<boolean | null, boolean | null | undefined, boolean | null>;
 }
 
 /** `run_events`: the append-only history of every run. */

@@ -39,6 +39,9 @@
  *    RUNNING per started run, in one INSERT.
  * 5. `notes`: on Postgres, `pg_notify` with the changed run ids, ~190 ids per
  *    payload (under the 8,000-byte NOTIFY limit), sent at commit.
+ * The final select joins each claimed step's run by primary key; a default
+ * input stored without the run input (`merge_run_input`, `stored-input.ts`)
+ * gets the run's input back there.
  */
 import { sql, type Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
@@ -121,7 +124,7 @@ export async function claimTasks(
       from picked p
       where s.run_id = p.run_id and s.step_id = p.step_id
         and s.run_id = any(array(select run_id from picked))
-      returning s.run_id, s.step_id, s.action, s.input, s.attempts, s.lease_token, s.deadline_at, s.heartbeat_timeout_ms, s.timer_at,
+      returning s.run_id, s.step_id, s.action, s.input, s.merge_run_input, s.attempts, s.lease_token, s.deadline_at, s.heartbeat_timeout_ms, s.timer_at,
         greatest(p.queued_at, p.not_before) as ready_at
     ), started as (
       update runs r set status = 'RUNNING', started_at = coalesce(r.started_at, now())
@@ -152,7 +155,8 @@ export async function claimTasks(
       where cast(${origin ?? null} as text) is not null
       group by chunk
     )
-    select c.run_id, c.step_id, r.namespace, r.workflow_id, c.action, c.input, c.attempts, c.lease_token, c.deadline_at,
+    select c.run_id, c.step_id, r.namespace, r.workflow_id, c.action,
+           case when c.merge_run_input then c.input || jsonb_build_object('input', r.input) else c.input end as input, c.attempts, c.lease_token, c.deadline_at,
            c.heartbeat_timeout_ms, c.timer_at,
            greatest(0, extract(epoch from now() - c.ready_at) * 1000)::float8 as queued_ms,
            (select count(*) from history) as events, (select count(*) from notes) as notes${opts.traceparents ? TRACEPARENT_COLUMN : NOTHING}

@@ -77,9 +77,10 @@ export async function completeTasks(
   }
   return db.transaction().execute(async (trx) => {
     const locked = await lockRuns(trx, runIds);
+    const runs = await loadRuns(trx, locked);
     const batch: Batch = {
-      runs: await loadRuns(trx, locked),
-      changes: new ChangeSet(),
+      runs,
+      changes: new ChangeSet((id) => runs.get(id)?.run.input),
       changed: new Map(),
       random: deps.random ?? Math.random,
       retries: [],

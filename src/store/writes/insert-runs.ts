@@ -52,6 +52,8 @@ export interface NewStepRow {
   action: string;
   status: StepStatus;
   input?: Box;
+  /** The input is stored without the run input (`stored-input.ts`). */
+  merge_run_input?: boolean;
   error?: Failure;
   timeout_ms?: number;
   heartbeat_timeout_ms?: number;
@@ -115,12 +117,12 @@ export async function insertRuns(
       on conflict (namespace, workflow_id, idempotency_key) where idempotency_key is not null do nothing
       returning id, namespace
     ), steps_in as (
-      insert into step_runs (run_id, namespace, step_id, action, status, input, error, timeout_ms, heartbeat_timeout_ms, queued_at, ended_at)
-      select v.run_id, r.namespace, v.step_id, v.action, v.status, v.input -> 'v', v.error, v.timeout_ms, v.heartbeat_timeout_ms,
+      insert into step_runs (run_id, namespace, step_id, action, status, input, merge_run_input, error, timeout_ms, heartbeat_timeout_ms, queued_at, ended_at)
+      select v.run_id, r.namespace, v.step_id, v.action, v.status, v.input -> 'v', v.merge_run_input, v.error, v.timeout_ms, v.heartbeat_timeout_ms,
              case when v.status = 'QUEUED' then now() end,
              case when v.status in ('SKIPPED', 'FAILED') then now() end
       from jsonb_to_recordset(${jsonRows(rows.steps)}) as v(
-        run_id uuid, step_id text, action text, status text, input jsonb, error jsonb,
+        run_id uuid, step_id text, action text, status text, input jsonb, merge_run_input boolean, error jsonb,
         timeout_ms bigint, heartbeat_timeout_ms integer)
       join runs_in r on r.id = v.run_id
       returning 1

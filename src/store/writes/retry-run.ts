@@ -48,7 +48,7 @@ export async function retryRun(
     const def = deps.defs.get(run.namespace, run.workflowId, run.workflowVersion);
     if (def === undefined) throw new Error(`run ${id}: workflow ${run.workflowId} v${run.workflowVersion} not found`);
 
-    const changes = new ChangeSet();
+    const changes = new ChangeSet((runId) => (runId === id ? loaded.run.input : undefined));
     changes.add(planRetryRun(def, loaded, deps.maxPayloadBytes));
     const signals = changes.signals();
     await writeChanges(trx, changes, deps.bus.payloads(signals));

@@ -13,6 +13,7 @@ import type { NewRunRow, NewStepRow } from "./insert-runs.js";
 import { box } from "../db/json-rows.js";
 import type { TriggerInput } from "../records.js";
 import { settlePlan } from "../../engine/settle-plan.js";
+import { storedInput } from "./stored-input.js";
 
 /** Runs per statement at most (one jsonb parameter each: this bounds its size, not a parameter count). */
 export const ROWS_PER_INSERT = 4000;
@@ -133,7 +134,7 @@ function stepRows(run: PlannedRun, status: Map<string, StepStatus>, steps: NewSt
       action: step.action,
       status: status.get(step.id) ?? "PENDING",
     };
-    if (inputs.has(step.id)) row.input = box(inputs.get(step.id)!);
+    if (inputs.has(step.id)) Object.assign(row, storedInput(inputs.get(step.id)!, run.row.input.v));
     const error = errors.get(step.id);
     if (error !== undefined) row.error = error;
     if (step.timeoutMs) row.timeout_ms = Math.ceil(step.timeoutMs);
