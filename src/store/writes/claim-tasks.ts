@@ -98,12 +98,7 @@ export async function claimTasks(
       cross join lateral (
         select run_id, step_id, queued_at, not_before from step_runs
         where status = 'QUEUED'
-          and action = a.action${
-            opts.namespace === undefined
-              ? NOTHING
-              : sql`
-          and namespace = ${opts.namespace}`
-          }
+          and action = a.action${inNamespace(opts.namespace)}
           and (not_before is null or not_before <= now())
         order by queued_at, run_id
         limit ${limit}
@@ -164,6 +159,11 @@ export async function claimTasks(
     order by c.lease_token
   `.execute(db);
   return result.rows.map(toClaimedTask);
+}
+
+/** The claim's namespace condition; none for a claimant of every namespace (the built-ins). */
+function inNamespace(namespace: string | undefined) {
+  return namespace === undefined ? NOTHING : sql` and namespace = ${namespace}`;
 }
 
 function toClaimedTask(row: ClaimRow): ClaimedTask {
