@@ -1,0 +1,99 @@
+"""The worker's hard cases against a real server: cancellation reaching the
+handler, a worker killed with -9, a SIGTERM drain, and a stale result refused."""
+
+from __future__ import annotations
+
+import signal
+import time
+from typing import Callable
+
+import pytest
+
+from support import WorkerProc, unique
+from weft import Client
+
+
+def one_step(wf: str, action: str, extra: str = "") -> str:
+    return f"id: {wf}\nsteps:\n  - {{id: only, action: {action}, heartbeat_timeout: 1s{extra}}}\n"
+
+
+@pytest.mark.parametrize("action,kind", [("c.wait", "sync"), ("c.await", "async")])
+def test_a_handler_sees_the_cancellation_of_its_run(
+    client: Client, start_worker: Callable[..., WorkerProc], action: str, kind: str
+) -> None:
+    wf = unique("cancel")
+    client.create_workflow(yaml=one_step(wf, action))
+    w = start_worker(unique("cw"))
+    w.welcomed()
+    run_id = client.trigger(wf, {})
+    task = w.wait_for(lambda e: e["event"] == "task" and e["run_id"] == run_id)
+    time.sleep(2.5)  # past the 1 s heartbeat timeout: the automatic heartbeats keep the task
+    assert client.get_run(run_id).step("only").status == "RUNNING"
+
+    client.cancel_run(run_id, reason="no longer needed")
+    saw = w.wait_for(lambda e: e["event"] == "handler_saw_cancel" and e["task_id"] == task["task_id"])
+    assert saw["kind"] == kind
+    result = w.wait_for(lambda e: e["event"] == "result" and e["task_id"] == task["task_id"])
+    assert (result["ok"], result["type"], result["retryable"]) == (False, "CANCELLED", False)
+    run = client.get_run(run_id)
+    assert (run.status, run.step("only").status, run.step("only").attempts) == ("CANCELLED", "CANCELLED", 1)
+
+
+def test_a_task_of_a_worker_killed_with_sigkill_is_finished_by_another(
+    client: Client, start_worker: Callable[..., WorkerProc]
+) -> None:
+    wf = unique("kill")
+    client.create_workflow(yaml=one_step(wf, "s.sleep", ", retry: {max_attempts: 3, initial_interval: 0.05s}"))
+    a = start_worker(unique("ka"), slots=1)
+    a.welcomed()
+    run_id = client.trigger(wf, {"seconds": 60, "retry_seconds": 0})
+    a.wait_for(lambda e: e["event"] == "task" and e["run_id"] == run_id)
+    a.kill()  # SIGKILL: no result, no goodbye
+    b = start_worker(unique("kb"), slots=1)
+    b_id = b.welcomed()
+    run = client.wait(run_id, timeout=60)
+    assert (run.status, run.step("only").attempts, run.step("only").worker_id) == ("SUCCEEDED", 2, b_id)
+    assert run.step("only").output == {"by": b.name, "attempt": 2}
+
+
+def test_sigterm_drains_the_running_task_then_exits_0(client: Client, start_worker: Callable[..., WorkerProc]) -> None:
+    wf = unique("drain")
+    client.create_workflow(yaml=one_step(wf, "s.sleep"))
+    w = start_worker(unique("sw"), slots=2)
+    w.welcomed()
+    run_id = client.trigger(wf, {"seconds": 1.5})
+    task = w.wait_for(lambda e: e["event"] == "task" and e["run_id"] == run_id)
+    w.signal(signal.SIGTERM)
+    assert w.wait_exit() == 0
+    seen = [e["event"] for e in w.of_task(task["task_id"])]
+    assert seen == ["task", "result", "ack"], w.dump()
+    assert [e["event"] for e in w.events][-1] == "stopped"
+    assert w.wait_for(lambda e: e["event"] == "ack" and e["task_id"] == task["task_id"])["accepted"] is True
+    run = client.get_run(run_id)
+    assert (run.status, run.step("only").attempts, run.step("only").output) == (
+        "SUCCEEDED", 1, {"by": w.name, "attempt": 1})
+
+
+def test_a_result_whose_lease_was_lost_is_refused_as_stale(
+    client: Client, start_worker: Callable[..., WorkerProc]
+) -> None:
+    wf = unique("stale")
+    client.create_workflow(yaml=one_step(wf, "s.sleep", ", retry: {max_attempts: 3, initial_interval: 0.05s}"))
+    a = start_worker(unique("ta"), slots=1)
+    a.welcomed()
+    run_id = client.trigger(wf, {"seconds": 1, "retry_seconds": 0})
+    task = a.wait_for(lambda e: e["event"] == "task" and e["run_id"] == run_id)
+    a.signal(signal.SIGSTOP)  # no heartbeats: the lease ends and the task goes to B
+    try:
+        b = start_worker(unique("tb"), slots=1)
+        b_id = b.welcomed()
+        run = client.wait(run_id, timeout=60)
+    finally:
+        a.signal(signal.SIGCONT)
+    assert (run.status, run.step("only").attempts, run.step("only").worker_id) == ("SUCCEEDED", 2, b_id)
+    assert run.step("only").output == {"by": b.name, "attempt": 2}
+    # A wakes up, finishes its attempt and sends the result with its old lease token: refused, run unchanged.
+    ack = a.wait_for(lambda e: e["event"] == "ack" and e["task_id"] == task["task_id"], timeout=30)
+    assert ack["accepted"] is False
+    assert client.get_run(run_id).step("only").output == {"by": b.name, "attempt": 2}
+    assert any(e.type == "STALE_RESULT" for e in client.history(run_id))
