@@ -49,11 +49,13 @@ def build_venv(where: Path) -> Path:
 class Server:
     """`weft serve` on Postgres and Redis, on a free port."""
 
-    def __init__(self, database_url: str, redis_url: str, prefix: str) -> None:
-        env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "LOG_LEVEL": "info"}
+    def __init__(
+        self, database_url: str, redis_url: str, prefix: str, env: dict[str, str] | None = None, args: list[str] | None = None
+    ) -> None:
+        env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "LOG_LEVEL": "info", **(env or {})}
         self.proc = subprocess.Popen(
             ["node", "--import", "tsx", "src/cli/main.ts", "serve", "--port", "0", "--host", "127.0.0.1",
-             "--lease-prefix", prefix, "--shutdown-grace-ms", "2000"],
+             "--lease-prefix", prefix, "--shutdown-grace-ms", "2000", *(args or [])],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         self.logs: list[str] = []
