@@ -11,7 +11,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -170,4 +169,4 @@ def database_url(base: str, name: str) -> str:
     return f"{head}/{name}"
 
 
-__all__ = ["Server", "WorkerProc", "build_venv", "database_url", "need", "psql", "unique", "sys"]
+__all__ = ["ROOT", "Server", "WorkerProc", "build_venv", "database_url", "need", "psql", "unique"]

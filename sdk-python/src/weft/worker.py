@@ -15,7 +15,6 @@ a time, reconnecting with backoff and full jitter across its addresses;
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import random
@@ -31,8 +30,8 @@ import grpc
 from weft._channel import Target, target
 from weft._gen.weft.v1 import worker_service_pb2 as pb
 from weft._gen.weft.v1 import worker_service_pb2_grpc as pb_grpc
-from weft._results import ResultBook, result_message
-from weft._running import EventLoopThread, Handler, Outcome, Running, run_async, run_sync
+from weft._host import EventSink, TaskHost
+from weft._running import EventLoopThread, Handler
 from weft._session import Session, heartbeat_loop
 from weft.errors import SdkErrorType, TaskError, WeftError, WorkerRefused
 
@@ -44,13 +43,17 @@ _STABLE_S = 5.0
 _CLOSE_GRACE_S = 2.0
 _log = logging.getLogger("weft.worker")
 
-EventSink = Callable[[str, dict[str, Any]], None]
-"""`(event, fields)`: welcome, task, result, ack, cancel, disconnected, refused, draining, stopped, handler_error."""
 H = TypeVar("H", bound=Handler)
 
 
 def _log_event(event: str, fields: dict[str, Any]) -> None:
-    level = logging.WARNING if event in ("disconnected", "refused", "handler_error") else logging.DEBUG
+    level = (
+        logging.WARNING
+        if event in ("disconnected", "refused", "handler_error")
+        else logging.INFO
+        if event in ("welcome", "draining", "stopped")
+        else logging.DEBUG
+    )
     _log.log(level, "%s %s", event, fields)
 
 
@@ -93,18 +96,10 @@ class Worker:
         self.result_resend, self.max_result_bytes, self.handle_signals = result_resend, max_result_bytes, handle_signals
         self._emit: EventSink = on_event or _log_event
         self._handlers: dict[str, Handler] = {}
-        self._lock = threading.Lock()
-        self._running: dict[str, Running] = {}
-        self._idle = threading.Condition(self._lock)
-        self._busy = 0
-        self._book = ResultBook()
-        self._session: Session | None = None
+        self._host = TaskHost(self._handlers, slots, max_result_bytes, self._emit)
         self._call: Any = None
-        self._stopping = threading.Event()  # no new tasks
         self._grace_end = threading.Event()  # abort running tasks now
         self._closed = threading.Event()  # no more connects
-        self._pool: ThreadPoolExecutor | None = None
-        self._loop: EventLoopThread | None = None
         self.worker_id: str | None = None
 
     def action(self, name: str) -> Callable[[H], H]:
@@ -122,37 +117,38 @@ class Worker:
 
     @property
     def running(self) -> int:
-        return len(self._running)
+        return len(self._host.tasks)
 
     @property
     def pending_acks(self) -> int:
-        return len(self._book)
+        return len(self._host.book)
 
     def run(self) -> None:
         """Connect and serve until stopped (SIGTERM / SIGINT, or `stop()`), then return.
         Raises `WorkerRefused` when the server refuses the first hello."""
         if not self._handlers:
             raise ValueError("register at least one action")
-        self._pool = ThreadPoolExecutor(max_workers=self.slots, thread_name_prefix="weft-task")
+        host = self._host
+        host.pool = ThreadPoolExecutor(max_workers=self.slots, thread_name_prefix="weft-task")
         if any(inspect.iscoroutinefunction(h) for h in self._handlers.values()):
-            self._loop = EventLoopThread()
+            host.loop = EventLoopThread()
         restore = self._hook_signals()
         try:
             self._connect_loop()
         finally:
             restore()
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            if self._loop is not None:
-                self._loop.stop()
+            host.pool.shutdown(wait=False, cancel_futures=True)
+            if host.loop is not None:
+                host.loop.stop()
             self._emit("stopped", {})
 
     def stop(self) -> None:
         """Begin the drain (from any thread): new tasks go back, running ones get `drain_grace`
         to finish, the rest are cancelled and reported WORKER_SHUTDOWN; a second call aborts them now."""
-        if self._stopping.is_set():
+        if self._host.stopping.is_set():
             self._grace_end.set()
             return
-        self._stopping.set()
+        self._host.stopping.set()
         threading.Thread(target=self._drain, name="weft-drain", daemon=True).start()
 
     # ---- connecting ------------------------------------------------------------------------
@@ -212,164 +208,41 @@ class Worker:
                     timer.cancel()
                     welcomed_at = time.monotonic()
                     self._welcomed(session, msg.welcome)
-                elif kind == "task":
-                    self._on_task(msg.task)
-                elif kind == "tasks":
-                    for task in msg.tasks.tasks:
-                        self._on_task(task)
-                elif kind == "cancel":
-                    self._on_cancel(msg.cancel)
-                elif kind == "ack":
-                    self._on_ack(msg.ack)
-                elif kind == "acks":
-                    for ack in msg.acks.acks:
-                        self._on_ack(ack)
+                else:
+                    self._host.receive(msg, kind)
         finally:
             timer.cancel()
-            with self._lock:
-                if self._session is session:
-                    self._session = None
+            if self._host.session is session:
+                self._host.session = None
             session.close()
         return welcomed_at
 
     def _welcomed(self, session: Session, welcome: Any) -> None:
         session.welcomed(welcome)
-        with self._lock:
-            self._session = session
-        for pending in self._book.values():  # resend: the token decides
+        host = self._host
+        host.session = session
+        for pending in host.book.values():  # resend: the token decides
             session.send(pending)
         threading.Thread(target=heartbeat_loop, name="weft-heartbeat", daemon=True,
-                         args=(session, self._heartbeat_targets, lambda: self._book.due(self.result_resend))).start()
+                         args=(session, host.heartbeat_targets, lambda: host.book.due(self.result_resend))).start()
         self.worker_id = welcome.worker_id
         self._emit("welcome", {"worker_id": welcome.worker_id, "heartbeat_interval_s": session.heartbeat_s,
                                "address": session.address})
 
-    def _heartbeat_targets(self) -> tuple[list[str], list[float]]:
-        with self._lock:
-            running = [r for r in self._running.values() if not r.reported]
-        now = time.monotonic()
-        for r in running:
-            r.last_beat = now
-        return [r.task.task_id for r in running], [r.heartbeat_s for r in running if r.heartbeat_s > 0]
-
-    def _beat(self, running: Running) -> None:
-        """`ctx.heartbeat()`: one task's heartbeat now, throttled to a third of its timeout."""
-        session = self._session
-        if session is None or running.reported:
-            return
-        throttle = running.heartbeat_s / 3 if running.heartbeat_s > 0 else session.heartbeat_s
-        now = time.monotonic()
-        if now - running.last_beat >= throttle:
-            running.last_beat = now
-            session.send(pb.WorkerMessage(heartbeat=pb.Heartbeat(task_ids=[running.task.task_id])))
-
-    # ---- tasks -----------------------------------------------------------------------------
-
-    def _on_task(self, task: Any) -> None:
-        handler = self._handlers.get(task.action)
-        running = Running(task, self._beat)
-        with self._lock:
-            older = self._running.pop(task.task_id, None)
-            draining = self._stopping.is_set()
-            refusal = (
-                TaskError.non_retryable(SdkErrorType.UNKNOWN_ACTION, f"no handler for action {task.action!r}")
-                if handler is None
-                else TaskError(SdkErrorType.WORKER_DRAINING, "the worker is draining", retryable=True)
-                if draining
-                else TaskError(SdkErrorType.NO_SLOT, f"all {self.slots} slots are busy", retryable=True)
-                if self._busy >= self.slots
-                else None
-            )
-            if refusal is None:
-                self._running[task.task_id] = running
-                self._busy += 1
-        if older is not None:  # offered again: the older delivery and its un-acked result are stale
-            older.reported = True
-            older.release()
-            self._book.drop(task.task_id)
-            older.ctx._cancel(TaskError(SdkErrorType.SUPERSEDED, "the server offered this task again"))
-        fields = {"task_id": task.task_id, "run_id": task.run_id, "step_id": task.step_id, "action": task.action,
-                  "attempt": task.attempt}
-        if task.traceparent:
-            fields["traceparent"] = task.traceparent
-        if refusal is not None and draining:
-            fields["handed_back"] = True
-        self._emit("task", fields)
-        if refusal is not None:
-            self._report(running, refusal)
-        elif handler is not None:
-            self._start(running, handler)
-
-    def _start(self, running: Running, handler: Handler) -> None:
-        def on_error(tb: str) -> None:
-            self._emit("handler_error", {"task_id": running.task.task_id, "traceback": tb})
-
-        def done(outcome: Outcome) -> None:
-            with self._lock:
-                self._busy -= 1
-            self._finish(running, outcome)
-
-        if inspect.iscoroutinefunction(handler) and self._loop is not None:
-            fut = asyncio.run_coroutine_threadsafe(run_async(handler, running, on_error), self._loop.loop)
-            fut.add_done_callback(lambda f: done(f.result() if not f.cancelled() else running.ctx.cancel_error()))
-        elif self._pool is not None:
-            self._pool.submit(lambda: done(run_sync(handler, running, on_error)))
-
-    def _on_cancel(self, cancel: Any) -> None:
-        self._emit("cancel", {"task_id": cancel.task_id, "reason": cancel.reason})
-        with self._lock:
-            running = self._running.get(cancel.task_id)
-        if running is not None:
-            running.ctx._cancel(TaskError.non_retryable(SdkErrorType.CANCELLED, cancel.reason or "cancelled by the server"))
-
-    def _on_ack(self, ack: Any) -> None:
-        if ack.retry_later:
-            self._book.later(ack.task_id)
-        else:
-            self._book.ack(ack.task_id)
-        self._emit("ack", {"task_id": ack.task_id, "accepted": ack.accepted, "reason": ack.reason})
-
-    def _finish(self, running: Running, outcome: Outcome) -> None:
-        """Only the first result of a delivery counts; a superseded or already-reported one sends nothing."""
-        with self._lock:
-            if running.reported:
-                return
-            running.reported = True
-            if self._running.get(running.task.task_id) is running:
-                del self._running[running.task.task_id]
-            if not self._running:
-                self._idle.notify_all()
-        self._report(running, outcome)
-
-    def _report(self, running: Running, outcome: Outcome) -> None:
-        running.release()
-        task = running.task
-        msg = result_message(task, outcome, self.max_result_bytes)
-        self._book.put(msg)
-        session = self._session
-        if session is not None:
-            session.send(msg)
-        error = msg.result.error if msg.result.HasField("error") else None
-        self._emit("result", {"task_id": task.task_id, "step_id": task.step_id, "ok": error is None,
-                              "type": error.type if error else None, "retryable": error.retryable if error else None})
-
     # ---- stopping --------------------------------------------------------------------------
 
     def _drain(self) -> None:
-        self._emit("draining", {"running": len(self._running)})
-        end = time.monotonic() + self.drain_grace
-        with self._idle:
-            while self._running and not self._grace_end.is_set() and time.monotonic() < end:
-                self._idle.wait(0.05)
-            leftovers = list(self._running.values())
-        for r in leftovers:  # the handler sees the cancel; its result goes back as retryable
+        host = self._host
+        self._emit("draining", {"running": len(host.tasks)})
+        for r in host.wait_idle(self.drain_grace, self._grace_end):  # the handler sees the cancel; back as retryable
             reason = TaskError(SdkErrorType.WORKER_SHUTDOWN, "the worker stopped before the task finished")
             r.ctx._cancel(reason)
-            self._finish(r, reason)
-        if self._session is not None and not self._book.wait_empty(self.ack_wait):
-            _log.warning("%d result(s) not acknowledged; their tasks run again once their leases end", len(self._book))
+            host.finish(r, reason)
+        # Still reconnecting meanwhile: a result sent on a stream that broke goes again on the next one.
+        if not host.book.wait_empty(self.ack_wait):
+            _log.warning("%d result(s) not acknowledged; their tasks run again once their leases end", len(host.book))
         self._closed.set()
-        session, call = self._session, self._call
+        session, call = host.session, self._call
         if session is not None:
             session.close()  # half-close: the server ends the stream
         if call is not None:  # a server that does not end the stream is cut off
