@@ -56,22 +56,33 @@ def test_a_task_of_a_worker_killed_with_sigkill_is_finished_by_another(
     assert run.step("only").output == {"by": b.name, "attempt": 2}
 
 
-def test_sigterm_drains_the_running_task_then_exits_0(client: Client, start_worker: Callable[..., WorkerProc]) -> None:
+def test_sigterm_drains_the_running_task_hands_back_new_ones_then_exits_0(
+    client: Client, start_worker: Callable[..., WorkerProc]
+) -> None:
     wf = unique("drain")
     client.create_workflow(yaml=one_step(wf, "s.sleep"))
     w = start_worker(unique("sw"), slots=2)
     w.welcomed()
-    run_id = client.trigger(wf, {"seconds": 1.5})
+    run_id = client.trigger(wf, {"seconds": 3})
     task = w.wait_for(lambda e: e["event"] == "task" and e["run_id"] == run_id)
     w.signal(signal.SIGTERM)
+    w.wait_for(lambda e: e["event"] == "draining")
+    late_run = client.trigger(wf, {"seconds": 0})  # offered to the draining worker's free slot: handed back
+    late = w.wait_for(lambda e: e["event"] == "task" and e["run_id"] == late_run)
+    assert late.get("handed_back") is True
     assert w.wait_exit() == 0
     seen = [e["event"] for e in w.of_task(task["task_id"])]
     assert seen == ["task", "result", "ack"], w.dump()
     assert [e["event"] for e in w.events][-1] == "stopped"
     assert w.wait_for(lambda e: e["event"] == "ack" and e["task_id"] == task["task_id"])["accepted"] is True
+    back = w.wait_for(lambda e: e["event"] == "result" and e["task_id"] == late["task_id"])
+    assert (back["ok"], back["type"], back["retryable"]) == (False, "WORKER_DRAINING", True)
     run = client.get_run(run_id)
     assert (run.status, run.step("only").attempts, run.step("only").output) == (
         "SUCCEEDED", 1, {"by": w.name, "attempt": 1})
+    # The handed-back task waits for the next worker, which runs it.
+    start_worker(unique("sw2")).welcomed()
+    assert client.wait(late_run, timeout=60).status == "SUCCEEDED"
 
 
 def test_a_result_whose_lease_was_lost_is_refused_as_stale(

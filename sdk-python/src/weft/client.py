@@ -120,14 +120,16 @@ class Client:
 
     def watch(self, run_id: str, *, timeout: float | None = None) -> Iterator[RunEvent]:
         """The run's current state (a SNAPSHOT event), then every change, ending when the run ends."""
+        stream = self._runs.WatchRun(
+            run_service_pb2.WatchRunRequest(run_id=run_id), metadata=self._metadata, timeout=timeout
+        )
         try:
-            stream = self._runs.WatchRun(
-                run_service_pb2.WatchRunRequest(run_id=run_id), metadata=self._metadata, timeout=timeout
-            )
             for res in stream:
                 yield event_of(res.event, common_pb2)
         except grpc.RpcError as err:
             raise WeftError.from_rpc(err) from None
+        finally:
+            stream.cancel()  # a caller that stops early ends the call
 
     def trigger_and_wait(
         self, workflow_id: str, input: Any = None, *, idempotency_key: str = "", timeout: float = 300.0
