@@ -81,6 +81,11 @@ class Server:
         self.port = port[0]
         self.address = f"127.0.0.1:{self.port}"
 
+    def kill(self) -> None:
+        """SIGKILL: the streams end without a goodbye, the leases stay in Redis."""
+        self.proc.kill()
+        self.proc.wait()
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

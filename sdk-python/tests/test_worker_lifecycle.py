@@ -3,13 +3,15 @@ handler, a worker killed with -9, a SIGTERM drain, and a stale result refused.""
 
 from __future__ import annotations
 
+import os
 import signal
 import time
+from pathlib import Path
 from typing import Callable
 
 import pytest
 
-from support import WorkerProc, unique
+from support import Server, WorkerProc, database_url, psql, unique
 from weft import Client
 
 
@@ -108,3 +110,37 @@ def test_a_result_whose_lease_was_lost_is_refused_as_stale(
     assert ack["accepted"] is False
     assert client.get_run(run_id).step("only").output == {"by": b.name, "attempt": 2}
     assert any(e.type == "STALE_RESULT" for e in client.history(run_id))
+
+
+def test_a_result_made_while_disconnected_is_sent_again_after_the_reconnect(
+    server: Server, venv_python: Path, start_worker: Callable[..., WorkerProc]
+) -> None:
+    base, redis = os.environ["DATABASE_URL"], os.environ["REDIS_URL"]
+    name = unique("weft_py_restart")
+    psql(base, f"CREATE DATABASE {name}")
+    # Leases outlive the server's absence: the result, not the sweeper, settles the task.
+    args = ["--lease-ttl-ms", "60000"]
+    srv = Server(database_url(base, name), redis, name, args=args)
+    w = WorkerProc(venv_python, srv.address, unique("rw"), 1)
+    try:
+        with Client(srv.address) as client:
+            wf = unique("resend")
+            client.create_workflow(yaml=f"id: {wf}\nsteps:\n  - {{id: only, action: s.sleep}}\n")
+            w.welcomed()
+            run_id = client.trigger(wf, {"seconds": 2})
+            task = w.wait_for(lambda e: e["event"] == "task" and e["run_id"] == run_id)
+        srv.kill()
+        w.wait_for(lambda e: e["event"] == "result" and e["task_id"] == task["task_id"])  # made while the server is away
+        srv = Server(database_url(base, name), redis, name, args=[*args, "--port", str(srv.port)])
+        ack = w.wait_for(lambda e: e["event"] == "ack" and e["task_id"] == task["task_id"], timeout=60)
+        assert ack["accepted"] is True
+        assert [e["event"] for e in w.of_task(task["task_id"])] == ["task", "result", "ack"]
+        assert sum(e["event"] == "welcome" for e in w.events) == 2
+        with Client(srv.address) as client:
+            run = client.get_run(run_id)
+        assert (run.status, run.step("only").attempts, run.step("only").output) == (
+            "SUCCEEDED", 1, {"by": w.name, "attempt": 1})
+    finally:
+        w.kill()
+        srv.stop()
+        psql(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
