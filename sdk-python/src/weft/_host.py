@@ -69,6 +69,7 @@ class TaskHost:
             return list(self.tasks.values())
 
     def heartbeat_targets(self) -> tuple[list[str], list[float]]:
+        """The ids of the tasks to heartbeat now (marked as beaten), and their heartbeat timeouts."""
         with self._lock:
             running = [r for r in self.tasks.values() if not r.reported]
         now = time.monotonic()
@@ -88,10 +89,13 @@ class TaskHost:
             session.send(pb.WorkerMessage(heartbeat=pb.Heartbeat(task_ids=[running.task.task_id])))
 
     def on_task(self, task: Any) -> None:
+        """Run the task, or refuse it at once (see the module docstring)."""
         handler = self._handlers.get(task.action)
         running = Running(task, self.beat)
         with self._lock:
             older = self.tasks.pop(task.task_id, None)
+            if older is not None:
+                older.reported = True
             draining = self.stopping.is_set()
             refusal = (
                 TaskError.non_retryable(SdkErrorType.UNKNOWN_ACTION, f"no handler for action {task.action!r}")
@@ -106,7 +110,6 @@ class TaskHost:
                 self.tasks[task.task_id] = running
                 self._busy += 1
         if older is not None:  # offered again: the older delivery and its un-acked result are stale
-            older.reported = True
             older.release()
             self.book.drop(task.task_id)
             older.ctx._cancel(TaskError(SdkErrorType.SUPERSEDED, "the server offered this task again"))

@@ -98,6 +98,7 @@ class Worker:
         self._handlers: dict[str, Handler] = {}
         self._host = TaskHost(self._handlers, slots, max_result_bytes, self._emit)
         self._call: Any = None
+        self._welcomed_at: float | None = None
         self._grace_end = threading.Event()  # abort running tasks now
         self._closed = threading.Event()  # no more connects
         self.worker_id: str | None = None
@@ -160,14 +161,16 @@ class Worker:
             n += 1
             error: grpc.RpcError | None = None
             channel = tgt.channel()
+            self._welcomed_at = None
             try:
-                welcomed_at = self._stream(channel, tgt)
+                self._stream(channel, tgt)
             except grpc.RpcError as err:
-                welcomed_at, error = None, err
+                error = err
             finally:
                 channel.close()
             if self._closed.is_set():
                 return
+            welcomed_at = self._welcomed_at  # set by the welcome, whether the stream then ended or broke
             if welcomed_at is not None:
                 ever_welcomed = True
                 if time.monotonic() - welcomed_at >= _STABLE_S:
@@ -192,21 +195,20 @@ class Worker:
             accepts_batches=True, accepts_json=True,
         ))
 
-    def _stream(self, channel: grpc.Channel, tgt: Target) -> float | None:
-        """One stream until it ends; the time it was welcomed, None if never."""
+    def _stream(self, channel: grpc.Channel, tgt: Target) -> None:
+        """One stream until it ends (RpcError when it breaks)."""
         session = Session(self._hello(), tgt.host)
         call = pb_grpc.WorkerServiceStub(channel).Connect(session.requests(), metadata=tgt.metadata)
         self._call = call
         timer = threading.Timer(self.welcome_timeout, call.cancel)
         timer.daemon = True
         timer.start()
-        welcomed_at: float | None = None
         try:
             for msg in call:
                 kind = msg.WhichOneof("msg")
-                if kind == "welcome" and welcomed_at is None:
+                if kind == "welcome" and self._welcomed_at is None:
                     timer.cancel()
-                    welcomed_at = time.monotonic()
+                    self._welcomed_at = time.monotonic()
                     self._welcomed(session, msg.welcome)
                 else:
                     self._host.receive(msg, kind)
@@ -215,7 +217,6 @@ class Worker:
             if self._host.session is session:
                 self._host.session = None
             session.close()
-        return welcomed_at
 
     def _welcomed(self, session: Session, welcome: Any) -> None:
         session.welcomed(welcome)
