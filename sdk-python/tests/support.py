@@ -174,4 +174,4 @@ def database_url(base: str, name: str) -> str:
     return f"{head}/{name}"
 
 
-__all__ = ["ROOT", "Server", "WorkerProc", "build_venv", "database_url", "need", "psql", "unique"]
+__all__ = ["ROOT", "SDK", "Server", "WorkerProc", "build_venv", "database_url", "need", "psql", "unique"]
