@@ -7,7 +7,7 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 
@@ -17,6 +17,19 @@ from weft import Client
 
 def one_step(wf: str, action: str, extra: str = "") -> str:
     return f"id: {wf}\nsteps:\n  - {{id: only, action: {action}, heartbeat_timeout: 1s{extra}}}\n"
+
+
+def first_attempt_taken(
+    client: Client, start_worker: Callable[..., WorkerProc], seconds: float
+) -> tuple[WorkerProc, str, dict[str, Any]]:
+    """A one-slot worker A running the first attempt of a retryable `s.sleep` step (`seconds` long;
+    later attempts return at once): A, the run id and A's task event."""
+    wf = unique("retried")
+    client.create_workflow(yaml=one_step(wf, "s.sleep", ", retry: {max_attempts: 3, initial_interval: 0.05s}"))
+    a = start_worker(unique("a"), slots=1)
+    a.welcomed()
+    run_id = client.trigger(wf, {"seconds": seconds, "retry_seconds": 0})
+    return a, run_id, a.wait_for(lambda e: e["event"] == "task" and e["run_id"] == run_id)
 
 
 @pytest.mark.parametrize("action,kind", [("c.wait", "sync"), ("c.await", "async")])
@@ -44,12 +57,7 @@ def test_a_handler_sees_the_cancellation_of_its_run(
 def test_a_task_of_a_worker_killed_with_sigkill_is_finished_by_another(
     client: Client, start_worker: Callable[..., WorkerProc]
 ) -> None:
-    wf = unique("kill")
-    client.create_workflow(yaml=one_step(wf, "s.sleep", ", retry: {max_attempts: 3, initial_interval: 0.05s}"))
-    a = start_worker(unique("ka"), slots=1)
-    a.welcomed()
-    run_id = client.trigger(wf, {"seconds": 60, "retry_seconds": 0})
-    a.wait_for(lambda e: e["event"] == "task" and e["run_id"] == run_id)
+    a, run_id, _ = first_attempt_taken(client, start_worker, seconds=60)
     a.kill()  # SIGKILL: no result, no goodbye
     b = start_worker(unique("kb"), slots=1)
     b_id = b.welcomed()
@@ -90,12 +98,7 @@ def test_sigterm_drains_the_running_task_hands_back_new_ones_then_exits_0(
 def test_a_result_whose_lease_was_lost_is_refused_as_stale(
     client: Client, start_worker: Callable[..., WorkerProc]
 ) -> None:
-    wf = unique("stale")
-    client.create_workflow(yaml=one_step(wf, "s.sleep", ", retry: {max_attempts: 3, initial_interval: 0.05s}"))
-    a = start_worker(unique("ta"), slots=1)
-    a.welcomed()
-    run_id = client.trigger(wf, {"seconds": 1, "retry_seconds": 0})
-    task = a.wait_for(lambda e: e["event"] == "task" and e["run_id"] == run_id)
+    a, run_id, task = first_attempt_taken(client, start_worker, seconds=1)
     a.signal(signal.SIGSTOP)  # no heartbeats: the lease ends and the task goes to B
     try:
         b = start_worker(unique("tb"), slots=1)
