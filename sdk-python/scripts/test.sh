@@ -7,9 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=/usr/bin/python3
-for mod in grpc google.protobuf pytest mypy setuptools ensurepip; do
+for mod in grpc google.protobuf pytest mypy setuptools wheel ensurepip; do
   "$python" -c "import $mod" 2>/dev/null || {
-    echo "$python cannot import $mod: apt-get install python3-grpcio python3-protobuf python3-pytest mypy python3-setuptools python3-venv" >&2
+    echo "$python cannot import $mod: apt-get install python3-grpcio python3-protobuf python3-pytest mypy python3-setuptools python3-wheel python3-venv" >&2
     exit 1
   }
 done

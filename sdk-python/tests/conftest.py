@@ -20,6 +20,7 @@ from weft import Client
 def venv_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     need(importlib.util.find_spec("grpc") is not None, "python3-grpcio")
     need(importlib.util.find_spec("setuptools") is not None, "python3-setuptools")
+    need(importlib.util.find_spec("wheel") is not None, "python3-wheel")
     need(importlib.util.find_spec("ensurepip") is not None, "python3-venv")
     return build_venv(tmp_path_factory.mktemp("sdk"))
 
