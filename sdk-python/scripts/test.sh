@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python=/usr/bin/python3
-for mod in grpc google.protobuf pytest mypy setuptools wheel ensurepip; do
+for mod in grpc google.protobuf pytest mypy setuptools wheel; do
   "$python" -c "import $mod" 2>/dev/null || {
     echo "$python cannot import $mod: apt-get install python3-grpcio python3-protobuf python3-pytest mypy python3-setuptools python3-wheel python3-venv" >&2
     exit 1
