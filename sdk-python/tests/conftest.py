@@ -51,8 +51,8 @@ def client(server: Server) -> Iterator[Client]:
 def start_worker(venv_python: Path, server: Server) -> Iterator[Callable[..., WorkerProc]]:
     started: list[WorkerProc] = []
 
-    def start(name: str, slots: int = 4, drain_grace: float = 10.0) -> WorkerProc:
-        w = WorkerProc(venv_python, server.address, name, slots, drain_grace)
+    def start(name: str, slots: int = 4, drain_grace: float = 10.0, address: str | list[str] | None = None) -> WorkerProc:
+        w = WorkerProc(venv_python, address or server.address, name, slots, drain_grace)
         started.append(w)
         return w
 

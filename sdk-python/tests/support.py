@@ -51,6 +51,7 @@ class Server:
     def __init__(
         self, database_url: str, redis_url: str, prefix: str, env: dict[str, str] | None = None, args: list[str] | None = None
     ) -> None:
+        self.database_url, self.redis_url, self.prefix = database_url, redis_url, prefix
         env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "LOG_LEVEL": "info", **(env or {})}
         self.proc = subprocess.Popen(
             ["node", "--import", "tsx", "src/cli/main.ts", "serve", "--port", "0", "--host", "127.0.0.1",
@@ -99,10 +100,13 @@ class Server:
 class WorkerProc:
     """tests/worker_app.py as a child process; `events` fills as it prints."""
 
-    def __init__(self, python: Path, address: str, name: str, slots: int = 4, drain_grace: float = 10.0) -> None:
+    def __init__(
+        self, python: Path, address: str | list[str], name: str, slots: int = 4, drain_grace: float = 10.0
+    ) -> None:
         self.name = name
+        addresses = [a for each in ([address] if isinstance(address, str) else address) for a in ("--address", each)]
         self.proc = subprocess.Popen(
-            [str(python), str(SDK / "tests" / "worker_app.py"), "--address", address, "--name", name,
+            [str(python), str(SDK / "tests" / "worker_app.py"), *addresses, "--name", name,
              "--slots", str(slots), "--drain-grace", str(drain_grace)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )

@@ -147,3 +147,21 @@ def test_a_result_made_while_disconnected_is_sent_again_after_the_reconnect(
         w.kill()
         srv.stop()
         psql(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_a_worker_whose_server_dies_goes_on_at_its_next_address(
+    server: Server, client: Client, start_worker: Callable[..., WorkerProc]
+) -> None:
+    replica = Server(server.database_url, server.redis_url, server.prefix)  # same database and leases
+    try:
+        w = start_worker(unique("fw"), address=[replica.address, server.address])
+        first = w.wait_for(lambda e: e["event"] == "welcome")
+        assert first["address"] == replica.address
+        replica.kill()
+        again = w.wait_for(lambda e: e["event"] == "welcome" and e["address"] == server.address)
+        wf = unique("failover")
+        client.create_workflow(yaml=one_step(wf, "s.sleep"))
+        run = client.trigger_and_wait(wf, {"seconds": 0}, timeout=60)
+        assert (run.status, run.step("only").worker_id) == ("SUCCEEDED", again["worker_id"])
+    finally:
+        replica.stop()

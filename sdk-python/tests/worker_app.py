@@ -13,7 +13,7 @@ import weft
 from weft import TaskError, Worker
 
 parser = argparse.ArgumentParser()
-parser.add_argument("--address", required=True)
+parser.add_argument("--address", required=True, action="append", help="again for more addresses, tried in turn")
 parser.add_argument("--name", required=True)
 parser.add_argument("--slots", type=int, default=4)
 parser.add_argument("--drain-grace", type=float, default=10.0)
