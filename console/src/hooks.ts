@@ -1,0 +1,65 @@
+/**
+ * Loading data from the server in a component: the result, the error, and
+ * a reload; polling for the pages that stay live.
+ *
+ * @example
+ *   const { data, error } = useCall(() => api.workers.listWorkers({}), [], { pollMs: 2000 });
+ */
+import { useEffect, useRef, useState } from "preact/hooks";
+import { noteFailure } from "./api.js";
+
+export interface CallState<T> {
+  data: T | undefined;
+  error: unknown;
+  loading: boolean;
+  reload: () => void;
+}
+
+export function useCall<T>(fn: (signal: AbortSignal) => Promise<T>, deps: unknown[], opts: { pollMs?: number } = {}) {
+  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({
+    data: undefined,
+    error: undefined,
+    loading: true,
+  });
+  const [tick, setTick] = useState(0);
+  const fnRef = useRef(fn);
+  fnRef.current = fn;
+  useEffect(() => {
+    setState((s) => ({ ...s, data: undefined, error: undefined, loading: true }));
+  }, deps);
+  useEffect(() => {
+    const abort = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const load = () => {
+      fnRef.current(abort.signal).then(
+        (data) => {
+          if (abort.signal.aborted) return;
+          setState({ data, error: undefined, loading: false });
+          if (opts.pollMs) timer = setTimeout(load, opts.pollMs);
+        },
+        (error: unknown) => {
+          if (abort.signal.aborted) return;
+          noteFailure(error);
+          setState((s) => ({ data: s.data, error, loading: false }));
+          if (opts.pollMs) timer = setTimeout(load, opts.pollMs * 2);
+        },
+      );
+    };
+    load();
+    return () => {
+      abort.abort();
+      clearTimeout(timer);
+    };
+  }, [...deps, tick]);
+  return { ...state, reload: () => setTick((t) => t + 1) } as CallState<T>;
+}
+
+/** The current time, every `everyMs` (for running durations). */
+export function useNow(everyMs = 1000): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), everyMs);
+    return () => clearInterval(t);
+  }, [everyMs]);
+  return now;
+}
