@@ -5,8 +5,10 @@
  * @example
  *   const { data, error } = useCall(() => api.workers.listWorkers({}), [], { pollMs: 2000 });
  */
+import { Code, ConnectError } from "@connectrpc/connect";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { noteFailure } from "./api.js";
+import { apiKey, noteFailure } from "./api.js";
+import { useStore } from "./store.js";
 
 export interface CallState<T> {
   data: T | undefined;
@@ -22,6 +24,8 @@ export function useCall<T>(fn: (signal: AbortSignal) => Promise<T>, deps: unknow
     loading: true,
   });
   const [tick, setTick] = useState(0);
+  // A key typed into the prompt reads everything again.
+  const key = useStore(apiKey);
   const fnRef = useRef(fn);
   fnRef.current = fn;
   useEffect(() => {
@@ -41,7 +45,9 @@ export function useCall<T>(fn: (signal: AbortSignal) => Promise<T>, deps: unknow
           if (abort.signal.aborted) return;
           noteFailure(error);
           setState((s) => ({ data: s.data, error, loading: false }));
-          if (opts.pollMs) timer = setTimeout(load, opts.pollMs * 2);
+          // Without a key only the prompt helps; a new key starts loading again.
+          const unauthenticated = ConnectError.from(error).code === Code.Unauthenticated;
+          if (opts.pollMs && !unauthenticated) timer = setTimeout(load, opts.pollMs * 2);
         },
       );
     };
@@ -50,7 +56,7 @@ export function useCall<T>(fn: (signal: AbortSignal) => Promise<T>, deps: unknow
       abort.abort();
       clearTimeout(timer);
     };
-  }, [...deps, tick]);
+  }, [...deps, tick, key]);
   return { ...state, reload: () => setTick((t) => t + 1) } as CallState<T>;
 }
 

@@ -10,7 +10,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { useEffect, useState } from "preact/hooks";
 import { RunEventType, type Run, type RunEvent } from "../../gen/weft/v1/common_pb.js";
-import { api, isDisconnect, noteFailure } from "./api.js";
+import { api, apiKey, isDisconnect, noteFailure } from "./api.js";
+import { useStore } from "./store.js";
 import { isFinished } from "./format.js";
 
 export interface LiveRun {
@@ -20,6 +21,9 @@ export interface LiveRun {
   /** Reads everything again and watches anew (after a retry re-opened the run). */
   restart: () => void;
 }
+
+/** Errors that another try would only repeat; a new key restarts the watch. */
+const STOPS = new Set([Code.NotFound, Code.InvalidArgument, Code.PermissionDenied, Code.Unauthenticated]);
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -45,6 +49,7 @@ export function useLiveRun(runId: string): LiveRun {
   const [events, setEvents] = useState<RunEvent[]>([]);
   const [error, setError] = useState<unknown>();
   const [generation, setGeneration] = useState(0);
+  const key = useStore(apiKey);
   useEffect(() => {
     const abort = new AbortController();
     const { signal } = abort;
@@ -86,12 +91,12 @@ export function useLiveRun(runId: string): LiveRun {
           noteFailure(err);
           const e = ConnectError.from(err);
           if (!isDisconnect(e)) setError(e);
-          if (e.code === Code.NotFound || e.code === Code.InvalidArgument || e.code === Code.PermissionDenied) return;
+          if (STOPS.has(e.code)) return;
           await sleep(Math.min(500 * 2 ** attempt, 5000) * (0.8 + Math.random() * 0.4), signal);
         }
       }
     })();
     return () => abort.abort();
-  }, [runId, generation]);
+  }, [runId, generation, key]);
   return { run, events, error, restart: () => setGeneration((g) => g + 1) };
 }
