@@ -61,8 +61,8 @@ export function diffLines(a: string, b: string): DiffLine[] {
     if (i < n && j < m && x[i] === y[j]) {
       out.push({ op: " ", text: x[i++]! });
       j++;
-    } else if (j < m && (i >= n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) out.push({ op: "+", text: y[j++]! });
-    else out.push({ op: "-", text: x[i++]! });
+    } else if (i < n && (j >= m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) out.push({ op: "-", text: x[i++]! });
+    else out.push({ op: "+", text: y[j++]! });
   }
   return out;
 }

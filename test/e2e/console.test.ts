@@ -95,6 +95,8 @@ describe.skipIf(skip)("the console in chromium", () => {
 
   it("triggers from the form and shows the DAG turn succeeded live, then a step's output", async () => {
     await page.goto(`${weft.url}/workflows`);
+    await page.waitForSelector(`tr[data-workflow="${hello}"]`);
+    await browser.screenshot(page, "workflows");
     await page.locator(`tr[data-workflow="${hello}"] a`).click();
     await page.waitForURL(`**/workflows/${hello}`);
     await expect.poll(() => node("shout").count()).toBe(1);
@@ -120,6 +122,26 @@ describe.skipIf(skip)("the console in chromium", () => {
     await page.waitForURL(/\?step=shout$/);
     await expect.poll(() => page.getByLabel("step output").textContent()).toContain("HELLO, ADA!");
     await browser.screenshot(page, "run");
+  });
+
+  it("shows what changed between two versions of a workflow", async () => {
+    await defineWorkflow(weft.client, {
+      id: hello,
+      description: "greet, then shout louder",
+      steps: [
+        { id: "greet", action: `${hello}.greet` },
+        { id: "shout", action: `${hello}.shout`, depends_on: ["greet"], timeout: "30s" },
+      ],
+    });
+    await page.goto(`${weft.url}/workflows/${hello}?version=2&compare=1`);
+    const diff = page.getByTestId("diff");
+    await diff.waitFor();
+    expect(await diff.locator(".add").allTextContents()).toEqual([
+      '+ description: "greet, then shout louder"',
+      '+     timeout: "30s"',
+    ]);
+    expect(await diff.locator(".del").allTextContents()).toEqual(['- description: "greet, then shout"']);
+    await browser.screenshot(page, "workflow-diff");
   });
 
   it("cancels a long run from its page", async () => {
@@ -189,5 +211,15 @@ describe.skipIf(skip)("the console in chromium", () => {
 
   it("logged no error in the browser's console", () => {
     expect(browser.errors).toEqual([]);
+  });
+
+  it("says it is disconnected and retrying when the server goes away", async () => {
+    await page.goto(`${weft.url}/runs`);
+    await page.waitForSelector(`tr[data-run="${helloRun}"]`);
+    await weft.stop();
+    await page.getByRole("status").filter({ hasText: "Disconnected from the server, retrying" }).waitFor();
+    // The last page read stays on screen.
+    expect(await page.locator(`tr[data-run="${helloRun}"]`).count()).toBe(1);
+    await browser.screenshot(page, "disconnected");
   });
 });
