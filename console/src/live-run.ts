@@ -1,7 +1,7 @@
 /**
  * A run kept current: GetRun and GetRunHistory once, then WatchRun (a
  * server stream over fetch) applies every change as it happens, with a
- * fresh GetRun for outputs after each step move. A broken stream is
+ * fresh GetRun for outputs after step moves, and a last one when the stream ends. A broken stream is
  * re-opened with backoff while the run is not finished.
  *
  * @example
@@ -53,15 +53,25 @@ export function useLiveRun(runId: string): LiveRun {
   useEffect(() => {
     const abort = new AbortController();
     const { signal } = abort;
-    let refreshing: Promise<void> | undefined;
-    const refresh = () =>
-      (refreshing ??= api.runs.getRun({ runId }, { signal }).then(
-        (r) => {
-          refreshing = undefined;
-          if (r.run && !signal.aborted) setRun(r.run);
-        },
-        () => (refreshing = undefined),
-      ));
+    // One GetRun at a time; one asked for meanwhile runs after it, and only the
+    // answer of a read that began after the last event is shown (never an older state).
+    let pending: Promise<void> | undefined;
+    let again = false;
+    const refresh = (): Promise<void> => {
+      if (pending) {
+        again = true;
+        return pending;
+      }
+      pending = (async () => {
+        do {
+          again = false;
+          const r = await api.runs.getRun({ runId }, { signal }).catch(() => undefined);
+          if (!again && r?.run && !signal.aborted) setRun(r.run);
+        } while (again && !signal.aborted);
+        pending = undefined;
+      })();
+      return pending;
+    };
     const add = (e: RunEvent) =>
       setEvents((prev) => (prev.length > 0 && prev[prev.length - 1]!.sequence >= e.sequence ? prev : [...prev, e]));
     const follow = async () => {

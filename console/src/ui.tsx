@@ -12,13 +12,18 @@ import { toJson } from "@bufbuild/protobuf";
 import { ValueSchema, type Value } from "@bufbuild/protobuf/wkt";
 import { json } from "./format.js";
 
+/** The gRPC name of a code: `INVALID_ARGUMENT`, as servers and the CLI write it. */
+export function codeName(code: Code): string {
+  return (Code[code] ?? "Unknown").replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+}
+
 export function ErrorBox({ error }: { error: unknown }) {
   if (error === undefined || error === null) return null;
   const e = ConnectError.from(error);
   const violations = e.findDetails(BadRequestSchema).flatMap((b) => b.fieldViolations);
   return (
     <div class="error" role="alert">
-      <strong>{Code[e.code] ?? "UNKNOWN"}</strong> {e.rawMessage}
+      <strong>{codeName(e.code)}</strong> {e.rawMessage}
       {violations.length > 0 && (
         <ul>
           {violations.map((v) => (

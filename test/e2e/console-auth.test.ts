@@ -2,9 +2,10 @@
  * The console against a server that asks for API keys, in chromium: the
  * prompt appears on UNAUTHENTICATED, the key lives in the tab's
  * sessionStorage only and goes out as a Bearer token, a viewer sees no
- * Cancel or Retry, an operator does and cancels. The only errors the
- * browser logs are the 401 that brings up the prompt and the answers to the
- * role probe.
+ * Cancel or Retry, an operator does and cancels, and a trigger the server
+ * refuses shows its gRPC code and field violation. The only errors the
+ * browser logs are the 401 that brings up the prompt, the answers to the
+ * role probe, and that refused trigger's 400.
  */
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
@@ -98,11 +99,20 @@ describe.skipIf(!hasPostgres || !hasRedis || !hasChromium)("the console with API
     await page.context().close();
   });
 
-  it("lets an operator cancel from the run's page", async () => {
+  it("lets an operator cancel from the run's page, and shows a refused trigger's code and field", async () => {
     const page = await signIn(`/runs/${runId}`, keys.operator);
     await page.getByRole("button", { name: "Cancel run" }).click();
     await page.waitForSelector('section[data-run-status="cancelled"]');
     expect((await waitForRun(admin, runId)).status).toBe(RunStatus.CANCELLED);
+
+    // A trigger the server refuses shows its code and the offending field.
+    await page.locator(`a[href^="/workflows/${wf}"]`).first().click();
+    await page.locator('input[name="idempotencyKey"]').fill("k".repeat(300));
+    await page.locator('form.trigger button[type="submit"]').click();
+    const error = page.locator("form.trigger .error");
+    await expect.poll(() => error.locator("strong").textContent()).toBe("INVALID_ARGUMENT");
+    expect(await error.locator("li code").allTextContents()).toEqual(["idempotency_key"]);
+    await browser.screenshot(page, "trigger-refused");
     await page.context().close();
   });
 
