@@ -154,6 +154,16 @@ describe.skipIf(skip)("the console in chromium", () => {
     expect((await weft.client.runs.getRun({ runId })).run?.status).toBe(RunStatus.CANCELLED);
   });
 
+  it("cancels the runs selected in the list, one call each", async () => {
+    const ids = [await trigger(weft.client, slow, { n: 1 }), await trigger(weft.client, slow, { n: 2 })];
+    await page.goto(`${weft.url}/runs?workflow=${slow}&status=running`);
+    for (const id of ids) await page.locator(`tr[data-run="${id}"] input[type="checkbox"]`).check();
+    await page.getByRole("button", { name: "Cancel selected (2)" }).click();
+    // The list re-reads its page: both leave the running filter.
+    for (const id of ids) await page.locator(`tr[data-run="${id}"]`).waitFor({ state: "detached" });
+    for (const id of ids) expect((await weft.client.runs.getRun({ runId: id })).run?.status).toBe(RunStatus.CANCELLED);
+  });
+
   it("retries a failed run, and its failed step runs again", async () => {
     const runId = await trigger(weft.client, flaky, { tag: "retry" });
     await waitForRun(weft.client, runId);
