@@ -94,7 +94,11 @@ describe.skipIf(skip)("the console in chromium", () => {
     );
 
   it("triggers from the form and shows the DAG turn succeeded live, then a step's output", async () => {
-    await page.goto(`${weft.url}/workflows`);
+    // The server's start line says where the console is.
+    const started = weft.server.logs.map((l) => JSON.parse(l) as { msg?: string; console?: string });
+    const consoleUrl = started.find((l) => l.msg === "weft listening")?.console;
+    expect(consoleUrl).toBe(`${weft.url}/`);
+    await page.goto(`${consoleUrl}workflows`);
     await page.waitForSelector(`tr[data-workflow="${hello}"]`);
     await browser.screenshot(page, "workflows");
     await page.locator(`tr[data-workflow="${hello}"] a`).click();
