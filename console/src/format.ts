@@ -63,6 +63,10 @@ export function triggerSource(run: Run): string {
   return "api";
 }
 
+/** Said where the trigger is shown: how far to trust it. */
+export const TRIGGER_NOTE =
+  "Read from the run's idempotency key (runs do not record their trigger): an event published without a key shows as api.";
+
 export function json(v: unknown): string {
   return v === undefined || v === null ? "null" : JSON.stringify(v, null, 2);
 }

@@ -7,7 +7,16 @@ import { useState } from "preact/hooks";
 import { RunEventType, RunStatus, type Run } from "../../../gen/weft/v1/common_pb.js";
 import { api, readOnly } from "../api.js";
 import { Dag } from "../dag.js";
-import { duration, isFinished, runDuration, runStatusName, stepStatusName, triggerSource, when } from "../format.js";
+import {
+  duration,
+  isFinished,
+  runDuration,
+  runStatusName,
+  stepStatusName,
+  triggerSource,
+  TRIGGER_NOTE,
+  when,
+} from "../format.js";
 import { Gantt } from "../gantt.js";
 import { useCall, useNow } from "../hooks.js";
 import { useLiveRun } from "../live-run.js";
@@ -104,7 +113,7 @@ function RunFacts({ run, now }: { run: Run; now: number }) {
       <dt>Duration</dt>
       <dd>{duration(runDuration(run, now))}</dd>
       <dt>Trigger</dt>
-      <dd>{triggerSource(run)}</dd>
+      <dd title={TRIGGER_NOTE}>{triggerSource(run)}</dd>
       {run.idempotencyKey && (
         <>
           <dt>Idempotency key</dt>

@@ -16,6 +16,7 @@ import {
   runStatusName,
   SINCE,
   triggerSource,
+  TRIGGER_NOTE,
   when,
 } from "../format.js";
 import { useCall, useNow } from "../hooks.js";
@@ -218,7 +219,7 @@ function RunTable({ runs, now, onDone }: { runs: Run[]; now: number; onDone: () 
               </td>
               <td>{when(r.createTime)}</td>
               <td class="num">{duration(runDuration(r, now))}</td>
-              <td>{triggerSource(r)}</td>
+              <td title={TRIGGER_NOTE}>{triggerSource(r)}</td>
             </tr>
           ))}
         </tbody>
