@@ -35,6 +35,11 @@ export function useCall<T>(fn: (signal: AbortSignal) => Promise<T>, deps: unknow
     const abort = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const load = () => {
+      // A hidden tab does not poll; it reads again once shown.
+      if (timer !== undefined && document.hidden) {
+        timer = setTimeout(load, opts.pollMs);
+        return;
+      }
       fnRef.current(abort.signal).then(
         (data) => {
           if (abort.signal.aborted) return;
