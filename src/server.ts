@@ -7,6 +7,7 @@
  *   ...
  *   await server.close();
  */
+import { fileURLToPath } from "node:url";
 import { OPTIONS, type Config } from "./config.js";
 import { readServerTls } from "./config-tls.js";
 import { explainDecodeError } from "./api/decode-errors.js";
@@ -34,6 +35,9 @@ import { startTracing, type Tracing } from "./observability/tracing.js";
 import { listenAddress, openWorkerRegistry, replicaId, type WorkerRegistry } from "./registry/index.js";
 import { resolveAuthMode, startAccessControl, type AccessControl } from "./security/index.js";
 import { migrateWhenReachable, openStore, vacuumWarning, type Store } from "./store/index.js";
+
+/** The built web console (`npm run build:console`), committed with the source. */
+const CONSOLE_DIR = fileURLToPath(new URL("../console/dist", import.meta.url));
 
 export interface WeftServer {
   /** The port actually bound (useful with `--port 0`). */
@@ -261,6 +265,7 @@ function createHttp(base: Base, parts: Pick<ApiDeps, "dispatcher" | "presence" |
     ...(config.tlsCert
       ? { tlsReload: { read: () => readServerTls(config)!, intervalMs: config.tlsReloadIntervalMs } }
       : {}),
+    consoleDir: CONSOLE_DIR,
     interceptors: [createErrorInterceptor(logger), ...base.auth, checks.interceptor],
     earlyErrors: explainDecodeError({
       maxRequestBytes: config.maxRequestBytes,

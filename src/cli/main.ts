@@ -49,6 +49,13 @@ const CLIENT_FLAGS = new Set([
   "--key-file",
 ]);
 
+/** Where a browser on this machine opens the console. */
+function consoleUrl(config: Config, port: number): string {
+  const anyInterface = config.host === "0.0.0.0" || config.host === "::" || config.host === "";
+  const host = anyInterface ? "127.0.0.1" : config.host.includes(":") ? `[${config.host}]` : config.host;
+  return `${config.tlsCert ? "https" : "http"}://${host}:${port}/`;
+}
+
 /** Runs the server until SIGTERM / SIGINT; resolves with the exit code. */
 async function serve(config: Config, logger: Logger): Promise<number> {
   const { startServer } = await import("../server.js");
@@ -61,7 +68,10 @@ async function serve(config: Config, logger: Logger): Promise<number> {
     process.stderr.write(`weft: ${err.message}\n`);
     return 2;
   }
-  logger.info({ port: server.port, mode: config.databaseUrl ? "postgres" : "embedded" }, "weft listening");
+  logger.info(
+    { port: server.port, mode: config.databaseUrl ? "postgres" : "embedded", console: consoleUrl(config, server.port) },
+    "weft listening",
+  );
   // For memory measurements (the benchmarks' S6): SIGUSR2 runs a full GC when node was started
   // with --expose-gc and WEFT_GC_SIGNAL=1, then prints one line of what the process holds.
   const gc = (globalThis as { gc?: () => void }).gc;

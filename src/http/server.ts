@@ -27,6 +27,7 @@ import * as net from "node:net";
 import { Code, ConnectError, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "../log.js";
 import { createConnections, type Connections } from "./connections.js";
+import { loadConsoleAssets } from "./console-assets.js";
 import { createCors } from "./cors.js";
 import type { NodeHandler } from "./node-types.js";
 import { withEarlyErrors, type EarlyErrorMap } from "./early-errors.js";
@@ -73,6 +74,8 @@ export interface HttpServerOptions {
   tls?: ServerTls;
   /** Where `tls` came from, read again every interval (certificates renewed without a restart). */
   tlsReload?: CertificateSource;
+  /** The built web console to serve to browsers (see console-assets.ts); none when absent. */
+  consoleDir?: string;
 }
 
 export interface HttpServer {
@@ -180,7 +183,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
 
 /**
  * Every request after the request log: CORS first, then the probes,
- * `/metrics`, the help for a bare GET on an RPC path, and the RPC adapter.
+ * `/metrics`, the help for a bare GET on an RPC path, the console, and the
+ * RPC adapter.
  */
 function createRouter(
   options: HttpServerOptions,
@@ -205,9 +209,11 @@ function createRouter(
   const cors = createCors(options.corsOrigins);
   const probes = createProbes({ ready: options.ready, logger });
   const metrics = options.metrics ? createMetricsEndpoint({ scrape: options.metrics, logger }) : () => false;
+  const consoleAssets = options.consoleDir ? loadConsoleAssets({ dir: options.consoleDir, logger }) : () => false;
   return (req, res) =>
     cors(req, res, () => {
-      if (!probes(req, res) && !metrics(req, res) && !getHelp.handle(req, res)) rpc(req, res);
+      if (!probes(req, res) && !metrics(req, res) && !getHelp.handle(req, res) && !consoleAssets(req, res))
+        rpc(req, res);
     });
 }
 

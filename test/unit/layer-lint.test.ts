@@ -42,6 +42,8 @@ describe("layer arrows", () => {
     ["src/cli/commands/runs.ts", use("../../../sdk/index.js")],
     ["sdk/client.ts", use("../gen/weft/v1/run_service_pb.js")],
     ["sdk/worker.ts", use("./link.js")],
+    ["console/src/api.ts", use("../../gen/weft/v1/run_service_pb.js")],
+    ["console/src/pages/runs.tsx", use("../../../gen/weft/v1/common_pb.js")],
   ])("%s may: %s", async (file, line) => {
     expect(await refusals(file, line)).toEqual([]);
   });
@@ -74,6 +76,8 @@ describe("layer arrows", () => {
     ["src/config.ts", use("./server.js"), /Only src\/cli/],
     ["src/server.ts", use("./cli/main.js"), /Only src\/cli/],
     ["sdk/client.ts", use("../src/engine/model.js"), /sdk\/ imports gen\/ only/],
+    ["console/src/api.ts", use("../../sdk/index.js"), /console\/ imports gen\/ only/],
+    ["console/src/pages/run.tsx", use("../../../src/engine/model.js"), /console\/ imports gen\/ only/],
   ])("%s may not: %s", async (file, line, why) => {
     const messages = await refusals(file, line);
     expect(messages).toHaveLength(1);
