@@ -1,6 +1,7 @@
 """gRPC channels to the control plane: an address (`host:port`,
 `http://host:port`, or `https://host:port` for TLS), PEM files for TLS and
-mTLS, and the API key as `authorization` metadata."""
+mTLS, the API key as `authorization` metadata and the namespace as
+`weft-namespace`."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ def target(
     address: str,
     *,
     api_key: str | None = None,
+    namespace: str | None = None,
     ca_file: str | None = None,
     cert_file: str | None = None,
     key_file: str | None = None,
@@ -52,6 +54,8 @@ def target(
         else None
     )
     metadata = (("authorization", f"Bearer {api_key}"),) if api_key else ()
+    if namespace:
+        metadata += (("weft-namespace", namespace),)
     return Target(host, credentials, metadata)
 
 

@@ -44,12 +44,15 @@ class Client:
         address: str,
         *,
         api_key: str | None = None,
+        namespace: str | None = None,
         ca_file: str | None = None,
         cert_file: str | None = None,
         key_file: str | None = None,
         timeout: float = 30.0,
     ) -> None:
-        tgt = target(address, api_key=api_key, ca_file=ca_file, cert_file=cert_file, key_file=key_file)
+        tgt = target(
+            address, api_key=api_key, namespace=namespace, ca_file=ca_file, cert_file=cert_file, key_file=key_file
+        )
         self._metadata = tgt.metadata
         self._channel = tgt.channel()
         self._workflows = workflow_service_pb2_grpc.WorkflowServiceStub(self._channel)

@@ -68,6 +68,7 @@ class Worker:
         slots: int = 1,
         labels: Mapping[str, str] | None = None,
         api_key: str | None = None,
+        namespace: str | None = None,
         ca_file: str | None = None,
         cert_file: str | None = None,
         key_file: str | None = None,
@@ -84,8 +85,10 @@ class Worker:
         addresses = [address] if isinstance(address, str) else list(address)
         if not addresses:
             raise ValueError("address: at least one")
-        tls = {"api_key": api_key, "ca_file": ca_file, "cert_file": cert_file, "key_file": key_file}
-        self._targets: list[Target] = [target(a, **tls) for a in addresses]
+        self._targets: list[Target] = [
+            target(a, api_key=api_key, namespace=namespace, ca_file=ca_file, cert_file=cert_file, key_file=key_file)
+            for a in addresses
+        ]
         if not 1 <= len(name) <= 256:
             raise ValueError("name: 1 to 256 characters")
         if not 1 <= slots <= 10_000:
