@@ -19,7 +19,7 @@ const ARROWS = {
   builtins: ["engine", "log"],
   dispatch: ["engine", "store", "leases", "registry", "builtins", "log"],
   jobs: ["engine", "store", "builtins", "dispatch", "log"],
-  security: ["store", "log"],
+  security: ["engine", "store", "log"],
   api: ["engine", "store", "dispatch", "registry", "security", "log", "gen"],
   http: ["api", "security", "log"],
   observability: ["engine", "store", "dispatch", "log"],

@@ -5,6 +5,7 @@
  *   npm run bench -- --quick               smaller counts, 1 repeat (< 3 minutes)
  *   npm run bench -- --scenario S1,S4 --backend pg --repeats 5
  *   npm run bench -- --scenario S1 --backend pg --profile   server CPU profile into bench/results/profiles/
+ *   npm run bench -- --scenario bytes --backend pg   bytes and WAL per run, per table
  *
  * Needs a local Postgres (BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres:
  * each repeat creates and drops its own database) and Redis (BENCH_REDIS_URL, default
@@ -14,6 +15,7 @@
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { bytes } from "./scenarios/bytes.js";
 import { s1 } from "./scenarios/s1-throughput.js";
 import { s2 } from "./scenarios/s2-chains.js";
 import { s3 } from "./scenarios/s3-fan-out.js";
@@ -24,7 +26,7 @@ import { postgresVersion, type BackendName } from "./support/backend.js";
 import { formatTable, summarizeRepeats, writeResults, type ResultRow } from "./support/report.js";
 import type { Measurement, Scenario } from "./support/scenario.js";
 
-const SCENARIOS: Scenario[] = [s1, s2, s3, s4, s5, s6];
+const SCENARIOS: Scenario[] = [s1, s2, s3, s4, s5, s6, bytes];
 const QUICK = new Set(["S1", "S4"]);
 
 const ROOT = resolve(import.meta.dirname, "..");

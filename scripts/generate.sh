@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Regenerates gen/ from proto/.
+# Regenerates gen/ from proto/, and the Python SDK's stubs (sdk-python/src/weft/_gen/).
 #
 # buf cannot fetch buf/validate/validate.proto (no schema registry here), so:
 #   1. dump the compiled protovalidate descriptors shipped by @bufbuild/protovalidate,
 #   2. compile our protos (plus grpc health/reflection from npm) with protoc against them,
-#   3. buf lint + buf generate from that image.
+#   3. buf lint + buf generate from that image,
+#   4. the Python stubs with protoc's python, pyi and grpc_python plugins (sdk-python/scripts/generate.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v protoc >/dev/null || { echo "protoc is missing: apt-get install -y protobuf-compiler" >&2; exit 1; }
@@ -19,3 +20,4 @@ protoc --descriptor_set_in="$build/validate.binpb" -Iproto -I"$build/deps" \
   $(cd proto && ls weft/v1/*.proto) grpc/health/v1/health.proto grpc/reflection/v1/reflection.proto grpc/reflection/v1alpha/reflection.proto google/rpc/error_details.proto
 npx buf lint "$build/image.binpb" --path weft
 npx buf generate "$build/image.binpb" --path weft --path grpc --path google/rpc
+bash sdk-python/scripts/generate.sh "$build/validate.binpb"

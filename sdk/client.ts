@@ -83,6 +83,8 @@ export interface WeftClientOptions extends TlsFiles {
   headers?: Record<string, string>;
   /** An API key, sent as `authorization: Bearer <key>` (servers that require keys). */
   apiKey?: string;
+  /** The namespace every call acts in, sent as `weft-namespace` (default: the key's only one, else `default`). */
+  namespace?: string;
 }
 
 /**
@@ -107,6 +109,7 @@ export function createWeftClient(address: string, opts: WeftClientOptions = {}):
   const headers = Object.entries({
     ...opts.headers,
     ...(opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {}),
+    ...(opts.namespace ? { "weft-namespace": opts.namespace } : {}),
   });
   const interceptors: Interceptor[] =
     headers.length === 0

@@ -39,6 +39,8 @@ export interface WorkerOptions {
   handleSignals?: boolean;
   /** Extra headers on the stream, e.g. `{ authorization: "Bearer …" }`. */
   headers?: Record<string, string>;
+  /** The namespace whose tasks the worker takes, sent as `weft-namespace` (default: the key's only one, else `default`). */
+  namespace?: string;
   /** A connect attempt without `welcome` within this long is abandoned. Default 10 s. */
   welcomeTimeoutMs?: number;
   /** How long stop() waits for the last results to be acknowledged. Default 5 s. */
@@ -128,7 +130,7 @@ export function resolveWorkerOptions(o: WorkerOptions): ResolvedWorkerOptions {
     maxDelayMs: Math.max(initialDelayMs, maxDelayMs),
     drainGraceMs: nonNegative("drainGraceMs", o.drainGraceMs ?? 10_000),
     handleSignals: o.handleSignals ?? false,
-    headers: { ...o.headers },
+    headers: { ...o.headers, ...(o.namespace ? { "weft-namespace": o.namespace } : {}) },
     welcomeTimeoutMs: positive("welcomeTimeoutMs", o.welcomeTimeoutMs ?? 10_000),
     ackWaitMs: nonNegative("ackWaitMs", o.ackWaitMs ?? 5_000),
     maxResultBytes: positive("maxResultBytes", o.maxResultBytes ?? 4 * 1024 * 1024 - 64 * 1024),

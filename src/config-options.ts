@@ -165,6 +165,18 @@ export const OPTIONS = {
     default: undefined,
     help: "PEM CA file: every connection must present a client certificate signed by it (mTLS for every caller, probes and /metrics included); needs --tls-cert",
   },
+  tlsReloadIntervalMs: {
+    flag: "tls-reload-interval-ms",
+    env: "WEFT_TLS_RELOAD_INTERVAL_MS",
+    default: "60000",
+    help: "how often the TLS files are read again; changed ones are applied to new connections (renewal without a restart)",
+  },
+  tlsClientAuth: {
+    flag: "tls-client-auth",
+    env: "WEFT_TLS_CLIENT_AUTH",
+    default: "all",
+    help: "who must present a certificate of --tls-client-ca: all (refused in the TLS handshake) or workers (the worker stream needs one; other calls may come without)",
+  },
   otlpEndpoint: {
     flag: "otlp-endpoint",
     env: "OTEL_EXPORTER_OTLP_ENDPOINT",

@@ -15,7 +15,7 @@ import type { Config } from "./config-types.js";
 import type { ServerTls } from "./http/tls-listener.js";
 
 type TlsKey = "tlsCert" | "tlsKey" | "tlsClientCa";
-export type TlsPaths = Pick<Config, TlsKey>;
+export type TlsPaths = Pick<Config, TlsKey> & Partial<Pick<Config, "tlsClientAuth">>;
 
 const NAMES: Record<TlsKey, string> = {
   tlsCert: "--tls-cert / WEFT_TLS_CERT",
@@ -60,7 +60,8 @@ export function checkTlsSettings(raw: (key: TlsKey) => string | undefined, fail:
  *   createHttpServer({ ..., tls: readServerTls(config) });
  */
 export function readServerTls(config: TlsPaths): ServerTls | undefined {
-  return readTls(config, (msg) => new Error(msg));
+  const tls = readTls(config, (msg) => new Error(msg));
+  return tls?.clientCa && config.tlsClientAuth === "workers" ? { ...tls, clientAuth: "workers" } : tls;
 }
 
 function readTls(paths: TlsPaths, fail: (msg: string) => Error): ServerTls | undefined {

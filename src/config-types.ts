@@ -51,6 +51,10 @@ export interface Config {
   tlsKey?: string;
   /** PEM CA file: every connection must present a client certificate it signed. */
   tlsClientCa?: string;
+  /** How often the TLS files are read again (changed ones apply to new connections). */
+  tlsReloadIntervalMs: number;
+  /** With `tlsClientCa`: every connection needs a certificate (`all`), or only the worker stream (`workers`). */
+  tlsClientAuth: "all" | "workers";
   /** OTLP/HTTP collector base URL; undefined = tracing off. */
   otlpEndpoint?: string;
   // Outbound requests (src/builtins/egress-policy.ts): rules checked at start, as given.

@@ -92,8 +92,21 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     egressAllow: egressRules(s, "egressAllow"),
     egressDeny: egressRules(s, "egressDeny"),
     ...checkTlsSettings(s.raw, (msg) => new ConfigError(msg)),
+    tlsClientAuth: tlsClientAuth(s),
+    tlsReloadIntervalMs: s.int("tlsReloadIntervalMs", 100, 86_400_000),
     dispatch: dispatchOptions(s, databaseUrl !== undefined),
   };
+}
+
+/** Who must present a client certificate; `workers` needs a client CA to check them against. */
+function tlsClientAuth(s: Settings): "all" | "workers" {
+  const who = s.oneOf("tlsClientAuth", ["all", "workers"] as const);
+  if (who === "workers" && s.raw("tlsClientCa") === undefined) {
+    throw new ConfigError(
+      "--tls-client-auth / WEFT_TLS_CLIENT_AUTH: workers needs --tls-client-ca, the CA their certificates chain to",
+    );
+  }
+  return who;
 }
 
 /** An egress list, every entry checked: a bad one is named in a ConfigError (exit 2). */

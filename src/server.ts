@@ -34,7 +34,7 @@ import { composeDispatchObservers, composeStoreObservers, createRunLog } from ".
 import { startTracing, type Tracing } from "./observability/tracing.js";
 import { listenAddress, openWorkerRegistry, replicaId, type WorkerRegistry } from "./registry/index.js";
 import { resolveAuthMode, startAccessControl, type AccessControl } from "./security/index.js";
-import { migrateWhenReachable, openStore, type Store } from "./store/index.js";
+import { migrateWhenReachable, openStore, vacuumWarning, type Store } from "./store/index.js";
 
 /** The built web console (`npm run build:console`), committed with the source. */
 const CONSOLE_DIR = fileURLToPath(new URL("../console/dist", import.meta.url));
@@ -90,6 +90,8 @@ export async function startServer(config: Config, logger: Logger): Promise<WeftS
   };
   try {
     await migrateWhenReachable(store, { waitMs: config.databaseWaitMs, logger });
+    const vacuum = vacuumWarning(await store.vacuumSettings());
+    if (vacuum) logger.warn(vacuum);
     const leases = await openLeaseStore(config, logger);
     cleanups.push(() => leases.close());
     const registry = openWorkerRegistry(config, logger);
@@ -260,6 +262,9 @@ function createHttp(base: Base, parts: Pick<ApiDeps, "dispatcher" | "presence" |
     metrics: () => metrics.scrape(),
     logger,
     tls: readServerTls(config),
+    ...(config.tlsCert
+      ? { tlsReload: { read: () => readServerTls(config)!, intervalMs: config.tlsReloadIntervalMs } }
+      : {}),
     consoleDir: CONSOLE_DIR,
     interceptors: [createErrorInterceptor(logger), ...base.auth, checks.interceptor],
     earlyErrors: explainDecodeError({

@@ -10,7 +10,7 @@
  */
 import { RunStatus } from "../../sdk/index.js";
 import { wallNow } from "../support/clock.js";
-import { withStack, workerSlots } from "../support/harness.js";
+import { withStack, workerCount, workerSlots } from "../support/harness.js";
 import type { Scenario } from "../support/scenario.js";
 
 export const s1: Scenario = {
@@ -21,7 +21,7 @@ export const s1: Scenario = {
     const n = env.quick ? 5_000 : 20_000;
     return withStack(env.backend, env.stack, async (stack) => {
       await stack.defineWorkflow("s1", [{ id: "s", action: "bench.noop", dependsOn: [] }]);
-      await stack.workers.start({ address: stack.server.url, workers: 4, slots: workerSlots() });
+      await stack.workers.start({ address: stack.server.url, workers: workerCount(), slots: workerSlots() });
       const offset = await stack.workers.clockOffset();
       const sampler = stack.pgSampler();
       const meter = await stack.cpuMeter();

@@ -15,6 +15,7 @@ import { sleep, wallNow } from "./clock.js";
 import { startPgSampler } from "./pg-sampler.js";
 import { cpuMeter } from "./proc.js";
 import { startBenchServer, type BenchServer } from "./server.js";
+import { spawnPythonWorkers } from "./python-workers.js";
 import { forkWorkers, type WorkerProcess } from "./workers.js";
 import { Role } from "../../gen/weft/v1/admin_service_pb.js";
 
@@ -97,7 +98,9 @@ export async function withStack<T>(
       nodeArgs: opts.serverNodeArgs,
     });
     const keys = adminKey ? await benchKeys(server.url, adminKey) : undefined;
-    workers = await forkWorkers(keys ? { apiKey: keys.worker } : {});
+    // BENCH_WORKER=python: the workers are the Python SDK's (bench/support/python_worker.py).
+    const spawnWorkers = process.env.BENCH_WORKER === "python" ? spawnPythonWorkers : forkWorkers;
+    workers = await spawnWorkers(keys ? { apiKey: keys.worker } : {});
     client = createWeftClient(server.url, keys ? { apiKey: keys.developer } : {});
     const c = client;
     const w = workers;
@@ -228,6 +231,14 @@ export async function withStack<T>(
     await server?.stop().catch((err: unknown) => opts.log(`server stop failed: ${String(err)}`));
     await backend.dispose().catch((err: unknown) => opts.log(`backend cleanup failed: ${String(err)}`));
   }
+}
+
+/** Workers in the throughput scenarios: 4 unless BENCH_WORKERS says otherwise. */
+export function workerCount(): number {
+  const n = Number(process.env.BENCH_WORKERS ?? 4);
+  if (!Number.isInteger(n) || n < 1 || n > 1_000)
+    throw new Error(`BENCH_WORKERS: 1 to 1000, got ${process.env.BENCH_WORKERS}`);
+  return n;
 }
 
 /**

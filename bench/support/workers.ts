@@ -31,31 +31,53 @@ export interface WorkerProcess {
   close(): Promise<void>;
 }
 
+/** A request without its id (the caller numbers them). */
 type Body<T> = T extends unknown ? Omit<T, "id"> : never;
 
 /** `apiKey`: sent by every worker (a server that asks for keys). */
-export async function forkWorkers(opts: { apiKey?: string } = {}): Promise<WorkerProcess> {
+export function forkWorkers(opts: { apiKey?: string } = {}): Promise<WorkerProcess> {
   const child: ChildProcess = fork(join(import.meta.dirname, "worker-main.ts"), [], {
     execArgv: ["--import", "tsx"],
     env: { ...process.env, ...(opts.apiKey ? { BENCH_WORKER_KEY: opts.apiKey } : {}) },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
+  return connectWorkerProcess(child, "worker process", {
+    onReply: (listener) => child.on("message", listener),
+    send: (msg) => child.send(msg),
+    end: () => child.disconnect(),
+  });
+}
+
+/**
+ * Talks to a started worker process: waits for its ready message (id 0),
+ * numbers the requests, routes each reply to its request, and rejects the
+ * ones still waiting when the process exits. `end` closes the channel after
+ * `stop` (the process then exits; killed after 5 s).
+ *
+ * @example
+ *   return connectWorkerProcess(child, "worker process", { onReply, send, end: () => child.disconnect() });
+ */
+export async function connectWorkerProcess(
+  child: ChildProcess,
+  label: string,
+  io: { onReply(listener: (m: WorkerReply) => void): void; send(msg: WorkerRequest): void; end(): void },
+): Promise<WorkerProcess> {
   let next = 1;
   const waiting = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
   const exited = new Promise<void>((res) => child.once("exit", () => res()));
   const ready = new Promise<void>((resolve, reject) => {
-    child.once("exit", (code) => reject(new Error(`worker process exited with ${code}`)));
-    child.on("message", (m: WorkerReply) => {
+    child.once("exit", (code) => reject(new Error(`${label} exited with ${code}`)));
+    io.onReply((m) => {
       if (m.id === 0) return resolve();
       const w = waiting.get(m.id);
       waiting.delete(m.id);
       if (!w) return;
-      if (m.error) w.reject(new Error(`worker process: ${m.error}`));
+      if (m.error) w.reject(new Error(`${label}: ${m.error}`));
       else w.resolve(m);
     });
   });
   child.once("exit", () => {
-    for (const w of waiting.values()) w.reject(new Error("worker process exited"));
+    for (const w of waiting.values()) w.reject(new Error(`${label} exited`));
     waiting.clear();
   });
   await ready;
@@ -63,10 +85,26 @@ export async function forkWorkers(opts: { apiKey?: string } = {}): Promise<Worke
     new Promise((resolve, reject) => {
       const id = next++;
       waiting.set(id, { resolve, reject });
-      child.send({ ...msg, id });
+      io.send({ ...msg, id } as WorkerRequest);
     });
+  const end = async (): Promise<void> => {
+    io.end();
+    const killer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    await exited;
+    clearTimeout(killer);
+  };
+  return ipcWorkerProcess(child.pid!, call, end, () => child.exitCode !== null);
+}
+
+/** A `WorkerProcess` over `call` (one request, its reply); `end` after `stop` was answered (or 15 s passed). */
+function ipcWorkerProcess(
+  pid: number,
+  call: (msg: Body<WorkerRequest>) => Promise<WorkerReply>,
+  end: () => Promise<void>,
+  ended: () => boolean,
+): WorkerProcess {
   return {
-    pid: child.pid!,
+    pid,
     async start(o) {
       await call({
         type: "start",
@@ -93,12 +131,9 @@ export async function forkWorkers(opts: { apiKey?: string } = {}): Promise<Worke
       return best.offset;
     },
     async close() {
-      if (child.exitCode !== null) return;
+      if (ended()) return;
       await Promise.race([call({ type: "stop" }).catch(() => undefined), new Promise((r) => setTimeout(r, 15_000))]);
-      child.disconnect();
-      const killer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-      await exited;
-      clearTimeout(killer);
+      await end();
     },
   };
 }

@@ -7,7 +7,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import {
   AdminService,
   ApiKeySchema,
@@ -18,7 +18,8 @@ import {
 } from "../../gen/weft/v1/admin_service_pb.js";
 import type { AccessStore, ApiKeyRecord, AuditEventRecord } from "../store/index.js";
 import { newApiKey } from "../security/api-key.js";
-import { principalKey } from "../security/principal.js";
+import { ALL_NAMESPACES, DEFAULT_NAMESPACE } from "../engine/namespace.js";
+import { principalKey, type Principal } from "../security/principal.js";
 import { isRole, type Role } from "../security/roles.js";
 import { invalidArgument, notFound } from "./errors.js";
 
@@ -46,6 +47,7 @@ export function registerAdminService(router: ConnectRouter, deps: { access: Acce
       if (role !== "worker" && req.actionPatterns.length > 0) {
         throw invalidArgument([{ field: "action_patterns", description: `only worker keys have action patterns` }]);
       }
+      const namespaces = keyNamespaces(role, req.namespaces, ctx.values.get(principalKey));
       const key = newApiKey();
       const record = await access.createKey({
         id: key.id,
@@ -53,6 +55,7 @@ export function registerAdminService(router: ConnectRouter, deps: { access: Acce
         name: req.name,
         role,
         actionPatterns: [...req.actionPatterns],
+        namespaces,
         ...createdBy(ctx),
       });
       return { key: keyToProto(record), secret: key.secret };
@@ -85,6 +88,25 @@ function createdBy(ctx: HandlerContext): { createdBy?: string } {
   return caller ? { createdBy: caller.keyId } : {};
 }
 
+/**
+ * The namespaces of a new key: the ones asked for, else every one for an
+ * admin key and `default` for the others. A key never reaches further than
+ * the key that makes it.
+ */
+function keyNamespaces(role: Role, asked: readonly string[], caller: Principal | undefined): string[] {
+  const namespaces = asked.length > 0 ? [...asked] : role === "admin" ? [ALL_NAMESPACES] : [DEFAULT_NAMESPACE];
+  const reach = caller?.namespaces;
+  if (reach === undefined || reach.includes(ALL_NAMESPACES)) return namespaces;
+  const beyond = namespaces.filter((n) => !reach.includes(n));
+  if (beyond.length > 0) {
+    throw new ConnectError(
+      `API key ${caller!.keyId} may not make a key for namespaces it lacks: ${beyond.join(", ")}`,
+      Code.PermissionDenied,
+    );
+  }
+  return namespaces;
+}
+
 function roleFromProto(role: PbRole): Role {
   const found = (Object.keys(ROLE_TO_PROTO) as Role[]).find((r) => ROLE_TO_PROTO[r] === role);
   if (found === undefined) throw invalidArgument([{ field: "role", description: "a role is required" }]);
@@ -101,6 +123,7 @@ function keyToProto(k: ApiKeyRecord): ApiKey {
     name: k.name,
     role: roleToProto(k.role),
     actionPatterns: k.actionPatterns,
+    namespaces: k.namespaces,
     createTime: timestampFromDate(k.createdAt),
     revokeTime: k.revokedAt ? timestampFromDate(k.revokedAt) : undefined,
     createdBy: k.createdBy ?? "",
@@ -114,6 +137,7 @@ function auditToProto(e: AuditEventRecord): AuditEvent {
     keyId: e.keyId ?? "",
     role: roleToProto(e.role),
     procedure: e.procedure,
+    namespace: e.namespace ?? "",
     target: e.target ?? "",
     outcome: e.outcome,
     peer: e.peer ?? "",

@@ -122,6 +122,7 @@ export function workflowToProto(w: WorkflowRecord): Workflow {
     spec.webhooks.secret = "";
   }
   return create(WorkflowSchema, {
+    namespace: w.namespace,
     id: w.id,
     version: w.version,
     spec,
@@ -177,6 +178,7 @@ function stepRunToProto(s: StepRunRecord) {
 export function runToProto(r: RunRecord): Run {
   return create(RunSchema, {
     id: r.id,
+    namespace: r.namespace,
     workflowId: r.workflowId,
     workflowVersion: r.workflowVersion,
     status: runStatusToProto[r.status],

@@ -1,12 +1,12 @@
 /**
- * `PublishEvent`: starts a run of every live workflow whose latest version
+ * `PublishEvent`: starts a run of every live workflow of the namespace whose latest version
  * listens for the event (`on.events`, or `on.event_triggers` whose CEL filter
  * over `payload` is true), with the payload as the run input, in one
  * transaction. An idempotency key is applied per workflow (`event:<name>:<key>`),
  * so publishing the same event again returns the same runs.
  *
  * @example
- *   const runIds = await publishEvent({ store }, req);
+ *   const runIds = await publishEvent({ store }, req, "default");
  */
 import type { PublishEventRequest } from "../../gen/weft/v1/workflow_service_pb.js";
 import { matchEvent } from "../engine/event-match.js";
@@ -19,11 +19,12 @@ import { checkPayload } from "./payload.js";
 export async function publishEvent(
   deps: { store: Store; logger?: Logger; maxPayloadBytes?: number; triggerTracer?: TriggerTracer },
   req: PublishEventRequest,
+  namespace: string,
   headers?: Headers,
 ): Promise<string[]> {
   const payload = valueToJson(req.payload, {});
   checkPayload(payload, deps.maxPayloadBytes ?? Number.POSITIVE_INFINITY, `payload of event "${req.name}"`);
-  const listeners = (await deps.store.eventListeners(req.name)).filter((wf) => {
+  const listeners = (await deps.store.eventListeners(namespace, req.name)).filter((wf) => {
     const { match, problem } = matchEvent(wf.def, req.name, payload);
     if (problem !== undefined)
       deps.logger?.warn({ workflowId: wf.workflowId, event: req.name, problem }, "event filter did not evaluate");
@@ -32,6 +33,7 @@ export async function publishEvent(
   if (listeners.length === 0) return [];
   const results = await (deps.triggerTracer ?? NO_TRIGGER_TRACER).trigger(
     listeners.map((wf) => ({
+      namespace,
       workflowId: wf.workflowId,
       version: wf.version,
       input: payload,

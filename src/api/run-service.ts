@@ -5,11 +5,12 @@
  *   registerRunService(router, { store, changes, dispatcher });
  */
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@connectrpc/connect";
 import { RunEventSchema, RunEventType } from "../../gen/weft/v1/common_pb.js";
 import { RunService, WatchRunResponseSchema } from "../../gen/weft/v1/run_service_pb.js";
 import { FINISHED_RUN_STATUSES } from "../engine/model.js";
 import type { RunChanges } from "../dispatch/run-changes.js";
+import { namespaceKey } from "../security/index.js";
 import type { ExecutionStore, Store } from "../store/index.js";
 import { runEventToProto, runStatusFromProto, runStatusToProto, runToProto } from "./convert.js";
 import { notFound } from "./errors.js";
@@ -25,17 +26,19 @@ export interface RunServiceDeps {
 export function registerRunService(router: ConnectRouter, deps: RunServiceDeps): void {
   const { store, changes } = deps;
   const pollMs = deps.watchPollMs ?? 1000;
-  const mustGetRun = async (runId: string) => {
+  /** The run, if it is in the call's namespace: one of another namespace is as unknown as a missing one. */
+  const mustGetRun = async (runId: string, ctx: HandlerContext) => {
     const run = await store.getRun(runId);
-    if (!run) throw notFound(`run "${runId}" not found`);
+    if (!run || run.namespace !== ctx.values.get(namespaceKey)) throw notFound(`run "${runId}" not found`);
     return run;
   };
   router.service(RunService, {
-    async getRun(req) {
-      return { run: runToProto(await mustGetRun(req.runId)) };
+    async getRun(req, ctx) {
+      return { run: runToProto(await mustGetRun(req.runId, ctx)) };
     },
-    async listRuns(req) {
+    async listRuns(req, ctx) {
       const page = await store.listRuns({
+        namespace: ctx.values.get(namespaceKey),
         workflowId: req.workflowId || undefined,
         status: runStatusFromProto(req.status),
         pageSize: pageSize(req.pageSize),
@@ -43,17 +46,19 @@ export function registerRunService(router: ConnectRouter, deps: RunServiceDeps):
       });
       return { runs: page.items.map(runToProto), nextPageToken: page.next ?? "" };
     },
-    async getRunHistory(req) {
-      await mustGetRun(req.runId);
+    async getRunHistory(req, ctx) {
+      await mustGetRun(req.runId, ctx);
       const events = await store.getRunHistory(req.runId);
       return { events: events.map((e, i) => runEventToProto(e, i + 1)) };
     },
-    async cancelRun(req) {
+    async cancelRun(req, ctx) {
+      await mustGetRun(req.runId, ctx);
       const result = await store.cancelRun(req.runId, req.reason || "cancelled by request");
       if (!result) throw notFound(`run "${req.runId}" not found`);
       return { run: runToProto(result.run) };
     },
-    async retryRun(req) {
+    async retryRun(req, ctx) {
+      await mustGetRun(req.runId, ctx);
       const result = await store.retryRun(req.runId);
       if ("error" in result) {
         if (result.error === "NOT_FOUND") throw notFound(`run "${req.runId}" not found`);
@@ -69,7 +74,7 @@ export function registerRunService(router: ConnectRouter, deps: RunServiceDeps):
     async *watchRun(req, ctx) {
       // History first (to know where the snapshot stands), then the snapshot, then every later event.
       const history = await store.getRunHistory(req.runId);
-      const run = await mustGetRun(req.runId);
+      const run = await mustGetRun(req.runId, ctx);
       let lastId = history.length > 0 ? history[history.length - 1]!.id : 0n;
       let sequence = history.length;
       yield create(WatchRunResponseSchema, {
@@ -90,7 +95,7 @@ export function registerRunService(router: ConnectRouter, deps: RunServiceDeps):
             const event = runEventToProto(e, ++sequence);
             if (e.type === "RUN_STATUS" && e.runStatus && FINISHED_RUN_STATUSES.includes(e.runStatus)) {
               finished = true;
-              event.run = runToProto(await mustGetRun(req.runId));
+              event.run = runToProto(await mustGetRun(req.runId, ctx));
             }
             yield create(WatchRunResponseSchema, { event });
           }

@@ -38,19 +38,21 @@ export function workerInfo(e: WorkerEntry): MessageInitShape<typeof WorkerInfoSc
     connectedAt: timestampFromMs(e.connectedAt),
     lastSeenAt: timestampFromMs(e.lastSeenAt),
     reportedAt: timestampFromMs(e.reportedAt),
+    namespace: e.namespace,
   };
 }
 
 /**
- * Answers `ListWorkers`: workers in id order (the order they connected in,
+ * Answers `ListWorkers`: the namespace's workers in id order (the order they connected in,
  * ids being UUIDv7), filtered by action and name, paged by the last id.
  *
  * @example
- *   const res = await listWorkers(registry, create(ListWorkersRequestSchema, { action: "charge" }));
+ *   const res = await listWorkers(registry, create(ListWorkersRequestSchema, { action: "charge" }), "default");
  */
 export async function listWorkers(
   registry: WorkerRegistry,
   req: ListWorkersRequest,
+  namespace: string,
 ): Promise<MessageInitShape<typeof ListWorkersResponseSchema>> {
   // Worker ids are UUIDs like run ids; anything else in a token is not one we made.
   const after = decodePageToken(req.pageToken || undefined, RUN_ID_PATTERN);
@@ -58,6 +60,7 @@ export async function listWorkers(
     const page = await registry.list({
       action: req.action || undefined,
       name: req.name || undefined,
+      namespace,
       after,
       limit: pageSize(req.pageSize),
     });

@@ -27,7 +27,7 @@ import { WorkerSession } from "../dispatch/session.js";
 import type { WorkerPresence } from "../dispatch/worker-presence.js";
 import type { Logger } from "../log.js";
 import type { WorkerRegistry } from "../registry/types.js";
-import { actionsOutside, principalKey } from "../security/index.js";
+import { actionsOutside, namespaceKey, principalKey } from "../security/index.js";
 import { isDatabaseUnavailable } from "../store/index.js";
 import { invalidArgument } from "./errors.js";
 import type { RequestChecks } from "./request-checks.js";
@@ -53,7 +53,7 @@ export interface WorkerServiceDeps {
  */
 export function registerWorkerService(router: ConnectRouter, deps: WorkerServiceDeps): void {
   router.service(WorkerService, {
-    listWorkers: (req) => listWorkers(deps.registry, req),
+    listWorkers: (req, ctx) => listWorkers(deps.registry, req, ctx.values.get(namespaceKey)),
     connect: (requests, ctx) => connect(requests, ctx, deps),
   });
 }
@@ -72,9 +72,11 @@ async function* connect(
   const it = requests[Symbol.asyncIterator]();
   const hello = await readHello(it, deps.checks);
   mayServe(ctx, hello.actions);
-  const session = new WorkerSession(uuidv7(), hello.workerName, [...hello.actions], hello.slots, { ...hello.labels });
+  const namespace = ctx.values.get(namespaceKey);
+  const labels = { ...hello.labels };
+  const session = new WorkerSession(uuidv7(), hello.workerName, [...hello.actions], hello.slots, labels, namespace);
   const caps = { batches: hello.acceptsBatches, json: hello.acceptsJson };
-  const log = deps.logger.child({ workerId: session.id, worker: session.name });
+  const log = deps.logger.child({ workerId: session.id, worker: session.name, namespace });
   log.info({ actions: session.actions, slots: session.slots }, "worker connected");
   yield create(ServerMessageSchema, {
     msg: {

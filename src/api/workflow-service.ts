@@ -6,7 +6,7 @@
  *   registerWorkflowService(router, { store, checks });
  */
 import { create } from "@bufbuild/protobuf";
-import type { ConnectRouter } from "@connectrpc/connect";
+import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
 import {
   TriggerWorkflowResponseSchema,
   WorkflowService,
@@ -14,6 +14,7 @@ import {
 } from "../../gen/weft/v1/workflow_service_pb.js";
 import { NO_TRIGGER_TRACER, type TriggerTracer } from "../dispatch/tracer.js";
 import type { Logger } from "../log.js";
+import { namespaceKey } from "../security/index.js";
 import type { Store, TriggerInput, TriggerResult } from "../store/index.js";
 import { valueToJson, workflowToProto } from "./convert.js";
 import { notFound } from "./errors.js";
@@ -41,11 +42,13 @@ export function registerWorkflowService(router: ConnectRouter, deps: WorkflowSer
   const tracer = deps.triggerTracer ?? NO_TRIGGER_TRACER;
 
   const maxPayloadBytes = deps.maxPayloadBytes ?? Number.POSITIVE_INFINITY;
-  const trigger = async (reqs: TriggerWorkflowRequest[], fieldPrefix: (i: number) => string, headers: Headers) => {
+  const trigger = async (reqs: TriggerWorkflowRequest[], fieldPrefix: (i: number) => string, ctx: HandlerContext) => {
+    const namespace = ctx.values.get(namespaceKey);
     const inputs = reqs.map((r, i) => {
       const input = valueToJson(r.input, {});
       checkPayload(input, maxPayloadBytes, `${fieldPrefix(i)}input of a run of workflow "${r.workflowId}"`);
       return {
+        namespace,
         workflowId: r.workflowId,
         version: r.version || undefined,
         input,
@@ -53,7 +56,7 @@ export function registerWorkflowService(router: ConnectRouter, deps: WorkflowSer
       };
     });
     // No wake-up call here: the store's `queued` signal wakes the dispatcher at the commit.
-    const results = await tracer.trigger(inputs, triggerRuns, headers);
+    const results = await tracer.trigger(inputs, triggerRuns, ctx.requestHeader);
     return results.map((r: TriggerResult, i) => {
       if (!r.ok) throw notFound(`${fieldPrefix(i)}${r.message}`);
       return create(TriggerWorkflowResponseSchema, { runId: r.runId, created: r.created });
@@ -61,40 +64,50 @@ export function registerWorkflowService(router: ConnectRouter, deps: WorkflowSer
   };
 
   router.service(WorkflowService, {
-    async createWorkflow(req) {
+    async createWorkflow(req, ctx) {
       const { def, specJson, specHash } = readWorkflowSpec(req, checks);
-      const { workflow, created } = await store.createWorkflow({ id: def.id, spec: specJson, def, specHash });
+      const namespace = ctx.values.get(namespaceKey);
+      const { workflow, created } = await store.createWorkflow({
+        namespace,
+        id: def.id,
+        spec: specJson,
+        def,
+        specHash,
+      });
       return { workflow: workflowToProto(workflow), created };
     },
-    async getWorkflow(req) {
-      const workflow = await store.getWorkflow(req.id, req.version || undefined);
+    async getWorkflow(req, ctx) {
+      const namespace = ctx.values.get(namespaceKey);
+      const workflow = await store.getWorkflow(namespace, req.id, req.version || undefined);
       if (!workflow) {
         throw notFound(
           req.version ? `workflow "${req.id}" version ${req.version} not found` : `workflow "${req.id}" not found`,
         );
       }
-      return { workflow: workflowToProto(workflow), versions: await store.listWorkflowVersions(req.id) };
+      return { workflow: workflowToProto(workflow), versions: await store.listWorkflowVersions(namespace, req.id) };
     },
-    async listWorkflows(req) {
+    async listWorkflows(req, ctx) {
       const page = await store.listWorkflows({
+        namespace: ctx.values.get(namespaceKey),
         pageSize: pageSize(req.pageSize),
         pageToken: req.pageToken || undefined,
       });
       return { workflows: page.items.map(workflowToProto), nextPageToken: page.next ?? "" };
     },
-    async deleteWorkflow(req) {
-      if (!(await store.deleteWorkflow(req.id))) throw notFound(`workflow "${req.id}" not found`);
+    async deleteWorkflow(req, ctx) {
+      if (!(await store.deleteWorkflow(ctx.values.get(namespaceKey), req.id)))
+        throw notFound(`workflow "${req.id}" not found`);
       return {};
     },
     async triggerWorkflow(req, ctx) {
-      const [result] = await trigger([req], () => "", ctx.requestHeader);
+      const [result] = await trigger([req], () => "", ctx);
       return result!;
     },
     async triggerWorkflows(req, ctx) {
-      return { runs: await trigger(req.triggers, (i) => `triggers[${i}]: `, ctx.requestHeader) };
+      return { runs: await trigger(req.triggers, (i) => `triggers[${i}]: `, ctx) };
     },
     async publishEvent(req, ctx) {
-      return { runIds: await publishEvent(deps, req, ctx.requestHeader) };
+      return { runIds: await publishEvent(deps, req, ctx.values.get(namespaceKey), ctx.requestHeader) };
     },
   });
 }

@@ -1,6 +1,7 @@
 /**
  * What every client command gets: a client for the server named by
- * `--address` (or `WEFT_ADDRESS`), carrying `--api-key` as a bearer token
+ * `--address` (or `WEFT_ADDRESS`), carrying `--api-key` as a bearer token,
+ * `--namespace` as the `weft-namespace` header
  * and `--ca-file` / `--cert-file` / `--key-file` for TLS, and the printer
  * for `-o`.
  *
@@ -17,6 +18,7 @@ import { createOutput, FORMATS, type Format, type Output } from "./output.js";
 export interface GlobalOptions {
   address: string;
   apiKey?: string;
+  namespace?: string;
   output: string;
   caFile?: string;
   certFile?: string;
@@ -47,8 +49,8 @@ export function openContext(opts: GlobalOptions): CliContext {
   const address = /^[a-z]+:\/\//i.test(opts.address) ? opts.address : `${tls ? "https" : "http"}://${opts.address}`;
   let client: WeftClient;
   try {
-    const { apiKey, caFile, certFile, keyFile } = opts;
-    client = createWeftClient(address, { apiKey, caFile, certFile, keyFile });
+    const { apiKey, namespace, caFile, certFile, keyFile } = opts;
+    client = createWeftClient(address, { apiKey, namespace, caFile, certFile, keyFile });
   } catch (err) {
     // certFile, keyFile and caFile are --cert-file, --key-file and --ca-file here.
     const msg = (err as Error).message.replace(/\b(ca|cert|key)File\b/g, "--$1-file");

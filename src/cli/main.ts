@@ -37,7 +37,17 @@ ${Object.values(OPTIONS)
 /** Commands that run the control plane itself, with the server's options; the rest are client commands. */
 const SERVER_COMMANDS = new Set(["serve", "migrate"]);
 /** The client commands' global options (program.ts): given first (`weft --address … runs ls`), they mean a client command. */
-const CLIENT_FLAGS = new Set(["--address", "--api-key", "-o", "--output", "--ca-file", "--cert-file", "--key-file"]);
+const CLIENT_FLAGS = new Set([
+  "--address",
+  "--api-key",
+  "-n",
+  "--namespace",
+  "-o",
+  "--output",
+  "--ca-file",
+  "--cert-file",
+  "--key-file",
+]);
 
 /** Where a browser on this machine opens the console. */
 function consoleUrl(config: Config, port: number): string {

@@ -53,6 +53,11 @@ export function buildProgram(state: { exitCode: number; address?: string }): Com
     .description("Weft: run the control plane, or talk to one")
     .addOption(new Option("--address <url>", "the Weft server").env("WEFT_ADDRESS").default(DEFAULT_ADDRESS))
     .addOption(new Option("--api-key <key>", "sent as a bearer token (servers that require keys)").env("WEFT_API_KEY"))
+    .addOption(
+      new Option("-n, --namespace <name>", "the namespace to act in (default: the key's only one, else default)").env(
+        "WEFT_NAMESPACE",
+      ),
+    )
     .addOption(new Option("-o, --output <format>", "table, json or yaml").default("table"))
     .addOption(
       new Option("--ca-file <pem>", "CA the server's TLS certificate must chain to (https:// addresses)").env(

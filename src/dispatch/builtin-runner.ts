@@ -61,7 +61,7 @@ async function runContext(store: BuiltinRunnerDeps["store"], runId: string) {
 /** The workflow's own signing secret, else the server's default. */
 async function signingSecret(deps: BuiltinRunnerDeps, runId: string, workflowId: string): Promise<string> {
   const run = await deps.store.getRun(runId);
-  const wf = run ? await deps.store.getWorkflow(workflowId, run.workflowVersion) : undefined;
+  const wf = run ? await deps.store.getWorkflow(run.namespace, workflowId, run.workflowVersion) : undefined;
   return wf?.def.webhooks.secret || deps.defaultSecret;
 }
 
@@ -132,7 +132,7 @@ async function record(dispatcher: Dispatcher, session: WorkerSession, log: Logge
 
 export function createBuiltinRunner(deps: BuiltinRunnerDeps): BuiltinRunner {
   const { dispatcher, registry, logger } = deps;
-  const session = new WorkerSession(`builtin-${uuidv7()}`, "builtin", registry.names(), deps.slots, {});
+  const session = new WorkerSession(`builtin-${uuidv7()}`, "builtin", registry.names(), deps.slots, {}, undefined);
   const running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   const log = logger.child({ workerId: session.id, worker: "builtin" });
   let closing = false;

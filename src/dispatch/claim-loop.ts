@@ -53,7 +53,13 @@ export function createClaimLoop(deps: {
   /** Claims, leases and sends up to `limit` tasks for one session; returns how many went out. */
   const claimFor = async (session: WorkerSession, limit: number): Promise<number> => {
     const askedAt = performance.now();
-    const claim = { workerId: session.id, actions: session.actions, limit, traceparents: tracer.enabled };
+    const claim = {
+      workerId: session.id,
+      namespace: session.namespace,
+      actions: session.actions,
+      limit,
+      traceparents: tracer.enabled,
+    };
     const tasks = await store.claimTasks(claim);
     if (tasks.length === 0) return 0;
     const ttls = tasks.map((t) => t.heartbeatTimeoutMs ?? options.leaseTtlMs);

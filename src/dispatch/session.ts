@@ -56,7 +56,7 @@ export function beating(held: Inflight | undefined, now: number): boolean {
 export class WorkerSession {
   readonly inflight = new Map<string, Inflight>();
   readonly outbox = new Channel<Outgoing>();
-  /** Sorted action list: sessions with equal keys claim from the same queue. */
+  /** Namespace and sorted action list: sessions with equal keys claim from the same queue. */
   readonly actionKey: string;
   closed = false;
   /**
@@ -92,8 +92,10 @@ export class WorkerSession {
     readonly actions: string[],
     readonly slots: number,
     readonly labels: Record<string, string>,
+    /** Whose tasks it takes; undefined: every namespace's (the in-process built-ins). */
+    readonly namespace: string | undefined,
   ) {
-    this.actionKey = [...actions].sort().join(",");
+    this.actionKey = `${namespace ?? "*"}/${[...actions].sort().join(",")}`;
   }
 
   get free(): number {

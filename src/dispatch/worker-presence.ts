@@ -60,6 +60,7 @@ function entryOf(s: WorkerSession, replica: Replica, reportedAt: number): Worker
     connectedAt: s.connectedAt,
     lastSeenAt: s.heardAt,
     reportedAt,
+    namespace: s.namespace ?? "*",
   };
 }
 

@@ -14,10 +14,11 @@ import type { RunState, StepState } from "./plan-types.js";
  * A run row as the decisions need it.
  *
  * @example
- * const run: LiveRun = { id, workflowId: "billing", workflowVersion: 3, status: "RUNNING", input: {} };
+ * const run: LiveRun = { id, namespace: "default", workflowId: "billing", workflowVersion: 3, status: "RUNNING", input: {} };
  */
 export interface LiveRun {
   id: string;
+  namespace: string;
   workflowId: string;
   workflowVersion: number;
   status: RunStatus;

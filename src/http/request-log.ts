@@ -12,10 +12,12 @@
  *   http.createServer(log.wrap(adapter));
  */
 import { performance } from "node:perf_hooks";
+import type { TLSSocket } from "node:tls";
 import { ConnectError, createContextValues, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import type { Logger } from "../log.js";
 import { peerKey } from "../security/principal.js";
+import { verifiedClientCertKey } from "./worker-certificates.js";
 import type { NodeHandler, NodeRequest, NodeResponse } from "./node-types.js";
 import { requestContextKey, requestIdFrom, type RequestContext } from "./request-context.js";
 
@@ -72,6 +74,7 @@ export function createRequestLog(opts: RequestLogOptions): RequestLog {
       const ctx = contexts.get(req);
       if (ctx) values.set(requestContextKey, ctx);
       values.set(peerKey, () => peerOf(req));
+      values.set(verifiedClientCertKey, () => (req.socket as Partial<TLSSocket>).authorized === true);
       return values;
     },
     interceptor: (next) => async (req) => {

@@ -41,6 +41,8 @@ import { createRpcGetHelp } from "./rpc-get-help.js";
 import { createRequestLog, type RequestLog } from "./request-log.js";
 import { createSlowRequestGuard, DEFAULT_REQUEST_TIMEOUT_MS, type SlowRequestGuard } from "./slow-requests.js";
 import { createTlsListener, transportMode, type ServerTls } from "./tls-listener.js";
+import { workerCertificateInterceptor } from "./worker-certificates.js";
+import { watchCertificates, type CertificateSource } from "./tls-reload.js";
 
 export interface HttpServerOptions {
   /** Registers the services (see `registerRoutes`). */
@@ -70,6 +72,8 @@ export interface HttpServerOptions {
   earlyErrors?: EarlyErrorMap;
   /** Serve TLS (and mTLS with `clientCa`) instead of cleartext; see tls-listener.ts. */
   tls?: ServerTls;
+  /** Where `tls` came from, read again every interval (certificates renewed without a restart). */
+  tlsReload?: CertificateSource;
   /** The built web console to serve to browsers (see console-assets.ts); none when absent. */
   consoleDir?: string;
 }
@@ -137,9 +141,22 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   h2.on("sessionError", (err) => logger.debug({ err }, "http/2 session error"));
   const conns = createConnections(h1);
   h2.on("session", (session) => conns.session(session));
-  const listener = options.tls
-    ? createTlsListener({ h1, h2, conns, tls: options.tls, handshakeTimeoutMs: FIRST_BYTES_TIMEOUT_MS, logger })
-    : createListener(h1, h2, conns);
+  let stopReload = (): void => undefined;
+  let listener: net.Server;
+  if (options.tls) {
+    const tlsServer = createTlsListener({
+      h1,
+      h2,
+      conns,
+      tls: options.tls,
+      handshakeTimeoutMs: FIRST_BYTES_TIMEOUT_MS,
+      logger,
+    });
+    if (options.tlsReload) stopReload = watchCertificates(tlsServer, options.tlsReload, options.tls, logger);
+    listener = tlsServer;
+  } else {
+    listener = createListener(h1, h2, conns);
+  }
   const parts: Parts = { listener, h1, h2, conns, shutdown, logger };
 
   let closing: Promise<void> | undefined;
@@ -152,7 +169,10 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       );
       return bound;
     },
-    close: ({ graceMs = 10_000 } = {}) => (closing ??= closeGracefully(parts, graceMs)),
+    close: ({ graceMs = 10_000 } = {}) => {
+      stopReload();
+      return (closing ??= closeGracefully(parts, graceMs));
+    },
     address: () => {
       const a = parts.listener.address();
       return a !== null && typeof a === "object" ? a : null;
@@ -179,7 +199,10 @@ function createRouter(
   const rpc = createRpcAdapter({
     routes: options.earlyErrors ? withEarlyErrors(routes, options.earlyErrors) : routes,
     maxRequestBytes: options.maxRequestBytes,
-    interceptors: options.interceptors ?? [],
+    interceptors: [
+      ...(options.tls?.clientAuth === "workers" ? [workerCertificateInterceptor] : []),
+      ...(options.interceptors ?? []),
+    ],
     requestLog,
     shutdownSignal,
   });

@@ -20,8 +20,10 @@ import type { Connections } from "./connections.js";
 export interface ServerTls {
   cert: Buffer;
   key: Buffer;
-  /** Set: every connection must present a certificate signed by it. */
+  /** Set: every connection must present a certificate signed by it (unless `clientAuth` says workers). */
   clientCa?: Buffer;
+  /** `workers`: a connection without a certificate is let in, and only the worker stream refuses it (`worker-certificates.ts`). */
+  clientAuth?: "all" | "workers";
 }
 
 export interface TlsListenerOptions {
@@ -32,6 +34,11 @@ export interface TlsListenerOptions {
   /** A handshake not finished within this long is dropped (what the sniffing timeout is to cleartext). */
   handshakeTimeoutMs: number;
   logger: Logger;
+}
+
+/** The secure-context options of a certificate set (the client CA too, for mTLS). */
+export function secureContextOptions(t: ServerTls): tls.SecureContextOptions {
+  return { cert: t.cert, key: t.key, ...(t.clientCa ? { ca: t.clientCa } : {}) };
 }
 
 /**
@@ -45,11 +52,9 @@ export function createTlsListener(opts: TlsListenerOptions): tls.Server {
   const mtls = opts.tls.clientCa !== undefined;
   const server = tls.createServer(
     {
-      cert: opts.tls.cert,
-      key: opts.tls.key,
-      ...(mtls ? { ca: opts.tls.clientCa } : {}),
+      ...secureContextOptions(opts.tls),
       requestCert: mtls,
-      rejectUnauthorized: mtls,
+      rejectUnauthorized: mtls && opts.tls.clientAuth !== "workers",
       ALPNProtocols: ["h2", "http/1.1"],
       handshakeTimeout: opts.handshakeTimeoutMs,
       noDelay: true,
@@ -78,5 +83,8 @@ export function createTlsListener(opts: TlsListenerOptions): tls.Server {
  */
 export function transportMode(tlsOpts: ServerTls | undefined): string {
   if (!tlsOpts) return "tls: off (cleartext h2c and HTTP/1.1)";
-  return tlsOpts.clientCa ? "tls: on, client certificates required" : "tls: on";
+  if (!tlsOpts.clientCa) return "tls: on";
+  return tlsOpts.clientAuth === "workers"
+    ? "tls: on, client certificates required of workers"
+    : "tls: on, client certificates required";
 }

@@ -42,7 +42,7 @@ export function createScheduler(deps: {
   tracer?: TriggerTracer;
 }): Scheduler {
   const { store, logger } = deps;
-  /** `${workflowId} ${cron}` → the time up to which its ticks are handled. */
+  /** `${namespace} ${workflowId} ${cron}` → the time up to which its ticks are handled. */
   let handled = new Map<string, Date>();
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -55,12 +55,13 @@ export function createScheduler(deps: {
     let wake = now.getTime() + deps.intervalMs;
     for (const wf of workflows) {
       for (const cron of new Set(wf.def.on.schedules)) {
-        const key = `${wf.workflowId} ${cron}`;
+        const key = `${wf.namespace} ${wf.workflowId} ${cron}`;
         try {
           for (const tick of dueTicks(cron, handled.get(key), now)) {
             if (tick.getTime() < wf.createdAt.getTime()) continue;
             const at = tick.toISOString();
             inputs.push({
+              namespace: wf.namespace,
               workflowId: wf.workflowId,
               version: wf.version,
               input: { schedule: cron, scheduled_at: at },
@@ -70,7 +71,10 @@ export function createScheduler(deps: {
           const upcoming = nextTick(cron, now);
           if (upcoming) wake = Math.min(wake, upcoming.getTime());
         } catch (err) {
-          logger.warn({ err, workflowId: wf.workflowId, cron }, "schedule could not be evaluated");
+          logger.warn(
+            { err, namespace: wf.namespace, workflowId: wf.workflowId, cron },
+            "schedule could not be evaluated",
+          );
         }
         next.set(key, now);
       }

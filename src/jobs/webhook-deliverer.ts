@@ -44,6 +44,7 @@ export function webhookBody(d: WebhookDelivery): JsonValue {
     delivery_id: d.id,
     run: {
       id: d.runId,
+      namespace: d.namespace,
       workflow_id: d.workflowId,
       workflow_version: d.workflowVersion,
       ...(d.runStatus ? { status: d.runStatus, output: d.runOutput ?? null } : {}),

@@ -32,7 +32,11 @@ export interface MemoryRegistryOptions {
  * ```
  */
 export function matches(entry: WorkerEntry, query: WorkerQuery): boolean {
-  return (!query.name || entry.name === query.name) && (!query.action || entry.actions.includes(query.action));
+  return (
+    (!query.name || entry.name === query.name) &&
+    (!query.action || entry.actions.includes(query.action)) &&
+    (!query.namespace || entry.namespace === query.namespace)
+  );
 }
 
 /**

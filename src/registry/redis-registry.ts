@@ -36,6 +36,7 @@ const FIELDS = [
   "connectedAt",
   "lastSeenAt",
   "reportedAt",
+  "namespace",
 ] as const;
 const LUA_FIELDS = `local F = {${FIELDS.map((f) => `'${f}'`).join(", ")}}`;
 
@@ -68,13 +69,13 @@ return 0
 `;
 
 /**
- * KEYS: index. ARGV: worker key prefix, after, limit, name, action.
+ * KEYS: index. ARGV: worker key prefix, after, limit, name, action, namespace.
  * Returns { next or '', then (id, field values…) per entry }, in id order.
  * Worker keys are built here: they share the index's slot (same hash tag).
  */
 const LIST = `${NOW}${LUA_FIELDS}
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%d', now))
-local prefix, after, limit, name, action = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local prefix, after, limit, name, action, namespace = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
 local function runs(actions)
   for _, a in ipairs(cjson.decode(actions)) do
     if a == action then return true end
@@ -90,7 +91,7 @@ for _, id in ipairs(ids) do
     local v = redis.call('HMGET', prefix .. id, unpack(F))
     if not v[1] then
       redis.call('ZREM', KEYS[1], id)
-    elseif (name == '' or v[1] == name) and (action == '' or runs(v[2])) then
+    elseif (name == '' or v[1] == name) and (action == '' or runs(v[2])) and (namespace == '' or v[11] == namespace) then
       if count == limit then
         out[1] = last
         break
@@ -141,11 +142,25 @@ function encode(e: WorkerEntry): string[] {
     String(e.connectedAt),
     String(e.lastSeenAt),
     String(e.reportedAt),
+    e.namespace,
   ];
 }
 
 function decode(v: (string | null)[]): WorkerEntry {
-  const [workerId, name, actions, slots, inUse, labels, replica, address, connectedAt, lastSeenAt, reportedAt] = v;
+  const [
+    workerId,
+    name,
+    actions,
+    slots,
+    inUse,
+    labels,
+    replica,
+    address,
+    connectedAt,
+    lastSeenAt,
+    reportedAt,
+    namespace,
+  ] = v;
   return {
     workerId: workerId ?? "",
     name: name ?? "",
@@ -158,6 +173,7 @@ function decode(v: (string | null)[]): WorkerEntry {
     connectedAt: Number(connectedAt),
     lastSeenAt: Number(lastSeenAt),
     reportedAt: Number(reportedAt),
+    namespace: namespace ?? "",
   };
 }
 
@@ -223,6 +239,7 @@ export function createRedisRegistry(options: RedisRegistryOptions): WorkerRegist
           String(Math.max(1, Math.floor(query.limit))),
           query.name ?? "",
           query.action ?? "",
+          query.namespace ?? "",
         );
       } catch (err) {
         throw unreachable(err) ? new RegistryUnavailableError(err) : err;

@@ -43,6 +43,8 @@ export interface WorkerEntry {
   lastSeenAt: number;
   /** When the replica wrote this entry. */
   reportedAt: number;
+  /** Whose tasks it takes. */
+  namespace: string;
 }
 
 /**
@@ -59,6 +61,8 @@ export interface WorkerQuery {
   action?: string;
   /** Only workers with exactly this name. */
   name?: string;
+  /** Only workers of this namespace. */
+  namespace?: string;
   /** Only worker ids above this one (the `next` of the previous page). */
   after?: string;
   /** Page size, at least 1. */

@@ -12,7 +12,8 @@ import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Authenticator } from "./authenticator.js";
 import type { AuditWriter } from "./audit-writer.js";
-import { peerKey, principalKey, type Principal } from "./principal.js";
+import { NAMESPACE_HEADER, resolveNamespace } from "./namespace.js";
+import { namespaceKey, peerKey, principalKey, type Principal } from "./principal.js";
 import { accessOf, type Access } from "./roles.js";
 
 /** Calls without side effects that the proto does not mark so (a server stream cannot be a GET). */
@@ -41,11 +42,19 @@ export function createAuthInterceptor(deps: { authenticator: Authenticator; audi
       throw new ConnectError(deniedMessage(caller, procedure, access), Code.PermissionDenied);
     }
     req.contextValues.set(principalKey, caller);
+    let namespace: string;
+    try {
+      namespace = resolveNamespace(req.header.get(NAMESPACE_HEADER), caller);
+    } catch (err) {
+      audit.write({ ...who(caller), procedure, outcome: outcomeOf(ConnectError.from(err).code), peer });
+      throw err;
+    }
+    req.contextValues.set(namespaceKey, namespace);
     const mutating =
       req.method.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS && !READ_STREAMS.has(procedure);
     if (!mutating) return next(req);
     const record = (outcome: string, target: string | undefined): void =>
-      audit.write({ ...who(caller), procedure, peer, ...(target ? { target } : {}), outcome });
+      audit.write({ ...who(caller), procedure, namespace, peer, ...(target ? { target } : {}), outcome });
     try {
       const res = await next(req);
       // A stream is refused or served in its messages (a worker's hello is checked there): record how it started.

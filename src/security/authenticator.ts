@@ -17,6 +17,7 @@
  *   const result = await auth.authenticate(req.header.get("authorization"), peer);
  *   if (!result.ok) throw new ConnectError(result.message, Code.Unauthenticated);
  */
+import { ALL_NAMESPACES } from "../engine/namespace.js";
 import { parseApiKey, sameHash, sha256 } from "./api-key.js";
 import type { Principal } from "./principal.js";
 import type { Role } from "./roles.js";
@@ -28,6 +29,7 @@ export interface StoredKey {
   sha256: Uint8Array;
   role: Role;
   actionPatterns: readonly string[];
+  namespaces: readonly string[];
   revoked: boolean;
 }
 
@@ -95,7 +97,10 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
       const token = bearerToken(header);
       if (typeof token !== "string") return refuse(peer, token.problem);
       if (adminHash !== undefined && sameHash(sha256(token), adminHash)) {
-        return { ok: true, principal: { keyId: "bootstrap", role: "admin", actionPatterns: [] } };
+        return {
+          ok: true,
+          principal: { keyId: "bootstrap", role: "admin", actionPatterns: [], namespaces: [ALL_NAMESPACES] },
+        };
       }
       const parsed = parseApiKey(token);
       if (parsed === undefined) return refuse(peer, "this is not a Weft API key (they look like weft_<id>_<secret>)");
@@ -124,7 +129,8 @@ export function createAuthenticator(opts: AuthenticatorOptions): Authenticator {
       }
       if (key.revoked) return fail(`API key ${key.id} has been revoked`, key.id);
       if (charged) opts.throttle.refund(peer, now());
-      return { ok: true, principal: { keyId: key.id, role: key.role, actionPatterns: key.actionPatterns } };
+      const { id: keyId, role, actionPatterns, namespaces } = key;
+      return { ok: true, principal: { keyId, role, actionPatterns, namespaces } };
     },
   };
 }

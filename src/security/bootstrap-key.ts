@@ -8,6 +8,7 @@
  * @example
  *   await ensureFirstKey(store.access, (line) => process.stderr.write(line));
  */
+import { ALL_NAMESPACES } from "../engine/namespace.js";
 import type { AccessStore } from "../store/index.js";
 import { newApiKey } from "./api-key.js";
 
@@ -26,6 +27,7 @@ export async function ensureFirstKey(access: AccessStore, print: (text: string) 
     name: "first admin key",
     role: "admin",
     actionPatterns: [],
+    namespaces: [ALL_NAMESPACES],
   });
   print(
     [

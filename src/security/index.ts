@@ -18,14 +18,16 @@ import { createAuthInterceptor } from "./auth-interceptor.js";
 import { createAuthenticator, type StoredKey } from "./authenticator.js";
 import { ensureFirstKey } from "./bootstrap-key.js";
 import { isRole } from "./roles.js";
+import { createNamespaceInterceptor } from "./namespace.js";
 import { createAuthThrottle } from "./throttle.js";
 
 export { resolveAuthMode, isLoopback } from "./auth-mode.js";
-export { principalKey, type Principal } from "./principal.js";
+export { namespaceKey, principalKey, type Principal } from "./principal.js";
+export { NAMESPACE_HEADER } from "./namespace.js";
 export { actionsOutside } from "./action-patterns.js";
 
 export interface AccessControl {
-  /** Empty when auth is off. */
+  /** With keys: authentication, roles, namespaces, audit; without: the namespace header only. */
   interceptors: Interceptor[];
   close(): Promise<void>;
 }
@@ -45,7 +47,7 @@ export async function startAccessControl(opts: {
   /** How long a replica trusts a key it read (default 1000 ms). */
   keyCacheMs?: number;
 }): Promise<AccessControl> {
-  if (opts.mode === "none") return { interceptors: [], close: () => Promise.resolve() };
+  if (opts.mode === "none") return { interceptors: [createNamespaceInterceptor()], close: () => Promise.resolve() };
   const { access, logger } = opts;
   if (opts.adminKey === undefined) {
     const id = await ensureFirstKey(access, opts.print);
@@ -76,6 +78,7 @@ function storedKey(row: Awaited<ReturnType<AccessStore["findKey"]>>): StoredKey 
     sha256: row.sha256,
     role: row.role,
     actionPatterns: row.actionPatterns,
+    namespaces: row.namespaces,
     revoked: row.revokedAt !== undefined,
   };
 }

@@ -8,6 +8,7 @@
  *   if (caller && !allowsActions(caller, actions)) throw denied();
  */
 import { createContextKey } from "@connectrpc/connect";
+import { DEFAULT_NAMESPACE } from "../engine/namespace.js";
 import type { Role } from "./roles.js";
 
 export interface Principal {
@@ -16,9 +17,14 @@ export interface Principal {
   role: Role;
   /** Worker keys: the actions they may serve. */
   actionPatterns: readonly string[];
+  /** The namespaces the key may act in; `*` is every one. */
+  namespaces: readonly string[];
 }
 
 export const principalKey = createContextKey<Principal | undefined>(undefined, { description: "weft caller" });
+
+/** The namespace the call acts in (`namespace.ts` chooses it); `default` until then. */
+export const namespaceKey = createContextKey<string>(DEFAULT_NAMESPACE, { description: "weft namespace" });
 
 /** The client's address (IPv4, IPv6, or "" when unknown), set by the HTTP layer; read on demand. */
 export const peerKey = createContextKey<() => string>(() => "", { description: "weft client address" });

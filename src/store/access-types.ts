@@ -16,6 +16,8 @@ export interface ApiKeyRecord {
   /** One of the roles of `src/security/roles.ts`. */
   role: string;
   actionPatterns: string[];
+  /** The namespaces the key may act in; `*` is every one. */
+  namespaces: string[];
   createdBy?: string;
   createdAt: Date;
   revokedAt?: Date;
@@ -29,6 +31,7 @@ export interface NewApiKeyRow {
   name: string;
   role: string;
   actionPatterns: string[];
+  namespaces: string[];
   createdBy?: string;
 }
 
@@ -38,6 +41,8 @@ export interface AuditEventRecord {
   keyId?: string;
   role?: string;
   procedure: string;
+  /** The namespace the call acted in (absent when refused before one was chosen). */
+  namespace?: string;
   target?: string;
   outcome: string;
   peer?: string;

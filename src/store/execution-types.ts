@@ -13,6 +13,7 @@ export interface ClaimedTask {
   taskId: string;
   runId: string;
   stepId: string;
+  namespace: string;
   workflowId: string;
   action: string;
   input: JsonValue;
@@ -57,6 +58,8 @@ export type StoreSignal =
 /** What `claimTasks` is asked for. */
 export interface ClaimOptions {
   workerId: string;
+  /** The worker's namespace; undefined claims in every namespace (the in-process built-ins). */
+  namespace: string | undefined;
   actions: string[];
   limit: number;
   /** Also read each run's `traceparent` (only a tracing server asks: the claim statement is unchanged without). */

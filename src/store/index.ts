@@ -26,4 +26,5 @@ export { isUuid, parseTaskId, taskIdOf } from "./task-id.js";
 export { decodePageToken, encodePageToken, RUN_ID_PATTERN, WORKFLOW_ID_PATTERN } from "./reads/page-token.js";
 export { isDatabaseUnavailable } from "./db/unavailable.js";
 export { openStore } from "./db/open.js";
+export { vacuumWarning, type VacuumSettings } from "./db/vacuum-settings.js";
 export { migrateWhenReachable, type MigrateWhenReachableOptions } from "./db/migrate-when-reachable.js";

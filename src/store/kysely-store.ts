@@ -23,6 +23,7 @@ import { NO_STORE_OBSERVER, type CommitFacts, type StoreObserver, type StoreStat
 import { retryRun } from "./writes/retry-run.js";
 import { getRun, getRunHistory, listRuns } from "./reads/run-queries.js";
 import type { Database } from "./db/schema.js";
+import { readVacuumSettings, type VacuumSettings } from "./db/vacuum-settings.js";
 import { createLocalSignalBus, type SignalBus } from "./signals/signal-bus.js";
 import { nextDueTime, readyTaskCounts, runEventsAfter, runningTasks, timedOutTasks } from "./reads/task-queries.js";
 import { timeOutRuns } from "./writes/time-out-runs.js";
@@ -65,6 +66,8 @@ export interface KyselyStoreOptions {
   maxPayloadBytes?: number;
   /** Told about each write's duration, batch size and committed facts (the metrics); default none. */
   observer?: StoreObserver;
+  /** Embedded PGlite: no autovacuum to check. */
+  embedded?: boolean;
 }
 
 /**
@@ -84,6 +87,7 @@ export class KyselyStore implements Store {
   readonly #random: (() => number) | undefined;
   readonly #limits: { maxPayloadBytes?: number };
   readonly #observer: StoreObserver;
+  readonly #embedded: boolean;
   /** API keys and the audit trail. */
   readonly access: AccessStore;
 
@@ -101,6 +105,7 @@ export class KyselyStore implements Store {
     this.#random = options.random;
     this.#limits = options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {};
     this.#observer = options.observer ?? NO_STORE_OBSERVER;
+    this.#embedded = options.embedded ?? false;
     this.access = createAccessStore(db);
   }
 
@@ -146,24 +151,28 @@ export class KyselyStore implements Store {
     }
   }
 
+  async vacuumSettings(): Promise<VacuumSettings | undefined> {
+    return this.#embedded ? undefined : readVacuumSettings(this.db);
+  }
+
   createWorkflow(input: CreateWorkflowInput): Promise<{ workflow: WorkflowRecord; created: boolean }> {
     return createWorkflow(this.db, input);
   }
 
-  getWorkflow(id: string, version?: number): Promise<WorkflowRecord | undefined> {
-    return getWorkflow(this.db, id, version);
+  getWorkflow(namespace: string, id: string, version?: number): Promise<WorkflowRecord | undefined> {
+    return getWorkflow(this.db, namespace, id, version);
   }
 
-  listWorkflowVersions(id: string): Promise<number[]> {
-    return listWorkflowVersions(this.db, id);
+  listWorkflowVersions(namespace: string, id: string): Promise<number[]> {
+    return listWorkflowVersions(this.db, namespace, id);
   }
 
-  listWorkflows(opts: { pageSize: number; pageToken?: string }): Promise<Page<WorkflowRecord>> {
+  listWorkflows(opts: { namespace: string; pageSize: number; pageToken?: string }): Promise<Page<WorkflowRecord>> {
     return listWorkflows(this.db, opts);
   }
 
-  deleteWorkflow(id: string): Promise<boolean> {
-    return deleteWorkflow(this.db, id);
+  deleteWorkflow(namespace: string, id: string): Promise<boolean> {
+    return deleteWorkflow(this.db, namespace, id);
   }
 
   async triggerRuns(inputs: TriggerInput[]): Promise<TriggerResult[]> {
@@ -177,6 +186,7 @@ export class KyselyStore implements Store {
   }
 
   listRuns(opts: {
+    namespace: string;
     workflowId?: string;
     status?: RunStatus;
     pageSize: number;
@@ -189,8 +199,8 @@ export class KyselyStore implements Store {
     return getRunHistory(this.db, runId);
   }
 
-  eventListeners(name: string): Promise<LiveWorkflow[]> {
-    return eventListeners(this.db, name);
+  eventListeners(namespace: string, name: string): Promise<LiveWorkflow[]> {
+    return eventListeners(this.db, namespace, name);
   }
 
   scheduledWorkflows(): Promise<LiveWorkflow[]> {
@@ -249,7 +259,7 @@ export class KyselyStore implements Store {
     return (await this.#mutate("retry_run", () => retryRun(this.db, runId, deps))).result;
   }
 
-  readyTaskCounts(): Promise<{ action: string; count: number }[]> {
+  readyTaskCounts(): Promise<{ namespace: string; action: string; count: number }[]> {
     return readyTaskCounts(this.db);
   }
 

@@ -10,6 +10,7 @@
 import type { Failure, JsonValue, RunStatus, StepStatus, WorkflowDef } from "../engine/model.js";
 
 export interface WorkflowRecord {
+  namespace: string;
   id: string;
   version: number;
   /** The spec exactly as clients see it (proto JSON of `weft.v1.WorkflowSpec`). */
@@ -37,6 +38,7 @@ export interface StepRunRecord {
 
 export interface RunRecord {
   id: string;
+  namespace: string;
   workflowId: string;
   workflowVersion: number;
   status: RunStatus;
@@ -72,6 +74,7 @@ export interface RunEventRecord {
 export interface WebhookDelivery {
   id: string;
   runId: string;
+  namespace: string;
   workflowId: string;
   workflowVersion: number;
   kind: "run.finished" | "run.failed" | "step.finished";
@@ -101,6 +104,7 @@ export interface WebhookAttempt {
 }
 
 export interface CreateWorkflowInput {
+  namespace: string;
   id: string;
   spec: JsonValue;
   def: WorkflowDef;
@@ -109,6 +113,7 @@ export interface CreateWorkflowInput {
 }
 
 export interface TriggerInput {
+  namespace: string;
   workflowId: string;
   /** 0 or undefined = latest. */
   version?: number;
@@ -130,6 +135,7 @@ export interface Page<T> {
 
 /** The latest version of a live workflow, as triggers need it. */
 export interface LiveWorkflow {
+  namespace: string;
   workflowId: string;
   version: number;
   def: WorkflowDef;

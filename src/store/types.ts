@@ -9,6 +9,7 @@
  */
 import type { RunStatus } from "../engine/model.js";
 import type { AccessStore } from "./access-types.js";
+import type { VacuumSettings } from "./db/vacuum-settings.js";
 import type { ExecutionStore } from "./execution-types.js";
 import type {
   CreateWorkflowInput,
@@ -38,40 +39,44 @@ export interface Store extends ExecutionStore {
   migrate(): Promise<void>;
   /** True when the database answers and every migration is applied. */
   ready(): Promise<boolean>;
+  /** Whether autovacuum looks after the tables; undefined on embedded PGlite, which runs none. */
+  vacuumSettings(): Promise<VacuumSettings | undefined>;
   createWorkflow(input: CreateWorkflowInput): Promise<{ workflow: WorkflowRecord; created: boolean }>;
-  /** A live (not deleted) workflow; version 0/undefined = latest. */
-  getWorkflow(id: string, version?: number): Promise<WorkflowRecord | undefined>;
-  listWorkflowVersions(id: string): Promise<number[]>;
-  /** Latest version of each live workflow, ordered by id. */
-  listWorkflows(opts: { pageSize: number; pageToken?: string }): Promise<Page<WorkflowRecord>>;
-  /** False when no live workflow has that id. */
-  deleteWorkflow(id: string): Promise<boolean>;
+  /** A live (not deleted) workflow of the namespace; version 0/undefined = latest. */
+  getWorkflow(namespace: string, id: string, version?: number): Promise<WorkflowRecord | undefined>;
+  listWorkflowVersions(namespace: string, id: string): Promise<number[]>;
+  /** Latest version of each live workflow of the namespace, ordered by id. */
+  listWorkflows(opts: { namespace: string; pageSize: number; pageToken?: string }): Promise<Page<WorkflowRecord>>;
+  /** False when no live workflow of the namespace has that id. */
+  deleteWorkflow(namespace: string, id: string): Promise<boolean>;
   /**
    * Records runs, their steps and first history events in one transaction.
-   * A repeated idempotency key (per workflow) returns the first run, also under concurrency.
+   * A repeated idempotency key (per namespace and workflow) returns the first run, also under concurrency.
    * Initial step states come from the planner: QUEUED roots carry their rendered input;
    * a run the plan settles at once is stored finished. Signals `queued` and `run`.
    */
   triggerRuns(inputs: TriggerInput[]): Promise<TriggerResult[]>;
+  /** A run by id, in any namespace (the caller checks `namespace`). */
   getRun(id: string): Promise<RunRecord | undefined>;
-  /** Newest first. */
+  /** The namespace's runs, newest first. */
   listRuns(opts: {
+    namespace: string;
     workflowId?: string;
     status?: RunStatus;
     pageSize: number;
     pageToken?: string;
   }): Promise<Page<RunRecord>>;
   getRunHistory(runId: string): Promise<RunEventRecord[]>;
-  /** Latest versions of live workflows listening for the event (by `on.events` or `on.eventTriggers`). */
-  eventListeners(name: string): Promise<LiveWorkflow[]>;
-  /** Latest versions of live workflows with cron schedules. */
+  /** Latest versions of the namespace's live workflows listening for the event (by `on.events` or `on.eventTriggers`). */
+  eventListeners(namespace: string, name: string): Promise<LiveWorkflow[]>;
+  /** Latest versions of live workflows with cron schedules, in every namespace. */
   scheduledWorkflows(): Promise<LiveWorkflow[]>;
   /** Due run-webhook deliveries from the outbox, leased to this caller for `leaseMs`. */
   claimWebhookDeliveries(limit: number, leaseMs: number): Promise<WebhookDelivery[]>;
   /** Records a delivery attempt (and a WEBHOOK history event). */
   finishWebhookDelivery(attempt: WebhookAttempt): Promise<void>;
-  /** Ready tasks (QUEUED and due) per action: one grouped query, for the queue-depth gauge. */
-  readyTaskCounts(): Promise<{ action: string; count: number }[]>;
+  /** Ready tasks (QUEUED and due) per namespace and action: one grouped query, for the queue-depth gauge. */
+  readyTaskCounts(): Promise<{ namespace: string; action: string; count: number }[]>;
   /** Ends the signal listener, then the database connections. */
   close(): Promise<void>;
 }

@@ -1,12 +1,12 @@
 /**
- * The Python example worker (grpcio, stubs generated from proto/) against a
+ * The Python example worker (the weft-sdk package on grpcio) against a
  * real server process on Postgres and Redis: a three-step run with data
  * passing, a non-retryable error reported with its type, heartbeats keeping
  * a long task's lease, cancellation pushed down the stream, a reconnect to a
  * restarted server, and a drain on SIGTERM.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -20,13 +20,7 @@ import {
   type WeftClient,
 } from "../../sdk/index.js";
 import { createTestDatabase, requirePostgres, type TestDatabase } from "../support/db.js";
-import {
-  PYTHON,
-  generatePythonStubs,
-  requirePythonGrpc,
-  startPythonWorker,
-  type PythonWorker,
-} from "../support/python-worker.js";
+import { PYTHON, requirePythonGrpc, startPythonWorker, type PythonWorker } from "../support/python-worker.js";
 import { redisUrl, requireRedis } from "../support/redis.js";
 import { startServerProcess, type ServerProcess } from "../support/server-process.js";
 
@@ -54,24 +48,20 @@ function steps(
 describe.skipIf(!hasPostgres || !hasRedis || !hasPython)("the Python worker", () => {
   let db: TestDatabase;
   let server: ServerProcess;
-  let stubs: string;
   let worker: PythonWorker;
   let weft: WeftClient;
   const serverEnv = () => ({ DATABASE_URL: db.url, REDIS_URL: redisUrl() });
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    [server, stubs] = await Promise.all([
-      startServerProcess({ env: serverEnv(), args: ["--shutdown-grace-ms", "2000"] }),
-      generatePythonStubs(),
-    ]);
+    server = await startServerProcess({ env: serverEnv(), args: ["--shutdown-grace-ms", "2000"] });
     weft = createWeftClient(server.url);
     for (const file of ["words.yaml", "sleep.yaml"]) {
       await weft.workflows.createWorkflow({
         source: { case: "yaml", value: readFileSync(resolve(DIR, file), "utf8") },
       });
     }
-    worker = startPythonWorker({ address: server.url, stubs, name: "py-e2e", slots: 4 });
+    worker = startPythonWorker({ address: server.url, name: "py-e2e", slots: 4 });
     await worker.waitFor((e) => e.event === "welcome", 30_000);
   }, 120_000);
 
@@ -80,7 +70,6 @@ describe.skipIf(!hasPostgres || !hasRedis || !hasPython)("the Python worker", ()
     weft?.close();
     await server?.stop();
     await db?.drop();
-    if (stubs) rmSync(stubs, { recursive: true, force: true });
   });
 
   it("runs tokenize → count → report, each step getting the output of the one before", async () => {

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RunStatus, Worker, createWeftClient, triggerAndWait, valueToJson, type TlsFiles } from "../../sdk/index.js";
 import { grpcClients } from "../support/clients.js";
 import { weftDescriptorSet } from "../support/descriptor-set.js";
-import { generatePythonStubs, requirePythonGrpc, startPythonWorker } from "../support/python-worker.js";
+import { requirePythonGrpc, startPythonWorker } from "../support/python-worker.js";
 import { startServerProcess, type ServerProcess } from "../support/server-process.js";
 import { createTestCertificates, type TestCertificates } from "../support/tls-certs.js";
 
@@ -67,15 +67,13 @@ function httpsGet(url: string, opts: https.RequestOptions): Promise<{ status: nu
   });
 }
 
-/** Defines a one-step workflow, runs it with a TS worker holding `tls`, and returns the run's output. */
 /** The Python example worker over TLS (`tls` for the client and the worker alike) runs py-words to success. */
 async function runPythonWorker(url: string, tls: TlsFiles & { caFile: string }, name: string): Promise<void> {
-  const stubs = await generatePythonStubs();
   const weft = createWeftClient(url, tls);
   await weft.workflows.createWorkflow({
     source: { case: "yaml", value: readFileSync(resolve(PY_DIR, "words.yaml"), "utf8") },
   });
-  const worker = startPythonWorker({ address: url, stubs, name, tls });
+  const worker = startPythonWorker({ address: url, name, tls });
   try {
     await worker.waitFor((e) => e.event === "welcome", 30_000);
     const done = await triggerAndWait(weft, "py-words", { title: "Ode", text: "a b a" }, { timeoutMs: 30_000 });
@@ -86,6 +84,7 @@ async function runPythonWorker(url: string, tls: TlsFiles & { caFile: string }, 
   }
 }
 
+/** Defines a one-step workflow, runs it with a TS worker holding `tls`, and returns the run's output. */
 async function runWithWorker(url: string, tls: TlsFiles, id: string): Promise<unknown> {
   const weft = createWeftClient(url, tls);
   const worker = new Worker({ address: url, name: `${id}-worker`, logger: () => undefined, tls });

@@ -77,10 +77,10 @@ describe.each(backends(hasPostgres))("dispatcher claims on $name", ({ skip, fres
     });
     // Two streams of one worker pool, and a session of other actions (like the built-in runner).
     const workers = [
-      new WorkerSession("s1", "pool", [action], 10, {}),
-      new WorkerSession("s2", "pool", [action], 10, {}),
+      new WorkerSession("s1", "pool", [action], 10, {}, "default"),
+      new WorkerSession("s2", "pool", [action], 10, {}, "default"),
     ];
-    const others = new WorkerSession("s3", "other", [`${action}.other`], 10, {});
+    const others = new WorkerSession("s3", "other", [`${action}.other`], 10, {}, "default");
     return { ...counted, dispatcher, workers, others };
   }
 
@@ -102,7 +102,7 @@ describe.each(backends(hasPostgres))("dispatcher claims on $name", ({ skip, fres
         const othersBefore = claimed.filter((a) => a.includes(others.actions[0]!)).length;
         const RUNS = 10;
         for (let i = 0; i < RUNS; i++) {
-          await store.triggerRuns([{ workflowId: wf.id, input: i }]);
+          await store.triggerRuns([{ namespace: "default", workflowId: wf.id, input: i }]);
           const { session, task } = await next();
           expect((await dispatcher.submit(session, ok(task, i, session.id))).accepted).toBe(true);
           await sleep(100);
@@ -127,7 +127,9 @@ describe.each(backends(hasPostgres))("dispatcher claims on $name", ({ skip, fres
       for (const s of [...workers, others]) dispatcher.attach(s);
       const next = taskReader(workers);
       const RUNS = 60;
-      await store.triggerRuns(Array.from({ length: RUNS }, (_, i) => ({ workflowId: wf.id, input: i })));
+      await store.triggerRuns(
+        Array.from({ length: RUNS }, (_, i) => ({ namespace: "default", workflowId: wf.id, input: i })),
+      );
       dispatcher.wake();
       const done = new Set<string>();
       const bySession = new Map<string, number>();

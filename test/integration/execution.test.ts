@@ -52,6 +52,7 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
 
     const tasks = await store.claimTasks({
       workerId: "w1",
+      namespace: "default",
       actions: [`${wf.id}.a`, `${wf.id}.b`, `${wf.id}.c`],
       limit: 10,
     });
@@ -81,11 +82,18 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
       ["a", 1, "w1"],
       ["b", 1, "w1"],
     ]);
-    expect(await store.claimTasks({ workerId: "w1", actions: [`${wf.id}.a`, `${wf.id}.b`], limit: 10 })).toEqual([]);
+    expect(
+      await store.claimTasks({
+        workerId: "w1",
+        namespace: "default",
+        actions: [`${wf.id}.a`, `${wf.id}.b`],
+        limit: 10,
+      }),
+    ).toEqual([]);
 
     // Later claims get larger tokens.
     const [next] = await start(store, wf, [{ n: 5 }]);
-    const more = await store.claimTasks({ workerId: "w2", actions: [`${wf.id}.a`], limit: 10 });
+    const more = await store.claimTasks({ workerId: "w2", namespace: "default", actions: [`${wf.id}.a`], limit: 10 });
     expect(more.map((t) => t.runId)).toEqual([next]);
     expect(more[0]!.leaseToken > tasks[1]!.leaseToken).toBe(true);
   });
@@ -95,13 +103,20 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
     const b = workflow(uniqueId("lim-b"), { s: {} });
     const runsA = await start(store, a, [1, 2, 3, 4, 5]);
     await start(store, b, [1, 2, 3]);
-    expect(await store.claimTasks({ workerId: "w", actions: [], limit: 10 })).toEqual([]);
-    expect(await store.claimTasks({ workerId: "w", actions: [`${a.id}.s`], limit: 0 })).toEqual([]);
-    const first = await store.claimTasks({ workerId: "w", actions: [`${a.id}.s`], limit: 2 });
+    expect(await store.claimTasks({ workerId: "w", namespace: "default", actions: [], limit: 10 })).toEqual([]);
+    expect(await store.claimTasks({ workerId: "w", namespace: "default", actions: [`${a.id}.s`], limit: 0 })).toEqual(
+      [],
+    );
+    const first = await store.claimTasks({ workerId: "w", namespace: "default", actions: [`${a.id}.s`], limit: 2 });
     expect(first.map((t) => t.runId).sort()).toEqual(runsA.slice(0, 2).sort());
-    const rest = await store.claimTasks({ workerId: "w", actions: [`${a.id}.s`, "no.such.action"], limit: 10 });
+    const rest = await store.claimTasks({
+      workerId: "w",
+      namespace: "default",
+      actions: [`${a.id}.s`, "no.such.action"],
+      limit: 10,
+    });
     expect(rest.map((t) => t.runId).sort()).toEqual(runsA.slice(2).sort());
-    const fromB = await store.claimTasks({ workerId: "w", actions: [`${b.id}.s`], limit: 10 });
+    const fromB = await store.claimTasks({ workerId: "w", namespace: "default", actions: [`${b.id}.s`], limit: 10 });
     expect(fromB.every((t) => t.action === `${b.id}.s`)).toBe(true);
     expect(fromB).toHaveLength(3);
   });
@@ -116,7 +131,7 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
     const claimer = async (workerId: string) => {
       const got: ClaimedTask[] = [];
       for (;;) {
-        const batch = await store.claimTasks({ workerId, actions: [`${wf.id}.s`], limit: 7 });
+        const batch = await store.claimTasks({ workerId, namespace: "default", actions: [`${wf.id}.s`], limit: 7 });
         if (batch.length === 0) return got;
         got.push(...batch);
       }
@@ -137,17 +152,17 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
       c: { deps: ["b"], input: { total: "${ steps.b.sum * 2 }" } },
     });
     const [runId] = await start(store, wf, [{ k: "v" }]);
-    const [a] = await store.claimTasks({ workerId: "w1", actions: [`${wf.id}.a`], limit: 1 });
+    const [a] = await store.claimTasks({ workerId: "w1", namespace: "default", actions: [`${wf.id}.a`], limit: 1 });
     expect(await completeAll(store, [ok(a!, { x: 1 })])).toEqual([{ taskId: a!.taskId, accepted: true }]);
 
     let run = await store.getRun(runId!);
     expect(stepOf(run, "a")).toMatchObject({ status: "SUCCEEDED", output: { x: 1 }, attempts: 1 });
     expect(stepOf(run, "a").endedAt).toBeInstanceOf(Date);
     expect(stepOf(run, "b")).toMatchObject({ status: "QUEUED" });
-    const [b] = await store.claimTasks({ workerId: "w1", actions: [`${wf.id}.b`], limit: 1 });
+    const [b] = await store.claimTasks({ workerId: "w1", namespace: "default", actions: [`${wf.id}.b`], limit: 1 });
     expect(b?.input).toEqual({ input: { k: "v" }, steps: { a: { x: 1 } } });
     await completeAll(store, [ok(b!, { sum: 21 })]);
-    const [c] = await store.claimTasks({ workerId: "w1", actions: [`${wf.id}.c`], limit: 1 });
+    const [c] = await store.claimTasks({ workerId: "w1", namespace: "default", actions: [`${wf.id}.c`], limit: 1 });
     expect(c?.input).toEqual({ total: 42 });
     await completeAll(store, [ok(c!, null)]);
 
@@ -214,7 +229,7 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
   it.skipIf(skip)("refuses a stale token without changing the step", async () => {
     const wf = workflow(uniqueId("stale"), { a: {}, b: { deps: ["a"] } });
     const [runId] = await start(store, wf, [null]);
-    const [task] = await store.claimTasks({ workerId: "w1", actions: [`${wf.id}.a`], limit: 1 });
+    const [task] = await store.claimTasks({ workerId: "w1", namespace: "default", actions: [`${wf.id}.a`], limit: 1 });
     const wrong = { ...ok(task!, "nope", "w-old"), leaseToken: task!.leaseToken + 1000n };
     const [result] = await store.completeTasks([wrong]);
     expect(result).toMatchObject({ taskId: task!.taskId, accepted: false });
@@ -248,7 +263,7 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
     });
     const [runId] = await start(store, wf, [null]);
     const action = `${wf.id}.a`;
-    let [task] = await store.claimTasks({ workerId: "w1", actions: [action], limit: 1 });
+    let [task] = await store.claimTasks({ workerId: "w1", namespace: "default", actions: [action], limit: 1 });
     for (let attempt = 1; attempt <= 2; attempt++) {
       expect(task?.attempt).toBe(attempt);
       const failedAt = Date.now();
@@ -270,10 +285,10 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
       const due = await store.nextDueTime();
       expect(due).toBeInstanceOf(Date);
       // Not claimable before it is due.
-      expect(await store.claimTasks({ workerId: "w1", actions: [action], limit: 1 })).toEqual([]);
+      expect(await store.claimTasks({ workerId: "w1", namespace: "default", actions: [action], limit: 1 })).toEqual([]);
       [task] = await eventually(
         async () => {
-          const got = await store.claimTasks({ workerId: "w1", actions: [action], limit: 1 });
+          const got = await store.claimTasks({ workerId: "w1", namespace: "default", actions: [action], limit: 1 });
           return got.length > 0 ? got : undefined;
         },
         5_000,
@@ -336,16 +351,16 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
       b: { deps: ["a"], input: { s: "${ 'x\\u0000y' }" } },
     });
     const [run2] = await start(store, wf2, [null]);
-    const [t2] = await store.claimTasks({ workerId: "w1", actions: [`${wf2.id}.a`], limit: 1 });
+    const [t2] = await store.claimTasks({ workerId: "w1", namespace: "default", actions: [`${wf2.id}.a`], limit: 1 });
     await completeAll(store, [failed(t2!, "E", "bad\u0000message")]);
     expect(stepOf(await store.getRun(run2!), "a")).toMatchObject({
       status: "FAILED",
       error: { type: "INVALID_OUTPUT" },
     });
     const [run3] = await store
-      .triggerRuns([{ workflowId: wf2.id, input: null }])
+      .triggerRuns([{ namespace: "default", workflowId: wf2.id, input: null }])
       .then((r) => r.map((x) => (x.ok ? x.runId : "")));
-    const [t3] = await store.claimTasks({ workerId: "w1", actions: [`${wf2.id}.a`], limit: 1 });
+    const [t3] = await store.claimTasks({ workerId: "w1", namespace: "default", actions: [`${wf2.id}.a`], limit: 1 });
     await completeAll(store, [ok(t3!, 1)]);
     const finished = await store.getRun(run3!);
     expect(stepOf(finished, "b")).toMatchObject({ status: "FAILED", error: { type: "INVALID_INPUT" } });
@@ -377,7 +392,7 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
   it.skipIf(skip)("cancels a run: running tasks returned, their late results stale", async () => {
     const wf = workflow(uniqueId("cancel"), { a: {}, b: {}, c: { deps: ["a"] } });
     const [runId] = await start(store, wf, [null]);
-    const [a] = await store.claimTasks({ workerId: "w9", actions: [`${wf.id}.a`], limit: 1 });
+    const [a] = await store.claimTasks({ workerId: "w9", namespace: "default", actions: [`${wf.id}.a`], limit: 1 });
     const seen: StoreSignal[] = [];
     const off = await store.onSignal((s) => seen.push(s));
     const result = await store.cancelRun(runId!, "stop\u0000it");
@@ -388,7 +403,9 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
     expect(seen).toContainEqual({ kind: "cancel", tasks: result!.running, reason: "stop\uFFFDit" });
     expect(seen).toContainEqual({ kind: "run", runIds: [runId] });
     // b was QUEUED: it is gone from the queue.
-    expect(await store.claimTasks({ workerId: "w1", actions: [`${wf.id}.b`], limit: 5 })).toEqual([]);
+    expect(await store.claimTasks({ workerId: "w1", namespace: "default", actions: [`${wf.id}.b`], limit: 5 })).toEqual(
+      [],
+    );
     const [late] = await store.completeTasks([ok(a!, "too late")]);
     expect(late?.accepted).toBe(false);
     expect(stepOf(await store.getRun(runId!), "a")).toMatchObject({ status: "CANCELLED" });
@@ -403,9 +420,9 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
   it.skipIf(skip)("retries a failed run keeping the succeeded steps", async () => {
     const wf = workflow(uniqueId("rerun"), { a: {}, b: { deps: ["a"] }, c: { deps: ["b"] } });
     const [runId] = await start(store, wf, [{ v: 1 }]);
-    const [a] = await store.claimTasks({ workerId: "w1", actions: [`${wf.id}.a`], limit: 1 });
+    const [a] = await store.claimTasks({ workerId: "w1", namespace: "default", actions: [`${wf.id}.a`], limit: 1 });
     await completeAll(store, [ok(a!, { a: true })]);
-    const [b] = await store.claimTasks({ workerId: "w1", actions: [`${wf.id}.b`], limit: 1 });
+    const [b] = await store.claimTasks({ workerId: "w1", namespace: "default", actions: [`${wf.id}.b`], limit: 1 });
     expect(await store.retryRun(runId!)).toEqual({ error: "NOT_FINISHED" });
     await completeAll(store, [failed(b!, "BAD")]);
     let run = await store.getRun(runId!);
@@ -424,12 +441,12 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
     ]);
     expect(stepOf(retried.run, "a").output).toEqual({ a: true });
     expect(stepOf(retried.run, "b").error).toBeUndefined();
-    const [b2] = await store.claimTasks({ workerId: "w1", actions: [`${wf.id}.b`], limit: 1 });
+    const [b2] = await store.claimTasks({ workerId: "w1", namespace: "default", actions: [`${wf.id}.b`], limit: 1 });
     expect(b2).toMatchObject({ attempt: 1, input: { input: { v: 1 }, steps: { a: { a: true } } } });
     // The old attempt's token is stale.
     expect((await store.completeTasks([ok(b!, "old")]))[0]?.accepted).toBe(false);
     await completeAll(store, [ok(b2!, "b")]);
-    const [c] = await store.claimTasks({ workerId: "w1", actions: [`${wf.id}.c`], limit: 1 });
+    const [c] = await store.claimTasks({ workerId: "w1", namespace: "default", actions: [`${wf.id}.c`], limit: 1 });
     await completeAll(store, [ok(c!, "c")]);
     run = await store.getRun(runId!);
     expect(run).toMatchObject({ status: "SUCCEEDED", output: { c: "c" } });
@@ -448,7 +465,7 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
   it.skipIf(skip)("times out runs past their workflow timeout, and retries them with a fresh deadline", async () => {
     const wf = workflow(uniqueId("run-timeout"), { a: {}, b: {}, c: { deps: ["a", "b"] } }, { timeoutMs: 80 });
     const [runId, untouched] = await start(store, wf, [1, 2]);
-    const [a] = await store.claimTasks({ workerId: "w5", actions: [`${wf.id}.a`], limit: 1 });
+    const [a] = await store.claimTasks({ workerId: "w5", namespace: "default", actions: [`${wf.id}.a`], limit: 1 });
     expect(a?.runId).toBe(runId);
     expect((await store.timeOutRuns(new Date(Date.now() - 60_000), 100)).runIds).not.toContain(runId);
     await new Promise((resolve) => setTimeout(resolve, 150));
@@ -529,7 +546,7 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
       { kind: "run", runIds: [runId] },
     ]);
     seen.length = 0;
-    const [a] = await store.claimTasks({ workerId: "w1", actions: [`${wf.id}.a`], limit: 1 });
+    const [a] = await store.claimTasks({ workerId: "w1", namespace: "default", actions: [`${wf.id}.a`], limit: 1 });
     expect(seen).toEqual([{ kind: "run", runIds: [runId] }]);
     seen.length = 0;
     await completeAll(store, [ok(a!, 1)]);
@@ -568,7 +585,7 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
             "queued and run signals",
           );
           expect(seen.find((s) => s.kind === "queued")).toEqual({ kind: "queued", actions: [`${wf.id}.a`] });
-          await store.claimTasks({ workerId: "w1", actions: [`${wf.id}.a`], limit: 1 });
+          await store.claimTasks({ workerId: "w1", namespace: "default", actions: [`${wf.id}.a`], limit: 1 });
           await eventually(
             () => (seen.filter((s) => s.kind === "run" && s.runIds.includes(runId!)).length >= 2 ? true : undefined),
             5_000,
@@ -666,7 +683,7 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
       const beforeTrigger = statements;
       let t0 = performance.now();
       const triggered = await counting.triggerRuns(
-        Array.from({ length: n }, (_, i) => ({ workflowId: wf.id, input: { i } })),
+        Array.from({ length: n }, (_, i) => ({ namespace: "default", workflowId: wf.id, input: { i } })),
       );
       const triggerMs = performance.now() - t0;
       const triggerStatements = statements - beforeTrigger;
@@ -679,7 +696,12 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
       t0 = performance.now();
       for (;;) {
         let before = statements;
-        const tasks = await counting.claimTasks({ workerId: "bench", actions: [action], limit: 100 });
+        const tasks = await counting.claimTasks({
+          workerId: "bench",
+          namespace: "default",
+          actions: [action],
+          limit: 100,
+        });
         claimStatements += statements - before;
         if (tasks.length === 0) break;
         before = statements;
@@ -698,7 +720,12 @@ describe.each(backends(hasPostgres))("execution on $name", ({ name, skip, fresh 
         `[throughput ${name}] trigger ${n} runs in one batch: ${triggerMs.toFixed(0)} ms (${((n / triggerMs) * 1000).toFixed(0)} runs/s); ` +
           `claim+complete ${n} steps in batches of 100: ${loopMs.toFixed(0)} ms = ${((n / loopMs) * 1000).toFixed(0)} steps/s; per batch: ${perBatch}`,
       );
-      const runs = await counting.listRuns({ workflowId: wf.id, status: "SUCCEEDED", pageSize: 1000 });
+      const runs = await counting.listRuns({
+        namespace: "default",
+        workflowId: wf.id,
+        status: "SUCCEEDED",
+        pageSize: 1000,
+      });
       expect(runs.items).toHaveLength(1000);
     } finally {
       if (counting !== store) await counting.close();

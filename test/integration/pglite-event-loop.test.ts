@@ -32,7 +32,7 @@ it("gives the event loop a turn between queries", async () => {
   let doneWhenTimerFired: number | undefined;
   setTimeout(() => (doneWhenTimerFired = done), 0);
   for (let i = 0; i < chain; i++) {
-    await store.listWorkflowVersions("none");
+    await store.listWorkflowVersions("default", "none");
     done++;
   }
   expect(doneWhenTimerFired).toBeDefined();

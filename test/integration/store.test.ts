@@ -74,14 +74,14 @@ function defOf(id: string, steps: [string, string[]][], timeoutMs?: number): Wor
 function createInput(id: string, steps: [string, string[]][] = [["a", []]], tag = "v1", timeoutMs?: number) {
   const spec = { id, steps: steps.map(([s, d]) => ({ id: s, action: `act.${s}`, dependsOn: d })), tag };
   const specHash = createHash("sha256").update(JSON.stringify(spec)).digest("hex");
-  return { id, spec, def: defOf(id, steps, timeoutMs), specHash };
+  return { namespace: "default", id, spec, def: defOf(id, steps, timeoutMs), specHash };
 }
 
 async function allRuns(store: Store, workflowId: string): Promise<RunRecord[]> {
   const runs: RunRecord[] = [];
   let pageToken: string | undefined;
   do {
-    const page = await store.listRuns({ workflowId, pageSize: 1000, pageToken });
+    const page = await store.listRuns({ namespace: "default", workflowId, pageSize: 1000, pageToken });
     runs.push(...page.items);
     pageToken = page.next;
   } while (pageToken);
@@ -154,13 +154,13 @@ describe.each(backends)("store on $name", ({ name, skip, fresh }) => {
     );
     expect(v2).toMatchObject({ created: true, workflow: { version: 2 } });
 
-    expect((await store.getWorkflow(id))?.version).toBe(2);
-    expect((await store.getWorkflow(id, 0))?.version).toBe(2);
-    expect((await store.getWorkflow(id, 1))?.def.steps.map((s) => s.id)).toEqual(["a"]);
-    expect(await store.getWorkflow(id, 3)).toBeUndefined();
-    expect(await store.getWorkflow(uniqueId("missing"))).toBeUndefined();
-    expect(await store.listWorkflowVersions(id)).toEqual([1, 2]);
-    expect(await store.listWorkflowVersions(uniqueId("missing"))).toEqual([]);
+    expect((await store.getWorkflow("default", id))?.version).toBe(2);
+    expect((await store.getWorkflow("default", id, 0))?.version).toBe(2);
+    expect((await store.getWorkflow("default", id, 1))?.def.steps.map((s) => s.id)).toEqual(["a"]);
+    expect(await store.getWorkflow("default", id, 3)).toBeUndefined();
+    expect(await store.getWorkflow("default", uniqueId("missing"))).toBeUndefined();
+    expect(await store.listWorkflowVersions("default", id)).toEqual([1, 2]);
+    expect(await store.listWorkflowVersions("default", uniqueId("missing"))).toEqual([]);
   });
 
   it.skipIf(skip)("gives concurrent identical creates one version", async () => {
@@ -168,33 +168,33 @@ describe.each(backends)("store on $name", ({ name, skip, fresh }) => {
     const results = await Promise.all(Array.from({ length: 10 }, () => store.createWorkflow(createInput(id))));
     expect(results.filter((r) => r.created)).toHaveLength(1);
     expect(new Set(results.map((r) => r.workflow.version))).toEqual(new Set([1]));
-    expect(await store.listWorkflowVersions(id)).toEqual([1]);
+    expect(await store.listWorkflowVersions("default", id)).toEqual([1]);
   });
 
   it.skipIf(skip)("hides a deleted workflow and revives it on re-create", async () => {
     const id = uniqueId("del");
     await store.createWorkflow(createInput(id));
-    expect(await store.deleteWorkflow(id)).toBe(true);
-    expect(await store.deleteWorkflow(id)).toBe(false);
-    expect(await store.deleteWorkflow(uniqueId("missing"))).toBe(false);
-    expect(await store.getWorkflow(id)).toBeUndefined();
-    expect(await store.getWorkflow(id, 1)).toBeUndefined();
-    expect(await store.listWorkflowVersions(id)).toEqual([]);
-    const listed = await store.listWorkflows({ pageSize: 1000 });
+    expect(await store.deleteWorkflow("default", id)).toBe(true);
+    expect(await store.deleteWorkflow("default", id)).toBe(false);
+    expect(await store.deleteWorkflow("default", uniqueId("missing"))).toBe(false);
+    expect(await store.getWorkflow("default", id)).toBeUndefined();
+    expect(await store.getWorkflow("default", id, 1)).toBeUndefined();
+    expect(await store.listWorkflowVersions("default", id)).toEqual([]);
+    const listed = await store.listWorkflows({ namespace: "default", pageSize: 1000 });
     expect(listed.items.map((w) => w.id)).not.toContain(id);
-    const [trigger] = await store.triggerRuns([{ workflowId: id, input: null }]);
+    const [trigger] = await store.triggerRuns([{ namespace: "default", workflowId: id, input: null }]);
     expect(trigger).toMatchObject({ ok: false, reason: "WORKFLOW_NOT_FOUND" });
 
     // Same spec: the old version, live again.
     expect(await store.createWorkflow(createInput(id))).toMatchObject({ created: false, workflow: { version: 1 } });
-    expect((await store.getWorkflow(id))?.version).toBe(1);
+    expect((await store.getWorkflow("default", id))?.version).toBe(1);
     // Deleted again, re-created with a new spec: a new version.
-    await store.deleteWorkflow(id);
+    await store.deleteWorkflow("default", id);
     expect(await store.createWorkflow(createInput(id, [["z", []]], "v2"))).toMatchObject({
       created: true,
       workflow: { version: 2 },
     });
-    expect((await store.getWorkflow(id))?.version).toBe(2);
+    expect((await store.getWorkflow("default", id))?.version).toBe(2);
   });
 
   it.skipIf(skip)("starts a trigger on the version current when it commits, not the one it last saw", async () => {
@@ -203,7 +203,7 @@ describe.each(backends)("store on $name", ({ name, skip, fresh }) => {
     // what this store saw stale (as another replica's writes would).
     const id = uniqueId("stale");
     await store.createWorkflow(createInput(id));
-    const [first] = await store.triggerRuns([{ workflowId: id, input: null }]);
+    const [first] = await store.triggerRuns([{ namespace: "default", workflowId: id, input: null }]);
     if (!first?.ok) throw new Error("expected a run");
     expect((await store.getRun(first.runId))?.workflowVersion).toBe(1);
 
@@ -217,20 +217,20 @@ describe.each(backends)("store on $name", ({ name, skip, fresh }) => {
         "v2",
       ),
     );
-    const [second] = await store.triggerRuns([{ workflowId: id, input: null }]);
+    const [second] = await store.triggerRuns([{ namespace: "default", workflowId: id, input: null }]);
     if (!second?.ok) throw new Error("expected a run");
     expect(await store.getRun(second.runId)).toMatchObject({
       workflowVersion: 2,
       steps: [{ stepId: "a" }, { stepId: "b" }],
     });
-    const [pinned] = await store.triggerRuns([{ workflowId: id, version: 1, input: null }]);
+    const [pinned] = await store.triggerRuns([{ namespace: "default", workflowId: id, version: 1, input: null }]);
     if (!pinned?.ok) throw new Error("expected a run");
     expect((await store.getRun(pinned.runId))?.workflowVersion).toBe(1);
 
-    await store.deleteWorkflow(id);
+    await store.deleteWorkflow("default", id);
     const gone = await store.triggerRuns([
-      { workflowId: id, input: null },
-      { workflowId: id, version: 1, input: null },
+      { namespace: "default", workflowId: id, input: null },
+      { namespace: "default", workflowId: id, version: 1, input: null },
     ]);
     expect(gone).toMatchObject([
       { ok: false, reason: "WORKFLOW_NOT_FOUND" },
@@ -253,7 +253,7 @@ describe.each(backends)("store on $name", ({ name, skip, fresh }) => {
     let pageToken: string | undefined;
     let pages = 0;
     do {
-      const page = await store.listWorkflows({ pageSize: 100, pageToken });
+      const page = await store.listWorkflows({ namespace: "default", pageSize: 100, pageToken });
       sizes.push(page.items.length);
       seen.push(...page.items.map((w) => w.id));
       for (const w of page.items) if (w.id === ids[7]) expect(w.version).toBe(2);
@@ -271,12 +271,16 @@ describe.each(backends)("store on $name", ({ name, skip, fresh }) => {
   it.skipIf(skip)("refuses malformed page tokens", async () => {
     const bad = ["!!!", "YQ==", "a", encodePageToken("1-starts-with-digit"), encodePageToken("x".repeat(200))];
     for (const pageToken of bad) {
-      await expect(store.listWorkflows({ pageSize: 10, pageToken })).rejects.toBeInstanceOf(InvalidPageTokenError);
-      await expect(store.listRuns({ pageSize: 10, pageToken })).rejects.toBeInstanceOf(InvalidPageTokenError);
+      await expect(store.listWorkflows({ namespace: "default", pageSize: 10, pageToken })).rejects.toBeInstanceOf(
+        InvalidPageTokenError,
+      );
+      await expect(store.listRuns({ namespace: "default", pageSize: 10, pageToken })).rejects.toBeInstanceOf(
+        InvalidPageTokenError,
+      );
     }
-    await expect(store.listRuns({ pageSize: 10, pageToken: encodePageToken("wf-1") })).rejects.toBeInstanceOf(
-      InvalidPageTokenError,
-    );
+    await expect(
+      store.listRuns({ namespace: "default", pageSize: 10, pageToken: encodePageToken("wf-1") }),
+    ).rejects.toBeInstanceOf(InvalidPageTokenError);
   });
 
   it.skipIf(skip)("triggers a batch across workflows, results in input order", async () => {
@@ -291,10 +295,10 @@ describe.each(backends)("store on $name", ({ name, skip, fresh }) => {
     );
     const missing = uniqueId("missing");
     const results = await store.triggerRuns([
-      { workflowId: a, input: 1 },
-      { workflowId: missing, input: 2 },
-      { workflowId: b, input: 3 },
-      { workflowId: a, version: 9, input: 4 },
+      { namespace: "default", workflowId: a, input: 1 },
+      { namespace: "default", workflowId: missing, input: 2 },
+      { namespace: "default", workflowId: b, input: 3 },
+      { namespace: "default", workflowId: a, version: 9, input: 4 },
     ]);
     expect(results).toMatchObject([
       { ok: true, created: true },
@@ -331,8 +335,8 @@ describe.each(backends)("store on $name", ({ name, skip, fresh }) => {
       ),
     );
     const [pinned, latest] = await store.triggerRuns([
-      { workflowId: id, version: 1, input: null },
-      { workflowId: id, input: { n: 1 } },
+      { namespace: "default", workflowId: id, version: 1, input: null },
+      { namespace: "default", workflowId: id, input: { n: 1 } },
     ]);
     if (!pinned?.ok || !latest?.ok) throw new Error("expected runs");
 
@@ -378,10 +382,10 @@ describe.each(backends)("store on $name", ({ name, skip, fresh }) => {
     );
     await store.createWorkflow(createInput(other));
     const first = await store.triggerRuns([
-      { workflowId: id, input: 1, idempotencyKey: "k" },
-      { workflowId: id, input: 2, idempotencyKey: "k" },
-      { workflowId: other, input: 3, idempotencyKey: "k" },
-      { workflowId: id, input: 4 },
+      { namespace: "default", workflowId: id, input: 1, idempotencyKey: "k" },
+      { namespace: "default", workflowId: id, input: 2, idempotencyKey: "k" },
+      { namespace: "default", workflowId: other, input: 3, idempotencyKey: "k" },
+      { namespace: "default", workflowId: id, input: 4 },
     ]);
     expect(first.map((r) => r.ok && r.created)).toEqual([true, false, true, true]);
     const [k1, k2, kOther] = first;
@@ -390,8 +394,8 @@ describe.each(backends)("store on $name", ({ name, skip, fresh }) => {
     expect(kOther.runId).not.toBe(k1.runId);
 
     const again = await store.triggerRuns([
-      { workflowId: id, input: 5, idempotencyKey: "k" },
-      { workflowId: id, input: 6, idempotencyKey: "new" },
+      { namespace: "default", workflowId: id, input: 5, idempotencyKey: "k" },
+      { namespace: "default", workflowId: id, input: 6, idempotencyKey: "new" },
     ]);
     expect(again).toMatchObject([
       { ok: true, runId: k1.runId, created: false },
@@ -408,7 +412,9 @@ describe.each(backends)("store on $name", ({ name, skip, fresh }) => {
     const id = uniqueId("idem-race");
     await store.createWorkflow(createInput(id));
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => store.triggerRuns([{ workflowId: id, input: i, idempotencyKey: "once" }])),
+      Array.from({ length: 20 }, (_, i) =>
+        store.triggerRuns([{ namespace: "default", workflowId: id, input: i, idempotencyKey: "once" }]),
+      ),
     );
     const flat = results.flat();
     expect(flat.every((r) => r.ok)).toBe(true);
@@ -427,15 +433,15 @@ describe.each(backends)("store on $name", ({ name, skip, fresh }) => {
     const ids: string[] = [];
     for (let i = 0; i < 7; i++) {
       const [r] = await store.triggerRuns([
-        { workflowId: id, input: i },
-        { workflowId: other, input: i },
+        { namespace: "default", workflowId: id, input: i },
+        { namespace: "default", workflowId: other, input: i },
       ]);
       if (r?.ok) ids.push(r.runId);
     }
     const seen: RunRecord[] = [];
     let pageToken: string | undefined;
     do {
-      const page = await store.listRuns({ workflowId: id, pageSize: 3, pageToken });
+      const page = await store.listRuns({ namespace: "default", workflowId: id, pageSize: 3, pageToken });
       expect(page.items.length).toBeLessThanOrEqual(3);
       seen.push(...page.items);
       pageToken = page.next;
@@ -444,9 +450,13 @@ describe.each(backends)("store on $name", ({ name, skip, fresh }) => {
     expect(seen.map((r) => r.input)).toEqual([6, 5, 4, 3, 2, 1, 0]);
     expect(seen.every((r) => r.steps.length === 0 && r.workflowId === id)).toBe(true);
 
-    expect((await store.listRuns({ workflowId: id, status: "PENDING", pageSize: 100 })).items).toHaveLength(7);
-    expect((await store.listRuns({ workflowId: id, status: "RUNNING", pageSize: 100 })).items).toHaveLength(0);
-    const newest = await store.listRuns({ status: "PENDING", pageSize: 2 });
+    expect(
+      (await store.listRuns({ namespace: "default", workflowId: id, status: "PENDING", pageSize: 100 })).items,
+    ).toHaveLength(7);
+    expect(
+      (await store.listRuns({ namespace: "default", workflowId: id, status: "RUNNING", pageSize: 100 })).items,
+    ).toHaveLength(0);
+    const newest = await store.listRuns({ namespace: "default", status: "PENDING", pageSize: 2 });
     expect(newest.items.map((r) => r.workflowId)).toEqual([other, id]);
     expect(newest.next).toBeDefined();
   });
@@ -466,7 +476,7 @@ describe.each(backends)("store on $name", ({ name, skip, fresh }) => {
       { nested: { list: [{ a: null }], s: "x" }, empty: {}, arr: [] },
       { unicode: "héllo wörld ✓ 日本語 🎉", quote: 'a"b\\c', newline: "l1\nl2" },
     ];
-    const results = await store.triggerRuns(inputs.map((input) => ({ workflowId: id, input })));
+    const results = await store.triggerRuns(inputs.map((input) => ({ namespace: "default", workflowId: id, input })));
     for (const [i, r] of results.entries()) {
       if (!r.ok) throw new Error(r.message);
       expect((await store.getRun(r.runId))?.input).toEqual(inputs[i]);
@@ -484,7 +494,9 @@ describe.each(backends)("store on $name", ({ name, skip, fresh }) => {
   it.skipIf(skip)("inserts a batch larger than one INSERT holds", { timeout: 120_000 }, async () => {
     const id = uniqueId("big");
     await store.createWorkflow(createInput(id));
-    const results = await store.triggerRuns(Array.from({ length: 4500 }, (_, i) => ({ workflowId: id, input: i })));
+    const results = await store.triggerRuns(
+      Array.from({ length: 4500 }, (_, i) => ({ namespace: "default", workflowId: id, input: i })),
+    );
     expect(results.every((r) => r.ok && r.created)).toBe(true);
     expect(await allRuns(store, id)).toHaveLength(4500);
     const last = results.at(-1);
@@ -496,15 +508,19 @@ describe.each(backends)("store on $name", ({ name, skip, fresh }) => {
   it.skipIf(skip)("keeps its data after close and reopen", { timeout: 120_000 }, async () => {
     const id = uniqueId("persist");
     await store.createWorkflow(createInput(id));
-    const [r] = await store.triggerRuns([{ workflowId: id, input: { kept: true }, idempotencyKey: "p" }]);
+    const [r] = await store.triggerRuns([
+      { namespace: "default", workflowId: id, input: { kept: true }, idempotencyKey: "p" },
+    ]);
     if (!r?.ok) throw new Error("expected a run");
     await store.close();
     await store.close(); // idempotent
     store = await db.open();
     expect(await store.ready()).toBe(true);
-    expect((await store.getWorkflow(id))?.version).toBe(1);
+    expect((await store.getWorkflow("default", id))?.version).toBe(1);
     expect(await store.getRun(r.runId)).toMatchObject({ input: { kept: true }, idempotencyKey: "p" });
-    const [again] = await store.triggerRuns([{ workflowId: id, input: null, idempotencyKey: "p" }]);
+    const [again] = await store.triggerRuns([
+      { namespace: "default", workflowId: id, input: null, idempotencyKey: "p" },
+    ]);
     expect(again).toMatchObject({ ok: true, runId: r.runId, created: false });
   });
 });

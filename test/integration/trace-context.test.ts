@@ -44,6 +44,7 @@ function recording(): { db: Kysely<Database>; queries: CompiledQuery[] } {
 function runRow(traceparent?: string): NewRunRow {
   return {
     id: "0193a000-0000-7000-8000-000000000001",
+    namespace: "default",
     workflow_id: "wf",
     workflow_version: 1,
     pinned: false,
@@ -61,7 +62,7 @@ function runRow(traceparent?: string): NewRunRow {
 describe("statements without tracing", () => {
   it("claims with the untraced statement, and names runs.traceparent only when asked", async () => {
     const { db, queries } = recording();
-    const opts = { workerId: "w1", actions: ["a"], limit: 10 };
+    const opts = { workerId: "w1", namespace: "default", actions: ["a"], limit: 10 };
     await claimTasks(db, opts, "origin");
     await claimTasks(db, { ...opts, traceparents: false }, "origin");
     await claimTasks(db, { ...opts, traceparents: true }, "origin");
@@ -95,8 +96,8 @@ describe.each(backends(hasPostgres))("the run's trace context on $name", ({ skip
     await store.createWorkflow(wf);
     const action = wf.def.steps[0]!.action;
     const [traced, untraced] = await store.triggerRuns([
-      { workflowId: wf.id, input: {}, traceparent: TRACEPARENT },
-      { workflowId: wf.id, input: {} },
+      { namespace: "default", workflowId: wf.id, input: {}, traceparent: TRACEPARENT },
+      { namespace: "default", workflowId: wf.id, input: {} },
     ]);
     if (!traced?.ok || !untraced?.ok) throw new Error("trigger failed");
     const rows = await store.db
@@ -109,7 +110,13 @@ describe.each(backends(hasPostgres))("the run's trace context on $name", ({ skip
       [untraced.runId]: null,
     });
 
-    const tasks = await store.claimTasks({ workerId: "w1", actions: [action], limit: 10, traceparents: true });
+    const tasks = await store.claimTasks({
+      workerId: "w1",
+      namespace: "default",
+      actions: [action],
+      limit: 10,
+      traceparents: true,
+    });
     const byRun = Object.fromEntries(tasks.map((t) => [t.runId, t.runTraceparent]));
     expect(byRun).toEqual({ [traced.runId]: TRACEPARENT, [untraced.runId]: undefined });
   });
@@ -117,8 +124,13 @@ describe.each(backends(hasPostgres))("the run's trace context on $name", ({ skip
   it.skipIf(skip)("is not read by a claim that does not ask", async () => {
     const wf = workflow(uniqueId("untraced-claim"), { a: {} });
     await store.createWorkflow(wf);
-    await store.triggerRuns([{ workflowId: wf.id, input: {}, traceparent: TRACEPARENT }]);
-    const tasks = await store.claimTasks({ workerId: "w1", actions: [wf.def.steps[0]!.action], limit: 10 });
+    await store.triggerRuns([{ namespace: "default", workflowId: wf.id, input: {}, traceparent: TRACEPARENT }]);
+    const tasks = await store.claimTasks({
+      workerId: "w1",
+      namespace: "default",
+      actions: [wf.def.steps[0]!.action],
+      limit: 10,
+    });
     expect(tasks).toHaveLength(1);
     expect(tasks[0]!.runTraceparent).toBeUndefined();
   });

@@ -82,6 +82,7 @@ const wid = (n: number) => `0190a000-0000-7000-8000-${String(n).padStart(12, "0"
 function entry(n: number, over: Partial<WorkerEntry> = {}): WorkerEntry {
   return {
     workerId: wid(n),
+    namespace: "default",
     name: `w${n % 2}`,
     actions: n % 2 === 0 ? ["even.a", "both"] : ["odd.a", "both"],
     slots: 4,

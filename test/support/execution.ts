@@ -158,7 +158,7 @@ export function workflow(
   };
   const spec = JSON.parse(JSON.stringify(def)) as JsonValue;
   const specHash = createHash("sha256").update(JSON.stringify(spec)).digest("hex");
-  return { id, spec, def, specHash };
+  return { namespace: "default", id, spec, def, specHash };
 }
 
 /**
@@ -171,7 +171,7 @@ export function workflow(
  */
 export async function start(store: KyselyStore, wf: CreateWorkflowInput, inputs: JsonValue[]): Promise<string[]> {
   await store.createWorkflow(wf);
-  const results = await store.triggerRuns(inputs.map((input) => ({ workflowId: wf.id, input })));
+  const results = await store.triggerRuns(inputs.map((input) => ({ namespace: "default", workflowId: wf.id, input })));
   return results.map((r) => {
     if (!r.ok) throw new Error(r.message);
     return r.runId;
@@ -214,7 +214,7 @@ export function failed(task: ClaimedTask, type: string, message = "boom", retrya
 export async function claimAll(store: KyselyStore, actions: string[], workerId = "w1"): Promise<ClaimedTask[]> {
   const all: ClaimedTask[] = [];
   for (;;) {
-    const batch = await store.claimTasks({ workerId, actions, limit: 100 });
+    const batch = await store.claimTasks({ workerId, namespace: "default", actions, limit: 100 });
     all.push(...batch);
     if (batch.length < 100) return all;
   }

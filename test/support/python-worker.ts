@@ -1,23 +1,20 @@
 /**
- * The Python example worker (examples/python-worker) for end-to-end tests:
- * whether Debian's grpcio is there, its stubs generated into a temporary
- * folder, and the worker as a child process whose JSON-line events can be
- * awaited.
+ * The Python example worker (examples/python-worker, on the weft-sdk package
+ * in sdk-python/, its generated stubs committed) for end-to-end tests:
+ * whether Debian's grpcio is there, and the worker as a child process whose
+ * JSON-line events can be awaited.
  *
- * Honest skipping: without python3-grpcio or protoc a local run skips, but
- * with `CI` set (where .ci/run installs them) the suite fails instead.
+ * Honest skipping: without python3-grpcio a local run skips, but with `CI`
+ * set (where .ci/run installs it) the suite fails instead.
  *
  * @example
  * ```ts
- * const stubs = await generatePythonStubs();
- * const worker = startPythonWorker({ address: server.url, stubs });
+ * const worker = startPythonWorker({ address: server.url });
  * await worker.waitFor((e) => e.event === "welcome");
  * await worker.stop(); // SIGTERM: drains, resolves with the exit code
  * ```
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
@@ -29,28 +26,17 @@ const DIR = join(ROOT, "examples/python-worker");
 export const PYTHON = "/usr/bin/python3";
 
 /**
- * Whether `/usr/bin/python3` imports grpc and protobuf and protoc with
- * grpc_python_plugin are on PATH. Missing: throws when `CI` is set, else false.
+ * Whether `/usr/bin/python3` imports grpc and protobuf. Missing: throws when
+ * `CI` is set, else false.
  */
 export async function requirePythonGrpc(): Promise<boolean> {
   try {
     await run(PYTHON, ["-c", "import grpc, google.protobuf"]);
-    await run("sh", ["-c", "command -v protoc && command -v grpc_python_plugin"]);
     return true;
   } catch (error) {
-    if (process.env.CI)
-      throw new Error("python3-grpcio, python3-protobuf, protoc and grpc_python_plugin are required in CI", {
-        cause: error,
-      });
+    if (process.env.CI) throw new Error("python3-grpcio and python3-protobuf are required in CI", { cause: error });
     return false;
   }
-}
-
-/** Runs examples/python-worker/generate.sh into a fresh temporary folder; returns it. */
-export async function generatePythonStubs(): Promise<string> {
-  const out = mkdtempSync(join(tmpdir(), "weft-py-stubs-"));
-  await run("bash", [join(DIR, "generate.sh"), out], { cwd: ROOT });
-  return out;
 }
 
 /** One line the worker printed: `{"event": "task", "task_id": …}`. */
@@ -74,7 +60,6 @@ export interface PythonWorker {
  */
 export function startPythonWorker(opts: {
   address: string;
-  stubs: string;
   name?: string;
   slots?: number;
   tls?: { caFile: string; certFile?: string; keyFile?: string };
@@ -101,7 +86,7 @@ export function startPythonWorker(opts: {
     ],
     {
       cwd: ROOT,
-      env: { ...process.env, WEFT_PY_STUBS: opts.stubs, PYTHONUNBUFFERED: "1" },
+      env: { ...process.env, PYTHONUNBUFFERED: "1" },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );

@@ -53,6 +53,7 @@ function setup() {
   const task: ClaimedTask = {
     taskId: "r1/a",
     runId: "r1",
+    namespace: "default",
     stepId: "a",
     workflowId: "wf",
     action: "hangs",

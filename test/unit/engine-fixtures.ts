@@ -37,7 +37,7 @@ export function step(stepId: string, status: LiveStep["status"], extra: Partial<
 /** A loaded run of workflow `w` v1 with input `{ n: 1 }`. */
 export function loadedRun(status: RunStatus, steps: LiveStep[], id = RUN_ID): LoadedRun {
   return {
-    run: { id, workflowId: "w", workflowVersion: 1, status, input: { n: 1 } },
+    run: { id, namespace: "default", workflowId: "w", workflowVersion: 1, status, input: { n: 1 } },
     steps: new Map(steps.map((s) => [s.stepId, s])),
   };
 }

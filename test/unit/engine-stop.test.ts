@@ -15,6 +15,7 @@ import { RUN_ID } from "./engine-fixtures.js";
 
 const OTHER = "0190a000-0000-7000-8000-000000000002";
 const run = (status: RunStatus, id = RUN_ID): LiveRun => ({
+  namespace: "default",
   id,
   workflowId: "w",
   workflowVersion: 1,

@@ -180,8 +180,28 @@ describe("authenticator", () => {
   const good = newApiKey();
   const revoked = newApiKey();
   const rows = new Map<string, StoredKey>([
-    [good.id, { id: good.id, sha256: good.sha256, role: "operator", actionPatterns: [], revoked: false }],
-    [revoked.id, { id: revoked.id, sha256: revoked.sha256, role: "admin", actionPatterns: [], revoked: true }],
+    [
+      good.id,
+      {
+        id: good.id,
+        sha256: good.sha256,
+        role: "operator",
+        actionPatterns: [],
+        namespaces: ["default"],
+        revoked: false,
+      },
+    ],
+    [
+      revoked.id,
+      {
+        id: revoked.id,
+        sha256: revoked.sha256,
+        role: "admin",
+        actionPatterns: [],
+        namespaces: ["default"],
+        revoked: true,
+      },
+    ],
   ]);
   const setup = (now = { t: 0 }) => {
     const lookups: string[] = [];
@@ -201,11 +221,11 @@ describe("authenticator", () => {
     const { auth } = setup();
     expect(await auth.authenticate(`Bearer ${good.secret}`, "p")).toEqual({
       ok: true,
-      principal: { keyId: good.id, role: "operator", actionPatterns: [] },
+      principal: { keyId: good.id, role: "operator", actionPatterns: [], namespaces: ["default"] },
     });
     expect(await auth.authenticate("bearer  a-bootstrap-key-of-at-least-32-characters", "p")).toMatchObject({
       ok: true,
-      principal: { keyId: "bootstrap", role: "admin" },
+      principal: { keyId: "bootstrap", role: "admin", namespaces: ["*"] },
     });
   });
 
@@ -289,7 +309,14 @@ describe("authenticator", () => {
     const forged = `weft_${good.id}_${"A".repeat(43)}`;
     expect(await auth.authenticate(`Bearer ${forged}`, "nat")).toMatchObject({ ok: false });
     const other = newApiKey();
-    rows.set(other.id, { id: other.id, sha256: other.sha256, role: "viewer", actionPatterns: [], revoked: false });
+    rows.set(other.id, {
+      id: other.id,
+      sha256: other.sha256,
+      role: "viewer",
+      actionPatterns: [],
+      namespaces: ["default"],
+      revoked: false,
+    });
     expect(await auth.authenticate(`Bearer ${other.secret}`, "nat")).toMatchObject({ ok: false, throttled: true });
     rows.delete(other.id);
     expect(lookups.slice(before)).toEqual([good.id]);

@@ -11,6 +11,7 @@ const task = (n: number): Outgoing => ({
   kind: "task",
   task: {
     taskId: `r/s${n}`,
+    namespace: "default",
     runId: "r",
     stepId: `s${n}`,
     workflowId: "wf",

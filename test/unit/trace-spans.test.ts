@@ -37,8 +37,8 @@ describe("tracing hooks", () => {
     let seen: TriggerInput[] = [];
     const headers = new Headers({ traceparent: `00-${TRACE_ID}-${CALLER}-01` });
     const inputs = [
-      { workflowId: "a", input: {} },
-      { workflowId: "b", input: {} },
+      { namespace: "default", workflowId: "a", input: {} },
+      { namespace: "default", workflowId: "b", input: {} },
     ];
     await triggers.trigger(
       inputs,
@@ -67,6 +67,7 @@ describe("tracing hooks", () => {
     const dispatch = createDispatchTracer(tracer);
     const task: ClaimedTask = {
       taskId: "t1",
+      namespace: "default",
       runId: "r1",
       stepId: "s1",
       workflowId: "wf",

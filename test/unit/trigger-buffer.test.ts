@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createTriggerBuffer } from "../../src/dispatch/trigger-buffer.js";
 import type { TriggerInput, TriggerResult } from "../../src/store/types.js";
 
-const input = (n: number): TriggerInput => ({ workflowId: "wf", input: { n } });
+const input = (n: number): TriggerInput => ({ namespace: "default", workflowId: "wf", input: { n } });
 const ok = (i: TriggerInput): TriggerResult => ({
   ok: true,
   runId: `run-${(i.input as { n: number }).n}`,

@@ -10,6 +10,7 @@ import type { Plan } from "../../src/engine/planner.js";
 import { DefCache } from "../../src/store/reads/def-cache.js";
 import { byIdempotencyKey, chunks, newRows, prepareRun, type PlannedRun } from "../../src/store/writes/trigger-rows.js";
 import { cachedVersions } from "../../src/store/writes/trigger-versions.js";
+import { storedInput } from "../../src/store/writes/stored-input.js";
 import { wf as engineWf, type StepSpec } from "./engine-fixtures.js";
 
 /** The engine tests' workflow fixture, with "noop" as every step's default action. */
@@ -21,7 +22,7 @@ const wf = (steps: StepSpec[], extra: Partial<WorkflowDef> = {}): WorkflowDef =>
 
 /** A planned run with a hand-made plan, so the rows depend on nothing but `newRows`. */
 function planned(def: WorkflowDef, plan: Partial<Plan>, runId = "r1"): PlannedRun {
-  const run = prepareRun({ workflowId: def.id, input: {} }, 1, def);
+  const run = prepareRun({ namespace: "default", workflowId: def.id, input: {} }, 1, def);
   return { ...run, runId, plan: { queue: [], skip: [], fail: [], ...plan } };
 }
 
@@ -78,13 +79,49 @@ describe("newRows", () => {
   });
 });
 
+describe("stored step inputs", () => {
+  it("stores a default input without the run input it repeats, flagged for the claim to add back", () => {
+    const run = prepareRun({ namespace: "default", workflowId: "w", input: { n: 1 } }, 1, wf([{ id: "a" }]));
+    expect(newRows([run]).steps[0]).toMatchObject({ input: { v: { steps: {} } }, merge_run_input: true });
+  });
+
+  it("stores an input a template built in full, even one equal to the default", () => {
+    const equal = { input: "${ input }", steps: {} };
+    const run = prepareRun(
+      { namespace: "default", workflowId: "w", input: { n: 1 } },
+      1,
+      wf([{ id: "a", input: equal }]),
+    );
+    const [row] = newRows([run]).steps;
+    expect(row?.input).toEqual({ v: { input: { n: 1 }, steps: {} } });
+    expect(row).not.toHaveProperty("merge_run_input");
+  });
+
+  it("stores a dependency's default input without the run input (the completion's path)", () => {
+    const runInput = { n: 1 };
+    expect(storedInput({ input: runInput, steps: { a: 7 } }, runInput)).toEqual({
+      input: { v: { steps: { a: 7 } } },
+      merge_run_input: true,
+    });
+    expect(storedInput({ input: { n: 1 }, steps: {} }, runInput)).toEqual({
+      input: { v: { input: { n: 1 }, steps: {} } },
+    });
+    expect(storedInput(runInput, runInput)).toEqual({ input: { v: runInput } });
+  });
+});
+
 describe("prepareRun", () => {
   it("plans the run: a QUEUED root with its rendered input, the row PENDING and not finished", () => {
-    const run = prepareRun({ workflowId: "w", input: { n: 1 }, idempotencyKey: "k" }, 3, wf([{ id: "a" }]));
+    const run = prepareRun(
+      { namespace: "default", workflowId: "w", input: { n: 1 }, idempotencyKey: "k" },
+      3,
+      wf([{ id: "a" }]),
+    );
     expect(run.plan.queue).toEqual([{ stepId: "a", input: { input: { n: 1 }, steps: {} } }]);
-    expect(run).toMatchObject({ workflowId: "w", key: "k" });
+    expect(run).toMatchObject({ namespace: "default", workflowId: "w", key: "k" });
     expect(run.row).toEqual({
       id: run.runId,
+      namespace: "default",
       workflow_id: "w",
       workflow_version: 3,
       pinned: false,
@@ -99,24 +136,26 @@ describe("prepareRun", () => {
   });
 
   it("a plan that settles the run at once makes the row finished, with the run's output", () => {
-    const run = prepareRun({ workflowId: "w", input: {} }, 1, wf([{ id: "a", when: "false" }]));
+    const run = prepareRun({ namespace: "default", workflowId: "w", input: {} }, 1, wf([{ id: "a", when: "false" }]));
     expect(run.row).toMatchObject({ status: "SUCCEEDED", finished: true, output: { v: {} }, error: null });
   });
 
   it("a pinned version, a workflow timeout and a trace context reach the row", () => {
     const run = prepareRun(
-      { workflowId: "w", version: 2, input: {}, traceparent: "00-abc-def-01" },
+      { namespace: "default", workflowId: "w", version: 2, input: {}, traceparent: "00-abc-def-01" },
       2,
       wf([{ id: "a" }], { timeoutMs: 60_000 }),
     );
     expect(run.row).toMatchObject({ pinned: true, deadline_ms: 60_000, traceparent: "00-abc-def-01" });
-    expect(prepareRun({ workflowId: "w", input: {} }, 1, wf([{ id: "a" }])).row).not.toHaveProperty("traceparent");
+    expect(
+      prepareRun({ namespace: "default", workflowId: "w", input: {} }, 1, wf([{ id: "a" }])).row,
+    ).not.toHaveProperty("traceparent");
   });
 
   it("each run gets its own id", () => {
     const def = wf([{ id: "a" }]);
-    expect(prepareRun({ workflowId: "w", input: {} }, 1, def).runId).not.toBe(
-      prepareRun({ workflowId: "w", input: {} }, 1, def).runId,
+    expect(prepareRun({ namespace: "default", workflowId: "w", input: {} }, 1, def).runId).not.toBe(
+      prepareRun({ namespace: "default", workflowId: "w", input: {} }, 1, def).runId,
     );
   });
 });
@@ -153,33 +192,39 @@ describe("cachedVersions", () => {
   const def = wf([{ id: "a" }]);
   const cache = () => {
     const defs = new DefCache();
-    defs.noteLatest("w", 3);
-    defs.put("w", 3, def);
-    defs.put("w", 1, def);
+    defs.noteLatest("default", "w", 3);
+    defs.put("default", "w", 3, def);
+    defs.put("default", "w", 1, def);
     return defs;
   };
 
   it("the latest version the cache believes, with any pinned version it holds", () => {
     const versions = cachedVersions(
       [
-        { workflowId: "w", input: {} },
-        { workflowId: "w", version: 1, input: {} },
+        { namespace: "default", workflowId: "w", input: {} },
+        { namespace: "default", workflowId: "w", version: 1, input: {} },
       ],
       cache(),
     );
-    expect(versions).toEqual(new Map([["w", { latest: 3, versions: new Set([3, 1]) }]]));
+    expect(versions).toEqual(new Map([["default\u0000w", { latest: 3, versions: new Set([3, 1]) }]]));
   });
 
   it.each([
-    { why: "a workflow whose latest version it does not know", inputs: [{ workflowId: "other", input: {} }] },
-    { why: "a pinned version it does not hold", inputs: [{ workflowId: "w", version: 2, input: {} }] },
+    {
+      why: "a workflow whose latest version it does not know",
+      inputs: [{ namespace: "default", workflowId: "other", input: {} }],
+    },
+    {
+      why: "a pinned version it does not hold",
+      inputs: [{ namespace: "default", workflowId: "w", version: 2, input: {} }],
+    },
   ])("undefined (read the database) for $why", ({ inputs }) => {
     expect(cachedVersions(inputs, cache())).toBeUndefined();
   });
 
   it("undefined when the latest version is known but its definition is not cached", () => {
     const defs = new DefCache();
-    defs.noteLatest("w", 3);
-    expect(cachedVersions([{ workflowId: "w", input: {} }], defs)).toBeUndefined();
+    defs.noteLatest("default", "w", 3);
+    expect(cachedVersions([{ namespace: "default", workflowId: "w", input: {} }], defs)).toBeUndefined();
   });
 });

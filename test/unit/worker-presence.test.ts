@@ -51,7 +51,7 @@ async function eventually<T>(read: () => Promise<T>, test: (v: T) => boolean): P
   }
 }
 
-const session = (name: string) => new WorkerSession(`id-${name}`, name, ["a", "b"], 3, { zone: "eu" });
+const session = (name: string) => new WorkerSession(`id-${name}`, name, ["a", "b"], 3, { zone: "eu" }, "default");
 const listed = async (registry: WorkerRegistry): Promise<WorkerEntry[]> =>
   (await registry.list({ limit: 100 })).workers;
 
@@ -95,6 +95,7 @@ describe("worker presence", () => {
       connectedAt: s.connectedAt,
       lastSeenAt: s.heardAt,
       reportedAt: expect.any(Number) as number,
+      namespace: "default",
     });
     presence.detached(s);
     await eventually(

@@ -43,26 +43,40 @@ export function registerKeyCommands(program: Command, run: Run): void {
     .description("create a key; its secret is printed once")
     .addOption(new Option("--role <role>", "what the key may do").choices(ROLE_NAMES).makeOptionMandatory())
     .option("--actions <patterns>", "worker keys: comma-separated action patterns (`*` matches any characters)")
+    .option(
+      "--namespaces <names>",
+      "comma-separated namespaces the key may act in, `*` for all (default: all for admin, else default)",
+    )
     .addHelpText(
       "after",
-      "\nExamples:\n  weft keys create alice --role developer\n  weft keys create mail-pool --role worker --actions 'email.*'",
+      "\nExamples:\n  weft keys create alice --role developer --namespaces billing,ops\n  weft keys create mail-pool --role worker --actions 'email.*'",
     )
     .action(
-      run(async (ctx, name: string, opts: { role: (typeof ROLE_NAMES)[number]; actions?: string }) => {
-        const actionPatterns = (opts.actions ?? "")
-          .split(",")
-          .map((s) => s.trim())
-          .filter(Boolean);
-        if (opts.role === "worker" && actionPatterns.length === 0) {
-          throw new UsageError("--actions is required for --role worker (e.g. --actions 'email.*', or '*' for all)");
-        }
-        const res = await ctx.client.admin.createApiKey({ name, role: ROLE_OF[opts.role], actionPatterns });
-        if (ctx.out.format !== "table") {
-          return ctx.out.data({ key: res.key ? toJson(ApiKeySchema, res.key) : null, secret: res.secret });
-        }
-        ctx.out.line(`created key ${res.key?.id} (${opts.role}). Its secret, shown only now:`);
-        ctx.out.line(res.secret);
-      }),
+      run(
+        async (
+          ctx,
+          name: string,
+          opts: { role: (typeof ROLE_NAMES)[number]; actions?: string; namespaces?: string },
+        ) => {
+          const actionPatterns = commaList(opts.actions);
+          if (opts.role === "worker" && actionPatterns.length === 0) {
+            throw new UsageError("--actions is required for --role worker (e.g. --actions 'email.*', or '*' for all)");
+          }
+          const namespaces = commaList(opts.namespaces);
+          const res = await ctx.client.admin.createApiKey({
+            name,
+            role: ROLE_OF[opts.role],
+            actionPatterns,
+            namespaces,
+          });
+          if (ctx.out.format !== "table") {
+            return ctx.out.data({ key: res.key ? toJson(ApiKeySchema, res.key) : null, secret: res.secret });
+          }
+          const where = res.key?.namespaces.join(",") ?? "";
+          ctx.out.line(`created key ${res.key?.id} (${opts.role}, namespaces ${where}). Its secret, shown only now:`);
+          ctx.out.line(res.secret);
+        },
+      ),
     );
   keys
     .command("ls")
@@ -73,11 +87,12 @@ export function registerKeyCommands(program: Command, run: Run): void {
         const { keys: items } = await ctx.client.admin.listApiKeys({});
         if (ctx.out.format !== "table") return ctx.out.data(items.map((k) => toJson(ApiKeySchema, k)));
         ctx.out.table(
-          ["ID", "NAME", "ROLE", "ACTIONS", "CREATED", "REVOKED"],
+          ["ID", "NAME", "ROLE", "NAMESPACES", "ACTIONS", "CREATED", "REVOKED"],
           items.map((k) => [
             k.id,
             k.name,
             roleName(k.role),
+            k.namespaces.join(","),
             k.actionPatterns.join(","),
             when(k.createTime),
             when(k.revokeTime),
@@ -96,6 +111,14 @@ export function registerKeyCommands(program: Command, run: Run): void {
         ctx.out.line(`revoked key ${id} (${key?.name ?? ""})`);
       }),
     );
+}
+
+/** `a, b,,c` → ["a", "b", "c"]. */
+function commaList(text: string | undefined): string[] {
+  return (text ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** Registers `audit ls` on the program. */
@@ -124,11 +147,12 @@ export function registerAuditCommand(program: Command, run: Run): void {
         });
         if (ctx.out.format !== "table") return ctx.out.data(events.map((e) => toJson(AuditEventSchema, e)));
         ctx.out.table(
-          ["TIME", "KEY", "ROLE", "CALL", "TARGET", "OUTCOME", "PEER"],
+          ["TIME", "KEY", "ROLE", "NAMESPACE", "CALL", "TARGET", "OUTCOME", "PEER"],
           events.map((e) => [
             when(e.time),
             e.keyId,
             roleName(e.role),
+            e.namespace,
             e.procedure.replace(/^\/weft\.v1\./, ""),
             e.target,
             e.outcome,

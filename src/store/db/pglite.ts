@@ -40,6 +40,7 @@ export async function createPgliteStore(options: PgliteStoreOptions): Promise<Ky
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), plugins: [yieldAfterEachQuery] });
   // db.destroy() closes PGlite (the dialect's driver owns it).
   return new KyselyStore(db, undefined, {
+    embedded: true,
     ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
     ...(options.observer ? { observer: options.observer } : {}),
   });

@@ -20,6 +20,8 @@ export type Timestamp = ColumnType<Date | null, Date | null | undefined, Date | 
 
 /** `workflows`: one row per workflow id; soft-deleted with `deleted_at`. */
 export interface WorkflowsTable {
+  /** The key is (namespace, id) (0007). */
+  namespace: string;
   id: string;
   latest_version: number;
   created_at: CreatedAt;
@@ -28,6 +30,7 @@ export interface WorkflowsTable {
 
 /** `workflow_versions`: immutable versions, one per distinct spec hash. */
 export interface WorkflowVersionsTable {
+  namespace: string;
   workflow_id: string;
   version: number;
   spec: Jsonb<JsonValue>;
@@ -41,6 +44,8 @@ export interface WorkflowVersionsTable {
 /** `runs`: one row per run; the id is a time-ordered UUIDv7. */
 export interface RunsTable {
   id: string;
+  /** The workflow's namespace (0007). */
+  namespace: string;
   workflow_id: string;
   workflow_version: number;
   status: RunStatus;
@@ -59,6 +64,8 @@ export interface RunsTable {
 /** `step_runs`: one row per step of a run, created with the run. */
 export interface StepRunsTable {
   run_id: string;
+  /** The run's namespace, for the claim index (0007). */
+  namespace: string;
   step_id: string;
   action: string;
   status: StepStatus;
@@ -87,6 +94,8 @@ export interface StepRunsTable {
   deadline_at: Timestamp;
   /** A built-in's durable timer, e.g. when a `delay` step is due (0003). */
   timer_at: Timestamp;
+  /** True: `input` is stored without the run input, which the claim adds back (0009). */
+  merge_run_input: ColumnType<boolean | null, boolean | null | undefined, boolean | null>;
 }
 
 /** `run_events`: the append-only history of every run. */
@@ -132,6 +141,8 @@ export interface ApiKeysTable {
   name: string;
   role: string;
   action_patterns: ColumnType<string[], string[] | undefined, string[]>;
+  /** The namespaces the key may use; `*` is every one (0007). */
+  namespaces: ColumnType<string[], string[] | undefined, string[]>;
   created_by: string | null;
   created_at: CreatedAt;
   revoked_at: Timestamp;
@@ -145,6 +156,8 @@ export interface AuditEventsTable {
   key_id: string | null;
   role: string | null;
   procedure: string;
+  /** The namespace the call named (0007). */
+  namespace: ColumnType<string | null, string | null | undefined, string | null>;
   target: string | null;
   outcome: string;
   peer: string | null;

@@ -15,6 +15,9 @@ import { migration0003 } from "./0003-builtins.js";
 import { migration0004 } from "./0004-lean-writes.js";
 import { migration0005 } from "./0005-run-traceparent.js";
 import { migration0006 } from "./0006-access.js";
+import { migration0007 } from "./0007-namespaces.js";
+import { migration0008 } from "./0008-table-health.js";
+import { migration0009 } from "./0009-derived-inputs.js";
 
 /** Every migration, by name; names sort in the order they apply. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -24,6 +27,9 @@ const MIGRATIONS: Record<string, Migration> = {
   "0004_lean_writes": migration0004,
   "0005_run_traceparent": migration0005,
   "0006_access": migration0006,
+  "0007_namespaces": migration0007,
+  "0008_table_health": migration0008,
+  "0009_derived_inputs": migration0009,
 };
 
 const provider: MigrationProvider = {

@@ -1,5 +1,5 @@
 /**
- * Workflow definitions by (workflow id, version), kept in memory.
+ * Workflow definitions by (namespace, workflow id, version), kept in memory.
  *
  * Versions are immutable, so a cached definition never goes stale; the hot
  * paths (trigger, complete, retry) then read no `def` jsonb once warm. A miss
@@ -16,18 +16,22 @@ import type { WorkflowDef } from "../../engine/model.js";
 import type { Database } from "../db/schema.js";
 
 export interface DefKey {
+  namespace: string;
   workflowId: string;
   version: number;
 }
 
-const keyOf = (workflowId: string, version: number) => `${workflowId}\u0000${version}`;
+/** A workflow's key in the maps: its namespace and id. */
+const workflowKey = (namespace: string, workflowId: string) => `${namespace}\u0000${workflowId}`;
+const keyOf = (namespace: string, workflowId: string, version: number) =>
+  `${workflowKey(namespace, workflowId)}\u0000${version}`;
 
 /**
  * @example
  * ```ts
  * const defs = new DefCache();
- * const byKey = await defs.load(trx, [{ workflowId: "billing", version: 3 }]);
- * const def = defs.get("billing", 3);
+ * await defs.load(trx, [{ namespace: "default", workflowId: "billing", version: 3 }]);
+ * const def = defs.get("default", "billing", 3);
  * ```
  */
 export class DefCache {
@@ -37,24 +41,25 @@ export class DefCache {
   constructor(private readonly max = 1_000) {}
 
   /** A cached definition, or undefined. */
-  get(workflowId: string, version: number): WorkflowDef | undefined {
-    return this.#defs.get(keyOf(workflowId, version));
+  get(namespace: string, workflowId: string, version: number): WorkflowDef | undefined {
+    return this.#defs.get(keyOf(namespace, workflowId, version));
   }
 
-  /** The latest version of `workflowId` when it was last read, or undefined. */
-  latest(workflowId: string): number | undefined {
-    return this.#latest.get(workflowId);
+  /** The latest version of the workflow when it was last read, or undefined. */
+  latest(namespace: string, workflowId: string): number | undefined {
+    return this.#latest.get(workflowKey(namespace, workflowId));
   }
 
   /** Remembers the latest version just read (undefined: the workflow is gone). */
-  noteLatest(workflowId: string, version: number | undefined): void {
-    if (version === undefined) this.#latest.delete(workflowId);
-    else if (this.#latest.has(workflowId) || this.#latest.size < this.max) this.#latest.set(workflowId, version);
+  noteLatest(namespace: string, workflowId: string, version: number | undefined): void {
+    const key = workflowKey(namespace, workflowId);
+    if (version === undefined) this.#latest.delete(key);
+    else if (this.#latest.has(key) || this.#latest.size < this.max) this.#latest.set(key, version);
   }
 
   /** Caches a definition read elsewhere (e.g. with its version row). */
-  put(workflowId: string, version: number, def: WorkflowDef): void {
-    const key = keyOf(workflowId, version);
+  put(namespace: string, workflowId: string, version: number, def: WorkflowDef): void {
+    const key = keyOf(namespace, workflowId, version);
     if (this.#defs.has(key)) return;
     if (this.#defs.size >= this.max) {
       const oldest = this.#defs.keys().next();
@@ -70,21 +75,21 @@ export class DefCache {
   async load(db: Kysely<Database>, keys: readonly DefKey[]): Promise<void> {
     const missing = new Map<string, DefKey>();
     for (const k of keys) {
-      const key = keyOf(k.workflowId, k.version);
+      const key = keyOf(k.namespace, k.workflowId, k.version);
       if (!this.#defs.has(key)) missing.set(key, k);
     }
     if (missing.size === 0) return;
     const rows = await db
       .selectFrom("workflow_versions")
-      .select(["workflow_id", "version", "def"])
+      .select(["namespace", "workflow_id", "version", "def"])
       .where((eb) =>
         eb(
-          eb.refTuple("workflow_id", "version"),
+          eb.refTuple("namespace", "workflow_id", "version"),
           "in",
-          [...missing.values()].map((k) => eb.tuple(k.workflowId, k.version)),
+          [...missing.values()].map((k) => eb.tuple(k.namespace, k.workflowId, k.version)),
         ),
       )
       .execute();
-    for (const row of rows) this.put(row.workflow_id, row.version, row.def);
+    for (const row of rows) this.put(row.namespace, row.workflow_id, row.version, row.def);
   }
 }

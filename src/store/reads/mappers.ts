@@ -27,6 +27,7 @@ function opt<T>(value: T | null): T | undefined {
  */
 export function toWorkflowRecord(row: WorkflowVersionRow & { deleted_at: Date | null }): WorkflowRecord {
   return compact({
+    namespace: row.namespace,
     id: row.workflow_id,
     version: row.version,
     spec: row.spec,
@@ -48,6 +49,7 @@ export function toWorkflowRecord(row: WorkflowVersionRow & { deleted_at: Date | 
 export function toRunRecord(row: RunRow & { has_output: boolean }, steps: StepRunRecord[] = []): RunRecord {
   return compact({
     id: row.id,
+    namespace: row.namespace,
     workflowId: row.workflow_id,
     workflowVersion: row.workflow_version,
     status: row.status,

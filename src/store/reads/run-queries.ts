@@ -56,7 +56,10 @@ export async function getRun(db: Kysely<Database>, id: string): Promise<RunRecor
   if (!UUID.test(id)) return undefined;
   const row = await runs(db)
     .leftJoin("workflow_versions as v", (join) =>
-      join.onRef("v.workflow_id", "=", "runs.workflow_id").onRef("v.version", "=", "runs.workflow_version"),
+      join
+        .onRef("v.namespace", "=", "runs.namespace")
+        .onRef("v.workflow_id", "=", "runs.workflow_id")
+        .onRef("v.version", "=", "runs.workflow_version"),
     )
     // Only the step ids of the definition, in order: `def` itself may be large.
     .select(sql<string[] | null>`jsonb_path_query_array(v.def, '$.steps[*].id')`.as("step_order"))
@@ -98,16 +101,16 @@ function inDefinitionOrder(steps: StepRunRecord[], order: string[]): StepRunReco
  * @throws InvalidPageTokenError for a token this function did not make.
  * @example
  * ```ts
- * const page = await listRuns(db, { workflowId: "billing", status: "FAILED", pageSize: 50 });
+ * const page = await listRuns(db, { namespace: "default", workflowId: "billing", status: "FAILED", pageSize: 50 });
  * ```
  */
 export async function listRuns(
   db: Kysely<Database>,
-  opts: { workflowId?: string; status?: RunStatus; pageSize: number; pageToken?: string },
+  opts: { namespace: string; workflowId?: string; status?: RunStatus; pageSize: number; pageToken?: string },
 ): Promise<Page<RunRecord>> {
   const after = decodePageToken(opts.pageToken, RUN_ID_PATTERN);
   const limit = pageLimit(opts.pageSize);
-  let query = runs(db);
+  let query = runs(db).where("runs.namespace", "=", opts.namespace);
   if (opts.workflowId !== undefined) query = query.where("runs.workflow_id", "=", opts.workflowId);
   if (opts.status !== undefined) query = query.where("runs.status", "=", opts.status);
   if (after !== undefined) query = query.where("runs.id", "<", after);

@@ -1,8 +1,12 @@
 /**
  * Small reads for the dispatcher's safety nets and for WatchRun: each one
- * query on a partial index (see migration 0002).
+ * query on a partial index (see migration 0002). The status each one
+ * filters on is a literal in the text, not a parameter: a generic plan (a
+ * prepared statement after a few executions) can use a partial index only
+ * when the text itself implies the index's predicate.
  */
 import { sql, type Kysely } from "kysely";
+import type { StepStatus } from "../../engine/model.js";
 import { toRunEventRecord } from "./mappers.js";
 import type { Database } from "../db/schema.js";
 import { isUuid, parseTaskId, taskIdOf } from "../task-id.js";
@@ -34,7 +38,7 @@ export async function timedOutTasks(db: Kysely<Database>, now: Date, limit: numb
   const rows = await db
     .selectFrom("step_runs")
     .select(["run_id", "step_id", "worker_id", "lease_token"])
-    .where("status", "=", "RUNNING")
+    .where("status", "=", sql.lit<StepStatus>("RUNNING"))
     .where("deadline_at", "<=", now)
     .orderBy("deadline_at")
     .limit(Math.max(1, Math.floor(limit)))
@@ -59,7 +63,7 @@ export async function runningTasks(
   let query = db
     .selectFrom("step_runs")
     .select(["run_id", "step_id", "worker_id", "lease_token"])
-    .where("status", "=", "RUNNING")
+    .where("status", "=", sql.lit<StepStatus>("RUNNING"))
     .where("started_at", "<", opts.startedBefore);
   const after = opts.afterTaskId === undefined ? undefined : parseTaskId(opts.afterTaskId);
   if (after !== undefined) {
@@ -89,7 +93,7 @@ export async function nextDueTime(db: Kysely<Database>): Promise<Date | undefine
   const row = await db
     .selectFrom("step_runs")
     .select("not_before")
-    .where("status", "=", "QUEUED")
+    .where("status", "=", sql.lit<StepStatus>("QUEUED"))
     .where("not_before", ">", sql<Date>`now()`)
     .orderBy("not_before")
     .limit(1)
@@ -104,18 +108,20 @@ export async function nextDueTime(db: Kysely<Database>): Promise<Date | undefine
  *
  * @example
  * ```ts
- * for (const { action, count } of await readyTaskCounts(db)) gauge.set({ action }, count);
+ * for (const { namespace, action, count } of await readyTaskCounts(db)) gauge.set({ namespace, action }, count);
  * ```
  */
-export async function readyTaskCounts(db: Kysely<Database>): Promise<{ action: string; count: number }[]> {
+export async function readyTaskCounts(
+  db: Kysely<Database>,
+): Promise<{ namespace: string; action: string; count: number }[]> {
   const rows = await db
     .selectFrom("step_runs")
-    .select(["action", sql<number>`count(*)::int`.as("count")])
-    .where("status", "=", "QUEUED")
+    .select(["namespace", "action", sql<number>`count(*)::int`.as("count")])
+    .where("status", "=", sql.lit<StepStatus>("QUEUED"))
     .where((eb) => eb.or([eb("not_before", "is", null), eb("not_before", "<=", sql<Date>`now()`)]))
-    .groupBy("action")
+    .groupBy(["namespace", "action"])
     .execute();
-  return rows.map((r) => ({ action: r.action, count: Number(r.count) }));
+  return rows.map((r) => ({ namespace: r.namespace, action: r.action, count: Number(r.count) }));
 }
 
 /**

@@ -15,11 +15,12 @@ import type { Database } from "../db/schema.js";
  *
  * @example
  * ```ts
- * const listeners = await eventListeners(db, "order.created");
+ * const listeners = await eventListeners(db, "default", "order.created");
  * ```
  */
-export async function eventListeners(db: Kysely<Database>, name: string): Promise<LiveWorkflow[]> {
+export async function eventListeners(db: Kysely<Database>, namespace: string, name: string): Promise<LiveWorkflow[]> {
   const rows = await latestLive(db)
+    .where("w.namespace", "=", namespace)
     .where((eb) =>
       eb.or([
         eb(sql`v.def -> 'on' -> 'events'`, "@>", sql`jsonb_build_array(cast(${name} as text))`),
@@ -53,13 +54,29 @@ function latestLive(db: Kysely<Database>) {
   return db
     .selectFrom("workflows as w")
     .innerJoin("workflow_versions as v", (j) =>
-      j.onRef("v.workflow_id", "=", "w.id").onRef("v.version", "=", "w.latest_version"),
+      j
+        .onRef("v.namespace", "=", "w.namespace")
+        .onRef("v.workflow_id", "=", "w.id")
+        .onRef("v.version", "=", "w.latest_version"),
     )
-    .select(["v.workflow_id", "v.version", "v.def", "v.created_at"])
+    .select(["v.namespace", "v.workflow_id", "v.version", "v.def", "v.created_at"])
     .where("w.deleted_at", "is", null)
+    .orderBy("v.namespace")
     .orderBy("v.workflow_id");
 }
 
-function toLive(row: { workflow_id: string; version: number; def: WorkflowDef; created_at: Date }): LiveWorkflow {
-  return { workflowId: row.workflow_id, version: row.version, def: row.def, createdAt: row.created_at };
+function toLive(row: {
+  namespace: string;
+  workflow_id: string;
+  version: number;
+  def: WorkflowDef;
+  created_at: Date;
+}): LiveWorkflow {
+  return {
+    namespace: row.namespace,
+    workflowId: row.workflow_id,
+    version: row.version,
+    def: row.def,
+    createdAt: row.created_at,
+  };
 }

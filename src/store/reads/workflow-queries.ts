@@ -32,20 +32,28 @@ export function createWorkflow(
   return db.transaction().execute(async (trx) => {
     const head = await trx
       .insertInto("workflows")
-      .values({ id: input.id, latest_version: 0 })
-      .onConflict((oc) => oc.column("id").doUpdateSet((eb) => ({ latest_version: eb.ref("workflows.latest_version") })))
+      .values({ namespace: input.namespace, id: input.id, latest_version: 0 })
+      .onConflict((oc) =>
+        oc.columns(["namespace", "id"]).doUpdateSet((eb) => ({ latest_version: eb.ref("workflows.latest_version") })),
+      )
       .returning(["latest_version", "deleted_at"])
       .executeTakeFirstOrThrow();
 
     const existing = await trx
       .selectFrom("workflow_versions")
       .selectAll()
+      .where("namespace", "=", input.namespace)
       .where("workflow_id", "=", input.id)
       .where("spec_hash", "=", input.specHash)
       .executeTakeFirst();
     if (existing !== undefined) {
       if (head.deleted_at !== null) {
-        await trx.updateTable("workflows").set({ deleted_at: null }).where("id", "=", input.id).execute();
+        await trx
+          .updateTable("workflows")
+          .set({ deleted_at: null })
+          .where("namespace", "=", input.namespace)
+          .where("id", "=", input.id)
+          .execute();
       }
       return { workflow: toWorkflowRecord({ ...existing, deleted_at: null }), created: false };
     }
@@ -54,6 +62,7 @@ export function createWorkflow(
     const row = await trx
       .insertInto("workflow_versions")
       .values({
+        namespace: input.namespace,
         workflow_id: input.id,
         version,
         spec: jsonb(input.spec),
@@ -65,19 +74,23 @@ export function createWorkflow(
     await trx
       .updateTable("workflows")
       .set({ latest_version: version, deleted_at: null })
+      .where("namespace", "=", input.namespace)
       .where("id", "=", input.id)
       .execute();
     return { workflow: toWorkflowRecord({ ...row, deleted_at: null }), created: true };
   });
 }
 
-/** Live workflows joined with one of their versions (the latest unless narrowed). */
-function liveVersions(db: Kysely<Database>) {
+/** Live workflows of a namespace joined with one of their versions (the latest unless narrowed). */
+function liveVersions(db: Kysely<Database>, namespace: string) {
   return db
     .selectFrom("workflows as w")
-    .innerJoin("workflow_versions as v", "v.workflow_id", "w.id")
+    .innerJoin("workflow_versions as v", (join) =>
+      join.onRef("v.namespace", "=", "w.namespace").onRef("v.workflow_id", "=", "w.id"),
+    )
     .selectAll("v")
     .select("w.deleted_at")
+    .where("w.namespace", "=", namespace)
     .where("w.deleted_at", "is", null);
 }
 
@@ -86,16 +99,17 @@ function liveVersions(db: Kysely<Database>) {
  *
  * @example
  * ```ts
- * const latest = await getWorkflow(db, "billing");
- * const v2 = await getWorkflow(db, "billing", 2);
+ * const latest = await getWorkflow(db, "default", "billing");
+ * const v2 = await getWorkflow(db, "default", "billing", 2);
  * ```
  */
 export async function getWorkflow(
   db: Kysely<Database>,
+  namespace: string,
   id: string,
   version?: number,
 ): Promise<WorkflowRecord | undefined> {
-  let query = liveVersions(db).where("w.id", "=", id);
+  let query = liveVersions(db, namespace).where("w.id", "=", id);
   query = version ? query.where("v.version", "=", version) : query.whereRef("v.version", "=", "w.latest_version");
   const row = await query.executeTakeFirst();
   return row && toWorkflowRecord(row);
@@ -106,18 +120,11 @@ export async function getWorkflow(
  *
  * @example
  * ```ts
- * const versions = await listWorkflowVersions(db, "billing"); // [1, 2]
+ * const versions = await listWorkflowVersions(db, "default", "billing"); // [1, 2]
  * ```
  */
-export async function listWorkflowVersions(db: Kysely<Database>, id: string): Promise<number[]> {
-  const rows = await db
-    .selectFrom("workflows as w")
-    .innerJoin("workflow_versions as v", "v.workflow_id", "w.id")
-    .select("v.version")
-    .where("w.id", "=", id)
-    .where("w.deleted_at", "is", null)
-    .orderBy("v.version")
-    .execute();
+export async function listWorkflowVersions(db: Kysely<Database>, namespace: string, id: string): Promise<number[]> {
+  const rows = await liveVersions(db, namespace).where("w.id", "=", id).orderBy("v.version").execute();
   return rows.map((r) => r.version);
 }
 
@@ -128,16 +135,16 @@ export async function listWorkflowVersions(db: Kysely<Database>, id: string): Pr
  * @throws InvalidPageTokenError for a token this function did not make.
  * @example
  * ```ts
- * const page = await listWorkflows(db, { pageSize: 100, pageToken: previous.next });
+ * const page = await listWorkflows(db, { namespace: "default", pageSize: 100, pageToken: previous.next });
  * ```
  */
 export async function listWorkflows(
   db: Kysely<Database>,
-  opts: { pageSize: number; pageToken?: string },
+  opts: { namespace: string; pageSize: number; pageToken?: string },
 ): Promise<Page<WorkflowRecord>> {
   const after = decodePageToken(opts.pageToken, WORKFLOW_ID_PATTERN);
   const limit = pageLimit(opts.pageSize);
-  let query = liveVersions(db).whereRef("v.version", "=", "w.latest_version");
+  let query = liveVersions(db, opts.namespace).whereRef("v.version", "=", "w.latest_version");
   if (after !== undefined) query = query.where("w.id", ">", after);
   const rows = await query
     .orderBy("w.id")
@@ -153,13 +160,14 @@ export async function listWorkflows(
  *
  * @example
  * ```ts
- * if (!(await deleteWorkflow(db, "billing"))) throw notFound();
+ * if (!(await deleteWorkflow(db, "default", "billing"))) throw notFound();
  * ```
  */
-export async function deleteWorkflow(db: Kysely<Database>, id: string): Promise<boolean> {
+export async function deleteWorkflow(db: Kysely<Database>, namespace: string, id: string): Promise<boolean> {
   const row = await db
     .updateTable("workflows")
     .set({ deleted_at: sql<Date>`now()` })
+    .where("namespace", "=", namespace)
     .where("id", "=", id)
     .where("deleted_at", "is", null)
     .returning("id")

@@ -14,7 +14,7 @@ const DENIED = ["unauthenticated", "permission_denied", "resource_exhausted"];
 /**
  * @example
  *   const access = createAccessStore(db);
- *   await access.createKey({ id, sha256, name: "ci", role: "developer", actionPatterns: [] });
+ *   await access.createKey({ id, sha256, name: "ci", role: "developer", actionPatterns: [], namespaces: ["default"] });
  */
 export function createAccessStore(db: Kysely<Database>): AccessStore {
   return {
@@ -27,6 +27,7 @@ export function createAccessStore(db: Kysely<Database>): AccessStore {
           name: row.name,
           role: row.role,
           action_patterns: row.actionPatterns,
+          namespaces: row.namespaces,
           created_by: row.createdBy ?? null,
         })
         .returningAll()
@@ -66,6 +67,7 @@ export function createAccessStore(db: Kysely<Database>): AccessStore {
             key_id: e.keyId ?? null,
             role: e.role ?? null,
             procedure: e.procedure,
+            namespace: e.namespace ?? null,
             target: e.target ?? null,
             outcome: e.outcome,
             peer: e.peer ?? null,
@@ -113,6 +115,7 @@ async function listAudit(db: Kysely<Database>, f: AuditFilter): Promise<AuditPag
     outcome: r.outcome,
     ...(r.key_id === null ? {} : { keyId: r.key_id }),
     ...(r.role === null ? {} : { role: r.role }),
+    ...(r.namespace === null ? {} : { namespace: r.namespace }),
     ...(r.target === null ? {} : { target: r.target }),
     ...(r.peer === null ? {} : { peer: r.peer }),
   }));
@@ -129,6 +132,7 @@ function keyRecord(row: {
   name: string;
   role: string;
   action_patterns: string[];
+  namespaces: string[];
   created_by: string | null;
   created_at: Date;
   revoked_at: Date | null;
@@ -138,6 +142,7 @@ function keyRecord(row: {
     name: row.name,
     role: row.role,
     actionPatterns: row.action_patterns,
+    namespaces: row.namespaces,
     createdAt: row.created_at,
     sha256: row.secret_sha256,
     ...(row.created_by === null ? {} : { createdBy: row.created_by }),

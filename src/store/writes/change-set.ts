@@ -10,10 +10,11 @@
  * keeps the first source status as its SQL guard: an UPDATE ... FROM must
  * match each row once.
  */
-import type { Failure, RunStatus, StepStatus } from "../../engine/model.js";
+import type { Failure, JsonValue, RunStatus, StepStatus } from "../../engine/model.js";
 import type { Decision, HistoryEvent, RunMove, StepMove } from "../../engine/moves.js";
 import { box, type Box } from "../db/json-rows.js";
 import type { RunEventRecord, StoreSignal } from "../types.js";
+import { storedInput } from "./stored-input.js";
 
 /** One row of the step UPDATE (snake_case: it travels as jsonb to `jsonb_to_recordset`). */
 export interface StepPatchRow {
@@ -27,6 +28,8 @@ export interface StepPatchRow {
   error?: Failure;
   error_clear?: boolean;
   input?: Box;
+  /** The input is stored without the run input (`stored-input.ts`). */
+  merge_run_input?: boolean;
   input_clear?: boolean;
   delay_ms?: number;
   reset?: boolean;
@@ -63,6 +66,9 @@ export class ChangeSet {
   /** The action of each step move to QUEUED (undefined: not given), for the `queued` signal. */
   private readonly queuedActions: (string | undefined)[] = [];
 
+  /** @param runInput the input object of a run the decisions were made from (a default step input repeats it). */
+  constructor(private readonly runInput: (runId: string) => JsonValue | undefined = () => undefined) {}
+
   /** Records a decision of the engine: its moves with their events, in order, then its other events. */
   add(decision: Pick<Decision, "moves" | "events">): void {
     for (const move of decision.moves) {
@@ -88,7 +94,12 @@ export class ChangeSet {
     if (p.outputClear) row.output_clear = true;
     if (p.error !== undefined) row.error = p.error;
     if (p.errorClear) row.error_clear = true;
-    if (p.input !== undefined) row.input = box(p.input);
+    if (p.input !== undefined) {
+      const stored = storedInput(p.input, this.runInput(runId));
+      row.input = stored.input;
+      if (stored.merge_run_input) row.merge_run_input = true;
+      else delete row.merge_run_input;
+    }
     if (p.inputClear) row.input_clear = true;
     if (p.delayMs !== undefined) row.delay_ms = p.delayMs;
     if (p.reset) row.reset = true;

@@ -3,11 +3,12 @@
  * BEGIN/COMMIT: a single statement is its own transaction) whatever the batch.
  *
  * Strategy (graphile-worker's `getJobs` shape):
- * 1. `picked`: the oldest QUEUED rows of the wanted actions whose `not_before`
- *    has passed, `FOR UPDATE SKIP LOCKED`, so concurrent claimers on other
- *    replicas take disjoint rows instead of queueing behind each other. Served
- *    by the partial index `step_runs_claim (action, queued_at, run_id)
- *    WHERE status = 'QUEUED'`; ties in `queued_at` (one trigger batch shares
+ * 1. `picked`: the oldest QUEUED rows of the wanted actions in the worker's
+ *    namespace whose `not_before` has passed, `FOR UPDATE SKIP LOCKED`, so
+ *    concurrent claimers on other replicas take disjoint rows instead of
+ *    queueing behind each other. Served by the partial index `step_runs_claim
+ *    (action, namespace, queued_at, run_id) WHERE status = 'QUEUED'`; the
+ *    built-ins (no namespace: every one) read the action's whole range of it; ties in `queued_at` (one trigger batch shares
  *    one `now()`) go by run id, i.e. trigger order (UUIDv7). The inner scan
  *    orders by exactly the index's columns: with `step_id` added, stale
  *    statistics (the planner expecting 1 row) made it sort the action's whole
@@ -38,6 +39,9 @@
  *    RUNNING per started run, in one INSERT.
  * 5. `notes`: on Postgres, `pg_notify` with the changed run ids, ~190 ids per
  *    payload (under the 8,000-byte NOTIFY limit), sent at commit.
+ * The final select joins each claimed step's run by primary key; a default
+ * input stored without the run input (`merge_run_input`, `stored-input.ts`)
+ * gets the run's input back there.
  */
 import { sql, type Kysely } from "kysely";
 import type { Database } from "../db/schema.js";
@@ -55,6 +59,7 @@ const RUN_IDS_PER_PAYLOAD = 190;
 interface ClaimRow {
   run_id: string;
   step_id: string;
+  namespace: string;
   workflow_id: string;
   action: string;
   input: ClaimedTask["input"] | null;
@@ -76,7 +81,7 @@ interface ClaimRow {
  *
  * @example
  * ```ts
- * const tasks = await claimTasks(db, { workerId, actions: ["email.send"], limit: 100 }, bus.origin);
+ * const tasks = await claimTasks(db, { workerId, namespace: "default", actions: ["email.send"], limit: 100 }, bus.origin);
  * ```
  */
 export async function claimTasks(
@@ -93,7 +98,7 @@ export async function claimTasks(
       cross join lateral (
         select run_id, step_id, queued_at, not_before from step_runs
         where status = 'QUEUED'
-          and action = a.action
+          and action = a.action${inNamespace(opts.namespace)}
           and (not_before is null or not_before <= now())
         order by queued_at, run_id
         limit ${limit}
@@ -114,7 +119,7 @@ export async function claimTasks(
       from picked p
       where s.run_id = p.run_id and s.step_id = p.step_id
         and s.run_id = any(array(select run_id from picked))
-      returning s.run_id, s.step_id, s.action, s.input, s.attempts, s.lease_token, s.deadline_at, s.heartbeat_timeout_ms, s.timer_at,
+      returning s.run_id, s.step_id, s.action, s.input, s.merge_run_input, s.attempts, s.lease_token, s.deadline_at, s.heartbeat_timeout_ms, s.timer_at,
         greatest(p.queued_at, p.not_before) as ready_at
     ), started as (
       update runs r set status = 'RUNNING', started_at = coalesce(r.started_at, now())
@@ -145,7 +150,8 @@ export async function claimTasks(
       where cast(${origin ?? null} as text) is not null
       group by chunk
     )
-    select c.run_id, c.step_id, r.workflow_id, c.action, c.input, c.attempts, c.lease_token, c.deadline_at,
+    select c.run_id, c.step_id, r.namespace, r.workflow_id, c.action,
+           case when c.merge_run_input then c.input || jsonb_build_object('input', r.input) else c.input end as input, c.attempts, c.lease_token, c.deadline_at,
            c.heartbeat_timeout_ms, c.timer_at,
            greatest(0, extract(epoch from now() - c.ready_at) * 1000)::float8 as queued_ms,
            (select count(*) from history) as events, (select count(*) from notes) as notes${opts.traceparents ? TRACEPARENT_COLUMN : NOTHING}
@@ -155,11 +161,17 @@ export async function claimTasks(
   return result.rows.map(toClaimedTask);
 }
 
+/** The claim's namespace condition; none for a claimant of every namespace (the built-ins). */
+function inNamespace(namespace: string | undefined) {
+  return namespace === undefined ? NOTHING : sql` and namespace = ${namespace}`;
+}
+
 function toClaimedTask(row: ClaimRow): ClaimedTask {
   const task: ClaimedTask = {
     taskId: taskIdOf(row.run_id, row.step_id),
     runId: row.run_id,
     stepId: row.step_id,
+    namespace: row.namespace,
     workflowId: row.workflow_id,
     action: row.action,
     input: row.input,

@@ -77,9 +77,10 @@ export async function completeTasks(
   }
   return db.transaction().execute(async (trx) => {
     const locked = await lockRuns(trx, runIds);
+    const runs = await loadRuns(trx, locked);
     const batch: Batch = {
-      runs: await loadRuns(trx, locked),
-      changes: new ChangeSet(),
+      runs,
+      changes: new ChangeSet((id) => runs.get(id)?.run.input),
       changed: new Map(),
       random: deps.random ?? Math.random,
       retries: [],
@@ -87,14 +88,18 @@ export async function completeTasks(
     };
     await deps.defs.load(
       trx,
-      [...locked.values()].map((r) => ({ workflowId: r.workflowId, version: r.workflowVersion })),
+      [...locked.values()].map((r) => ({
+        namespace: r.namespace,
+        workflowId: r.workflowId,
+        version: r.workflowVersion,
+      })),
     );
 
     const results = outcomes.map((outcome, i): CompletionResult => {
       const at = parsed[i];
       const loaded = at && batch.runs.get(at.runId);
       if (!at || !loaded) return { taskId: outcome.taskId, accepted: false, reason: "unknown task" };
-      const def = deps.defs.get(loaded.run.workflowId, loaded.run.workflowVersion);
+      const def = deps.defs.get(loaded.run.namespace, loaded.run.workflowId, loaded.run.workflowVersion);
       return record(batch, loaded, at.stepId, decideResult(loaded, def, at.stepId, outcome, batch.random));
     });
     planRuns(batch, deps.defs);
@@ -126,8 +131,8 @@ function record(batch: Batch, loaded: LoadedRun, stepId: string, decision: Resul
 function planRuns(batch: Batch, defs: DefCache): void {
   for (const [runId, changed] of batch.changed) {
     const loaded = batch.runs.get(runId)!;
-    const { workflowId, workflowVersion } = loaded.run;
-    const def = defs.get(workflowId, workflowVersion);
+    const { namespace, workflowId, workflowVersion } = loaded.run;
+    const def = defs.get(namespace, workflowId, workflowVersion);
     if (def === undefined) throw new Error(`run ${runId}: workflow ${workflowId} v${workflowVersion} not found`);
     batch.changes.add(planNext(def, loaded, changed, batch.maxPayloadBytes));
   }

@@ -27,6 +27,7 @@ import { SIGNAL_CHANNEL } from "../signals/signal-codec.js";
 /** One `runs` row as it travels in the statement's jsonb parameter. */
 export interface NewRunRow {
   id: string;
+  namespace: string;
   workflow_id: string;
   workflow_version: number;
   /** The trigger asked for this version: it need not be the latest. */
@@ -51,6 +52,8 @@ export interface NewStepRow {
   action: string;
   status: StepStatus;
   input?: Box;
+  /** The input is stored without the run input (`stored-input.ts`). */
+  merge_run_input?: boolean;
   error?: Failure;
   timeout_ms?: number;
   heartbeat_timeout_ms?: number;
@@ -97,31 +100,31 @@ export async function insertRuns(
       select v.*, coalesce(w.id is not null and w.deleted_at is null
                            and (v.pinned or w.latest_version = v.workflow_version), false) as current
       from jsonb_to_recordset(${jsonRows(rows.runs.map((r, seq) => ({ ...r, seq })))}) as v(
-        id uuid, workflow_id text, workflow_version integer, pinned boolean, status text, input jsonb,
+        id uuid, namespace text, workflow_id text, workflow_version integer, pinned boolean, status text, input jsonb,
         idempotency_key text, deadline_ms double precision, finished boolean, output jsonb, error jsonb, seq integer${tpType})
-      left join workflows w on w.id = v.workflow_id
+      left join workflows w on w.namespace = v.namespace and w.id = v.workflow_id
     ), stale as (
       select count(*) filter (where not v.current) as n from v
     ), runs_in as (
-      insert into runs (id, workflow_id, workflow_version, status, input, idempotency_key, deadline_at, output, error, started_at, ended_at${tpColumn})
-      select v.id, v.workflow_id, v.workflow_version, v.status, v.input -> 'v', v.idempotency_key,
+      insert into runs (id, namespace, workflow_id, workflow_version, status, input, idempotency_key, deadline_at, output, error, started_at, ended_at${tpColumn})
+      select v.id, v.namespace, v.workflow_id, v.workflow_version, v.status, v.input -> 'v', v.idempotency_key,
              case when v.deadline_ms is not null then now() + v.deadline_ms * interval '1 millisecond' end,
              v.output -> 'v', v.error,
              case when v.finished then now() end, case when v.finished then now() end${tpValue}
       from v
       where (select n from stale) = 0
       order by v.seq
-      on conflict (workflow_id, idempotency_key) where idempotency_key is not null do nothing
-      returning id
+      on conflict (namespace, workflow_id, idempotency_key) where idempotency_key is not null do nothing
+      returning id, namespace
     ), steps_in as (
-      insert into step_runs (run_id, step_id, action, status, input, error, timeout_ms, heartbeat_timeout_ms, queued_at, ended_at)
-      select v.run_id, v.step_id, v.action, v.status, v.input -> 'v', v.error, v.timeout_ms, v.heartbeat_timeout_ms,
+      insert into step_runs (run_id, namespace, step_id, action, status, input, merge_run_input, error, timeout_ms, heartbeat_timeout_ms, queued_at, ended_at)
+      select v.run_id, r.namespace, v.step_id, v.action, v.status, v.input -> 'v', v.merge_run_input, v.error, v.timeout_ms, v.heartbeat_timeout_ms,
              case when v.status = 'QUEUED' then now() end,
              case when v.status in ('SKIPPED', 'FAILED') then now() end
       from jsonb_to_recordset(${jsonRows(rows.steps)}) as v(
-        run_id uuid, step_id text, action text, status text, input jsonb, error jsonb,
+        run_id uuid, step_id text, action text, status text, input jsonb, merge_run_input boolean, error jsonb,
         timeout_ms bigint, heartbeat_timeout_ms integer)
-      where v.run_id in (select id from runs_in)
+      join runs_in r on r.id = v.run_id
       returning 1
     ), history as (
       insert into run_events (run_id, type, run_status, step_id, step_status, attempt, worker_id, error, message)

@@ -44,11 +44,11 @@ export async function retryRun(
     if (refusal !== undefined) return { result: { error: refusal }, signals: [] };
 
     const loaded = (await loadRuns(trx, locked)).get(id)!;
-    await deps.defs.load(trx, [{ workflowId: run.workflowId, version: run.workflowVersion }]);
-    const def = deps.defs.get(run.workflowId, run.workflowVersion);
+    await deps.defs.load(trx, [{ namespace: run.namespace, workflowId: run.workflowId, version: run.workflowVersion }]);
+    const def = deps.defs.get(run.namespace, run.workflowId, run.workflowVersion);
     if (def === undefined) throw new Error(`run ${id}: workflow ${run.workflowId} v${run.workflowVersion} not found`);
 
-    const changes = new ChangeSet();
+    const changes = new ChangeSet((runId) => (runId === id ? loaded.run.input : undefined));
     changes.add(planRetryRun(def, loaded, deps.maxPayloadBytes));
     const signals = changes.signals();
     await writeChanges(trx, changes, deps.bus.payloads(signals));

@@ -5,13 +5,13 @@
  * the engine's decision (`src/engine/stop.ts`) with the `cancel` signal for
  * the tasks that were RUNNING. The caller holds the runs' locks.
  */
-import type { Transaction } from "kysely";
+import { sql, type Transaction } from "kysely";
 import type { LiveRun } from "../../engine/live-state.js";
-import type { StepStatus } from "../../engine/model.js";
 import { OPEN_STEP_STATUSES, type OpenStep, type StopDecision } from "../../engine/stop.js";
 import { ChangeSet } from "./change-set.js";
-import { anyUuid } from "../db/json-rows.js";
-import type { Database } from "../db/schema.js";
+import { jsonRows } from "../db/json-rows.js";
+import type { Database, StepRunRow } from "../db/schema.js";
+import { stepsOfRuns } from "./run-state.js";
 import type { SignalBus } from "../signals/signal-bus.js";
 import { taskIdOf } from "../task-id.js";
 import type { RunningTaskRef, StoreSignal } from "../types.js";
@@ -27,15 +27,26 @@ import { writeChanges } from "./write-changes.js";
  */
 export async function lockOpenSteps(trx: Transaction<Database>, runs: readonly LiveRun[]): Promise<OpenStep[]> {
   if (runs.length === 0) return [];
-  const rows = await trx
-    .selectFrom("step_runs")
-    .select(["run_id", "step_id", "status", "attempts", "worker_id", "lease_token"])
-    .where("run_id", "=", anyUuid(runs.map((r) => r.id)))
-    .where("status", "in", OPEN_STEP_STATUSES as StepStatus[])
-    .orderBy("run_id")
-    .orderBy("step_id")
-    .forUpdate()
-    .execute();
+  const open = new Set<string>(OPEN_STEP_STATUSES);
+  const steps = await stepsOfRuns<Pick<StepRunRow, "run_id" | "step_id" | "status">>(
+    trx,
+    runs.map((r) => r.id),
+    sql`run_id, step_id, status`,
+  );
+  const keys = steps.filter((s) => open.has(s.status)).map((s) => ({ r: s.run_id, s: s.step_id }));
+  if (keys.length === 0) return [];
+  // By primary key, re-checking the status once locked: only a claim moves a step
+  // without its run's lock, and it moves it between open statuses.
+  const { rows } = await sql<
+    Pick<StepRunRow, "run_id" | "step_id" | "status" | "attempts" | "worker_id" | "lease_token">
+  >`
+    select s.run_id, s.step_id, s.status, s.attempts, s.worker_id, s.lease_token
+    from jsonb_to_recordset(${jsonRows(keys)}) as k(r uuid, s text)
+    join step_runs s on s.run_id = k.r and s.step_id = k.s
+    where s.status in (${sql.join(OPEN_STEP_STATUSES.map((s) => sql.lit(s)))})
+    order by s.run_id, s.step_id
+    for update of s
+  `.execute(trx);
   return rows.map((r) => {
     const step: OpenStep = { runId: r.run_id, stepId: r.step_id, status: r.status, attempts: r.attempts };
     if (r.lease_token !== null) step.leaseToken = BigInt(r.lease_token);

@@ -6,7 +6,7 @@
  * still unfinished and lock their open steps (`stop-runs.ts`), let the engine
  * stop them (`planRunTimeouts`), write with one statement.
  */
-import { type Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { RunStatus } from "../../engine/model.js";
 import { planRunTimeouts, stoppable } from "../../engine/stop.js";
 import { finishedRuns, type CommitFacts } from "../observer.js";
@@ -35,7 +35,11 @@ export async function timeOutRuns(
   const candidates = await db
     .selectFrom("runs")
     .select("id")
-    .where("status", "in", UNFINISHED)
+    .where(
+      "status",
+      "in",
+      UNFINISHED.map((s) => sql.lit(s)),
+    )
     .where("deadline_at", "<=", now)
     .orderBy("deadline_at")
     .limit(Math.max(1, Math.floor(limit)))

@@ -13,6 +13,7 @@ import type { NewRunRow, NewStepRow } from "./insert-runs.js";
 import { box } from "../db/json-rows.js";
 import type { TriggerInput } from "../records.js";
 import { settlePlan } from "../../engine/settle-plan.js";
+import { storedInput } from "./stored-input.js";
 
 /** Runs per statement at most (one jsonb parameter each: this bounds its size, not a parameter count). */
 export const ROWS_PER_INSERT = 4000;
@@ -23,6 +24,7 @@ const MAX_INT = 2_147_483_647;
 /** A run about to be inserted: its id (the existing run's, once a taken key resolves it), plan and row. */
 export interface PlannedRun {
   runId: string;
+  namespace: string;
   workflowId: string;
   key: string | undefined;
   def: WorkflowDef;
@@ -57,12 +59,14 @@ export function prepareRun(
   const finish = plan.finish;
   return {
     runId,
+    namespace: input.namespace,
     workflowId: input.workflowId,
     key: input.idempotencyKey,
     def,
     plan,
     row: {
       id: runId,
+      namespace: input.namespace,
       workflow_id: input.workflowId,
       workflow_version: version,
       pinned: Boolean(input.version),
@@ -130,7 +134,7 @@ function stepRows(run: PlannedRun, status: Map<string, StepStatus>, steps: NewSt
       action: step.action,
       status: status.get(step.id) ?? "PENDING",
     };
-    if (inputs.has(step.id)) row.input = box(inputs.get(step.id)!);
+    if (inputs.has(step.id)) Object.assign(row, storedInput(inputs.get(step.id)!, run.row.input.v));
     const error = errors.get(step.id);
     if (error !== undefined) row.error = error;
     if (step.timeoutMs) row.timeout_ms = Math.ceil(step.timeoutMs);

@@ -30,7 +30,7 @@ import { triggerFacts, type CommitFacts } from "../observer.js";
 import type { Database } from "../db/schema.js";
 import type { SignalBus } from "../signals/signal-bus.js";
 import { byIdempotencyKey, chunks, newRows, prepareRun, ROWS_PER_INSERT, type PlannedRun } from "./trigger-rows.js";
-import { cachedVersions, loadVersions, type Versions } from "./trigger-versions.js";
+import { cachedVersions, loadVersions, versionsKey, type Versions } from "./trigger-versions.js";
 import type { StoreSignal, TriggerInput, TriggerResult } from "../types.js";
 
 export interface TriggerDeps {
@@ -54,7 +54,7 @@ const MAX_TRIES = 3;
  *
  * @example
  * ```ts
- * const { results, signals } = await triggerRuns(db, [{ workflowId: "billing", input: { n: 1 }, idempotencyKey: "k1" }], deps);
+ * const { results, signals } = await triggerRuns(db, [{ namespace: "default", workflowId: "billing", input: { n: 1 }, idempotencyKey: "k1" }], deps);
  * bus.committed(signals);
  * ```
  */
@@ -111,17 +111,17 @@ async function startRuns(
   const plans: PlannedRun[] = [];
   const byKey = new Map<string, number>();
   const slots = inputs.map((input): Slot => {
-    const found = versions.get(input.workflowId);
+    const found = versions.get(versionsKey(input));
     if (found === undefined) {
       return fail("WORKFLOW_NOT_FOUND", `workflow "${input.workflowId}" not found`);
     }
     const version = input.version || found.latest;
-    const def = found.versions.has(version) ? deps.defs.get(input.workflowId, version) : undefined;
+    const def = found.versions.has(version) ? deps.defs.get(input.namespace, input.workflowId, version) : undefined;
     if (def === undefined) {
       return fail("VERSION_NOT_FOUND", `workflow "${input.workflowId}" has no version ${version}`);
     }
     const batchKey =
-      input.idempotencyKey === undefined ? undefined : `${input.workflowId}\u0000${input.idempotencyKey}`;
+      input.idempotencyKey === undefined ? undefined : `${versionsKey(input)}\u0000${input.idempotencyKey}`;
     const seen = batchKey === undefined ? undefined : byKey.get(batchKey);
     if (seen !== undefined) return { plan: seen, duplicate: true };
     if (batchKey !== undefined) byKey.set(batchKey, plans.length);
@@ -165,18 +165,22 @@ async function resolveConflicts(db: Kysely<Database>, plans: PlannedRun[], creat
   if (lost.length === 0) return;
   const rows = await db
     .selectFrom("runs")
-    .select(["id", "workflow_id", "idempotency_key"])
+    .select(["id", "namespace", "workflow_id", "idempotency_key"])
     .where((eb) =>
       eb(
-        eb.refTuple("workflow_id", "idempotency_key"),
+        eb.refTuple("namespace", "workflow_id", "idempotency_key"),
         "in",
-        lost.map((p) => eb.tuple(p.workflowId, p.key ?? "")),
+        lost.map((p) => eb.tuple(p.namespace, p.workflowId, p.key ?? "")),
       ),
     )
     .execute();
-  const existing = new Map(rows.map((r) => [`${r.workflow_id}\u0000${r.idempotency_key}`, r.id]));
+  const keyOf = (r: { namespace: string; workflowId: string }, key: string | null | undefined) =>
+    `${versionsKey(r)}\u0000${key}`;
+  const existing = new Map(
+    rows.map((r) => [keyOf({ namespace: r.namespace, workflowId: r.workflow_id }, r.idempotency_key), r.id]),
+  );
   for (const plan of lost) {
-    const id = existing.get(`${plan.workflowId}\u0000${plan.key}`);
+    const id = existing.get(keyOf(plan, plan.key));
     if (id === undefined) {
       throw new Error(`run ${plan.runId} was not inserted and no run holds its idempotency key`);
     }

@@ -10,8 +10,12 @@ import type { DefCache } from "../reads/def-cache.js";
 import type { TriggerInput } from "../records.js";
 import type { Database } from "../db/schema.js";
 
-/** Per workflow, its latest version and the pinned ones that exist. */
+/** Per workflow (keyed by `versionsKey`), its latest version and the pinned ones that exist. */
 export type Versions = Map<string, { latest: number; versions: Set<number> }>;
+
+/** A workflow's key in `Versions`: its namespace and id. */
+export const versionsKey = (input: { namespace: string; workflowId: string }): string =>
+  `${input.namespace}\u0000${input.workflowId}`;
 
 /**
  * The versions as the cache believes them, or undefined if it does not know
@@ -25,14 +29,15 @@ export type Versions = Map<string, { latest: number; versions: Set<number> }>;
 export function cachedVersions(inputs: TriggerInput[], defs: DefCache): Versions | undefined {
   const versions: Versions = new Map();
   for (const input of inputs) {
-    let entry = versions.get(input.workflowId);
+    const key = versionsKey(input);
+    let entry = versions.get(key);
     if (entry === undefined) {
-      const latest = defs.latest(input.workflowId);
-      if (latest === undefined || defs.get(input.workflowId, latest) === undefined) return undefined;
-      versions.set(input.workflowId, (entry = { latest, versions: new Set([latest]) }));
+      const latest = defs.latest(input.namespace, input.workflowId);
+      if (latest === undefined || defs.get(input.namespace, input.workflowId, latest) === undefined) return undefined;
+      versions.set(key, (entry = { latest, versions: new Set([latest]) }));
     }
     if (input.version) {
-      if (defs.get(input.workflowId, input.version) === undefined) return undefined;
+      if (defs.get(input.namespace, input.workflowId, input.version) === undefined) return undefined;
       entry.versions.add(input.version);
     }
   }
@@ -50,13 +55,21 @@ export function cachedVersions(inputs: TriggerInput[], defs: DefCache): Versions
  * ```
  */
 export async function loadVersions(db: Kysely<Database>, inputs: TriggerInput[], defs: DefCache): Promise<Versions> {
-  const ids = [...new Set(inputs.map((i) => i.workflowId))];
+  const workflows = [...new Map(inputs.map((i) => [versionsKey(i), i])).values()];
   const pinned = [...new Set(inputs.map((i) => i.version ?? 0).filter((v) => v > 0))];
   const rows = await db
     .selectFrom("workflows as w")
-    .innerJoin("workflow_versions as v", "v.workflow_id", "w.id")
-    .select(["w.id", "w.latest_version", "v.version"])
-    .where("w.id", "in", ids)
+    .innerJoin("workflow_versions as v", (j) =>
+      j.onRef("v.namespace", "=", "w.namespace").onRef("v.workflow_id", "=", "w.id"),
+    )
+    .select(["w.namespace", "w.id", "w.latest_version", "v.version"])
+    .where((eb) =>
+      eb(
+        eb.refTuple("w.namespace", "w.id"),
+        "in",
+        workflows.map((w) => eb.tuple(w.namespace, w.workflowId)),
+      ),
+    )
     .where("w.deleted_at", "is", null)
     .where((eb) => {
       const latest = eb("v.version", "=", eb.ref("w.latest_version"));
@@ -65,15 +78,16 @@ export async function loadVersions(db: Kysely<Database>, inputs: TriggerInput[],
     .execute();
   const versions: Versions = new Map();
   for (const row of rows) {
-    let entry = versions.get(row.id);
-    if (entry === undefined) versions.set(row.id, (entry = { latest: row.latest_version, versions: new Set() }));
+    const key = versionsKey({ namespace: row.namespace, workflowId: row.id });
+    let entry = versions.get(key);
+    if (entry === undefined) versions.set(key, (entry = { latest: row.latest_version, versions: new Set() }));
     entry.versions.add(row.version);
   }
-  for (const id of ids) defs.noteLatest(id, versions.get(id)?.latest);
+  for (const w of workflows) defs.noteLatest(w.namespace, w.workflowId, versions.get(versionsKey(w))?.latest);
   // Definitions are immutable per version: read only the ones not cached yet.
   await defs.load(
     db,
-    rows.map((r) => ({ workflowId: r.id, version: r.version })),
+    rows.map((r) => ({ namespace: r.namespace, workflowId: r.id, version: r.version })),
   );
   return versions;
 }

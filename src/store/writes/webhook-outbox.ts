@@ -26,6 +26,7 @@ interface ClaimRow {
   step_attempt: number | null;
   error: Failure | null;
   attempts: number;
+  namespace: string;
   workflow_id: string;
   workflow_version: number;
   run_output: JsonValue | null;
@@ -59,17 +60,18 @@ export async function claimWebhookDeliveries(
       from picked p where d.id = p.id
       returning d.id, d.run_id, d.kind, d.url, d.run_status, d.step_id, d.step_status, d.step_attempt, d.error, d.attempts
     )
-    select c.*, r.workflow_id, r.workflow_version, r.output as run_output, r.error as run_error,
+    select c.*, r.namespace, r.workflow_id, r.workflow_version, r.output as run_output, r.error as run_error,
            s.output as step_output, v.hooks ->> 'secret' as secret
     from claimed c
     join runs r on r.id = c.run_id
-    join workflow_versions v on v.workflow_id = r.workflow_id and v.version = r.workflow_version
+    join workflow_versions v on v.namespace = r.namespace and v.workflow_id = r.workflow_id and v.version = r.workflow_version
     left join step_runs s on s.run_id = c.run_id and s.step_id = c.step_id
     order by c.id
   `.execute(db);
   return rows.map((r) => ({
     id: String(r.id),
     runId: r.run_id,
+    namespace: r.namespace,
     workflowId: r.workflow_id,
     workflowVersion: r.workflow_version,
     kind: r.kind,

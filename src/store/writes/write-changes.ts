@@ -55,6 +55,7 @@ export async function writeChanges(
         output = case when v.output is not null then v.output -> 'v' when v.output_clear then null else s.output end,
         error = case when v.error is not null then v.error when v.error_clear then null else s.error end,
         input = case when v.input is not null then v.input -> 'v' when v.input_clear then null else s.input end,
+        merge_run_input = case when v.input is not null then v.merge_run_input when v.input_clear then null else s.merge_run_input end,
         not_before = case when v.timer_at is not null then v.timer_at
                           when v.delay_ms is not null then now() + v.delay_ms * interval '1 millisecond' end,
         timer_at = case when v.timer_at is not null then v.timer_at when v.reset then null else s.timer_at end,
@@ -67,7 +68,7 @@ export async function writeChanges(
       from jsonb_to_recordset(${jsonRows(steps)}) as v(
         run_id uuid, step_id text, "from" text, "to" text, token bigint,
         output jsonb, output_clear boolean, error jsonb, error_clear boolean,
-        input jsonb, input_clear boolean, delay_ms double precision, reset boolean, timer_at timestamptz, give_back boolean)
+        input jsonb, merge_run_input boolean, input_clear boolean, delay_ms double precision, reset boolean, timer_at timestamptz, give_back boolean)
       where s.run_id = v.run_id and s.step_id = v.step_id and s.status = v."from"
         and (v.token is null or s.lease_token = v.token)
         and s.run_id = ${anyUuid([...new Set(steps.map((s) => s.run_id))])}
