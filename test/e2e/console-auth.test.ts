@@ -96,6 +96,12 @@ describe.skipIf(!hasPostgres || !hasRedis || !hasChromium)("the console with API
     await page.waitForSelector('section[data-run-status="pending"]');
     expect(await page.getByRole("button", { name: "Cancel run" }).count()).toBe(0);
     await browser.screenshot(page, "run-viewer");
+
+    // The key stays for the tab's session; with no worker connected, the page says what to start.
+    await page.goto(`${weft.url}/workers`);
+    await page.getByRole("heading", { name: "No worker is connected" }).waitFor();
+    expect(await page.locator("header .who").textContent()).toContain("read-only key");
+    await browser.screenshot(page, "workers-empty");
     await page.context().close();
   });
 

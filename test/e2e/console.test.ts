@@ -171,8 +171,11 @@ describe.skipIf(skip)("the console in chromium", () => {
   it("retries a failed run, and its failed step runs again", async () => {
     const runId = await trigger(weft.client, flaky, { tag: "retry" });
     await waitForRun(weft.client, runId);
-    await page.goto(`${weft.url}/runs/${runId}?step=b`);
+    await page.goto(`${weft.url}/runs/${runId}`);
     await page.waitForSelector('section[data-run-status="failed"]');
+    // The run's error links to the step that failed, which says why.
+    await page.getByTestId("run-error").getByRole("link", { name: "b" }).click();
+    await page.waitForURL(/\?step=b$/);
     await expect.poll(() => page.getByTestId("step-error").textContent()).toContain("attempt 1 of b failed");
     await browser.screenshot(page, "run-failed");
     await page.getByRole("button", { name: "Retry run" }).click();

@@ -4,7 +4,7 @@
  * output and error, and the webhooks it sent.
  */
 import { useState } from "preact/hooks";
-import { RunEventType, RunStatus, type Run } from "../../../gen/weft/v1/common_pb.js";
+import { RunEventType, RunStatus, StepStatus, type Run } from "../../../gen/weft/v1/common_pb.js";
 import { api, readOnly } from "../api.js";
 import { Dag } from "../dag.js";
 import {
@@ -47,6 +47,7 @@ export function RunPage({ runId }: { runId: string }) {
       </h2>
       <ErrorBox error={live.error} />
       <RunFacts run={run} now={now} />
+      <RunError run={run} />
       <RunActions runId={run.id} status={run.status} onDone={live.restart} />
       <ErrorBox error={workflow.error} />
       <div class="dag-wrap">
@@ -67,11 +68,6 @@ export function RunPage({ runId }: { runId: string }) {
       )}
       <h3>Timeline</h3>
       <Gantt events={live.events} now={isFinished(run.status) ? 0 : now} />
-      {run.error && (
-        <div class="error" data-testid="run-error">
-          <strong>{run.error.type || "FAILED"}</strong> {run.error.message}
-        </div>
-      )}
       <div class="two">
         <div>
           <h3>Input</h3>
@@ -99,6 +95,27 @@ export function RunPage({ runId }: { runId: string }) {
 /** Waits for the run before asking for its workflow. */
 const never = (signal: AbortSignal) =>
   new Promise<undefined>((resolve) => signal.addEventListener("abort", () => resolve(undefined)));
+
+/** Why the run failed, with a link to each failed step's details. */
+function RunError({ run }: { run: Run }) {
+  if (!run.error) return null;
+  const failed = run.steps.filter((s) => s.status === StepStatus.FAILED);
+  return (
+    <div class="error" data-testid="run-error">
+      <strong>{run.error.type || "FAILED"}</strong> {run.error.message}
+      {failed.length > 0 && (
+        <p>
+          Failed:{" "}
+          {failed.map((s) => (
+            <a key={s.stepId} href={href(`/runs/${run.id}`, { step: s.stepId })} class="mono tag">
+              {s.stepId}
+            </a>
+          ))}
+        </p>
+      )}
+    </div>
+  );
+}
 
 function RunFacts({ run, now }: { run: Run; now: number }) {
   return (
