@@ -45,6 +45,19 @@ class TaskHost:
         self.pool: ThreadPoolExecutor | None = None
         self.loop: EventLoopThread | None = None
 
+    def attach(self, session: Session) -> None:
+        """A welcomed stream: results go out on it from now on, the un-acked ones at once (the token decides)."""
+        with self._lock:
+            self.session = session
+            pending = self.book.resend_all()
+        for msg in pending:
+            session.send(msg)
+
+    def detach(self, session: Session) -> None:
+        with self._lock:
+            if self.session is session:
+                self.session = None
+
     def receive(self, msg: Any, kind: str) -> None:
         """A server message after the welcome."""
         if kind == "task":
@@ -170,8 +183,9 @@ class TaskHost:
         running.release()
         task = running.task
         msg = result_message(task, outcome, self.max_result_bytes)
-        self.book.put(msg)
-        session = self.session
+        with self._lock:  # in the book before attach() takes its copy, or sent on the stream attach() set
+            self.book.put(msg)
+            session = self.session
         if session is not None:
             session.send(msg)
         error = msg.result.error if msg.result.HasField("error") else None

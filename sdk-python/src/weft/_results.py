@@ -82,9 +82,9 @@ class ResultBook:
                     out.append(entry[0])
         return out
 
-    def values(self) -> list[pb.WorkerMessage]:
-        with self._cond:
-            return [entry[0] for entry in self._pending.values()]
+    def resend_all(self) -> list[pb.WorkerMessage]:
+        """Every result, marked as sent now (a new stream sends them all at once)."""
+        return self.due(0.0)
 
     def __len__(self) -> int:
         return len(self._pending)

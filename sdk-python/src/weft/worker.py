@@ -217,16 +217,13 @@ class Worker:
                     self._host.receive(msg, kind)
         finally:
             timer.cancel()
-            if self._host.session is session:
-                self._host.session = None
+            self._host.detach(session)
             session.close()
 
     def _welcomed(self, session: Session, welcome: Any) -> None:
         session.welcomed(welcome)
         host = self._host
-        host.session = session
-        for pending in host.book.values():  # resend: the token decides
-            session.send(pending)
+        host.attach(session)
         threading.Thread(target=heartbeat_loop, name="weft-heartbeat", daemon=True,
                          args=(session, host.heartbeat_targets, lambda: host.book.due(self.result_resend))).start()
         self.worker_id = welcome.worker_id
