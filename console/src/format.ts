@@ -5,7 +5,7 @@
  *   runStatusName(RunStatus.SUCCEEDED); // "succeeded"
  */
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { RunStatus, StepStatus, type Run } from "../../gen/weft/v1/common_pb.js";
+import { RunStatus, RunTrigger, StepStatus, type Run } from "../../gen/weft/v1/common_pb.js";
 
 export const RUN_STATUSES = ["pending", "running", "succeeded", "failed", "cancelled", "timed_out"] as const;
 
@@ -53,19 +53,22 @@ export function runDuration(run: Run, now: number): number | undefined {
   return (ms(run.endTime) ?? (isFinished(run.status) ? start : now)) - start;
 }
 
-/**
- * What started the run, as far as the contract tells: the scheduler and
- * PublishEvent (with a key) give idempotency keys of their own shape.
- */
+/** What started the run (`Run.trigger`); runs from before Weft recorded it say so. */
 export function triggerSource(run: Run): string {
-  if (run.idempotencyKey.startsWith("schedule:")) return "schedule";
-  if (run.idempotencyKey.startsWith("event:")) return "event";
-  return "api";
+  switch (run.trigger) {
+    case RunTrigger.API:
+      return "api";
+    case RunTrigger.EVENT:
+      return "event";
+    case RunTrigger.SCHEDULE:
+      return "schedule";
+    default:
+      return "unknown";
+  }
 }
 
-/** Said where the trigger is shown: how far to trust it. */
-export const TRIGGER_NOTE =
-  "Read from the run's idempotency key (runs do not record their trigger): an event published without a key shows as api.";
+/** Said where the trigger is shown. */
+export const TRIGGER_NOTE = "What started the run: TriggerWorkflow (api), PublishEvent (event) or a cron schedule";
 
 export function json(v: unknown): string {
   return v === undefined || v === null ? "null" : JSON.stringify(v, null, 2);

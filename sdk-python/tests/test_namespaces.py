@@ -31,6 +31,7 @@ def test_workers_take_only_their_namespace_tasks_and_runs_stay_apart(server: Ser
             for run_id in ids:
                 run = clients[ns].wait(run_id, timeout=60)
                 assert (run.status, run.output) == ("SUCCEEDED", {"s": {"served": ns}})
+                assert (run.namespace, run.trigger) == (ns, "API")
         with pytest.raises(WeftError) as elsewhere:
             clients["py-b"].get_run(runs["py-a"][0])
         assert elsewhere.value.code == grpc.StatusCode.NOT_FOUND

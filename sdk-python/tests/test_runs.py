@@ -51,6 +51,9 @@ def test_a_diamond_passes_each_step_the_outputs_of_its_dependencies(
     }
     assert {s.worker_id for s in run.steps} == {worker_id}
     assert run.input == {"n": 4}
+    # Each step's input as its attempt got it: the run's input and its dependencies' outputs.
+    assert run.step("join").input == {"input": {"n": 4}, "steps": {"left": {"n": 5}, "right": {"n": 40}}}
+    assert (run.trigger, run.namespace) == ("API", "default")
     assert client.get_run(run.id).output == run.output
 
 

@@ -10,6 +10,7 @@ import {
   RunEventType,
   RunSchema,
   RunStatus as PbRunStatus,
+  RunTrigger as PbRunTrigger,
   StepRunSchema,
   StepStatus as PbStepStatus,
   TriggerRule as PbTriggerRule,
@@ -166,6 +167,7 @@ function stepRunToProto(s: StepRunRecord) {
     action: s.action,
     status: stepStatusToProto[s.status],
     attempts: s.attempts,
+    input: s.input === undefined ? undefined : jsonToValue(s.input),
     output: s.output === undefined ? undefined : jsonToValue(s.output),
     error: failureToProto(s.error),
     createTime: timestampFromDate(s.createdAt),
@@ -190,8 +192,15 @@ export function runToProto(r: RunRecord): Run {
     endTime: r.endedAt ? timestampFromDate(r.endedAt) : undefined,
     steps: r.steps.map(stepRunToProto),
     idempotencyKey: r.idempotencyKey ?? "",
+    trigger: r.trigger ? RUN_TRIGGERS[r.trigger] : PbRunTrigger.UNSPECIFIED,
   });
 }
+
+const RUN_TRIGGERS: Record<NonNullable<RunRecord["trigger"]>, PbRunTrigger> = {
+  api: PbRunTrigger.API,
+  event: PbRunTrigger.EVENT,
+  schedule: PbRunTrigger.SCHEDULE,
+};
 
 const eventTypes: Record<RunEventRecord["type"], RunEventType> = {
   RUN_STATUS: RunEventType.RUN_STATUS,

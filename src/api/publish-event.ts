@@ -34,6 +34,7 @@ export async function publishEvent(
   const results = await (deps.triggerTracer ?? NO_TRIGGER_TRACER).trigger(
     listeners.map((wf) => ({
       namespace,
+      trigger: "event" as const,
       workflowId: wf.workflowId,
       version: wf.version,
       input: payload,

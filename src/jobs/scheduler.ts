@@ -62,6 +62,7 @@ export function createScheduler(deps: {
             const at = tick.toISOString();
             inputs.push({
               namespace: wf.namespace,
+              trigger: "schedule",
               workflowId: wf.workflowId,
               version: wf.version,
               input: { schedule: cron, scheduled_at: at },

@@ -26,6 +26,8 @@ export interface StepRunRecord {
   action: string;
   status: StepStatus;
   attempts: number;
+  /** The rendered input of its latest attempt (`getRun` only). */
+  input?: JsonValue;
   output?: JsonValue;
   error?: Failure;
   workerId?: string;
@@ -46,6 +48,8 @@ export interface RunRecord {
   output?: JsonValue;
   error?: Failure;
   idempotencyKey?: string;
+  /** Absent for runs started before Weft recorded it. */
+  trigger?: RunTrigger;
   createdAt: Date;
   startedAt?: Date;
   endedAt?: Date;
@@ -112,8 +116,13 @@ export interface CreateWorkflowInput {
   specHash: string;
 }
 
+/** What started a run. */
+export type RunTrigger = "api" | "event" | "schedule";
+
 export interface TriggerInput {
   namespace: string;
+  /** What starts it; default `api`. */
+  trigger?: RunTrigger;
   workflowId: string;
   /** 0 or undefined = latest. */
   version?: number;

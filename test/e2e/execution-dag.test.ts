@@ -117,6 +117,8 @@ describe.each(e2eBackends(hasPostgres, hasRedis))("DAG execution on $name", ({ s
 
     expect(valueToJson(run.output)).toEqual({ sum: 31, from_b: "from-b" });
     expect(step(run, "d").attempts).toBe(1);
+    // GetRun says what each step got: the default inputs with the run input put back, the rendered template.
+    for (const name of ["a", "b", "c", "d"]) expect(valueToJson(step(run, name).input), name).toEqual(received[name]);
   });
 
   it.skipIf(skip)("skips on a false `when`, propagates skips, and honours ANY_FAILED and ALL_DONE", async () => {

@@ -2,9 +2,11 @@
  * Runs started by events and cron schedules, through real server processes
  * on Postgres and Redis: PublishEvent (listeners, filters, idempotency), a
  * schedule shared by two replicas (one run per tick), and schedules stopping
- * when the workflow is deleted or a new version drops them.
+ * when the workflow is deleted or a new version drops them. Each run says
+ * what started it (`Run.trigger`).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RunTrigger } from "../../gen/weft/v1/common_pb.js";
 import { jsonToValue, valueToJson } from "../../src/api/convert.js";
 import { stackAvailable, startStack, type Stack } from "../support/stack.js";
 
@@ -36,6 +38,7 @@ describe.skipIf(!available)("event and cron triggers", () => {
     expect(runIds).toHaveLength(2);
     const runs = await Promise.all(runIds.map((id) => stack.waitRun(id)));
     expect(runs.map((r) => r.workflowId).sort()).toEqual(["ev-a", "ev-b"]);
+    expect(runs.map((r) => r.trigger)).toEqual([RunTrigger.EVENT, RunTrigger.EVENT]);
     for (const r of runs) expect(valueToJson(r.input)).toEqual({ total: 120, id: "o-1" });
     expect(valueToJson(runs[0]!.steps[0]!.output)).toEqual({ total: 120, id: "o-1" });
 
@@ -43,10 +46,16 @@ describe.skipIf(!available)("event and cron triggers", () => {
     expect([...again.runIds].sort()).toEqual([...runIds].sort());
     const none = await stack.c.workflows.publishEvent({ name: "nobody.listens" });
     expect(none.runIds).toEqual([]);
+    // Without a key too: an event is an event, not an API call.
+    const unkeyed = await stack.c.workflows.publishEvent({ name: "order.deleted" });
+    expect((await stack.waitRun(unkeyed.runIds[0]!)).trigger).toBe(RunTrigger.EVENT);
+    const { runId } = await stack.c.workflows.triggerWorkflow({ workflowId: "ev-d" });
+    expect((await stack.waitRun(runId)).trigger).toBe(RunTrigger.API);
   });
 
   const scheduledAt = async (workflowId: string) => {
     const { runs } = await stack.c.runs.listRuns({ workflowId, pageSize: 1000 });
+    expect(runs.every((r) => r.trigger === RunTrigger.SCHEDULE)).toBe(true);
     return runs.map((r) => (valueToJson(r.input) as { scheduled_at: string }).scheduled_at).sort();
   };
 

@@ -51,6 +51,7 @@ function runRow(traceparent?: string): NewRunRow {
     status: "PENDING" as NewRunRow["status"],
     input: box({}),
     idempotency_key: null,
+    trigger: "api",
     deadline_ms: null,
     finished: false,
     output: null,

@@ -128,6 +128,7 @@ describe("prepareRun", () => {
       status: "PENDING",
       input: { v: { n: 1 } },
       idempotency_key: "k",
+      trigger: "api",
       deadline_ms: null,
       finished: false,
       output: null,

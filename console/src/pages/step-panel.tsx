@@ -1,6 +1,7 @@
 /**
- * One step of a run: status, attempts, worker, its input as the spec gives
- * it, output, error, and the step's own history.
+ * One step of a run: status, attempts, worker, the input its latest attempt
+ * got (before it is queued: the spec's template), output, error, and the
+ * step's own history.
  */
 import { RunEventType, type RunEvent, type StepRun, type StepSpec } from "../../../gen/weft/v1/common_pb.js";
 import { runStatusName, stepStatusName, when } from "../format.js";
@@ -52,7 +53,9 @@ export function StepPanel(props: {
       <h4>Output</h4>
       <Json value={step?.output} label="step output" />
       <h4>Input</h4>
-      {spec?.input === undefined ? (
+      {step?.input !== undefined ? (
+        <Json value={step.input} label="step input" />
+      ) : spec?.input === undefined ? (
         <p class="muted">
           The default: <code>{"{input: <run input>, steps: {<dependency>: <its output>}}"}</code>
         </p>

@@ -28,6 +28,8 @@ class StepRun:
     error: Failure | None
     worker_id: str
     action: str
+    # What its latest attempt got (None until it was queued).
+    input: Json = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,9 @@ class Run:
     idempotency_key: str = ""
     create_time: datetime | None = None
     end_time: datetime | None = None
+    namespace: str = ""
+    # What started it: API, EVENT or SCHEDULE (UNSPECIFIED for runs from before Weft recorded it).
+    trigger: str = "UNSPECIFIED"
 
     @property
     def done(self) -> bool:
@@ -108,6 +113,7 @@ def run_of(pb: Any, enums: Any) -> Run:
             error=failure(s),
             worker_id=s.worker_id,
             action=s.action,
+            input=optional_value(s, "input"),
         )
         for s in pb.steps
     ]
@@ -123,6 +129,8 @@ def run_of(pb: Any, enums: Any) -> Run:
         idempotency_key=pb.idempotency_key,
         create_time=_time(pb, "create_time"),
         end_time=_time(pb, "end_time"),
+        namespace=pb.namespace,
+        trigger=_enum(pb.trigger, enums.RunTrigger, "RUN_TRIGGER_") or "UNSPECIFIED",
     )
 
 

@@ -7,7 +7,7 @@
  */
 import type { ColumnType, Generated, InsertObject, Selectable } from "kysely";
 import type { Failure, JsonValue, RunStatus, StepStatus, WorkflowDef } from "../../engine/model.js";
-import type { RunEventRecord } from "../records.js";
+import type { RunEventRecord, RunTrigger } from "../records.js";
 
 /** A jsonb column: read parsed, written as an expression (`jsonb(value)`). */
 export type Jsonb<T> = ColumnType<T, T, T>;
@@ -57,6 +57,8 @@ export interface RunsTable {
   started_at: Timestamp;
   ended_at: Timestamp;
   deadline_at: Timestamp;
+  /** What started the run (0010): `api`, `event` or `schedule`; null for runs started before. */
+  trigger: ColumnType<RunTrigger | null, RunTrigger | null | undefined, RunTrigger | null>;
   /** W3C trace context of the trigger span (0005); null when the starting server did not trace. */
   traceparent: ColumnType<string | null, string | null | undefined, string | null>;
 }

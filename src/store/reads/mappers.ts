@@ -57,6 +57,7 @@ export function toRunRecord(row: RunRow & { has_output: boolean }, steps: StepRu
     output: row.has_output ? row.output : undefined,
     error: opt(row.error),
     idempotencyKey: opt(row.idempotency_key),
+    trigger: opt(row.trigger),
     createdAt: row.created_at,
     startedAt: opt(row.started_at),
     endedAt: opt(row.ended_at),

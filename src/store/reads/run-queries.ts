@@ -29,6 +29,8 @@ interface StepJson {
   attempts: number;
   output: StepRunRow["output"];
   has_output: boolean;
+  input: StepRunRow["input"];
+  has_input: boolean;
   error: StepRunRow["error"];
   worker_id: string | null;
   created_at: string;
@@ -68,6 +70,8 @@ export async function getRun(db: Kysely<Database>, id: string): Promise<RunRecor
         select coalesce(json_agg(json_build_object(
                  'step_id', s.step_id, 'action', s.action, 'status', s.status, 'attempts', s.attempts,
                  'output', s.output, 'has_output', s.output is not null, 'error', s.error, 'worker_id', s.worker_id,
+                 'input', case when s.merge_run_input then s.input || jsonb_build_object('input', runs.input) else s.input end,
+                 'has_input', s.input is not null,
                  'created_at', s.created_at, 'queued_at', s.queued_at, 'started_at', s.started_at, 'ended_at', s.ended_at
                ) order by s.step_id), '[]'::json)
         from step_runs s where s.run_id = runs.id)`.as("steps"),
@@ -75,15 +79,16 @@ export async function getRun(db: Kysely<Database>, id: string): Promise<RunRecor
     .where("runs.id", "=", id)
     .executeTakeFirst();
   if (row === undefined) return undefined;
-  const steps = row.steps.map((s) =>
-    toStepRunRecord({
+  const steps = row.steps.map((s) => ({
+    ...toStepRunRecord({
       ...s,
       created_at: new Date(s.created_at),
       queued_at: dateOrNull(s.queued_at),
       started_at: dateOrNull(s.started_at),
       ended_at: dateOrNull(s.ended_at),
     }),
-  );
+    ...(s.has_input && s.input !== null ? { input: s.input } : {}),
+  }));
   return toRunRecord(row, inDefinitionOrder(steps, row.step_order ?? []));
 }
 

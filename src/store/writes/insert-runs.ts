@@ -22,6 +22,7 @@ import type { Failure, RunStatus, StepStatus } from "../../engine/model.js";
 import type { EventRow } from "./change-set.js";
 import { jsonRows, type Box } from "../db/json-rows.js";
 import type { Database } from "../db/schema.js";
+import type { RunTrigger } from "../records.js";
 import { SIGNAL_CHANNEL } from "../signals/signal-codec.js";
 
 /** One `runs` row as it travels in the statement's jsonb parameter. */
@@ -35,6 +36,7 @@ export interface NewRunRow {
   status: RunStatus;
   input: Box;
   idempotency_key: string | null;
+  trigger: RunTrigger;
   /** Workflow timeout: `deadline_at` = now() + this. */
   deadline_ms: number | null;
   /** The plan finished the run at once: `started_at` = `ended_at` = now(). */
@@ -101,13 +103,13 @@ export async function insertRuns(
                            and (v.pinned or w.latest_version = v.workflow_version), false) as current
       from jsonb_to_recordset(${jsonRows(rows.runs.map((r, seq) => ({ ...r, seq })))}) as v(
         id uuid, namespace text, workflow_id text, workflow_version integer, pinned boolean, status text, input jsonb,
-        idempotency_key text, deadline_ms double precision, finished boolean, output jsonb, error jsonb, seq integer${tpType})
+        idempotency_key text, trigger text, deadline_ms double precision, finished boolean, output jsonb, error jsonb, seq integer${tpType})
       left join workflows w on w.namespace = v.namespace and w.id = v.workflow_id
     ), stale as (
       select count(*) filter (where not v.current) as n from v
     ), runs_in as (
-      insert into runs (id, namespace, workflow_id, workflow_version, status, input, idempotency_key, deadline_at, output, error, started_at, ended_at${tpColumn})
-      select v.id, v.namespace, v.workflow_id, v.workflow_version, v.status, v.input -> 'v', v.idempotency_key,
+      insert into runs (id, namespace, workflow_id, workflow_version, status, input, idempotency_key, trigger, deadline_at, output, error, started_at, ended_at${tpColumn})
+      select v.id, v.namespace, v.workflow_id, v.workflow_version, v.status, v.input -> 'v', v.idempotency_key, v.trigger,
              case when v.deadline_ms is not null then now() + v.deadline_ms * interval '1 millisecond' end,
              v.output -> 'v', v.error,
              case when v.finished then now() end, case when v.finished then now() end${tpValue}

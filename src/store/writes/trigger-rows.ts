@@ -73,6 +73,7 @@ export function prepareRun(
       status: finish?.status ?? RunStatus.PENDING,
       input: box(input.input),
       idempotency_key: input.idempotencyKey ?? null,
+      trigger: input.trigger ?? "api",
       deadline_ms: def.timeoutMs ? def.timeoutMs : null,
       finished: finish !== undefined,
       output: finish?.output === undefined ? null : box(finish.output),

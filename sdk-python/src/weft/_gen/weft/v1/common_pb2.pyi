@@ -22,6 +22,10 @@ RUN_STATUS_RUNNING: RunStatus
 RUN_STATUS_SUCCEEDED: RunStatus
 RUN_STATUS_TIMED_OUT: RunStatus
 RUN_STATUS_UNSPECIFIED: RunStatus
+RUN_TRIGGER_API: RunTrigger
+RUN_TRIGGER_EVENT: RunTrigger
+RUN_TRIGGER_SCHEDULE: RunTrigger
+RUN_TRIGGER_UNSPECIFIED: RunTrigger
 STEP_STATUS_CANCELLED: StepStatus
 STEP_STATUS_FAILED: StepStatus
 STEP_STATUS_PENDING: StepStatus
@@ -68,7 +72,7 @@ class RetryPolicy(_message.Message):
     def __init__(self, max_attempts: _Optional[int] = ..., initial_interval: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., backoff_coefficient: _Optional[float] = ..., max_interval: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., non_retryable_errors: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Run(_message.Message):
-    __slots__ = ["create_time", "end_time", "error", "id", "idempotency_key", "input", "namespace", "output", "start_time", "status", "steps", "workflow_id", "workflow_version"]
+    __slots__ = ["create_time", "end_time", "error", "id", "idempotency_key", "input", "namespace", "output", "start_time", "status", "steps", "trigger", "workflow_id", "workflow_version"]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
@@ -80,6 +84,7 @@ class Run(_message.Message):
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     STEPS_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_ID_FIELD_NUMBER: _ClassVar[int]
     WORKFLOW_VERSION_FIELD_NUMBER: _ClassVar[int]
     create_time: _timestamp_pb2.Timestamp
@@ -93,9 +98,10 @@ class Run(_message.Message):
     start_time: _timestamp_pb2.Timestamp
     status: RunStatus
     steps: _containers.RepeatedCompositeFieldContainer[StepRun]
+    trigger: RunTrigger
     workflow_id: str
     workflow_version: int
-    def __init__(self, id: _Optional[str] = ..., workflow_id: _Optional[str] = ..., workflow_version: _Optional[int] = ..., status: _Optional[_Union[RunStatus, str]] = ..., input: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., output: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., error: _Optional[_Union[Failure, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., steps: _Optional[_Iterable[_Union[StepRun, _Mapping]]] = ..., idempotency_key: _Optional[str] = ..., namespace: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., workflow_id: _Optional[str] = ..., workflow_version: _Optional[int] = ..., status: _Optional[_Union[RunStatus, str]] = ..., input: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., output: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., error: _Optional[_Union[Failure, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., steps: _Optional[_Iterable[_Union[StepRun, _Mapping]]] = ..., idempotency_key: _Optional[str] = ..., namespace: _Optional[str] = ..., trigger: _Optional[_Union[RunTrigger, str]] = ...) -> None: ...
 
 class RunEvent(_message.Message):
     __slots__ = ["attempt", "error", "message", "run", "run_status", "sequence", "step_id", "step_status", "time", "type", "worker_id"]
@@ -124,12 +130,13 @@ class RunEvent(_message.Message):
     def __init__(self, sequence: _Optional[int] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., type: _Optional[_Union[RunEventType, str]] = ..., run_status: _Optional[_Union[RunStatus, str]] = ..., step_id: _Optional[str] = ..., step_status: _Optional[_Union[StepStatus, str]] = ..., attempt: _Optional[int] = ..., worker_id: _Optional[str] = ..., error: _Optional[_Union[Failure, _Mapping]] = ..., run: _Optional[_Union[Run, _Mapping]] = ..., message: _Optional[str] = ...) -> None: ...
 
 class StepRun(_message.Message):
-    __slots__ = ["action", "attempts", "create_time", "end_time", "error", "output", "start_time", "status", "step_id", "worker_id"]
+    __slots__ = ["action", "attempts", "create_time", "end_time", "error", "input", "output", "start_time", "status", "step_id", "worker_id"]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    INPUT_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -140,12 +147,13 @@ class StepRun(_message.Message):
     create_time: _timestamp_pb2.Timestamp
     end_time: _timestamp_pb2.Timestamp
     error: Failure
+    input: _struct_pb2.Value
     output: _struct_pb2.Value
     start_time: _timestamp_pb2.Timestamp
     status: StepStatus
     step_id: str
     worker_id: str
-    def __init__(self, step_id: _Optional[str] = ..., status: _Optional[_Union[StepStatus, str]] = ..., attempts: _Optional[int] = ..., output: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., error: _Optional[_Union[Failure, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., worker_id: _Optional[str] = ..., action: _Optional[str] = ...) -> None: ...
+    def __init__(self, step_id: _Optional[str] = ..., status: _Optional[_Union[StepStatus, str]] = ..., attempts: _Optional[int] = ..., output: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., error: _Optional[_Union[Failure, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., worker_id: _Optional[str] = ..., action: _Optional[str] = ..., input: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
 
 class StepSpec(_message.Message):
     __slots__ = ["action", "depends_on", "heartbeat_timeout", "id", "input", "retry", "timeout", "trigger_rule", "when"]
@@ -236,6 +244,9 @@ class RunStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
 
 class StepStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class RunTrigger(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
 
 class RunEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
