@@ -52,14 +52,13 @@ export function registerRunService(router: ConnectRouter, deps: RunServiceDeps):
       return { events: events.map((e, i) => runEventToProto(e, i + 1)) };
     },
     async cancelRun(req, ctx) {
-      await mustGetRun(req.runId, ctx);
-      const result = await store.cancelRun(req.runId, req.reason || "cancelled by request");
+      const reason = req.reason || "cancelled by request";
+      const result = await store.cancelRun(req.runId, reason, ctx.values.get(namespaceKey));
       if (!result) throw notFound(`run "${req.runId}" not found`);
       return { run: runToProto(result.run) };
     },
     async retryRun(req, ctx) {
-      await mustGetRun(req.runId, ctx);
-      const result = await store.retryRun(req.runId);
+      const result = await store.retryRun(req.runId, ctx.values.get(namespaceKey));
       if ("error" in result) {
         if (result.error === "NOT_FOUND") throw notFound(`run "${req.runId}" not found`);
         throw new ConnectError(

@@ -95,10 +95,20 @@ export interface ExecutionStore {
   runningTasks(opts: { startedBefore: Date; limit: number; afterTaskId?: string }): Promise<RunningTaskRef[]>;
   /** Earliest not_before among QUEUED steps in the future, to wake the dispatcher for due retries. */
   nextDueTime(): Promise<Date | undefined>;
-  /** Cancels a run: PENDING/QUEUED/RUNNING steps → CANCELLED, run → CANCELLED. Running tasks are returned. */
-  cancelRun(runId: string, reason: string): Promise<{ run: RunRecord; running: RunningTaskRef[] } | undefined>;
-  /** Re-runs the FAILED, CANCELLED and SKIPPED steps of a finished run, keeping succeeded ones. */
-  retryRun(runId: string): Promise<{ run: RunRecord } | { error: "NOT_FOUND" | "NOT_FINISHED" | "SUCCEEDED" }>;
+  /**
+   * Cancels a run: PENDING/QUEUED/RUNNING steps → CANCELLED, run → CANCELLED. Running tasks are returned.
+   * With `namespace`, a run of another namespace is not found.
+   */
+  cancelRun(
+    runId: string,
+    reason: string,
+    namespace?: string,
+  ): Promise<{ run: RunRecord; running: RunningTaskRef[] } | undefined>;
+  /** Re-runs the FAILED, CANCELLED and SKIPPED steps of a finished run, keeping succeeded ones (`namespace`: as cancelRun). */
+  retryRun(
+    runId: string,
+    namespace?: string,
+  ): Promise<{ run: RunRecord } | { error: "NOT_FOUND" | "NOT_FINISHED" | "SUCCEEDED" }>;
   /** History events of a run after the given event id (exclusive), oldest first. */
   runEventsAfter(runId: string, afterId: bigint, limit: number): Promise<RunEventRecord[]>;
   /** Sends a signal to every replica (NOTIFY on Postgres; in-process on PGlite). */

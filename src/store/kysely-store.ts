@@ -250,13 +250,20 @@ export class KyselyStore implements Store {
     return nextDueTime(this.db);
   }
 
-  async cancelRun(runId: string, reason: string): Promise<{ run: RunRecord; running: RunningTaskRef[] } | undefined> {
-    return (await this.#mutate("cancel_run", () => cancelRun(this.db, runId, reason, this.#bus))).result;
+  async cancelRun(
+    runId: string,
+    reason: string,
+    namespace?: string,
+  ): Promise<{ run: RunRecord; running: RunningTaskRef[] } | undefined> {
+    return (await this.#mutate("cancel_run", () => cancelRun(this.db, runId, reason, this.#bus, namespace))).result;
   }
 
-  async retryRun(runId: string): Promise<{ run: RunRecord } | { error: "NOT_FOUND" | "NOT_FINISHED" | "SUCCEEDED" }> {
+  async retryRun(
+    runId: string,
+    namespace?: string,
+  ): Promise<{ run: RunRecord } | { error: "NOT_FOUND" | "NOT_FINISHED" | "SUCCEEDED" }> {
     const deps = { defs: this.#defs, bus: this.#bus, ...this.#limits };
-    return (await this.#mutate("retry_run", () => retryRun(this.db, runId, deps))).result;
+    return (await this.#mutate("retry_run", () => retryRun(this.db, runId, deps, namespace))).result;
   }
 
   readyTaskCounts(): Promise<{ namespace: string; action: string; count: number }[]> {

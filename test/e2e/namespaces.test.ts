@@ -34,14 +34,20 @@ const hasRedis = await requireRedis();
 
 const ADMIN_KEY = randomBytes(32).toString("hex");
 
-/** The gRPC code name a call failed with, or "ok". */
-async function codeOf(call: () => Promise<unknown>): Promise<string> {
+/** "ok", or the gRPC code name and message a call failed with ("PermissionDenied: …"). */
+async function denied(call: () => Promise<unknown>): Promise<string> {
   try {
     await call();
     return "ok";
   } catch (err) {
-    return Code[ConnectError.from(err).code];
+    const e = ConnectError.from(err);
+    return `${Code[e.code]}: ${e.rawMessage}`;
   }
+}
+
+/** The gRPC code name a call failed with, or "ok". */
+async function codeOf(call: () => Promise<unknown>): Promise<string> {
+  return (await denied(call)).split(":")[0]!;
 }
 
 describe.skipIf(!hasPostgres || !hasRedis)("namespaces", () => {
@@ -169,15 +175,6 @@ describe.skipIf(!hasPostgres || !hasRedis)("namespaces", () => {
 
   it("refuses a namespace the key lacks, a malformed one, and a two-namespace key that names none", async () => {
     const aInB = client(team.a.devKey.secret, "team-b");
-    const denied = async (call: () => Promise<unknown>): Promise<string> => {
-      try {
-        await call();
-        return "ok";
-      } catch (err) {
-        const e = ConnectError.from(err);
-        return `${Code[e.code]}: ${e.rawMessage}`;
-      }
-    };
     const lacks = `PermissionDenied: API key ${team.a.devKey.id} may not act in namespace "team-b" (its namespaces: "team-a")`;
     expect(await denied(() => aInB.workflows.triggerWorkflow({ workflowId: "ns-flow" }))).toBe(lacks);
     expect(await denied(() => aInB.runs.listRuns({}))).toBe(lacks);

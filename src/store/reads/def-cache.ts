@@ -21,10 +21,11 @@ export interface DefKey {
   version: number;
 }
 
-/** A workflow's key in the maps: its namespace and id. */
-const workflowKey = (namespace: string, workflowId: string) => `${namespace}\u0000${workflowId}`;
+/** A workflow's key in maps (here and the trigger path's): its namespace and id. */
+export const workflowKey = (w: { namespace: string; workflowId: string }): string =>
+  `${w.namespace}\u0000${w.workflowId}`;
 const keyOf = (namespace: string, workflowId: string, version: number) =>
-  `${workflowKey(namespace, workflowId)}\u0000${version}`;
+  `${workflowKey({ namespace, workflowId })}\u0000${version}`;
 
 /**
  * @example
@@ -47,12 +48,12 @@ export class DefCache {
 
   /** The latest version of the workflow when it was last read, or undefined. */
   latest(namespace: string, workflowId: string): number | undefined {
-    return this.#latest.get(workflowKey(namespace, workflowId));
+    return this.#latest.get(workflowKey({ namespace, workflowId }));
   }
 
   /** Remembers the latest version just read (undefined: the workflow is gone). */
   noteLatest(namespace: string, workflowId: string, version: number | undefined): void {
-    const key = workflowKey(namespace, workflowId);
+    const key = workflowKey({ namespace, workflowId });
     if (version === undefined) this.#latest.delete(key);
     else if (this.#latest.has(key) || this.#latest.size < this.max) this.#latest.set(key, version);
   }

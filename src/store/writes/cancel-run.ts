@@ -9,7 +9,7 @@ import type { Kysely } from "kysely";
 import { planCancel, stoppable } from "../../engine/stop.js";
 import { finishedRuns, type CommitFacts } from "../observer.js";
 import { getRun } from "../reads/run-queries.js";
-import { lockRuns } from "./run-state.js";
+import { lockRuns, runInNamespace } from "./run-state.js";
 import type { Database } from "../db/schema.js";
 import type { SignalBus } from "../signals/signal-bus.js";
 import { lockOpenSteps, writeStop } from "./stop-runs.js";
@@ -30,6 +30,7 @@ export async function cancelRun(
   runId: string,
   reason: string,
   bus: SignalBus,
+  namespace?: string,
 ): Promise<{
   result: { run: RunRecord; running: RunningTaskRef[] } | undefined;
   signals: StoreSignal[];
@@ -39,7 +40,7 @@ export async function cancelRun(
   const id = runId.toLowerCase();
   return db.transaction().execute(async (trx) => {
     const run = (await lockRuns(trx, [id])).get(id);
-    if (run === undefined) return { result: undefined, signals: [] };
+    if (run === undefined || !runInNamespace(run, namespace)) return { result: undefined, signals: [] };
     if (stoppable([run]).length === 0) {
       return { result: { run: (await getRun(trx, id))!, running: [] }, signals: [] };
     }

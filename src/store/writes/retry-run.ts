@@ -11,7 +11,7 @@ import { ChangeSet } from "./change-set.js";
 import type { DefCache } from "../reads/def-cache.js";
 import { finishedRuns, type CommitFacts } from "../observer.js";
 import { getRun } from "../reads/run-queries.js";
-import { loadRuns, lockRuns } from "./run-state.js";
+import { loadRuns, lockRuns, runInNamespace } from "./run-state.js";
 import type { Database } from "../db/schema.js";
 import type { SignalBus } from "../signals/signal-bus.js";
 import { isUuid } from "../task-id.js";
@@ -33,13 +33,15 @@ export async function retryRun(
   db: Kysely<Database>,
   runId: string,
   deps: { defs: DefCache; bus: SignalBus; maxPayloadBytes?: number },
+  namespace?: string,
 ): Promise<{ result: RetryResult; signals: StoreSignal[]; facts?: CommitFacts }> {
   if (!isUuid(runId)) return { result: { error: "NOT_FOUND" }, signals: [] };
   const id = runId.toLowerCase();
   return db.transaction().execute(async (trx) => {
     const locked = await lockRuns(trx, [id]);
     const run = locked.get(id);
-    if (run === undefined) return { result: { error: "NOT_FOUND" as const }, signals: [] };
+    if (run === undefined || !runInNamespace(run, namespace))
+      return { result: { error: "NOT_FOUND" as const }, signals: [] };
     const refusal = retryRefusal(run.status);
     if (refusal !== undefined) return { result: { error: refusal }, signals: [] };
 

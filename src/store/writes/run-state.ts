@@ -62,6 +62,11 @@ export async function lockRuns(trx: Transaction<Database>, ids: readonly string[
   );
 }
 
+/** Whether the run is in `namespace` (undefined: any namespace). */
+export function runInNamespace(run: LiveRun, namespace: string | undefined): boolean {
+  return namespace === undefined || run.namespace === namespace;
+}
+
 /**
  * The locked runs (call after `lockRuns`) with every step of each, by step id.
  *

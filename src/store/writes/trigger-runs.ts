@@ -24,13 +24,13 @@
 import type { Kysely } from "kysely";
 import { stepAction } from "../../engine/plan-graph.js";
 import { queuedSignal } from "./change-set.js";
-import type { DefCache } from "../reads/def-cache.js";
+import { workflowKey, type DefCache } from "../reads/def-cache.js";
 import { insertRuns } from "./insert-runs.js";
 import { triggerFacts, type CommitFacts } from "../observer.js";
 import type { Database } from "../db/schema.js";
 import type { SignalBus } from "../signals/signal-bus.js";
 import { byIdempotencyKey, chunks, newRows, prepareRun, ROWS_PER_INSERT, type PlannedRun } from "./trigger-rows.js";
-import { cachedVersions, loadVersions, versionsKey, type Versions } from "./trigger-versions.js";
+import { cachedVersions, loadVersions, type Versions } from "./trigger-versions.js";
 import type { StoreSignal, TriggerInput, TriggerResult } from "../types.js";
 
 export interface TriggerDeps {
@@ -111,7 +111,7 @@ async function startRuns(
   const plans: PlannedRun[] = [];
   const byKey = new Map<string, number>();
   const slots = inputs.map((input): Slot => {
-    const found = versions.get(versionsKey(input));
+    const found = versions.get(workflowKey(input));
     if (found === undefined) {
       return fail("WORKFLOW_NOT_FOUND", `workflow "${input.workflowId}" not found`);
     }
@@ -121,7 +121,7 @@ async function startRuns(
       return fail("VERSION_NOT_FOUND", `workflow "${input.workflowId}" has no version ${version}`);
     }
     const batchKey =
-      input.idempotencyKey === undefined ? undefined : `${versionsKey(input)}\u0000${input.idempotencyKey}`;
+      input.idempotencyKey === undefined ? undefined : `${workflowKey(input)}\u0000${input.idempotencyKey}`;
     const seen = batchKey === undefined ? undefined : byKey.get(batchKey);
     if (seen !== undefined) return { plan: seen, duplicate: true };
     if (batchKey !== undefined) byKey.set(batchKey, plans.length);
@@ -175,7 +175,7 @@ async function resolveConflicts(db: Kysely<Database>, plans: PlannedRun[], creat
     )
     .execute();
   const keyOf = (r: { namespace: string; workflowId: string }, key: string | null | undefined) =>
-    `${versionsKey(r)}\u0000${key}`;
+    `${workflowKey(r)}\u0000${key}`;
   const existing = new Map(
     rows.map((r) => [keyOf({ namespace: r.namespace, workflowId: r.workflow_id }, r.idempotency_key), r.id]),
   );

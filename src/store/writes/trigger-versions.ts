@@ -6,16 +6,12 @@
  * `trigger-runs.ts`.
  */
 import type { Kysely } from "kysely";
-import type { DefCache } from "../reads/def-cache.js";
+import { workflowKey, type DefCache } from "../reads/def-cache.js";
 import type { TriggerInput } from "../records.js";
 import type { Database } from "../db/schema.js";
 
-/** Per workflow (keyed by `versionsKey`), its latest version and the pinned ones that exist. */
+/** Per workflow (keyed by `workflowKey`), its latest version and the pinned ones that exist. */
 export type Versions = Map<string, { latest: number; versions: Set<number> }>;
-
-/** A workflow's key in `Versions`: its namespace and id. */
-export const versionsKey = (input: { namespace: string; workflowId: string }): string =>
-  `${input.namespace}\u0000${input.workflowId}`;
 
 /**
  * The versions as the cache believes them, or undefined if it does not know
@@ -29,7 +25,7 @@ export const versionsKey = (input: { namespace: string; workflowId: string }): s
 export function cachedVersions(inputs: TriggerInput[], defs: DefCache): Versions | undefined {
   const versions: Versions = new Map();
   for (const input of inputs) {
-    const key = versionsKey(input);
+    const key = workflowKey(input);
     let entry = versions.get(key);
     if (entry === undefined) {
       const latest = defs.latest(input.namespace, input.workflowId);
@@ -55,7 +51,7 @@ export function cachedVersions(inputs: TriggerInput[], defs: DefCache): Versions
  * ```
  */
 export async function loadVersions(db: Kysely<Database>, inputs: TriggerInput[], defs: DefCache): Promise<Versions> {
-  const workflows = [...new Map(inputs.map((i) => [versionsKey(i), i])).values()];
+  const workflows = [...new Map(inputs.map((i) => [workflowKey(i), i])).values()];
   const pinned = [...new Set(inputs.map((i) => i.version ?? 0).filter((v) => v > 0))];
   const rows = await db
     .selectFrom("workflows as w")
@@ -78,12 +74,12 @@ export async function loadVersions(db: Kysely<Database>, inputs: TriggerInput[],
     .execute();
   const versions: Versions = new Map();
   for (const row of rows) {
-    const key = versionsKey({ namespace: row.namespace, workflowId: row.id });
+    const key = workflowKey({ namespace: row.namespace, workflowId: row.id });
     let entry = versions.get(key);
     if (entry === undefined) versions.set(key, (entry = { latest: row.latest_version, versions: new Set() }));
     entry.versions.add(row.version);
   }
-  for (const w of workflows) defs.noteLatest(w.namespace, w.workflowId, versions.get(versionsKey(w))?.latest);
+  for (const w of workflows) defs.noteLatest(w.namespace, w.workflowId, versions.get(workflowKey(w))?.latest);
   // Definitions are immutable per version: read only the ones not cached yet.
   await defs.load(
     db,
