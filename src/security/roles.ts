@@ -32,6 +32,7 @@ export const PROCEDURE_ACCESS: Readonly<Record<string, Access>> = {
   "/weft.v1.RunService/RetryRun": TRIGGER,
   "/weft.v1.RunService/WatchRun": READ,
   "/weft.v1.RunService/GetRunHistory": READ,
+  "/weft.v1.RunService/PurgeRuns": ADMIN,
   "/weft.v1.WorkerService/Connect": ["admin", "developer", "worker"],
   "/weft.v1.WorkerService/ListWorkers": READ,
   "/weft.v1.AdminService/CreateApiKey": ADMIN,

@@ -5,6 +5,8 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Run, RunEvent, RunStatus } from "./common_pb.js";
 import { file_weft_v1_common } from "./common_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -13,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file weft/v1/run_service.proto.
  */
 export const file_weft_v1_run_service: GenFile = /*@__PURE__*/
-  fileDesc("Chl3ZWZ0L3YxL3J1bl9zZXJ2aWNlLnByb3RvEgd3ZWZ0LnYxIikKDUdldFJ1blJlcXVlc3QSGAoGcnVuX2lkGAEgASgJQgi6SAVyA7ABASIrCg5HZXRSdW5SZXNwb25zZRIZCgNydW4YASABKAsyDC53ZWZ0LnYxLlJ1biK/AQoPTGlzdFJ1bnNSZXF1ZXN0EkEKC3dvcmtmbG93X2lkGAEgASgJQiy6SClyJxiAATIiXiR8XltBLVphLXpdW0EtWmEtejAtOV8uLV17MCwxMjd9JBIsCgZzdGF0dXMYAiABKA4yEi53ZWZ0LnYxLlJ1blN0YXR1c0IIukgFggECEAESHQoJcGFnZV9zaXplGAMgASgFQgq6SAcaBRjoBygAEhwKCnBhZ2VfdG9rZW4YBCABKAlCCLpIBXIDGIAIIkcKEExpc3RSdW5zUmVzcG9uc2USGgoEcnVucxgBIAMoCzIMLndlZnQudjEuUnVuEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJGChBDYW5jZWxSdW5SZXF1ZXN0EhgKBnJ1bl9pZBgBIAEoCUIIukgFcgOwAQESGAoGcmVhc29uGAIgASgJQgi6SAVyAxiAICIuChFDYW5jZWxSdW5SZXNwb25zZRIZCgNydW4YASABKAsyDC53ZWZ0LnYxLlJ1biIrCg9SZXRyeVJ1blJlcXVlc3QSGAoGcnVuX2lkGAEgASgJQgi6SAVyA7ABASItChBSZXRyeVJ1blJlc3BvbnNlEhkKA3J1bhgBIAEoCzIMLndlZnQudjEuUnVuIisKD1dhdGNoUnVuUmVxdWVzdBIYCgZydW5faWQYASABKAlCCLpIBXIDsAEBIjQKEFdhdGNoUnVuUmVzcG9uc2USIAoFZXZlbnQYASABKAsyES53ZWZ0LnYxLlJ1bkV2ZW50IjAKFEdldFJ1bkhpc3RvcnlSZXF1ZXN0EhgKBnJ1bl9pZBgBIAEoCUIIukgFcgOwAQEiOgoVR2V0UnVuSGlzdG9yeVJlc3BvbnNlEiEKBmV2ZW50cxgBIAMoCzIRLndlZnQudjEuUnVuRXZlbnQyrwMKClJ1blNlcnZpY2USPgoGR2V0UnVuEhYud2VmdC52MS5HZXRSdW5SZXF1ZXN0Ghcud2VmdC52MS5HZXRSdW5SZXNwb25zZSIDkAIBEkQKCExpc3RSdW5zEhgud2VmdC52MS5MaXN0UnVuc1JlcXVlc3QaGS53ZWZ0LnYxLkxpc3RSdW5zUmVzcG9uc2UiA5ACARJCCglDYW5jZWxSdW4SGS53ZWZ0LnYxLkNhbmNlbFJ1blJlcXVlc3QaGi53ZWZ0LnYxLkNhbmNlbFJ1blJlc3BvbnNlEj8KCFJldHJ5UnVuEhgud2VmdC52MS5SZXRyeVJ1blJlcXVlc3QaGS53ZWZ0LnYxLlJldHJ5UnVuUmVzcG9uc2USQQoIV2F0Y2hSdW4SGC53ZWZ0LnYxLldhdGNoUnVuUmVxdWVzdBoZLndlZnQudjEuV2F0Y2hSdW5SZXNwb25zZTABElMKDUdldFJ1bkhpc3RvcnkSHS53ZWZ0LnYxLkdldFJ1bkhpc3RvcnlSZXF1ZXN0Gh4ud2VmdC52MS5HZXRSdW5IaXN0b3J5UmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_buf_validate_validate, file_weft_v1_common]);
+  fileDesc("Chl3ZWZ0L3YxL3J1bl9zZXJ2aWNlLnByb3RvEgd3ZWZ0LnYxIikKDUdldFJ1blJlcXVlc3QSGAoGcnVuX2lkGAEgASgJQgi6SAVyA7ABASIrCg5HZXRSdW5SZXNwb25zZRIZCgNydW4YASABKAsyDC53ZWZ0LnYxLlJ1biK/AQoPTGlzdFJ1bnNSZXF1ZXN0EkEKC3dvcmtmbG93X2lkGAEgASgJQiy6SClyJxiAATIiXiR8XltBLVphLXpdW0EtWmEtejAtOV8uLV17MCwxMjd9JBIsCgZzdGF0dXMYAiABKA4yEi53ZWZ0LnYxLlJ1blN0YXR1c0IIukgFggECEAESHQoJcGFnZV9zaXplGAMgASgFQgq6SAcaBRjoBygAEhwKCnBhZ2VfdG9rZW4YBCABKAlCCLpIBXIDGIAIIkcKEExpc3RSdW5zUmVzcG9uc2USGgoEcnVucxgBIAMoCzIMLndlZnQudjEuUnVuEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJGChBDYW5jZWxSdW5SZXF1ZXN0EhgKBnJ1bl9pZBgBIAEoCUIIukgFcgOwAQESGAoGcmVhc29uGAIgASgJQgi6SAVyAxiAICIuChFDYW5jZWxSdW5SZXNwb25zZRIZCgNydW4YASABKAsyDC53ZWZ0LnYxLlJ1biIrCg9SZXRyeVJ1blJlcXVlc3QSGAoGcnVuX2lkGAEgASgJQgi6SAVyA7ABASItChBSZXRyeVJ1blJlc3BvbnNlEhkKA3J1bhgBIAEoCzIMLndlZnQudjEuUnVuIisKD1dhdGNoUnVuUmVxdWVzdBIYCgZydW5faWQYASABKAlCCLpIBXIDsAEBIjQKEFdhdGNoUnVuUmVzcG9uc2USIAoFZXZlbnQYASABKAsyES53ZWZ0LnYxLlJ1bkV2ZW50IjAKFEdldFJ1bkhpc3RvcnlSZXF1ZXN0EhgKBnJ1bl9pZBgBIAEoCUIIukgFcgOwAQEiOgoVR2V0UnVuSGlzdG9yeVJlc3BvbnNlEiEKBmV2ZW50cxgBIAMoCzIRLndlZnQudjEuUnVuRXZlbnQi+AEKEFB1cmdlUnVuc1JlcXVlc3QSQQoLd29ya2Zsb3dfaWQYASABKAlCLLpIKXInGIABMiJeJHxeW0EtWmEtel1bQS1aYS16MC05Xy4tXXswLDEyN30kEjsKCHN0YXR1c2VzGAIgAygOMhIud2VmdC52MS5SdW5TdGF0dXNCFbpIEpIBDxAEIguCAQgQASAAIAEgAhI7Cg9maW5pc2hlZF9iZWZvcmUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQga6SAPIAQESFgoFbGltaXQYBCABKANCB7pIBCICKAASDwoHZHJ5X3J1bhgFIAEoCCJrChFQdXJnZVJ1bnNSZXNwb25zZRIMCgRydW5zGAEgASgDEg0KBXN0ZXBzGAIgASgDEg4KBmV2ZW50cxgDIAEoAxIaChJ3ZWJob29rX2RlbGl2ZXJpZXMYBCABKAMSDQoFYnl0ZXMYBSABKAMy+AMKClJ1blNlcnZpY2USPgoGR2V0UnVuEhYud2VmdC52MS5HZXRSdW5SZXF1ZXN0Ghcud2VmdC52MS5HZXRSdW5SZXNwb25zZSIDkAIBEkQKCExpc3RSdW5zEhgud2VmdC52MS5MaXN0UnVuc1JlcXVlc3QaGS53ZWZ0LnYxLkxpc3RSdW5zUmVzcG9uc2UiA5ACARJCCglDYW5jZWxSdW4SGS53ZWZ0LnYxLkNhbmNlbFJ1blJlcXVlc3QaGi53ZWZ0LnYxLkNhbmNlbFJ1blJlc3BvbnNlEj8KCFJldHJ5UnVuEhgud2VmdC52MS5SZXRyeVJ1blJlcXVlc3QaGS53ZWZ0LnYxLlJldHJ5UnVuUmVzcG9uc2USQQoIV2F0Y2hSdW4SGC53ZWZ0LnYxLldhdGNoUnVuUmVxdWVzdBoZLndlZnQudjEuV2F0Y2hSdW5SZXNwb25zZTABElMKDUdldFJ1bkhpc3RvcnkSHS53ZWZ0LnYxLkdldFJ1bkhpc3RvcnlSZXF1ZXN0Gh4ud2VmdC52MS5HZXRSdW5IaXN0b3J5UmVzcG9uc2UiA5ACARJHCglQdXJnZVJ1bnMSGS53ZWZ0LnYxLlB1cmdlUnVuc1JlcXVlc3QaGi53ZWZ0LnYxLlB1cmdlUnVuc1Jlc3BvbnNlIgOQAgJiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp, file_weft_v1_common]);
 
 /**
  * @generated from message weft.v1.GetRunRequest
@@ -247,6 +249,97 @@ export const GetRunHistoryResponseSchema: GenMessage<GetRunHistoryResponse> = /*
   messageDesc(file_weft_v1_run_service, 11);
 
 /**
+ * @generated from message weft.v1.PurgeRunsRequest
+ */
+export type PurgeRunsRequest = Message<"weft.v1.PurgeRunsRequest"> & {
+  /**
+   * Only this workflow's runs; empty = every workflow of the namespace.
+   *
+   * @generated from field: string workflow_id = 1;
+   */
+  workflowId: string;
+
+  /**
+   * Only runs in these statuses; empty = every finished status. A status
+   * that is not finished (PENDING, RUNNING) is refused.
+   *
+   * @generated from field: repeated weft.v1.RunStatus statuses = 2;
+   */
+  statuses: RunStatus[];
+
+  /**
+   * Only runs that finished before this time. Required.
+   *
+   * @generated from field: google.protobuf.Timestamp finished_before = 3;
+   */
+  finishedBefore?: Timestamp | undefined;
+
+  /**
+   * At most this many runs, oldest finished first; 0 = no limit.
+   *
+   * @generated from field: int64 limit = 4;
+   */
+  limit: bigint;
+
+  /**
+   * Count what would be deleted, delete nothing.
+   *
+   * @generated from field: bool dry_run = 5;
+   */
+  dryRun: boolean;
+};
+
+/**
+ * Describes the message weft.v1.PurgeRunsRequest.
+ * Use `create(PurgeRunsRequestSchema)` to create a new message.
+ */
+export const PurgeRunsRequestSchema: GenMessage<PurgeRunsRequest> = /*@__PURE__*/
+  messageDesc(file_weft_v1_run_service, 12);
+
+/**
+ * @generated from message weft.v1.PurgeRunsResponse
+ */
+export type PurgeRunsResponse = Message<"weft.v1.PurgeRunsResponse"> & {
+  /**
+   * Runs deleted (or, with dry_run, that would be).
+   *
+   * @generated from field: int64 runs = 1;
+   */
+  runs: bigint;
+
+  /**
+   * Step rows, history events and webhook deliveries deleted with them (0 with dry_run).
+   *
+   * @generated from field: int64 steps = 2;
+   */
+  steps: bigint;
+
+  /**
+   * @generated from field: int64 events = 3;
+   */
+  events: bigint;
+
+  /**
+   * @generated from field: int64 webhook_deliveries = 4;
+   */
+  webhookDeliveries: bigint;
+
+  /**
+   * The deleted rows' stored size in bytes, indexes not counted (0 with dry_run).
+   *
+   * @generated from field: int64 bytes = 5;
+   */
+  bytes: bigint;
+};
+
+/**
+ * Describes the message weft.v1.PurgeRunsResponse.
+ * Use `create(PurgeRunsResponseSchema)` to create a new message.
+ */
+export const PurgeRunsResponseSchema: GenMessage<PurgeRunsResponse> = /*@__PURE__*/
+  messageDesc(file_weft_v1_run_service, 13);
+
+/**
  * RunService reads, watches and steers runs.
  *
  * @generated from service weft.v1.RunService
@@ -307,6 +400,18 @@ export const RunService: GenService<{
     methodKind: "unary";
     input: typeof GetRunHistoryRequestSchema;
     output: typeof GetRunHistoryResponseSchema;
+  },
+  /**
+   * Deletes finished runs that match a filter, with their steps, history and
+   * webhook deliveries. A running run is never deleted. Repeating a call
+   * deletes nothing more than what has matched since.
+   *
+   * @generated from rpc weft.v1.RunService.PurgeRuns
+   */
+  purgeRuns: {
+    methodKind: "unary";
+    input: typeof PurgeRunsRequestSchema;
+    output: typeof PurgeRunsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_weft_v1_run_service, 0);

@@ -218,12 +218,13 @@ class Workflow(_message.Message):
     def __init__(self, id: _Optional[str] = ..., version: _Optional[int] = ..., spec: _Optional[_Union[WorkflowSpec, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., delete_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., namespace: _Optional[str] = ...) -> None: ...
 
 class WorkflowSpec(_message.Message):
-    __slots__ = ["description", "id", "name", "on", "output", "steps", "timeout", "webhooks"]
+    __slots__ = ["description", "id", "name", "on", "output", "retention", "steps", "timeout", "webhooks"]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     ON_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    RETENTION_FIELD_NUMBER: _ClassVar[int]
     STEPS_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     WEBHOOKS_FIELD_NUMBER: _ClassVar[int]
@@ -232,10 +233,11 @@ class WorkflowSpec(_message.Message):
     name: str
     on: Triggers
     output: str
+    retention: _duration_pb2.Duration
     steps: _containers.RepeatedCompositeFieldContainer[StepSpec]
     timeout: _duration_pb2.Duration
     webhooks: Webhooks
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[StepSpec, _Mapping]]] = ..., output: _Optional[str] = ..., on: _Optional[_Union[Triggers, _Mapping]] = ..., webhooks: _Optional[_Union[Webhooks, _Mapping]] = ..., timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[StepSpec, _Mapping]]] = ..., output: _Optional[str] = ..., on: _Optional[_Union[Triggers, _Mapping]] = ..., webhooks: _Optional[_Union[Webhooks, _Mapping]] = ..., timeout: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., retention: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class TriggerRule(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

@@ -12,10 +12,11 @@ _sym_db = _symbol_database.Default()
 
 
 from weft._gen.buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from weft._gen.weft.v1 import common_pb2 as weft_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19weft/v1/run_service.proto\x12\x07weft.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x14weft/v1/common.proto\")\n\rGetRunRequest\x12\x18\n\x06run_id\x18\x01 \x01(\tB\x08\xbaH\x05r\x03\xb0\x01\x01\"+\n\x0eGetRunResponse\x12\x19\n\x03run\x18\x01 \x01(\x0b\x32\x0c.weft.v1.Run\"\xbf\x01\n\x0fListRunsRequest\x12\x41\n\x0bworkflow_id\x18\x01 \x01(\tB,\xbaH)r\'\x18\x80\x01\x32\"^$|^[A-Za-z][A-Za-z0-9_.-]{0,127}$\x12,\n\x06status\x18\x02 \x01(\x0e\x32\x12.weft.v1.RunStatusB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x1d\n\tpage_size\x18\x03 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xe8\x07(\x00\x12\x1c\n\npage_token\x18\x04 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x08\"G\n\x10ListRunsResponse\x12\x1a\n\x04runs\x18\x01 \x03(\x0b\x32\x0c.weft.v1.Run\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"F\n\x10\x43\x61ncelRunRequest\x12\x18\n\x06run_id\x18\x01 \x01(\tB\x08\xbaH\x05r\x03\xb0\x01\x01\x12\x18\n\x06reason\x18\x02 \x01(\tB\x08\xbaH\x05r\x03\x18\x80 \".\n\x11\x43\x61ncelRunResponse\x12\x19\n\x03run\x18\x01 \x01(\x0b\x32\x0c.weft.v1.Run\"+\n\x0fRetryRunRequest\x12\x18\n\x06run_id\x18\x01 \x01(\tB\x08\xbaH\x05r\x03\xb0\x01\x01\"-\n\x10RetryRunResponse\x12\x19\n\x03run\x18\x01 \x01(\x0b\x32\x0c.weft.v1.Run\"+\n\x0fWatchRunRequest\x12\x18\n\x06run_id\x18\x01 \x01(\tB\x08\xbaH\x05r\x03\xb0\x01\x01\"4\n\x10WatchRunResponse\x12 \n\x05\x65vent\x18\x01 \x01(\x0b\x32\x11.weft.v1.RunEvent\"0\n\x14GetRunHistoryRequest\x12\x18\n\x06run_id\x18\x01 \x01(\tB\x08\xbaH\x05r\x03\xb0\x01\x01\":\n\x15GetRunHistoryResponse\x12!\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x11.weft.v1.RunEvent2\xaf\x03\n\nRunService\x12>\n\x06GetRun\x12\x16.weft.v1.GetRunRequest\x1a\x17.weft.v1.GetRunResponse\"\x03\x90\x02\x01\x12\x44\n\x08ListRuns\x12\x18.weft.v1.ListRunsRequest\x1a\x19.weft.v1.ListRunsResponse\"\x03\x90\x02\x01\x12\x42\n\tCancelRun\x12\x19.weft.v1.CancelRunRequest\x1a\x1a.weft.v1.CancelRunResponse\x12?\n\x08RetryRun\x12\x18.weft.v1.RetryRunRequest\x1a\x19.weft.v1.RetryRunResponse\x12\x41\n\x08WatchRun\x12\x18.weft.v1.WatchRunRequest\x1a\x19.weft.v1.WatchRunResponse0\x01\x12S\n\rGetRunHistory\x12\x1d.weft.v1.GetRunHistoryRequest\x1a\x1e.weft.v1.GetRunHistoryResponse\"\x03\x90\x02\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19weft/v1/run_service.proto\x12\x07weft.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14weft/v1/common.proto\")\n\rGetRunRequest\x12\x18\n\x06run_id\x18\x01 \x01(\tB\x08\xbaH\x05r\x03\xb0\x01\x01\"+\n\x0eGetRunResponse\x12\x19\n\x03run\x18\x01 \x01(\x0b\x32\x0c.weft.v1.Run\"\xbf\x01\n\x0fListRunsRequest\x12\x41\n\x0bworkflow_id\x18\x01 \x01(\tB,\xbaH)r\'\x18\x80\x01\x32\"^$|^[A-Za-z][A-Za-z0-9_.-]{0,127}$\x12,\n\x06status\x18\x02 \x01(\x0e\x32\x12.weft.v1.RunStatusB\x08\xbaH\x05\x82\x01\x02\x10\x01\x12\x1d\n\tpage_size\x18\x03 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xe8\x07(\x00\x12\x1c\n\npage_token\x18\x04 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x08\"G\n\x10ListRunsResponse\x12\x1a\n\x04runs\x18\x01 \x03(\x0b\x32\x0c.weft.v1.Run\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"F\n\x10\x43\x61ncelRunRequest\x12\x18\n\x06run_id\x18\x01 \x01(\tB\x08\xbaH\x05r\x03\xb0\x01\x01\x12\x18\n\x06reason\x18\x02 \x01(\tB\x08\xbaH\x05r\x03\x18\x80 \".\n\x11\x43\x61ncelRunResponse\x12\x19\n\x03run\x18\x01 \x01(\x0b\x32\x0c.weft.v1.Run\"+\n\x0fRetryRunRequest\x12\x18\n\x06run_id\x18\x01 \x01(\tB\x08\xbaH\x05r\x03\xb0\x01\x01\"-\n\x10RetryRunResponse\x12\x19\n\x03run\x18\x01 \x01(\x0b\x32\x0c.weft.v1.Run\"+\n\x0fWatchRunRequest\x12\x18\n\x06run_id\x18\x01 \x01(\tB\x08\xbaH\x05r\x03\xb0\x01\x01\"4\n\x10WatchRunResponse\x12 \n\x05\x65vent\x18\x01 \x01(\x0b\x32\x11.weft.v1.RunEvent\"0\n\x14GetRunHistoryRequest\x12\x18\n\x06run_id\x18\x01 \x01(\tB\x08\xbaH\x05r\x03\xb0\x01\x01\":\n\x15GetRunHistoryResponse\x12!\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x11.weft.v1.RunEvent\"\xf8\x01\n\x10PurgeRunsRequest\x12\x41\n\x0bworkflow_id\x18\x01 \x01(\tB,\xbaH)r\'\x18\x80\x01\x32\"^$|^[A-Za-z][A-Za-z0-9_.-]{0,127}$\x12;\n\x08statuses\x18\x02 \x03(\x0e\x32\x12.weft.v1.RunStatusB\x15\xbaH\x12\x92\x01\x0f\x10\x04\"\x0b\x82\x01\x08\x10\x01 \x00 \x01 \x02\x12;\n\x0f\x66inished_before\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01\x12\x16\n\x05limit\x18\x04 \x01(\x03\x42\x07\xbaH\x04\"\x02(\x00\x12\x0f\n\x07\x64ry_run\x18\x05 \x01(\x08\"k\n\x11PurgeRunsResponse\x12\x0c\n\x04runs\x18\x01 \x01(\x03\x12\r\n\x05steps\x18\x02 \x01(\x03\x12\x0e\n\x06\x65vents\x18\x03 \x01(\x03\x12\x1a\n\x12webhook_deliveries\x18\x04 \x01(\x03\x12\r\n\x05\x62ytes\x18\x05 \x01(\x03\x32\xf8\x03\n\nRunService\x12>\n\x06GetRun\x12\x16.weft.v1.GetRunRequest\x1a\x17.weft.v1.GetRunResponse\"\x03\x90\x02\x01\x12\x44\n\x08ListRuns\x12\x18.weft.v1.ListRunsRequest\x1a\x19.weft.v1.ListRunsResponse\"\x03\x90\x02\x01\x12\x42\n\tCancelRun\x12\x19.weft.v1.CancelRunRequest\x1a\x1a.weft.v1.CancelRunResponse\x12?\n\x08RetryRun\x12\x18.weft.v1.RetryRunRequest\x1a\x19.weft.v1.RetryRunResponse\x12\x41\n\x08WatchRun\x12\x18.weft.v1.WatchRunRequest\x1a\x19.weft.v1.WatchRunResponse0\x01\x12S\n\rGetRunHistory\x12\x1d.weft.v1.GetRunHistoryRequest\x1a\x1e.weft.v1.GetRunHistoryResponse\"\x03\x90\x02\x01\x12G\n\tPurgeRuns\x12\x19.weft.v1.PurgeRunsRequest\x1a\x1a.weft.v1.PurgeRunsResponse\"\x03\x90\x02\x02\x62\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'weft.v1.run_service_pb2', globals())
@@ -42,36 +43,50 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _WATCHRUNREQUEST.fields_by_name['run_id']._serialized_options = b'\272H\005r\003\260\001\001'
   _GETRUNHISTORYREQUEST.fields_by_name['run_id']._options = None
   _GETRUNHISTORYREQUEST.fields_by_name['run_id']._serialized_options = b'\272H\005r\003\260\001\001'
+  _PURGERUNSREQUEST.fields_by_name['workflow_id']._options = None
+  _PURGERUNSREQUEST.fields_by_name['workflow_id']._serialized_options = b'\272H)r\'\030\200\0012\"^$|^[A-Za-z][A-Za-z0-9_.-]{0,127}$'
+  _PURGERUNSREQUEST.fields_by_name['statuses']._options = None
+  _PURGERUNSREQUEST.fields_by_name['statuses']._serialized_options = b'\272H\022\222\001\017\020\004\"\013\202\001\010\020\001 \000 \001 \002'
+  _PURGERUNSREQUEST.fields_by_name['finished_before']._options = None
+  _PURGERUNSREQUEST.fields_by_name['finished_before']._serialized_options = b'\272H\003\310\001\001'
+  _PURGERUNSREQUEST.fields_by_name['limit']._options = None
+  _PURGERUNSREQUEST.fields_by_name['limit']._serialized_options = b'\272H\004\"\002(\000'
   _RUNSERVICE.methods_by_name['GetRun']._options = None
   _RUNSERVICE.methods_by_name['GetRun']._serialized_options = b'\220\002\001'
   _RUNSERVICE.methods_by_name['ListRuns']._options = None
   _RUNSERVICE.methods_by_name['ListRuns']._serialized_options = b'\220\002\001'
   _RUNSERVICE.methods_by_name['GetRunHistory']._options = None
   _RUNSERVICE.methods_by_name['GetRunHistory']._serialized_options = b'\220\002\001'
-  _GETRUNREQUEST._serialized_start=89
-  _GETRUNREQUEST._serialized_end=130
-  _GETRUNRESPONSE._serialized_start=132
-  _GETRUNRESPONSE._serialized_end=175
-  _LISTRUNSREQUEST._serialized_start=178
-  _LISTRUNSREQUEST._serialized_end=369
-  _LISTRUNSRESPONSE._serialized_start=371
-  _LISTRUNSRESPONSE._serialized_end=442
-  _CANCELRUNREQUEST._serialized_start=444
-  _CANCELRUNREQUEST._serialized_end=514
-  _CANCELRUNRESPONSE._serialized_start=516
-  _CANCELRUNRESPONSE._serialized_end=562
-  _RETRYRUNREQUEST._serialized_start=564
-  _RETRYRUNREQUEST._serialized_end=607
-  _RETRYRUNRESPONSE._serialized_start=609
-  _RETRYRUNRESPONSE._serialized_end=654
-  _WATCHRUNREQUEST._serialized_start=656
-  _WATCHRUNREQUEST._serialized_end=699
-  _WATCHRUNRESPONSE._serialized_start=701
-  _WATCHRUNRESPONSE._serialized_end=753
-  _GETRUNHISTORYREQUEST._serialized_start=755
-  _GETRUNHISTORYREQUEST._serialized_end=803
-  _GETRUNHISTORYRESPONSE._serialized_start=805
-  _GETRUNHISTORYRESPONSE._serialized_end=863
-  _RUNSERVICE._serialized_start=866
-  _RUNSERVICE._serialized_end=1297
+  _RUNSERVICE.methods_by_name['PurgeRuns']._options = None
+  _RUNSERVICE.methods_by_name['PurgeRuns']._serialized_options = b'\220\002\002'
+  _GETRUNREQUEST._serialized_start=122
+  _GETRUNREQUEST._serialized_end=163
+  _GETRUNRESPONSE._serialized_start=165
+  _GETRUNRESPONSE._serialized_end=208
+  _LISTRUNSREQUEST._serialized_start=211
+  _LISTRUNSREQUEST._serialized_end=402
+  _LISTRUNSRESPONSE._serialized_start=404
+  _LISTRUNSRESPONSE._serialized_end=475
+  _CANCELRUNREQUEST._serialized_start=477
+  _CANCELRUNREQUEST._serialized_end=547
+  _CANCELRUNRESPONSE._serialized_start=549
+  _CANCELRUNRESPONSE._serialized_end=595
+  _RETRYRUNREQUEST._serialized_start=597
+  _RETRYRUNREQUEST._serialized_end=640
+  _RETRYRUNRESPONSE._serialized_start=642
+  _RETRYRUNRESPONSE._serialized_end=687
+  _WATCHRUNREQUEST._serialized_start=689
+  _WATCHRUNREQUEST._serialized_end=732
+  _WATCHRUNRESPONSE._serialized_start=734
+  _WATCHRUNRESPONSE._serialized_end=786
+  _GETRUNHISTORYREQUEST._serialized_start=788
+  _GETRUNHISTORYREQUEST._serialized_end=836
+  _GETRUNHISTORYRESPONSE._serialized_start=838
+  _GETRUNHISTORYRESPONSE._serialized_end=896
+  _PURGERUNSREQUEST._serialized_start=899
+  _PURGERUNSREQUEST._serialized_end=1147
+  _PURGERUNSRESPONSE._serialized_start=1149
+  _PURGERUNSRESPONSE._serialized_end=1256
+  _RUNSERVICE._serialized_start=1259
+  _RUNSERVICE._serialized_end=1763
 # @@protoc_insertion_point(module_scope)

@@ -45,6 +45,11 @@ class RunServiceStub(object):
                 request_serializer=weft_dot_v1_dot_run__service__pb2.GetRunHistoryRequest.SerializeToString,
                 response_deserializer=weft_dot_v1_dot_run__service__pb2.GetRunHistoryResponse.FromString,
                 )
+        self.PurgeRuns = channel.unary_unary(
+                '/weft.v1.RunService/PurgeRuns',
+                request_serializer=weft_dot_v1_dot_run__service__pb2.PurgeRunsRequest.SerializeToString,
+                response_deserializer=weft_dot_v1_dot_run__service__pb2.PurgeRunsResponse.FromString,
+                )
 
 
 class RunServiceServicer(object):
@@ -91,6 +96,15 @@ class RunServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PurgeRuns(self, request, context):
+        """Deletes finished runs that match a filter, with their steps, history and
+        webhook deliveries. A running run is never deleted. Repeating a call
+        deletes nothing more than what has matched since.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RunServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -123,6 +137,11 @@ def add_RunServiceServicer_to_server(servicer, server):
                     servicer.GetRunHistory,
                     request_deserializer=weft_dot_v1_dot_run__service__pb2.GetRunHistoryRequest.FromString,
                     response_serializer=weft_dot_v1_dot_run__service__pb2.GetRunHistoryResponse.SerializeToString,
+            ),
+            'PurgeRuns': grpc.unary_unary_rpc_method_handler(
+                    servicer.PurgeRuns,
+                    request_deserializer=weft_dot_v1_dot_run__service__pb2.PurgeRunsRequest.FromString,
+                    response_serializer=weft_dot_v1_dot_run__service__pb2.PurgeRunsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -234,5 +253,22 @@ class RunService(object):
         return grpc.experimental.unary_unary(request, target, '/weft.v1.RunService/GetRunHistory',
             weft_dot_v1_dot_run__service__pb2.GetRunHistoryRequest.SerializeToString,
             weft_dot_v1_dot_run__service__pb2.GetRunHistoryResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def PurgeRuns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/weft.v1.RunService/PurgeRuns',
+            weft_dot_v1_dot_run__service__pb2.PurgeRunsRequest.SerializeToString,
+            weft_dot_v1_dot_run__service__pb2.PurgeRunsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
