@@ -106,7 +106,8 @@ export interface RunEventsTable {
   id: ColumnType<string | number | bigint, never, never>;
   run_id: string;
   time: CreatedAt;
-  type: RunEventRecord["type"];
+  /** Null on rows written since 0012, which keep `type_code` instead; the same for both statuses. */
+  type: RunEventRecord["type"] | null;
   run_status: RunStatus | null;
   step_id: string | null;
   step_status: StepStatus | null;
@@ -114,6 +115,10 @@ export interface RunEventsTable {
   worker_id: string | null;
   error: NullableJsonb<Failure>;
   message: string | null;
+  /** `weft_code(type)`, a one-byte `"char"` (0012); `weft_name` reads it back. */
+  type_code: string | null;
+  run_status_code: string | null;
+  step_status_code: string | null;
 }
 
 /** `webhook_deliveries`: the run-webhook outbox, filled by a trigger on `run_events` (0003). */
@@ -188,7 +193,13 @@ export interface Database {
 export type WorkflowVersionRow = Selectable<WorkflowVersionsTable>;
 export type RunRow = Selectable<RunsTable>;
 export type StepRunRow = Selectable<StepRunsTable>;
-export type RunEventRow = Selectable<RunEventsTable>;
+/** A history row as the reads select it (`historyColumns`): names decoded, codes not selected. */
+export type RunEventRow = Omit<
+  Selectable<RunEventsTable>,
+  "type" | "type_code" | "run_status_code" | "step_status_code"
+> & {
+  type: RunEventRecord["type"];
+};
 /** Insert rows: values or SQL expressions such as `jsonb(value)` and `now()`. */
 export type NewRun = InsertObject<Database, "runs">;
 export type NewStepRun = InsertObject<Database, "step_runs">;

@@ -2,6 +2,7 @@
  * Row → domain record mappers: the only place snake_case turns into the
  * records of `types.ts`. SQL NULL becomes an absent field.
  */
+import { sql } from "kysely";
 import type { WorkflowVersionRow, RunRow, StepRunRow, RunEventRow } from "../db/schema.js";
 import type { RunEventRecord, RunRecord, StepRunRecord, WorkflowRecord } from "../types.js";
 
@@ -106,6 +107,30 @@ export function toStepRunRecord(
     endedAt: opt(row.ended_at),
   });
 }
+
+/**
+ * The `run_events` columns a history read selects, the event type and
+ * statuses decoded whichever way the row keeps them (text before 0012, a
+ * code since): rows of either kind read back the same.
+ *
+ * @example
+ * ```ts
+ * const rows = await db.selectFrom("run_events").select(historyColumns).where("run_id", "=", runId).execute();
+ * ```
+ */
+export const historyColumns = [
+  "id",
+  "run_id",
+  "time",
+  sql<RunEventRow["type"]>`coalesce(type, weft_name(type_code))`.as("type"),
+  sql<RunEventRow["run_status"]>`coalesce(run_status, weft_name(run_status_code))`.as("run_status"),
+  "step_id",
+  sql<RunEventRow["step_status"]>`coalesce(step_status, weft_name(step_status_code))`.as("step_status"),
+  "attempt",
+  "worker_id",
+  "error",
+  "message",
+] as const;
 
 /**
  * A run_events row as a `RunEventRecord`; the int8 id becomes a `bigint`

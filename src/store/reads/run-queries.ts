@@ -6,7 +6,7 @@
  */
 import { sql, type Kysely } from "kysely";
 import type { RunStatus } from "../../engine/model.js";
-import { toRunEventRecord, toRunRecord, toStepRunRecord } from "./mappers.js";
+import { historyColumns, toRunEventRecord, toRunRecord, toStepRunRecord } from "./mappers.js";
 import { decodePageToken, encodePageToken, pageLimit, RUN_ID_PATTERN } from "./page-token.js";
 import type { Database, StepRunRow } from "../db/schema.js";
 import type { Page, RunEventRecord, RunRecord, StepRunRecord } from "../types.js";
@@ -138,6 +138,11 @@ export async function listRuns(
  */
 export async function getRunHistory(db: Kysely<Database>, runId: string): Promise<RunEventRecord[]> {
   if (!UUID.test(runId)) return [];
-  const rows = await db.selectFrom("run_events").selectAll().where("run_id", "=", runId).orderBy("id").execute();
+  const rows = await db
+    .selectFrom("run_events")
+    .select(historyColumns)
+    .where("run_id", "=", runId)
+    .orderBy("id")
+    .execute();
   return rows.map(toRunEventRecord);
 }

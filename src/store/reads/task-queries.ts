@@ -7,7 +7,7 @@
  */
 import { sql, type Kysely } from "kysely";
 import type { StepStatus } from "../../engine/model.js";
-import { toRunEventRecord } from "./mappers.js";
+import { historyColumns, toRunEventRecord } from "./mappers.js";
 import type { Database } from "../db/schema.js";
 import { isUuid, parseTaskId, taskIdOf } from "../task-id.js";
 import type { RunEventRecord, RunningTaskRef } from "../types.js";
@@ -141,7 +141,7 @@ export async function runEventsAfter(
   if (!isUuid(runId)) return [];
   const rows = await db
     .selectFrom("run_events")
-    .selectAll()
+    .select(historyColumns)
     .where("run_id", "=", runId)
     .where("id", ">", String(afterId))
     .orderBy("id")

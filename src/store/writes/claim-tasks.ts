@@ -130,8 +130,8 @@ export async function claimTasks(
       )
       returning r.id
     ), history as (
-      insert into run_events (run_id, type, run_status, step_id, step_status, attempt, worker_id)
-      select run_id, type, run_status, step_id, step_status, attempt, worker_id from (
+      insert into run_events (run_id, type_code, run_status_code, step_id, step_status_code, attempt, worker_id)
+      select run_id, weft_code(type), weft_code(run_status), step_id, weft_code(step_status), attempt, worker_id from (
         select id as run_id, 'RUN_STATUS' as type, 'RUNNING' as run_status, null as step_id,
                null as step_status, null::integer as attempt, null as worker_id, 0 as rank
         from started

@@ -1,0 +1,107 @@
+/**
+ * Migration 0012: history rows keep their event type and statuses as
+ * one-byte codes (`"char"`) instead of text (`'STEP_STATUS'` is 12 bytes,
+ * `'SUCCEEDED'` 10): an event row of a step attempt goes from 136 to 112
+ * bytes, a status row from 88 to 72 (docs/benchmarks.md, issue 18).
+ *
+ * No rewrite: the code columns are added (nullable, no default: a change of
+ * the catalogue only, whatever the table's size) and `type` loses its NOT
+ * NULL. Rows written before keep their text and no code; rows written after
+ * have codes and null text. Reads take `coalesce(text, weft_name(code))`, so
+ * both read back the same.
+ *
+ * `weft_code` / `weft_name` hold the only mapping (SQL functions simple
+ * enough for the planner to inline): the writers call `weft_code` on the
+ * names they have, the reads and the webhook trigger call `weft_name`. A
+ * name without a code maps to null: test/integration/compact-history.test.ts
+ * checks every event type and status has one.
+ */
+import { sql, type Kysely, type Migration } from "kysely";
+
+/** [name, code]: event types in lower case, run and step statuses in upper case. */
+export const EVENT_CODES: readonly (readonly [string, string])[] = [
+  ["RUN_STATUS", "r"],
+  ["STEP_STATUS", "s"],
+  ["STALE_RESULT", "x"],
+  ["WEBHOOK", "w"],
+  ["PENDING", "P"],
+  ["QUEUED", "Q"],
+  ["RUNNING", "R"],
+  ["SUCCEEDED", "S"],
+  ["FAILED", "F"],
+  ["SKIPPED", "K"],
+  ["CANCELLED", "C"],
+  ["TIMED_OUT", "T"],
+];
+
+export const migration0012: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    const toCode = sql.join(
+      EVENT_CODES.map(([name, code]) => sql`when ${sql.lit(name)} then ${sql.lit(code)}`),
+      sql` `,
+    );
+    const toName = sql.join(
+      EVENT_CODES.map(([name, code]) => sql`when ${sql.lit(code)} then ${sql.lit(name)}`),
+      sql` `,
+    );
+    await sql`create function weft_code(n text) returns "char" language sql immutable parallel safe
+              as $$ select (case n ${toCode} end)::"char" $$`.execute(db);
+    await sql`create function weft_name(c "char") returns text language sql immutable parallel safe
+              as $$ select case c::text ${toName} end $$`.execute(db);
+    await sql`alter table run_events alter column type drop not null,
+              add column type_code "char", add column run_status_code "char", add column step_status_code "char"`.execute(
+      db,
+    );
+    await replaceWebhookFunction(
+      db,
+      sql`(select a.run_id, a.id, a.step_id, a.attempt, a.error,
+                  coalesce(a.type, weft_name(a.type_code)) as type,
+                  coalesce(a.run_status, weft_name(a.run_status_code)) as run_status,
+                  coalesce(a.step_status, weft_name(a.step_status_code)) as step_status
+           from added a)`,
+    );
+  },
+
+  async down(db: Kysely<unknown>): Promise<void> {
+    await replaceWebhookFunction(db, sql`added`);
+    await sql`update run_events set type = coalesce(type, weft_name(type_code)),
+              run_status = coalesce(run_status, weft_name(run_status_code)),
+              step_status = coalesce(step_status, weft_name(step_status_code))
+              where type is null`.execute(db);
+    await sql`alter table run_events drop column type_code, drop column run_status_code, drop column step_status_code,
+              alter column type set not null`.execute(db);
+    await sql`drop function weft_name("char")`.execute(db);
+    await sql`drop function weft_code(text)`.execute(db);
+  },
+};
+
+/** The outbox trigger of 0004/0007, reading its events from `events` (the transition table, or a decoding of it). */
+async function replaceWebhookFunction(db: Kysely<unknown>, events: ReturnType<typeof sql>): Promise<void> {
+  await sql`
+    create or replace function weft_enqueue_webhooks() returns trigger language plpgsql as $$
+    begin
+      insert into webhook_deliveries (run_id, event_id, kind, url, run_status, step_id, step_status, step_attempt, error)
+      select e.run_id, e.id, k.kind, u.url,
+             case when e.type = 'RUN_STATUS' then e.run_status end,
+             case when e.type = 'STEP_STATUS' then e.step_id end,
+             case when e.type = 'STEP_STATUS' then e.step_status end,
+             case when e.type = 'STEP_STATUS' then e.attempt end,
+             e.error
+      from ${events} e
+      join runs r on r.id = e.run_id
+      join workflow_versions v on v.namespace = r.namespace and v.workflow_id = r.workflow_id and v.version = r.workflow_version
+      cross join lateral (values
+        (0, 'run.finished', 'onComplete', e.type = 'RUN_STATUS'),
+        (1, 'run.failed', 'onFailure', e.type = 'RUN_STATUS' and e.run_status in ('FAILED', 'TIMED_OUT')),
+        (2, 'step.finished', 'onStep', e.type = 'STEP_STATUS')
+      ) as k(rank, kind, hook, applies)
+      cross join lateral jsonb_array_elements_text(coalesce(v.hooks -> k.hook, '[]'::jsonb)) with ordinality as u(url, n)
+      where v.hooks is not null
+        and k.applies
+        and ((e.type = 'RUN_STATUS' and e.run_status in ('SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'))
+          or (e.type = 'STEP_STATUS' and e.step_status in ('SUCCEEDED', 'FAILED', 'SKIPPED', 'CANCELLED')))
+      order by e.id, k.rank, u.n;
+      return null;
+    end
+    $$`.execute(db);
+}
