@@ -49,7 +49,8 @@ export interface RunsTable {
   workflow_id: string;
   workflow_version: number;
   status: RunStatus;
-  input: Jsonb<JsonValue>;
+  /** Null when `input_z` holds the input (0012). */
+  input: NullableJsonb<JsonValue>;
   output: NullableJsonb<JsonValue>;
   error: NullableJsonb<Failure>;
   idempotency_key: string | null;
@@ -61,6 +62,8 @@ export interface RunsTable {
   trigger: ColumnType<RunTrigger | null, RunTrigger | null | undefined, RunTrigger | null>;
   /** W3C trace context of the trigger span (0005); null when the starting server did not trace. */
   traceparent: ColumnType<string | null, string | null | undefined, string | null>;
+  /** A finished run's input, deflated (`packed-json.ts`, 0012); `input` is then null. */
+  input_z: ColumnType<Uint8Array | null, never, never>;
 }
 
 /** `step_runs`: one row per step of a run, created with the run. */

@@ -3,6 +3,7 @@
  * records of `types.ts`. SQL NULL becomes an absent field.
  */
 import { sql } from "kysely";
+import { runInput } from "../db/packed-json.js";
 import type { WorkflowVersionRow, RunRow, StepRunRow, RunEventRow } from "../db/schema.js";
 import type { RunEventRecord, RunRecord, StepRunRecord, WorkflowRecord } from "../types.js";
 
@@ -54,7 +55,7 @@ export function toRunRecord(row: RunRow & { has_output: boolean }, steps: StepRu
     workflowId: row.workflow_id,
     workflowVersion: row.workflow_version,
     status: row.status,
-    input: row.input,
+    input: runInput(row),
     output: row.has_output ? row.output : undefined,
     error: opt(row.error),
     idempotencyKey: opt(row.idempotency_key),

@@ -41,9 +41,12 @@
  *    payload (under the 8,000-byte NOTIFY limit), sent at commit.
  * The final select joins each claimed step's run by primary key; a default
  * input stored without the run input (`merge_run_input`, `stored-input.ts`)
- * gets the run's input back there.
+ * gets the run's input back there. A run that keeps its input deflated
+ * (`runs.input_z`: only finished runs, so only a step of a run retried
+ * after it finished) sends it along, and the merge is done here.
  */
 import { sql, type Kysely } from "kysely";
+import { mergeRunInput, unpackJson } from "../db/packed-json.js";
 import type { Database } from "../db/schema.js";
 import { SIGNAL_CHANNEL } from "../signals/signal-codec.js";
 import { taskIdOf } from "../task-id.js";
@@ -63,6 +66,8 @@ interface ClaimRow {
   workflow_id: string;
   action: string;
   input: ClaimedTask["input"] | null;
+  /** The run's deflated input, when the input above still needs it. */
+  run_input_z: Uint8Array | null;
   attempts: number;
   lease_token: string | number;
   deadline_at: Date | null;
@@ -151,7 +156,8 @@ export async function claimTasks(
       group by chunk
     )
     select c.run_id, c.step_id, r.namespace, r.workflow_id, c.action,
-           case when c.merge_run_input then c.input || jsonb_build_object('input', r.input) else c.input end as input, c.attempts, c.lease_token, c.deadline_at,
+           case when c.merge_run_input and r.input_z is null then c.input || jsonb_build_object('input', r.input) else c.input end as input,
+           case when c.merge_run_input then r.input_z end as run_input_z, c.attempts, c.lease_token, c.deadline_at,
            c.heartbeat_timeout_ms, c.timer_at,
            greatest(0, extract(epoch from now() - c.ready_at) * 1000)::float8 as queued_ms,
            (select count(*) from history) as events, (select count(*) from notes) as notes${opts.traceparents ? TRACEPARENT_COLUMN : NOTHING}
@@ -174,7 +180,7 @@ function toClaimedTask(row: ClaimRow): ClaimedTask {
     namespace: row.namespace,
     workflowId: row.workflow_id,
     action: row.action,
-    input: row.input,
+    input: row.run_input_z === null ? row.input : mergeRunInput(row.input, unpackJson(row.run_input_z)),
     attempt: row.attempts,
     leaseToken: BigInt(row.lease_token),
   };

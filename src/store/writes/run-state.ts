@@ -20,6 +20,7 @@
 import { sql, type RawBuilder, type Transaction } from "kysely";
 import type { LiveRun, LiveStep, LoadedRun } from "../../engine/live-state.js";
 import { anyUuid, jsonRows } from "../db/json-rows.js";
+import { runInput } from "../db/packed-json.js";
 import type { Database, StepRunRow } from "../db/schema.js";
 
 /**
@@ -42,7 +43,7 @@ export async function lockRuns(trx: Transaction<Database>, ids: readonly string[
   if (ids.length === 0) return new Map();
   const rows = await trx
     .selectFrom("runs")
-    .select(["id", "namespace", "workflow_id", "workflow_version", "status", "input"])
+    .select(["id", "namespace", "workflow_id", "workflow_version", "status", "input", "input_z"])
     .where("id", "=", anyUuid(ids))
     .orderBy("id")
     .forUpdate()
@@ -56,7 +57,7 @@ export async function lockRuns(trx: Transaction<Database>, ids: readonly string[
         workflowId: r.workflow_id,
         workflowVersion: r.workflow_version,
         status: r.status,
-        input: r.input,
+        input: runInput(r),
       },
     ]),
   );

@@ -80,8 +80,10 @@ export async function writeChanges(
         ended_at = case when v."to" in (${finishedRuns}) then now() end,
         output = v.output -> 'v',
         error = v.error,
+        input = case when v.input_z is not null then null else r.input end,
+        input_z = case when v.input_z is not null then decode(v.input_z, 'base64') else r.input_z end,
         deadline_at = case when v.deadline_ms is not null then now() + v.deadline_ms * interval '1 millisecond' else r.deadline_at end
-      from jsonb_to_recordset(${jsonRows(runs)}) as v(id uuid, "from" text, "to" text, output jsonb, error jsonb, deadline_ms double precision)
+      from jsonb_to_recordset(${jsonRows(runs)}) as v(id uuid, "from" text, "to" text, output jsonb, error jsonb, deadline_ms double precision, input_z text)
       where r.id = v.id and r.status = v."from"
         and r.id = ${anyUuid(runs.map((r) => r.id))}
       returning 1

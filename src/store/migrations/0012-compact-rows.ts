@@ -1,22 +1,25 @@
 /**
- * Migration 0012: history rows keep their event type and statuses as
- * one-byte codes (`"char"`) instead of text (`'STEP_STATUS'` is 12 bytes,
- * `'SUCCEEDED'` 10): an event row of a step attempt goes from 136 to 112
- * bytes, a status row from 88 to 72 (docs/benchmarks.md, issue 18).
+ * Migration 0012: smaller rows for finished runs (issue 18; figures in
+ * docs/benchmarks.md). Neither change rewrites a table: columns are added
+ * nullable without a default and NOT NULLs dropped, changes of the catalogue
+ * only whatever the table's size. Rows written before read back the same.
  *
- * No rewrite: the code columns are added (nullable, no default: a change of
- * the catalogue only, whatever the table's size) and `type` loses its NOT
- * NULL. Rows written before keep their text and no code; rows written after
- * have codes and null text. Reads take `coalesce(text, weft_name(code))`, so
- * both read back the same.
+ * - `runs.input_z`: a finished run's input, deflated (`packed-json.ts`),
+ *   `input` then null. Runs finished before keep their jsonb input.
+ * - `run_events.type_code`, `run_status_code`, `step_status_code`: the event
+ *   type and statuses as one-byte `"char"` codes instead of text
+ *   (`'STEP_STATUS'` takes 12 bytes, `'SUCCEEDED'` 10); new rows leave the
+ *   text columns null, older rows keep their text and no code. Reads take
+ *   `coalesce(text, weft_name(code))`.
  *
  * `weft_code` / `weft_name` hold the only mapping (SQL functions simple
  * enough for the planner to inline): the writers call `weft_code` on the
  * names they have, the reads and the webhook trigger call `weft_name`. A
- * name without a code maps to null: test/integration/compact-history.test.ts
+ * name without a code maps to null: test/integration/compact-rows.test.ts
  * checks every event type and status has one.
  */
 import { sql, type Kysely, type Migration } from "kysely";
+import { unpackJson } from "../db/packed-json.js";
 
 /** [name, code]: event types in lower case, run and step statuses in upper case. */
 export const EVENT_CODES: readonly (readonly [string, string])[] = [
@@ -52,6 +55,7 @@ export const migration0012: Migration = {
               add column type_code "char", add column run_status_code "char", add column step_status_code "char"`.execute(
       db,
     );
+    await sql`alter table runs alter column input drop not null, add column input_z bytea`.execute(db);
     await replaceWebhookFunction(
       db,
       sql`(select a.run_id, a.id, a.step_id, a.attempt, a.error,
@@ -64,6 +68,15 @@ export const migration0012: Migration = {
 
   async down(db: Kysely<unknown>): Promise<void> {
     await replaceWebhookFunction(db, sql`added`);
+    const packed = await sql<{
+      id: string;
+      input_z: Uint8Array;
+    }>`select id, input_z from runs where input_z is not null`.execute(db);
+    for (const row of packed.rows) {
+      await sql`update runs set input = cast(${JSON.stringify(unpackJson(row.input_z))} as jsonb), input_z = null
+                where id = ${row.id}`.execute(db);
+    }
+    await sql`alter table runs drop column input_z, alter column input set not null`.execute(db);
     await sql`update run_events set type = coalesce(type, weft_name(type_code)),
               run_status = coalesce(run_status, weft_name(run_status_code)),
               step_status = coalesce(step_status, weft_name(step_status_code))

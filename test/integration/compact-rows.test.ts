@@ -1,9 +1,12 @@
 /**
- * Migration 0012 (history rows keep one-byte codes), on Postgres and PGlite:
+ * Migration 0012 (smaller rows for finished runs), on Postgres and PGlite:
  * - every event type and status has a code, and reads back its name;
  * - rows written before 0012 (text, no codes) and after (codes, no text)
  *   read back identically: history, events after an id, the run;
- * - the migration rewrites no row: old rows keep their text, new ones get codes.
+ * - the migration rewrites no row: old rows keep their text, new ones get codes;
+ * - a finished run keeps its input deflated, and GetRun, ListRuns and a
+ *   retry's claim give back exactly what the jsonb input gave (keys in
+ *   jsonb's order included), before and after a migration down and up.
  */
 import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
@@ -12,6 +15,8 @@ import type { KyselyStore } from "../../src/store/kysely-store.js";
 import { createMigrator } from "../../src/store/migrations/index.js";
 import { requirePostgres } from "../support/db.js";
 import { backends, claimAll, completeAll, failed, ok, start, uniqueId, workflow } from "../support/execution.js";
+import type { JsonValue } from "../../src/engine/model.js";
+import { packJson, unpackJson } from "../../src/store/db/packed-json.js";
 
 const hasPostgres = await requirePostgres();
 const TYPES = ["RUN_STATUS", "STEP_STATUS", "STALE_RESULT", "WEBHOOK"];
@@ -25,7 +30,7 @@ async function forms(store: KyselyStore, runId: string): Promise<string[]> {
   return [...new Set(rows.map((r) => r.form))];
 }
 
-describe.each(backends(hasPostgres))("compact history ($name)", ({ skip, fresh }) => {
+describe.each(backends(hasPostgres))("compact rows ($name)", ({ skip, fresh }) => {
   it.skipIf(skip)("every event type and status has its own code and reads back", async () => {
     const db = await fresh();
     const store = await db.open();
@@ -102,6 +107,70 @@ describe.each(backends(hasPostgres))("compact history ($name)", ({ skip, fresh }
         ["RUN_STATUS", "PENDING"],
         ["STEP_STATUS", "QUEUED"],
       ]);
+    } finally {
+      await store.close();
+      await db.dispose();
+    }
+  });
+
+  it.skipIf(skip)("a finished run keeps its input deflated and reads back the same", async () => {
+    const db = await fresh();
+    const store = await db.open();
+    try {
+      await store.migrate();
+      // Keys jsonb orders unlike JavaScript: by byte length, integer-like ones among them, non-ASCII by UTF-8 bytes.
+      const input: JsonValue = {
+        zz: 1,
+        b: [{ y: 1, x: 2 }, "two"],
+        a: null,
+        "10": true,
+        "9": 0.5,
+        "\uffff": "last of three bytes",
+        "\u{1f600}": "four bytes",
+        é: "two bytes",
+        note: "words ".repeat(80),
+      };
+      const wf = workflow(uniqueId("packed"), { a: {}, b: { deps: ["a"], retry: { maxAttempts: 1 } } });
+      const [runId] = await start(store, wf, [input]);
+      const [a] = await claimAll(store, [`${wf.id}.a`]);
+      await completeAll(store, [ok(a!, { a: 1 })]);
+      const [b] = await claimAll(store, [`${wf.id}.b`]);
+      const live = await store.getRun(runId!);
+      await completeAll(store, [failed(b!, "BOOM")]);
+      // Packing puts an object's keys in jsonb's order whatever order it was given in.
+      const jsonb = await sql<{ v: JsonValue }>`select cast(${JSON.stringify(input)} as jsonb) as v`.execute(store.db);
+      const roundTrip = unpackJson(Buffer.from(packJson(input)!, "base64"));
+      expect(JSON.stringify(roundTrip)).toBe(JSON.stringify(jsonb.rows[0]?.v));
+      expect(JSON.stringify(roundTrip)).not.toBe(JSON.stringify(input));
+      const packed = await sql<{ input: unknown; z: boolean }>`
+        select input, input_z is not null as z from runs where id = ${runId}`.execute(store.db);
+      expect(packed.rows).toEqual([{ input: null, z: true }]);
+
+      const finished = await store.getRun(runId!);
+      expect(finished?.status).toBe("FAILED");
+      // Same values and the same key order as the jsonb column gave.
+      const asText = (run: typeof live) => JSON.stringify([run?.input, run?.steps.map((s) => s.input)]);
+      expect(asText(finished)).toBe(asText(live));
+      expect(finished?.input).toEqual(input);
+      const listed = await store.listRuns({ namespace: "default", workflowId: wf.id, pageSize: 10 });
+      expect(JSON.stringify(listed.items[0]?.input)).toBe(JSON.stringify(live?.input));
+
+      // A retry claims b again: its input has the run input put back, as the first claim had it.
+      const retried = await store.retryRun(runId!);
+      if ("error" in retried) throw new Error(retried.error);
+      const [again] = await claimAll(store, [`${wf.id}.b`]);
+      expect(JSON.stringify(again?.input)).toBe(JSON.stringify(b?.input));
+      await completeAll(store, [failed(again!, "BOOM")]);
+      const twice = await store.getRun(runId!);
+
+      // Down to 0010 (the input back in jsonb) and up again: the same run.
+      const { error } = await createMigrator(store.db as never).migrateTo("0010_run_trigger");
+      expect(error).toBeUndefined();
+      const down = await sql<{ input: JsonValue }>`select input from runs where id = ${runId}`.execute(store.db);
+      expect(JSON.stringify(down.rows[0]?.input)).toBe(JSON.stringify(live?.input));
+      await store.migrate();
+      expect(await store.getRun(runId!)).toEqual(twice);
+      expect(asText(twice)).toBe(asText(live));
     } finally {
       await store.close();
       await db.dispose();
