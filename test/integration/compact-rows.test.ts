@@ -12,6 +12,7 @@ import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
 import { RunStatus, StepStatus } from "../../src/engine/model.js";
 import type { KyselyStore } from "../../src/store/kysely-store.js";
+import { eventName } from "../../src/store/db/event-codes.js";
 import { createMigrator } from "../../src/store/migrations/index.js";
 import { requirePostgres } from "../support/db.js";
 import { backends, claimAll, completeAll, failed, ok, start, uniqueId, workflow } from "../support/execution.js";
@@ -42,6 +43,8 @@ describe.each(backends(hasPostgres))("compact rows ($name)", ({ skip, fresh }) =
         store.db,
       );
       expect(rows.every((r) => r.code !== null && r.back === r.name)).toBe(true);
+      // The reads decode in TypeScript: the same names.
+      expect(rows.every((r) => eventName(null, r.code) === r.name)).toBe(true);
       expect(new Set(rows.map((r) => r.code)).size).toBe(names.length);
     } finally {
       await store.close();
@@ -56,11 +59,16 @@ describe.each(backends(hasPostgres))("compact rows ($name)", ({ skip, fresh }) =
       await store.migrate();
       const wf = workflow(uniqueId("compact"), { a: {}, b: { deps: ["a"], retry: { maxAttempts: 1 } } });
       const [runId] = await start(store, wf, [{ n: 1, text: "x".repeat(40) }]);
+      // A server's worker id (a UUID, kept as uuid), and ids kept as text: another form, upper case.
+      const server = "0190a0b0-0000-7000-8000-0000000000bb";
+      const upper = "0190A0B0-0000-7000-8000-0000000000AA";
       await completeAll(
         store,
-        (await claimAll(store, [`${wf.id}.a`], "w-a")).map((t) => ok(t, { a: 1 }, "w-a")),
+        (await claimAll(store, [`${wf.id}.a`], upper)).map((t) => ok(t, { a: 1 }, upper)),
       );
-      const [b] = await claimAll(store, [`${wf.id}.b`], "w-b");
+      const [b] = await claimAll(store, [`${wf.id}.b`], server);
+      const running = await store.getRun(runId!);
+      expect(running?.steps.map((s) => s.workerId)).toEqual([upper, server]);
       await completeAll(store, [failed(b!, "BOOM", "no")]);
       await sql`insert into run_events (run_id, type_code, step_id, attempt, message)
                 values (${runId}, weft_code('WEBHOOK'), 'b', 1, 'POST failed')`.execute(store.db);
@@ -73,15 +81,20 @@ describe.each(backends(hasPostgres))("compact rows ($name)", ({ skip, fresh }) =
         ["RUN_STATUS", "PENDING", null, null],
         ["STEP_STATUS", "QUEUED", "a", null],
         ["RUN_STATUS", "RUNNING", null, null],
-        ["STEP_STATUS", "RUNNING", "a", "w-a"],
-        ["STEP_STATUS", "SUCCEEDED", "a", "w-a"],
+        ["STEP_STATUS", "RUNNING", "a", upper],
+        ["STEP_STATUS", "SUCCEEDED", "a", upper],
         ["STEP_STATUS", "QUEUED", "b", null],
-        ["STEP_STATUS", "RUNNING", "b", "w-b"],
+        ["STEP_STATUS", "RUNNING", "b", server],
         ["STEP_STATUS", "FAILED", "b", "w1"],
         ["RUN_STATUS", "FAILED", null, null],
         ["WEBHOOK", null, "b", null],
       ]);
       expect(await forms(store, runId!)).toEqual(["code"]);
+      const kept = await sql<{ t: string | null; u: string | null }>`
+        select worker_id as t, worker_uuid::text as u from run_events where run_id = ${runId} and step_id = 'b' and attempt = 1 order by id limit 1`.execute(
+        store.db,
+      );
+      expect(kept.rows).toEqual([{ t: null, u: server }]);
 
       // Back to 0010: the rows take the form the writers before 0012 gave them (text only, no code columns).
       const { error } = await createMigrator(store.db as never).migrateTo("0010_run_trigger");

@@ -101,6 +101,8 @@ export interface StepRunsTable {
   timer_at: Timestamp;
   /** True: `input` is stored without the run input, which the claim adds back (0009). */
   merge_run_input: ColumnType<boolean | null, boolean | null | undefined, boolean | null>;
+  /** `worker_id` when it is a UUID in canonical text (0012); `worker_id` is then null. */
+  worker_uuid: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** `run_events`: the append-only history of every run. */
@@ -122,6 +124,8 @@ export interface RunEventsTable {
   type_code: string | null;
   run_status_code: string | null;
   step_status_code: string | null;
+  /** `worker_id` when it is a UUID in canonical text (0012); `worker_id` is then null. */
+  worker_uuid: string | null;
 }
 
 /** `webhook_deliveries`: the run-webhook outbox, filled by a trigger on `run_events` (0003). */
@@ -196,13 +200,7 @@ export interface Database {
 export type WorkflowVersionRow = Selectable<WorkflowVersionsTable>;
 export type RunRow = Selectable<RunsTable>;
 export type StepRunRow = Selectable<StepRunsTable>;
-/** A history row as the reads select it (`historyColumns`): names decoded, codes not selected. */
-export type RunEventRow = Omit<
-  Selectable<RunEventsTable>,
-  "type" | "type_code" | "run_status_code" | "step_status_code"
-> & {
-  type: RunEventRecord["type"];
-};
+export type RunEventRow = Selectable<RunEventsTable>;
 /** Insert rows: values or SQL expressions such as `jsonb(value)` and `now()`. */
 export type NewRun = InsertObject<Database, "runs">;
 export type NewStepRun = InsertObject<Database, "step_runs">;

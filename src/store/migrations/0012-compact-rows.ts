@@ -1,41 +1,27 @@
 /**
  * Migration 0012: smaller rows for finished runs (issue 18; figures in
- * docs/benchmarks.md). Neither change rewrites a table: columns are added
- * nullable without a default and NOT NULLs dropped, changes of the catalogue
- * only whatever the table's size. Rows written before read back the same.
+ * docs/benchmarks.md). Nothing is rewritten: columns are added nullable
+ * without a default and NOT NULLs dropped, changes of the catalogue only
+ * whatever the table's size. Rows written before read back the same.
  *
  * - `runs.input_z`: a finished run's input, deflated (`packed-json.ts`),
  *   `input` then null. Runs finished before keep their jsonb input.
  * - `run_events.type_code`, `run_status_code`, `step_status_code`: the event
  *   type and statuses as one-byte `"char"` codes instead of text
  *   (`'STEP_STATUS'` takes 12 bytes, `'SUCCEEDED'` 10); new rows leave the
- *   text columns null, older rows keep their text and no code. Reads take
- *   `coalesce(text, weft_name(code))`.
- *
- * `weft_code` / `weft_name` hold the only mapping (SQL functions simple
- * enough for the planner to inline): the writers call `weft_code` on the
- * names they have, the reads and the webhook trigger call `weft_name`. A
- * name without a code maps to null: test/integration/compact-rows.test.ts
- * checks every event type and status has one.
+ *   text columns null, older rows keep their text and no code. Writers call
+ *   `weft_code` (made here from `event-codes.ts`), the reads decode in
+ *   TypeScript (`eventName`), the webhook trigger with `weft_name`.
+ * - `step_runs.worker_uuid`, `run_events.worker_uuid`: a worker id that is a
+ *   UUID in its canonical text (the server's own ids: `uuidv7()`) takes 16
+ *   bytes instead of 37 of text, `worker_id` then null; other ids
+ *   (`builtin-…`, the tests' `w1`) stay text. Reads take
+ *   `worker_id ?? worker_uuid`: the id as it was given.
  */
 import { sql, type Kysely, type Migration } from "kysely";
+import { EVENT_CODES } from "../db/event-codes.js";
 import { unpackJson } from "../db/packed-json.js";
-
-/** [name, code]: event types in lower case, run and step statuses in upper case. */
-export const EVENT_CODES: readonly (readonly [string, string])[] = [
-  ["RUN_STATUS", "r"],
-  ["STEP_STATUS", "s"],
-  ["STALE_RESULT", "x"],
-  ["WEBHOOK", "w"],
-  ["PENDING", "P"],
-  ["QUEUED", "Q"],
-  ["RUNNING", "R"],
-  ["SUCCEEDED", "S"],
-  ["FAILED", "F"],
-  ["SKIPPED", "K"],
-  ["CANCELLED", "C"],
-  ["TIMED_OUT", "T"],
-];
+import { CANONICAL_UUID } from "../task-id.js";
 
 export const migration0012: Migration = {
   async up(db: Kysely<unknown>): Promise<void> {
@@ -56,6 +42,12 @@ export const migration0012: Migration = {
       db,
     );
     await sql`alter table runs alter column input drop not null, add column input_z bytea`.execute(db);
+    await sql`create function weft_uuid(w text) returns uuid language sql immutable parallel safe
+              as $$ select case when w ~ ${sql.lit(CANONICAL_UUID)} then w::uuid end $$`.execute(db);
+    await sql`create function weft_not_uuid(w text) returns text language sql immutable parallel safe
+              as $$ select case when w !~ ${sql.lit(CANONICAL_UUID)} then w end $$`.execute(db);
+    await sql`alter table step_runs add column worker_uuid uuid`.execute(db);
+    await sql`alter table run_events add column worker_uuid uuid`.execute(db);
     await replaceWebhookFunction(
       db,
       sql`(select a.run_id, a.id, a.step_id, a.attempt, a.error,
@@ -77,6 +69,14 @@ export const migration0012: Migration = {
                 where id = ${row.id}`.execute(db);
     }
     await sql`alter table runs drop column input_z, alter column input set not null`.execute(db);
+    for (const table of ["step_runs", "run_events"]) {
+      await sql`update ${sql.table(table)} set worker_id = worker_uuid::text, worker_uuid = null where worker_uuid is not null`.execute(
+        db,
+      );
+      await sql`alter table ${sql.table(table)} drop column worker_uuid`.execute(db);
+    }
+    await sql`drop function weft_not_uuid(text)`.execute(db);
+    await sql`drop function weft_uuid(text)`.execute(db);
     await sql`update run_events set type = coalesce(type, weft_name(type_code)),
               run_status = coalesce(run_status, weft_name(run_status_code)),
               step_status = coalesce(step_status, weft_name(step_status_code))

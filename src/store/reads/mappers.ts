@@ -2,7 +2,7 @@
  * Row → domain record mappers: the only place snake_case turns into the
  * records of `types.ts`. SQL NULL becomes an absent field.
  */
-import { sql } from "kysely";
+import { eventName } from "../db/event-codes.js";
 import { runInput } from "../db/packed-json.js";
 import type { WorkflowVersionRow, RunRow, StepRunRow, RunEventRow } from "../db/schema.js";
 import type { RunEventRecord, RunRecord, StepRunRecord, WorkflowRecord } from "../types.js";
@@ -110,32 +110,9 @@ export function toStepRunRecord(
 }
 
 /**
- * The `run_events` columns a history read selects, the event type and
- * statuses decoded whichever way the row keeps them (text before 0012, a
- * code since): rows of either kind read back the same.
- *
- * @example
- * ```ts
- * const rows = await db.selectFrom("run_events").select(historyColumns).where("run_id", "=", runId).execute();
- * ```
- */
-export const historyColumns = [
-  "id",
-  "run_id",
-  "time",
-  sql<RunEventRow["type"]>`coalesce(type, weft_name(type_code))`.as("type"),
-  sql<RunEventRow["run_status"]>`coalesce(run_status, weft_name(run_status_code))`.as("run_status"),
-  "step_id",
-  sql<RunEventRow["step_status"]>`coalesce(step_status, weft_name(step_status_code))`.as("step_status"),
-  "attempt",
-  "worker_id",
-  "error",
-  "message",
-] as const;
-
-/**
  * A run_events row as a `RunEventRecord`; the int8 id becomes a `bigint`
- * whichever form the driver returned it in.
+ * whichever form the driver returned it in. The type, statuses and worker
+ * id are read whichever way the row keeps them (migration 0012).
  *
  * @example
  * ```ts
@@ -147,12 +124,12 @@ export function toRunEventRecord(row: RunEventRow): RunEventRecord {
     id: BigInt(row.id),
     runId: row.run_id,
     time: row.time,
-    type: row.type,
-    runStatus: opt(row.run_status),
+    type: eventName(row.type, row.type_code)!,
+    runStatus: opt(eventName(row.run_status, row.run_status_code)),
     stepId: opt(row.step_id),
-    stepStatus: opt(row.step_status),
+    stepStatus: opt(eventName(row.step_status, row.step_status_code)),
     attempt: opt(row.attempt),
-    workerId: opt(row.worker_id),
+    workerId: opt(row.worker_id ?? row.worker_uuid),
     error: opt(row.error),
     message: opt(row.message),
   });

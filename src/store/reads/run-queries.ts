@@ -6,7 +6,7 @@
  */
 import { sql, type Kysely } from "kysely";
 import type { RunStatus } from "../../engine/model.js";
-import { historyColumns, toRunEventRecord, toRunRecord, toStepRunRecord } from "./mappers.js";
+import { toRunEventRecord, toRunRecord, toStepRunRecord } from "./mappers.js";
 import { mergeRunInput, runInput } from "../db/packed-json.js";
 import { decodePageToken, encodePageToken, pageLimit, RUN_ID_PATTERN } from "./page-token.js";
 import type { Database, StepRunRow } from "../db/schema.js";
@@ -72,7 +72,7 @@ export async function getRun(db: Kysely<Database>, id: string): Promise<RunRecor
       sql<StepJson[]>`(
         select coalesce(json_agg(json_build_object(
                  'step_id', s.step_id, 'action', s.action, 'status', s.status, 'attempts', s.attempts,
-                 'output', s.output, 'has_output', s.output is not null, 'error', s.error, 'worker_id', s.worker_id,
+                 'output', s.output, 'has_output', s.output is not null, 'error', s.error, 'worker_id', coalesce(s.worker_id, s.worker_uuid::text),
                  'input', case when s.merge_run_input and runs.input_z is null then s.input || jsonb_build_object('input', runs.input) else s.input end,
                  'has_input', s.input is not null, 'merge', coalesce(s.merge_run_input and runs.input_z is not null, false),
                  'created_at', s.created_at, 'queued_at', s.queued_at, 'started_at', s.started_at, 'ended_at', s.ended_at
@@ -142,11 +142,6 @@ export async function listRuns(
  */
 export async function getRunHistory(db: Kysely<Database>, runId: string): Promise<RunEventRecord[]> {
   if (!UUID.test(runId)) return [];
-  const rows = await db
-    .selectFrom("run_events")
-    .select(historyColumns)
-    .where("run_id", "=", runId)
-    .orderBy("id")
-    .execute();
+  const rows = await db.selectFrom("run_events").selectAll().where("run_id", "=", runId).orderBy("id").execute();
   return rows.map(toRunEventRecord);
 }

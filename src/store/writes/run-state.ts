@@ -86,14 +86,15 @@ export async function loadRuns(
   const rows = await stepsOfRuns<LoadedStepRow>(
     trx,
     [...runs.keys()],
-    sql`run_id, step_id, status, attempts, output, error, lease_token, worker_id, output is not null as has_output`,
+    sql`run_id, step_id, status, attempts, output, error, lease_token, worker_id, worker_uuid, output is not null as has_output`,
   );
   for (const r of rows) {
     const step: LiveStep = { stepId: r.step_id, status: r.status, attempts: r.attempts };
     if (r.has_output) step.output = r.output;
     if (r.error !== null) step.error = r.error;
     if (r.lease_token !== null) step.leaseToken = BigInt(r.lease_token);
-    if (r.worker_id !== null) step.workerId = r.worker_id;
+    const workerId = r.worker_id ?? r.worker_uuid;
+    if (workerId !== null) step.workerId = workerId;
     byRun.get(r.run_id)?.steps.set(r.step_id, step);
   }
   return byRun;
@@ -101,7 +102,7 @@ export async function loadRuns(
 
 type LoadedStepRow = Pick<
   StepRunRow,
-  "run_id" | "step_id" | "status" | "attempts" | "output" | "error" | "lease_token" | "worker_id"
+  "run_id" | "step_id" | "status" | "attempts" | "output" | "error" | "lease_token" | "worker_id" | "worker_uuid"
 > & { has_output: boolean };
 
 /**

@@ -64,6 +64,7 @@ export async function writeChanges(
         ended_at = case when v."to" in (${finishedSteps}) then now() end,
         lease_token = case when v."to" in ('QUEUED', 'PENDING') then null else s.lease_token end,
         worker_id = case when v.reset then null else s.worker_id end,
+        worker_uuid = case when v.reset then null else s.worker_uuid end,
         deadline_at = null
       from jsonb_to_recordset(${jsonRows(steps)}) as v(
         run_id uuid, step_id text, "from" text, "to" text, token bigint,
@@ -88,8 +89,9 @@ export async function writeChanges(
         and r.id = ${anyUuid(runs.map((r) => r.id))}
       returning 1
     ), history as (
-      insert into run_events (run_id, type_code, run_status_code, step_id, step_status_code, attempt, worker_id, error, message)
-      select v.run_id, weft_code(v.type), weft_code(v.run_status), v.step_id, weft_code(v.step_status), v.attempt, v.worker_id, v.error, v.message
+      insert into run_events (run_id, type_code, run_status_code, step_id, step_status_code, attempt, worker_id, worker_uuid, error, message)
+      select v.run_id, weft_code(v.type), weft_code(v.run_status), v.step_id, weft_code(v.step_status), v.attempt,
+             weft_not_uuid(v.worker_id), weft_uuid(v.worker_id), v.error, v.message
       from jsonb_to_recordset(${jsonRows(events)}) as v(
         seq integer, run_id uuid, type text, run_status text, step_id text, step_status text,
         attempt integer, worker_id text, error jsonb, message text)
