@@ -45,3 +45,23 @@ export function parseTaskId(taskId: string): { runId: string; stepId: string } |
 export function isUuid(id: string): boolean {
   return UUID.test(id);
 }
+
+/**
+ * The pattern of a UUID in the text form Postgres gives a `uuid` back in
+ * (lower case): a worker id like this is kept as a `uuid` and reads back
+ * unchanged (`worker_uuid`, migration 0012); any other stays text.
+ */
+export const CANONICAL_UUID = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+const CANONICAL = new RegExp(CANONICAL_UUID);
+
+/**
+ * A worker id as the two columns keep it: `[text, uuid]`, one of them null.
+ *
+ * @example
+ * ```ts
+ * workerIdColumns("w1"); // ["w1", null]
+ * ```
+ */
+export function workerIdColumns(workerId: string): [string | null, string | null] {
+  return CANONICAL.test(workerId) ? [null, workerId] : [workerId, null];
+}

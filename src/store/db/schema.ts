@@ -49,7 +49,8 @@ export interface RunsTable {
   workflow_id: string;
   workflow_version: number;
   status: RunStatus;
-  input: Jsonb<JsonValue>;
+  /** Null when `input_z` holds the input (0012). */
+  input: NullableJsonb<JsonValue>;
   output: NullableJsonb<JsonValue>;
   error: NullableJsonb<Failure>;
   idempotency_key: string | null;
@@ -61,6 +62,8 @@ export interface RunsTable {
   trigger: ColumnType<RunTrigger | null, RunTrigger | null | undefined, RunTrigger | null>;
   /** W3C trace context of the trigger span (0005); null when the starting server did not trace. */
   traceparent: ColumnType<string | null, string | null | undefined, string | null>;
+  /** A finished run's input, deflated (`packed-json.ts`, 0012); `input` is then null. */
+  input_z: ColumnType<Uint8Array | null, never, never>;
 }
 
 /** `step_runs`: one row per step of a run, created with the run. */
@@ -98,6 +101,8 @@ export interface StepRunsTable {
   timer_at: Timestamp;
   /** True: `input` is stored without the run input, which the claim adds back (0009). */
   merge_run_input: ColumnType<boolean | null, boolean | null | undefined, boolean | null>;
+  /** `worker_id` when it is a UUID in canonical text (0012); `worker_id` is then null. */
+  worker_uuid: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** `run_events`: the append-only history of every run. */
@@ -106,7 +111,8 @@ export interface RunEventsTable {
   id: ColumnType<string | number | bigint, never, never>;
   run_id: string;
   time: CreatedAt;
-  type: RunEventRecord["type"];
+  /** Null on rows written since 0012, which keep `type_code` instead; the same for both statuses. */
+  type: RunEventRecord["type"] | null;
   run_status: RunStatus | null;
   step_id: string | null;
   step_status: StepStatus | null;
@@ -114,6 +120,12 @@ export interface RunEventsTable {
   worker_id: string | null;
   error: NullableJsonb<Failure>;
   message: string | null;
+  /** `weft_code(type)`, a one-byte `"char"` (0012); `weft_name` reads it back. */
+  type_code: string | null;
+  run_status_code: string | null;
+  step_status_code: string | null;
+  /** `worker_id` when it is a UUID in canonical text (0012); `worker_id` is then null. */
+  worker_uuid: string | null;
 }
 
 /** `webhook_deliveries`: the run-webhook outbox, filled by a trigger on `run_events` (0003). */

@@ -20,6 +20,7 @@ import { migration0008 } from "./0008-table-health.js";
 import { migration0009 } from "./0009-derived-inputs.js";
 import { migration0010 } from "./0010-run-trigger.js";
 import { migration0011 } from "./0011-retention.js";
+import { migration0012 } from "./0012-compact-rows.js";
 
 /** Every migration, by name; names sort in the order they apply. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -34,6 +35,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0009_derived_inputs": migration0009,
   "0010_run_trigger": migration0010,
   "0011_retention": migration0011,
+  "0012_compact_rows": migration0012,
 };
 
 const provider: MigrationProvider = {

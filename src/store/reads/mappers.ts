@@ -2,6 +2,8 @@
  * Row → domain record mappers: the only place snake_case turns into the
  * records of `types.ts`. SQL NULL becomes an absent field.
  */
+import { eventName } from "../db/event-codes.js";
+import { runInput } from "../db/packed-json.js";
 import type { WorkflowVersionRow, RunRow, StepRunRow, RunEventRow } from "../db/schema.js";
 import type { RunEventRecord, RunRecord, StepRunRecord, WorkflowRecord } from "../types.js";
 
@@ -53,7 +55,7 @@ export function toRunRecord(row: RunRow & { has_output: boolean }, steps: StepRu
     workflowId: row.workflow_id,
     workflowVersion: row.workflow_version,
     status: row.status,
-    input: row.input,
+    input: runInput(row),
     output: row.has_output ? row.output : undefined,
     error: opt(row.error),
     idempotencyKey: opt(row.idempotency_key),
@@ -109,7 +111,8 @@ export function toStepRunRecord(
 
 /**
  * A run_events row as a `RunEventRecord`; the int8 id becomes a `bigint`
- * whichever form the driver returned it in.
+ * whichever form the driver returned it in. The type, statuses and worker
+ * id are read whichever way the row keeps them (migration 0012).
  *
  * @example
  * ```ts
@@ -121,12 +124,12 @@ export function toRunEventRecord(row: RunEventRow): RunEventRecord {
     id: BigInt(row.id),
     runId: row.run_id,
     time: row.time,
-    type: row.type,
-    runStatus: opt(row.run_status),
+    type: eventName(row.type, row.type_code)!,
+    runStatus: opt(eventName(row.run_status, row.run_status_code)),
     stepId: opt(row.step_id),
-    stepStatus: opt(row.step_status),
+    stepStatus: opt(eventName(row.step_status, row.step_status_code)),
     attempt: opt(row.attempt),
-    workerId: opt(row.worker_id),
+    workerId: opt(row.worker_id ?? row.worker_uuid),
     error: opt(row.error),
     message: opt(row.message),
   });

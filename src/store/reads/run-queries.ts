@@ -7,6 +7,7 @@
 import { sql, type Kysely } from "kysely";
 import type { RunStatus } from "../../engine/model.js";
 import { toRunEventRecord, toRunRecord, toStepRunRecord } from "./mappers.js";
+import { mergeRunInput, runInput } from "../db/packed-json.js";
 import { decodePageToken, encodePageToken, pageLimit, RUN_ID_PATTERN } from "./page-token.js";
 import type { Database, StepRunRow } from "../db/schema.js";
 import type { Page, RunEventRecord, RunRecord, StepRunRecord } from "../types.js";
@@ -31,6 +32,8 @@ interface StepJson {
   has_output: boolean;
   input: StepRunRow["input"];
   has_input: boolean;
+  /** The input was stored without the run input, and the run keeps its input deflated: put it back here. */
+  merge: boolean;
   error: StepRunRow["error"];
   worker_id: string | null;
   created_at: string;
@@ -69,9 +72,9 @@ export async function getRun(db: Kysely<Database>, id: string): Promise<RunRecor
       sql<StepJson[]>`(
         select coalesce(json_agg(json_build_object(
                  'step_id', s.step_id, 'action', s.action, 'status', s.status, 'attempts', s.attempts,
-                 'output', s.output, 'has_output', s.output is not null, 'error', s.error, 'worker_id', s.worker_id,
-                 'input', case when s.merge_run_input then s.input || jsonb_build_object('input', runs.input) else s.input end,
-                 'has_input', s.input is not null,
+                 'output', s.output, 'has_output', s.output is not null, 'error', s.error, 'worker_id', coalesce(s.worker_id, s.worker_uuid::text),
+                 'input', case when s.merge_run_input and runs.input_z is null then s.input || jsonb_build_object('input', runs.input) else s.input end,
+                 'has_input', s.input is not null, 'merge', coalesce(s.merge_run_input and runs.input_z is not null, false),
                  'created_at', s.created_at, 'queued_at', s.queued_at, 'started_at', s.started_at, 'ended_at', s.ended_at
                ) order by s.step_id), '[]'::json)
         from step_runs s where s.run_id = runs.id)`.as("steps"),
@@ -79,6 +82,7 @@ export async function getRun(db: Kysely<Database>, id: string): Promise<RunRecor
     .where("runs.id", "=", id)
     .executeTakeFirst();
   if (row === undefined) return undefined;
+  const input = runInput(row);
   const steps = row.steps.map((s) => ({
     ...toStepRunRecord({
       ...s,
@@ -87,9 +91,9 @@ export async function getRun(db: Kysely<Database>, id: string): Promise<RunRecor
       started_at: dateOrNull(s.started_at),
       ended_at: dateOrNull(s.ended_at),
     }),
-    ...(s.has_input && s.input !== null ? { input: s.input } : {}),
+    ...(s.has_input && s.input !== null ? { input: s.merge ? mergeRunInput(s.input, input) : s.input } : {}),
   }));
-  return toRunRecord(row, inDefinitionOrder(steps, row.step_order ?? []));
+  return toRunRecord({ ...row, input, input_z: null }, inDefinitionOrder(steps, row.step_order ?? []));
 }
 
 function inDefinitionOrder(steps: StepRunRecord[], order: string[]): StepRunRecord[] {

@@ -16,12 +16,14 @@ interface RunningRow {
   run_id: string;
   step_id: string;
   worker_id: string | null;
+  worker_uuid: string | null;
   lease_token: string | number | null;
 }
 
 function toRef(row: RunningRow): RunningTaskRef {
   const ref: RunningTaskRef = { taskId: taskIdOf(row.run_id, row.step_id), leaseToken: BigInt(row.lease_token ?? 0) };
-  if (row.worker_id !== null) ref.workerId = row.worker_id;
+  const workerId = row.worker_id ?? row.worker_uuid;
+  if (workerId !== null) ref.workerId = workerId;
   return ref;
 }
 
@@ -37,7 +39,7 @@ function toRef(row: RunningRow): RunningTaskRef {
 export async function timedOutTasks(db: Kysely<Database>, now: Date, limit: number): Promise<RunningTaskRef[]> {
   const rows = await db
     .selectFrom("step_runs")
-    .select(["run_id", "step_id", "worker_id", "lease_token"])
+    .select(["run_id", "step_id", "worker_id", "worker_uuid", "lease_token"])
     .where("status", "=", sql.lit<StepStatus>("RUNNING"))
     .where("deadline_at", "<=", now)
     .orderBy("deadline_at")
@@ -62,7 +64,7 @@ export async function runningTasks(
 ): Promise<RunningTaskRef[]> {
   let query = db
     .selectFrom("step_runs")
-    .select(["run_id", "step_id", "worker_id", "lease_token"])
+    .select(["run_id", "step_id", "worker_id", "worker_uuid", "lease_token"])
     .where("status", "=", sql.lit<StepStatus>("RUNNING"))
     .where("started_at", "<", opts.startedBefore);
   const after = opts.afterTaskId === undefined ? undefined : parseTaskId(opts.afterTaskId);

@@ -10,9 +10,16 @@
  * keeps the first source status as its SQL guard: an UPDATE ... FROM must
  * match each row once.
  */
-import type { Failure, JsonValue, RunStatus, StepStatus } from "../../engine/model.js";
+import {
+  FINISHED_RUN_STATUSES,
+  type Failure,
+  type JsonValue,
+  type RunStatus,
+  type StepStatus,
+} from "../../engine/model.js";
 import type { Decision, HistoryEvent, RunMove, StepMove } from "../../engine/moves.js";
 import { box, type Box } from "../db/json-rows.js";
+import { packJson } from "../db/packed-json.js";
 import type { RunEventRecord, StoreSignal } from "../types.js";
 import { storedInput } from "./stored-input.js";
 
@@ -46,6 +53,8 @@ export interface RunPatchRow {
   error?: Failure;
   /** RetryRun: the run timeout starts again, `deadline_at` = now() + this. */
   deadline_ms?: number;
+  /** A finishing run's input, deflated (base64): it replaces the jsonb `input` (`packed-json.ts`). */
+  input_z?: string;
 }
 
 /** One history event: the engine's `HistoryEvent`, of any type the history holds (triggers write theirs too). */
@@ -121,6 +130,10 @@ export class ChangeSet {
     if (patch.error !== undefined) row.error = patch.error;
     const deadlineMs = patch.deadlineMs ?? earlier?.deadline_ms;
     if (deadlineMs !== undefined) row.deadline_ms = deadlineMs;
+    if (FINISHED_RUN_STATUSES.includes(to)) {
+      const packed = packJson(this.runInput(runId));
+      if (packed !== undefined) row.input_z = packed;
+    }
     this.runs.set(runId, row);
   }
 

@@ -41,12 +41,15 @@
  *    payload (under the 8,000-byte NOTIFY limit), sent at commit.
  * The final select joins each claimed step's run by primary key; a default
  * input stored without the run input (`merge_run_input`, `stored-input.ts`)
- * gets the run's input back there.
+ * gets the run's input back there. A run that keeps its input deflated
+ * (`runs.input_z`: only finished runs, so only a step of a run retried
+ * after it finished) sends it along, and the merge is done here.
  */
 import { sql, type Kysely } from "kysely";
+import { mergeRunInput, unpackJson } from "../db/packed-json.js";
 import type { Database } from "../db/schema.js";
 import { SIGNAL_CHANNEL } from "../signals/signal-codec.js";
-import { taskIdOf } from "../task-id.js";
+import { taskIdOf, workerIdColumns } from "../task-id.js";
 import type { ClaimedTask, ClaimOptions } from "../types.js";
 
 /** The run's trace context, selected only by a tracing server's claim. */
@@ -63,6 +66,8 @@ interface ClaimRow {
   workflow_id: string;
   action: string;
   input: ClaimedTask["input"] | null;
+  /** The run's deflated input, when the input above still needs it. */
+  run_input_z: Uint8Array | null;
   attempts: number;
   lease_token: string | number;
   deadline_at: Date | null;
@@ -91,6 +96,8 @@ export async function claimTasks(
 ): Promise<ClaimedTask[]> {
   const limit = Math.floor(opts.limit);
   if (opts.actions.length === 0 || !(limit > 0)) return [];
+  // The server's worker ids are UUIDs, kept in 16 bytes (`worker_uuid`, migration 0012); any other id as text.
+  const [workerText, workerUuid] = workerIdColumns(opts.workerId);
   const result = await sql<ClaimRow>`
     with picked as (
       select c.run_id, c.step_id, c.queued_at, c.not_before
@@ -111,7 +118,8 @@ export async function claimTasks(
         status = 'RUNNING',
         attempts = s.attempts + 1,
         lease_token = nextval('lease_tokens'),
-        worker_id = ${opts.workerId},
+        worker_id = ${workerText},
+        worker_uuid = cast(${workerUuid} as uuid),
         started_at = now(),
         ended_at = null,
         not_before = null,
@@ -120,6 +128,7 @@ export async function claimTasks(
       where s.run_id = p.run_id and s.step_id = p.step_id
         and s.run_id = any(array(select run_id from picked))
       returning s.run_id, s.step_id, s.action, s.input, s.merge_run_input, s.attempts, s.lease_token, s.deadline_at, s.heartbeat_timeout_ms, s.timer_at,
+        s.worker_id, s.worker_uuid,
         greatest(p.queued_at, p.not_before) as ready_at
     ), started as (
       update runs r set status = 'RUNNING', started_at = coalesce(r.started_at, now())
@@ -130,13 +139,13 @@ export async function claimTasks(
       )
       returning r.id
     ), history as (
-      insert into run_events (run_id, type, run_status, step_id, step_status, attempt, worker_id)
-      select run_id, type, run_status, step_id, step_status, attempt, worker_id from (
+      insert into run_events (run_id, type_code, run_status_code, step_id, step_status_code, attempt, worker_id, worker_uuid)
+      select run_id, weft_code(type), weft_code(run_status), step_id, weft_code(step_status), attempt, worker_id, worker_uuid from (
         select id as run_id, 'RUN_STATUS' as type, 'RUNNING' as run_status, null as step_id,
-               null as step_status, null::integer as attempt, null as worker_id, 0 as rank
+               null as step_status, null::integer as attempt, null as worker_id, null::uuid as worker_uuid, 0 as rank
         from started
         union all
-        select run_id, 'STEP_STATUS', null, step_id, 'RUNNING', attempts, ${opts.workerId}, 1
+        select run_id, 'STEP_STATUS', null, step_id, 'RUNNING', attempts, worker_id, worker_uuid, 1
         from claimed
       ) e
       order by e.run_id, e.rank, e.step_id
@@ -151,7 +160,8 @@ export async function claimTasks(
       group by chunk
     )
     select c.run_id, c.step_id, r.namespace, r.workflow_id, c.action,
-           case when c.merge_run_input then c.input || jsonb_build_object('input', r.input) else c.input end as input, c.attempts, c.lease_token, c.deadline_at,
+           case when c.merge_run_input and r.input_z is null then c.input || jsonb_build_object('input', r.input) else c.input end as input,
+           case when c.merge_run_input then r.input_z end as run_input_z, c.attempts, c.lease_token, c.deadline_at,
            c.heartbeat_timeout_ms, c.timer_at,
            greatest(0, extract(epoch from now() - c.ready_at) * 1000)::float8 as queued_ms,
            (select count(*) from history) as events, (select count(*) from notes) as notes${opts.traceparents ? TRACEPARENT_COLUMN : NOTHING}
@@ -174,7 +184,7 @@ function toClaimedTask(row: ClaimRow): ClaimedTask {
     namespace: row.namespace,
     workflowId: row.workflow_id,
     action: row.action,
-    input: row.input,
+    input: row.run_input_z === null ? row.input : mergeRunInput(row.input, unpackJson(row.run_input_z)),
     attempt: row.attempts,
     leaseToken: BigInt(row.lease_token),
   };

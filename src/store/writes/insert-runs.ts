@@ -129,8 +129,9 @@ export async function insertRuns(
       join runs_in r on r.id = v.run_id
       returning 1
     ), history as (
-      insert into run_events (run_id, type, run_status, step_id, step_status, attempt, worker_id, error, message)
-      select v.run_id, v.type, v.run_status, v.step_id, v.step_status, v.attempt, v.worker_id, v.error, v.message
+      insert into run_events (run_id, type_code, run_status_code, step_id, step_status_code, attempt, worker_id, worker_uuid, error, message)
+      select v.run_id, weft_code(v.type), weft_code(v.run_status), v.step_id, weft_code(v.step_status), v.attempt,
+             weft_not_uuid(v.worker_id), weft_uuid(v.worker_id), v.error, v.message
       from jsonb_to_recordset(${jsonRows(rows.events.map((e, seq) => ({ ...e, seq })))}) as v(
         seq integer, run_id uuid, type text, run_status text, step_id text, step_status text,
         attempt integer, worker_id text, error jsonb, message text)

@@ -20,6 +20,7 @@
 import { sql, type RawBuilder, type Transaction } from "kysely";
 import type { LiveRun, LiveStep, LoadedRun } from "../../engine/live-state.js";
 import { anyUuid, jsonRows } from "../db/json-rows.js";
+import { runInput } from "../db/packed-json.js";
 import type { Database, StepRunRow } from "../db/schema.js";
 
 /**
@@ -42,7 +43,7 @@ export async function lockRuns(trx: Transaction<Database>, ids: readonly string[
   if (ids.length === 0) return new Map();
   const rows = await trx
     .selectFrom("runs")
-    .select(["id", "namespace", "workflow_id", "workflow_version", "status", "input"])
+    .select(["id", "namespace", "workflow_id", "workflow_version", "status", "input", "input_z"])
     .where("id", "=", anyUuid(ids))
     .orderBy("id")
     .forUpdate()
@@ -56,7 +57,7 @@ export async function lockRuns(trx: Transaction<Database>, ids: readonly string[
         workflowId: r.workflow_id,
         workflowVersion: r.workflow_version,
         status: r.status,
-        input: r.input,
+        input: runInput(r),
       },
     ]),
   );
@@ -85,14 +86,15 @@ export async function loadRuns(
   const rows = await stepsOfRuns<LoadedStepRow>(
     trx,
     [...runs.keys()],
-    sql`run_id, step_id, status, attempts, output, error, lease_token, worker_id, output is not null as has_output`,
+    sql`run_id, step_id, status, attempts, output, error, lease_token, worker_id, worker_uuid, output is not null as has_output`,
   );
   for (const r of rows) {
     const step: LiveStep = { stepId: r.step_id, status: r.status, attempts: r.attempts };
     if (r.has_output) step.output = r.output;
     if (r.error !== null) step.error = r.error;
     if (r.lease_token !== null) step.leaseToken = BigInt(r.lease_token);
-    if (r.worker_id !== null) step.workerId = r.worker_id;
+    const workerId = r.worker_id ?? r.worker_uuid;
+    if (workerId !== null) step.workerId = workerId;
     byRun.get(r.run_id)?.steps.set(r.step_id, step);
   }
   return byRun;
@@ -100,7 +102,7 @@ export async function loadRuns(
 
 type LoadedStepRow = Pick<
   StepRunRow,
-  "run_id" | "step_id" | "status" | "attempts" | "output" | "error" | "lease_token" | "worker_id"
+  "run_id" | "step_id" | "status" | "attempts" | "output" | "error" | "lease_token" | "worker_id" | "worker_uuid"
 > & { has_output: boolean };
 
 /**

@@ -38,9 +38,9 @@ export async function lockOpenSteps(trx: Transaction<Database>, runs: readonly L
   // By primary key, re-checking the status once locked: only a claim moves a step
   // without its run's lock, and it moves it between open statuses.
   const { rows } = await sql<
-    Pick<StepRunRow, "run_id" | "step_id" | "status" | "attempts" | "worker_id" | "lease_token">
+    Pick<StepRunRow, "run_id" | "step_id" | "status" | "attempts" | "worker_id" | "worker_uuid" | "lease_token">
   >`
-    select s.run_id, s.step_id, s.status, s.attempts, s.worker_id, s.lease_token
+    select s.run_id, s.step_id, s.status, s.attempts, s.worker_id, s.worker_uuid, s.lease_token
     from jsonb_to_recordset(${jsonRows(keys)}) as k(r uuid, s text)
     join step_runs s on s.run_id = k.r and s.step_id = k.s
     where s.status in (${sql.join(OPEN_STEP_STATUSES.map((s) => sql.lit(s)))})
@@ -50,7 +50,8 @@ export async function lockOpenSteps(trx: Transaction<Database>, runs: readonly L
   return rows.map((r) => {
     const step: OpenStep = { runId: r.run_id, stepId: r.step_id, status: r.status, attempts: r.attempts };
     if (r.lease_token !== null) step.leaseToken = BigInt(r.lease_token);
-    if (r.worker_id !== null) step.workerId = r.worker_id;
+    const workerId = r.worker_id ?? r.worker_uuid;
+    if (workerId !== null) step.workerId = workerId;
     return step;
   });
 }

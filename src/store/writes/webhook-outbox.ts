@@ -110,7 +110,7 @@ export async function finishWebhookDelivery(db: Kysely<Database>, a: WebhookAtte
       where id = ${a.id}
       returning run_id, step_id, attempts
     )
-    insert into run_events (run_id, type, step_id, attempt, message)
-    select run_id, 'WEBHOOK', step_id, attempts, ${a.message} from upd
+    insert into run_events (run_id, type_code, step_id, attempt, message)
+    select run_id, weft_code('WEBHOOK'), step_id, attempts, ${a.message} from upd
   `.execute(db);
 }

@@ -64,6 +64,7 @@ export async function writeChanges(
         ended_at = case when v."to" in (${finishedSteps}) then now() end,
         lease_token = case when v."to" in ('QUEUED', 'PENDING') then null else s.lease_token end,
         worker_id = case when v.reset then null else s.worker_id end,
+        worker_uuid = case when v.reset then null else s.worker_uuid end,
         deadline_at = null
       from jsonb_to_recordset(${jsonRows(steps)}) as v(
         run_id uuid, step_id text, "from" text, "to" text, token bigint,
@@ -80,14 +81,17 @@ export async function writeChanges(
         ended_at = case when v."to" in (${finishedRuns}) then now() end,
         output = v.output -> 'v',
         error = v.error,
+        input = case when v.input_z is not null then null else r.input end,
+        input_z = case when v.input_z is not null then decode(v.input_z, 'base64') else r.input_z end,
         deadline_at = case when v.deadline_ms is not null then now() + v.deadline_ms * interval '1 millisecond' else r.deadline_at end
-      from jsonb_to_recordset(${jsonRows(runs)}) as v(id uuid, "from" text, "to" text, output jsonb, error jsonb, deadline_ms double precision)
+      from jsonb_to_recordset(${jsonRows(runs)}) as v(id uuid, "from" text, "to" text, output jsonb, error jsonb, deadline_ms double precision, input_z text)
       where r.id = v.id and r.status = v."from"
         and r.id = ${anyUuid(runs.map((r) => r.id))}
       returning 1
     ), history as (
-      insert into run_events (run_id, type, run_status, step_id, step_status, attempt, worker_id, error, message)
-      select v.run_id, v.type, v.run_status, v.step_id, v.step_status, v.attempt, v.worker_id, v.error, v.message
+      insert into run_events (run_id, type_code, run_status_code, step_id, step_status_code, attempt, worker_id, worker_uuid, error, message)
+      select v.run_id, weft_code(v.type), weft_code(v.run_status), v.step_id, weft_code(v.step_status), v.attempt,
+             weft_not_uuid(v.worker_id), weft_uuid(v.worker_id), v.error, v.message
       from jsonb_to_recordset(${jsonRows(events)}) as v(
         seq integer, run_id uuid, type text, run_status text, step_id text, step_status text,
         attempt integer, worker_id text, error jsonb, message text)
