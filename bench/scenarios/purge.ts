@@ -127,6 +127,8 @@ async function purgeOn(stack: Stack, env: ScenarioEnv): Promise<Measurement[]> {
       await checkNothingLeft(pool, cutoff);
       out.push(
         { metric: "purge_runs_per_s", value: purged.runs / purgeS },
+        // How much of the B phase the purge ran beside (100: all of it).
+        { metric: "b_purge_overlap_pct", value: ((Math.min(purgeEnd, phaseEnd) - p0) / (phaseEnd - p0)) * 100 },
         { metric: "purge_s", value: purgeS },
         { metric: "db_size_before_purge_mb", value: before / 2 ** 20 },
         { metric: "db_size_after_purge_mb", value: after / 2 ** 20 },
