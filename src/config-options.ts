@@ -44,6 +44,18 @@ export const OPTIONS = {
     default: "90",
     help: "days the audit trail keeps an event; 0: forever",
   },
+  retentionMs: {
+    flag: "retention",
+    env: "WEFT_RETENTION",
+    default: undefined,
+    help: "how long finished runs are kept (30d, 12h, 90m), then deleted with their steps, history and webhook deliveries; a workflow's own retention wins; unset: kept forever",
+  },
+  retentionIntervalMs: {
+    flag: "retention-interval-ms",
+    env: "WEFT_RETENTION_INTERVAL_MS",
+    default: "60000",
+    help: "how often a replica runs a retention pass (one replica deletes at a time)",
+  },
   databaseUrl: {
     flag: "database-url",
     env: "DATABASE_URL",

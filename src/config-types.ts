@@ -15,6 +15,10 @@ export interface Config {
   adminKey?: string;
   /** Days an audit event is kept (0: forever). */
   auditRetentionDays: number;
+  /** How long finished runs are kept by default (ms); undefined keeps them. */
+  retentionMs: number | undefined;
+  /** How often a retention pass runs (ms). */
+  retentionIntervalMs: number;
   /** Postgres URL; undefined = embedded PGlite under `dataDir`. */
   databaseUrl?: string;
   /** Repeated Postgres statements as named (prepared) statements; off behind poolers that cannot carry them. */

@@ -10,6 +10,7 @@ import { OPTIONS, type Option } from "./config-options.js";
 import type { Config } from "./config-types.js";
 import { parseEgressList } from "./builtins/egress-policy.js";
 import { checkTlsSettings } from "./config-tls.js";
+import { parseDurationNanos } from "./engine/duration-text.js";
 import { resolveAuthMode } from "./security/auth-mode.js";
 import { DEFAULT_DISPATCH_OPTIONS, type DispatchOptions } from "./dispatch/options.js";
 
@@ -68,6 +69,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     auth,
     adminKey: key,
     auditRetentionDays: s.int("auditRetentionDays", 0, 36_500),
+    retentionMs: retention(s.raw("retentionMs")),
+    retentionIntervalMs: s.int("retentionIntervalMs", 100, 86_400_000),
     databaseUrl,
     pgPreparedStatements: s.bool("pgPreparedStatements"),
     databaseWaitMs: s.int("databaseWaitMs", 0, 86_400_000),
@@ -96,6 +99,18 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     tlsReloadIntervalMs: s.int("tlsReloadIntervalMs", 100, 86_400_000),
     dispatch: dispatchOptions(s, databaseUrl !== undefined),
   };
+}
+
+/** `--retention`: a duration of at least a second, or unset. */
+function retention(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const nanos = parseDurationNanos(v);
+  if (nanos === undefined || nanos < 1_000_000_000n || nanos > 100n * 365n * 86_400_000_000_000n) {
+    throw new ConfigError(
+      `--retention / WEFT_RETENTION: expected a duration from 1s to 100 years such as 30d, 12h or 90m, got "${v}"`,
+    );
+  }
+  return Number(nanos / 1_000_000n);
 }
 
 /** Who must present a client certificate; `workers` needs a client CA to check them against. */

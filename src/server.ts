@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { OPTIONS, type Config } from "./config.js";
 import { readServerTls } from "./config-tls.js";
 import { explainDecodeError } from "./api/decode-errors.js";
+import { formatProtoDuration } from "./engine/duration-text.js";
 import { createRequestChecks } from "./api/request-checks.js";
 import type { Interceptor } from "@connectrpc/connect";
 import { createErrorInterceptor, registerRoutes, type ApiDeps } from "./api/routes.js";
@@ -21,7 +22,7 @@ import { createBuiltinRunner } from "./dispatch/builtin-runner.js";
 import { createDispatcher, type Dispatcher } from "./dispatch/dispatcher.js";
 import type { DispatchObserver } from "./dispatch/observer.js";
 import { createRunChanges, type RunChanges } from "./dispatch/run-changes.js";
-import { createScheduler, createWebhookDeliverer } from "./jobs/index.js";
+import { createRunRetention, createScheduler, createWebhookDeliverer } from "./jobs/index.js";
 import { createTriggerBuffer } from "./dispatch/trigger-buffer.js";
 import { createWorkerPresence, registryRefreshMs } from "./dispatch/worker-presence.js";
 import { checkPortFree } from "./http/port-check.js";
@@ -144,7 +145,7 @@ async function startAuth(config: Config, logger: Logger, store: Store): Promise<
   });
 }
 
-/** The dispatcher and the loops that feed it: the built-in runner, the cron scheduler, the webhook deliverer. */
+/** The dispatcher and the loops that feed it: the built-in runner, the cron scheduler, the webhook deliverer; retention. */
 function startDispatcher(base: Base, leases: LeaseStore, observer: DispatchObserver): Dispatcher {
   const { config, logger, store, metrics, tracing, cleanups } = base;
   const dispatcher = createDispatcher({
@@ -187,6 +188,21 @@ function startDispatcher(base: Base, leases: LeaseStore, observer: DispatchObser
     observer: metrics.dispatch,
   });
   cleanups.push(() => deliverer.stop());
+  const retention = createRunRetention({
+    store,
+    logger,
+    defaultRetentionMs: config.retentionMs,
+    intervalMs: config.retentionIntervalMs,
+  });
+  cleanups.push(() => retention.stop());
+  logger.info(
+    {
+      retention: config.retentionMs === undefined ? null : formatProtoDuration(BigInt(config.retentionMs) * 1_000_000n),
+    },
+    config.retentionMs === undefined
+      ? "retention: unset, finished runs are kept forever (except workflows with their own retention)"
+      : "retention: finished runs are deleted after the retention (a workflow's own retention wins)",
+  );
   return dispatcher;
 }
 

@@ -104,6 +104,7 @@ export function specToDef(spec: WorkflowSpec): WorkflowDef {
       ...(spec.webhooks?.secret ? { secret: spec.webhooks.secret } : {}),
     },
     timeoutMs: durationMs(spec.timeout),
+    retentionMs: durationMs(spec.retention),
   };
 }
 

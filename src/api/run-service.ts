@@ -1,5 +1,5 @@
 /**
- * `weft.v1.RunService`: read, watch, cancel and retry runs.
+ * `weft.v1.RunService`: read, watch, cancel, retry and purge runs.
  *
  * @example
  *   registerRunService(router, { store, changes, dispatcher });
@@ -9,15 +9,19 @@ import { Code, ConnectError, type ConnectRouter, type HandlerContext } from "@co
 import { RunEventSchema, RunEventType } from "../../gen/weft/v1/common_pb.js";
 import { RunService, WatchRunResponseSchema } from "../../gen/weft/v1/run_service_pb.js";
 import { FINISHED_RUN_STATUSES } from "../engine/model.js";
+import type { Logger } from "../log.js";
 import type { RunChanges } from "../dispatch/run-changes.js";
 import { namespaceKey } from "../security/index.js";
 import type { ExecutionStore, Store } from "../store/index.js";
 import { runEventToProto, runStatusFromProto, runStatusToProto, runToProto } from "./convert.js";
 import { notFound } from "./errors.js";
+import { purgeRuns } from "./purge-runs.js";
 import { pageSize } from "./paging.js";
 
 export interface RunServiceDeps {
   store: Store & ExecutionStore;
+  /** Where each PurgeRuns' totals are logged; default nowhere. */
+  logger?: Logger;
   changes: RunChanges;
   /** How long a WatchRun stream waits for a signal before looking anyway (ms). */
   watchPollMs?: number;
@@ -70,6 +74,7 @@ export function registerRunService(router: ConnectRouter, deps: RunServiceDeps):
       }
       return { run: runToProto(result.run) };
     },
+    purgeRuns: (req, ctx) => purgeRuns(deps, req, ctx),
     async *watchRun(req, ctx) {
       // History first (to know where the snapshot stands), then the snapshot, then every later event.
       const history = await store.getRunHistory(req.runId);

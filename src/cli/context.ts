@@ -95,9 +95,9 @@ export function parseJsonArg(text: string, what: string): unknown {
  * @example
  *   parseSince("1h"); // 3600000
  */
-export function parseSince(text: string): number {
+export function parseSince(text: string, flag = "--since"): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
-  if (!m) throw new UsageError(`--since: expected a duration such as 30s, 15m, 1h or 7d, got "${text}"`);
+  if (!m) throw new UsageError(`${flag}: expected a duration such as 30s, 15m, 1h or 7d, got "${text}"`);
   const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "ms" | "s" | "m" | "h" | "d"];
   return Number(m[1]) * unit;
 }

@@ -95,6 +95,8 @@ export interface WorkflowDef {
   /** `secret`: HMAC key for signing this workflow's webhooks; absent = the server's default. */
   webhooks: { onComplete: string[]; onFailure: string[]; onStep: string[]; secret?: string };
   timeoutMs?: number;
+  /** How long finished runs are kept; undefined = the server's `--retention`. */
+  retentionMs?: number;
 }
 
 /** An event name with an optional CEL filter over `payload`. */

@@ -5,7 +5,7 @@
 import { formatProtoDuration, parseDurationNanos } from "./duration-text.js";
 import type { JsonObject, JsonValue } from "./model.js";
 
-const TOP_DURATIONS = ["timeout"];
+const TOP_DURATIONS = ["timeout", "retention"];
 const STEP_DURATIONS = ["timeout", "heartbeat_timeout", "heartbeatTimeout"];
 const RETRY_DURATIONS = ["initial_interval", "initialInterval", "max_interval", "maxInterval"];
 
@@ -72,7 +72,7 @@ function normalizeStep(step: JsonValue): JsonValue {
  * - `trigger_rule: ALL_DONE` (or `all-done`) → `TRIGGER_RULE_ALL_DONE`;
  *   already-prefixed names and numbers stay;
  * - durations as seconds (`30`, `0.5`) or text (`500ms`, `5m`, `1h30m`) →
- *   `"30s"`, `"0.5s"`, `"300s"`, for `timeout` (workflow and steps),
+ *   `"30s"`, `"0.5s"`, `"300s"`, for `timeout` (workflow and steps), `retention` (workflow),
  *   `heartbeat_timeout` (steps), `initial_interval` and `max_interval`
  *   (step `retry`); text that is not a duration is left for proto JSON to
  *   reject;

@@ -114,5 +114,6 @@ export function validateWorkflowDef(def: WorkflowDef): FieldViolation[] {
   checkTriggers(def, report);
   checkWebhooks(def, report);
   checkDurationMs("timeout", def.timeoutMs, report);
+  checkDurationMs("retention", def.retentionMs, report);
   return violations;
 }

@@ -1,8 +1,9 @@
 /**
  * The background loops each replica runs on a timer, off every request
  * path: the cron scheduler (`on.schedules`: each tick starts exactly one run
- * across all replicas) and the webhook deliverer (the Postgres outbox,
- * signed POSTs, retries with backoff). The composition root starts them
+ * across all replicas), the webhook deliverer (the Postgres outbox,
+ * signed POSTs, retries with backoff) and retention (finished runs deleted
+ * after `--retention` or their workflow's `retention`). The composition root starts them
  * and stops them on shutdown.
  *
  * @example
@@ -11,6 +12,7 @@
  * const scheduler = createScheduler({ store, logger, intervalMs: 1_000 });
  * ```
  */
+export { createRunRetention, type RunRetention } from "./run-retention.js";
 export { createScheduler, type Scheduler } from "./scheduler.js";
 export {
   attemptOutcome,

@@ -61,6 +61,8 @@ export function createRunLog(logger: Logger): { dispatch: DispatchObserver; stor
         for (const run of facts.finished ?? [])
           logger.debug({ runId: run.runId, workflowId: run.workflowId, status: run.status }, "run finished");
       },
+      // Retention passes and PurgeRuns log their totals themselves.
+      purged() {},
     },
   };
 }
@@ -90,5 +92,6 @@ export function composeStoreObservers(...all: StoreObserver[]): StoreObserver {
     transaction: (statement, seconds) => all.forEach((o) => o.transaction(statement, seconds)),
     batch: (kind, size) => all.forEach((o) => o.batch(kind, size)),
     committed: (facts) => all.forEach((o) => o.committed(facts)),
+    purged: (reason, counts) => all.forEach((o) => o.purged(reason, counts)),
   };
 }

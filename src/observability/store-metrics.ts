@@ -1,6 +1,6 @@
 /**
  * The store's side of the metrics: runs started and finished, retries
- * scheduled, transaction durations and batch sizes. The facts arrive after
+ * scheduled, transaction durations and batch sizes, runs and rows purged. The facts arrive after
  * each commit (`StoreObserver.committed`), so a rolled-back transaction
  * counts nothing, and every replica counts only its own commits: summed
  * over replicas, each run and retry is counted once.
@@ -82,5 +82,36 @@ export function createStoreMetrics(
       for (const run of facts.finished ?? []) finished(run.workflowId, run.status).inc();
       for (const action of facts.retries ?? []) retried.get(action ?? OTHER).inc();
     },
+    purged: purgeCounters(registers),
+  };
+}
+
+/** `weft_purged_*`: what purge batches deleted, by reason (and table). */
+function purgeCounters(registers: Registry[]): StoreObserver["purged"] {
+  const runs = new Counter({
+    name: "weft_purged_runs_total",
+    help: "Finished runs deleted, by reason (retention: the background pass; request: PurgeRuns).",
+    labelNames: ["reason"],
+    registers,
+  });
+  const rows = new Counter({
+    name: "weft_purged_rows_total",
+    help: "Rows deleted with purged runs, by table and reason.",
+    labelNames: ["table", "reason"],
+    registers,
+  });
+  const bytes = new Counter({
+    name: "weft_purged_bytes_total",
+    help: "Size of the rows deleted with purged runs (heap tuples, indexes not counted), by reason.",
+    labelNames: ["reason"],
+    registers,
+  });
+  return (reason, counts) => {
+    runs.labels(reason).inc(counts.runs);
+    rows.labels("runs", reason).inc(counts.runs);
+    rows.labels("step_runs", reason).inc(counts.steps);
+    rows.labels("run_events", reason).inc(counts.events);
+    rows.labels("webhook_deliveries", reason).inc(counts.webhookDeliveries);
+    bytes.labels(reason).inc(counts.bytes);
   };
 }

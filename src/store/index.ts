@@ -19,6 +19,7 @@ export {
   NO_STORE_OBSERVER,
   type CommitFacts,
   type FinishedRun,
+  type PurgeReason,
   type StoreObserver,
   type StoreStatement,
 } from "./observer.js";

@@ -20,6 +20,7 @@ import { completeTasks } from "./writes/complete-tasks.js";
 import { DefCache } from "./reads/def-cache.js";
 import { migrateToLatest, pendingMigrations } from "./migrations/index.js";
 import { NO_STORE_OBSERVER, type CommitFacts, type StoreObserver, type StoreStatement } from "./observer.js";
+import { observed, purgeRuns, retentionPass } from "./writes/purge-runs.js";
 import { retryRun } from "./writes/retry-run.js";
 import { getRun, getRunHistory, listRuns } from "./reads/run-queries.js";
 import type { Database } from "./db/schema.js";
@@ -265,6 +266,11 @@ export class KyselyStore implements Store {
     const deps = { defs: this.#defs, bus: this.#bus, ...this.#limits };
     return (await this.#mutate("retry_run", () => retryRun(this.db, runId, deps, namespace))).result;
   }
+
+  readonly purgeRuns: Store["purgeRuns"] = (filter, progress = {}) =>
+    purgeRuns(this.db, filter, observed(this.#observer, "request", progress));
+  readonly retentionPass: Store["retentionPass"] = (opts) =>
+    retentionPass(this.db, observed(this.#observer, "retention", opts));
 
   readyTaskCounts(): Promise<{ namespace: string; action: string; count: number }[]> {
     return readyTaskCounts(this.db);

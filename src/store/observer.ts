@@ -1,7 +1,8 @@
 /**
  * What the store tells an observer (the metrics) about its writes: how long
  * each transaction took, how large its batch was, and, after a commit, the
- * runs it started and finished and the retries it scheduled. The facts are
+ * runs it started and finished and the retries it scheduled; and what each
+ * purge batch deleted. The facts are
  * gathered from what the write path already holds in memory, so observing
  * costs no query; nothing here is read back by the store.
  *
@@ -9,6 +10,7 @@
  *   const store = new KyselyStore(db, undefined, { observer: metrics.store });
  */
 import { FINISHED_RUN_STATUSES, type RunStatus } from "../engine/model.js";
+import type { PurgeCounts } from "./records.js";
 import type { ChangeSet } from "./writes/change-set.js";
 
 /** The store calls that are timed, by name. */
@@ -40,13 +42,19 @@ export interface StoreObserver {
   batch(kind: "claim" | "completion" | "trigger", size: number): void;
   /** Called after the commit, never for a rolled-back transaction. */
   committed(facts: CommitFacts): void;
+  /** A purge batch committed: by a retention pass or by a `PurgeRuns` request. */
+  purged(reason: PurgeReason, counts: PurgeCounts): void;
 }
+
+/** Why runs were deleted. */
+export type PurgeReason = "retention" | "request";
 
 /** The default: observes nothing (tests and tools that open a store need no metrics). */
 export const NO_STORE_OBSERVER: StoreObserver = {
   transaction() {},
   batch() {},
   committed() {},
+  purged() {},
 };
 
 /**

@@ -151,3 +151,42 @@ export interface LiveWorkflow {
   /** When this version was created (schedules fire only for ticks after it). */
   createdAt: Date;
 }
+
+/** What a purge deleted; `bytes` is the deleted rows' size, indexes not counted. */
+export interface PurgeCounts {
+  runs: number;
+  steps: number;
+  events: number;
+  webhookDeliveries: number;
+  bytes: number;
+}
+
+/** A purge request's filter, within one namespace. */
+export interface PurgeFilter {
+  namespace: string;
+  /** One workflow; undefined = every workflow of the namespace. */
+  workflowId?: string;
+  statuses: readonly RunStatus[];
+  finishedBefore: Date;
+  /** At most this many runs; undefined = no limit. */
+  limit?: number;
+  /** Count, delete nothing. */
+  dryRun?: boolean;
+}
+
+/** How a long purge proceeds: batch size, when to stop, who hears of each batch. */
+export interface PurgeProgress {
+  /** Runs per transaction (default 500). */
+  batchSize?: number;
+  signal?: AbortSignal;
+  onBatch?: (done: PurgeCounts) => void;
+}
+
+/** One retention pass: the batch settings, the time, and the server's default retention. */
+export type RetentionPassOptions = PurgeProgress & { now: number; defaultRetentionMs?: number };
+
+/** What a retention pass deleted; `busy` when it stopped because another replica's pass was deleting. */
+export interface RetentionPassResult {
+  counts: PurgeCounts;
+  busy: boolean;
+}

@@ -15,6 +15,11 @@ import type {
   CreateWorkflowInput,
   LiveWorkflow,
   Page,
+  PurgeCounts,
+  PurgeFilter,
+  PurgeProgress,
+  RetentionPassOptions,
+  RetentionPassResult,
   RunEventRecord,
   RunRecord,
   TriggerInput,
@@ -77,6 +82,16 @@ export interface Store extends ExecutionStore {
   finishWebhookDelivery(attempt: WebhookAttempt): Promise<void>;
   /** Ready tasks (QUEUED and due) per namespace and action: one grouped query, for the queue-depth gauge. */
   readyTaskCounts(): Promise<{ namespace: string; action: string; count: number }[]>;
+  /**
+   * Deletes the finished runs `filter` matches with their steps, history and
+   * webhook deliveries, in batches (`PurgeRuns`); counts only with `dryRun`.
+   */
+  purgeRuns(filter: PurgeFilter, progress?: PurgeProgress): Promise<PurgeCounts>;
+  /**
+   * One retention pass over every workflow (its retention, else
+   * `defaultRetentionMs`); `busy` when another replica's pass is deleting.
+   */
+  retentionPass(opts: RetentionPassOptions): Promise<RetentionPassResult>;
   /** Ends the signal listener, then the database connections. */
   close(): Promise<void>;
 }

@@ -25,7 +25,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { fromBinary } from "@bufbuild/protobuf";
-import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { FileDescriptorProtoSchema, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HealthCheckResponse_ServingStatus as Serving } from "../../gen/grpc/health/v1/health_pb.js";
@@ -116,6 +116,8 @@ const CALLS: Record<string, (c: AuthClients) => Promise<unknown>> = {
   "/weft.v1.RunService/RetryRun": (c) => c.runs.retryRun({ runId: NO_RUN }),
   "/weft.v1.RunService/WatchRun": (c) => firstOf((signal) => c.runs.watchRun({ runId: NO_RUN }, { signal })),
   "/weft.v1.RunService/GetRunHistory": (c) => c.runs.getRunHistory({ runId: NO_RUN }),
+  "/weft.v1.RunService/PurgeRuns": (c) =>
+    c.runs.purgeRuns({ workflowId: "auth-matrix-none", finishedBefore: timestampFromMs(0), dryRun: true }),
   "/weft.v1.WorkerService/Connect": (c) =>
     firstOf((signal) =>
       c.workers.connect(

@@ -3,7 +3,7 @@
  * analysed (autovacuum off, or not caught up yet): a throwaway database gets
  * a few hundred thousand runs and step rows with no statistics, the store
  * triggers, claims, completes, fails, cancels, retries, times out and
- * delivers webhooks on it, and every statement it sent is EXPLAINed as a
+ * delivers webhooks and purges on it, and every statement it sent is EXPLAINed as a
  * custom plan (its parameters) and as a generic plan (a prepared statement).
  * None may scan a large table sequentially, go parallel, or cost enough to
  * be JIT-compiled. `HOT_STATEMENTS` names every statement these paths send:
@@ -27,7 +27,7 @@ import {
   type CapturedStatement,
 } from "../support/plan-shape.js";
 
-/** Every statement of the claim, completion, trigger, stop, retry, sweeper and webhook paths, by a piece of its text. */
+/** Every statement of the claim, completion, trigger, stop, retry, sweeper, webhook and purge paths, by a piece of its text. */
 const HOT_STATEMENTS: Record<string, RegExp> = {
   "trigger: versions of the workflows": /from "workflows" as "w" inner join "workflow_versions"/,
   "trigger: definitions not cached": /select "namespace", "workflow_id", "version", "def" from "workflow_versions"/,
@@ -45,7 +45,21 @@ const HOT_STATEMENTS: Record<string, RegExp> = {
   "timed-out runs": /select "id" from "runs" where "status" in \('PENDING', 'RUNNING'\)/,
   "webhook claim": /with picked as \(\s+select id from webhook_deliveries/,
   "webhook attempt": /with upd as \(\s+update webhook_deliveries/,
+  "purge: workflows and their retention": /select w\.namespace, w\.id, v\.retention_ms\s+from workflows w/,
+  "purge: the retention lock": /select pg_try_advisory_xact_lock/,
+  "purge: lock a batch of runs":
+    /select id from runs\s+where namespace = \$1 and workflow_id = \$2.*for update skip locked/s,
+  "purge: the runs' rows": /with gone as \(\s+delete from "(run_events|step_runs|webhook_deliveries)" where/,
+  "purge: the runs": /with gone as \(delete from runs where id = any/,
 };
+
+/**
+ * Statements that read only the small `workflows` and `workflow_versions`
+ * tables, once per retention pass: a parallel plan of them (which the eager
+ * settings invite even for two rows) is no problem; a large table's scan or
+ * a JIT-sized cost still is.
+ */
+const SMALL_TABLE_READS = new Set(["purge: workflows and their retention"]);
 
 /** Tables that grow with every run. */
 const LARGE = ["runs", "step_runs", "run_events", "webhook_deliveries"];
@@ -107,7 +121,9 @@ describe.skipIf(!hasPostgres)("hot statements on never-analysed large tables", (
         ["custom", explainCustom],
         ["generic", explainGeneric],
       ] as const) {
-        const found = planProblems(await explain(client, statement), LARGE, jitAbove);
+        const found = planProblems(await explain(client, statement), LARGE, jitAbove).filter(
+          (p) => !(SMALL_TABLE_READS.has(names[i]!) && p.startsWith("parallel ")),
+        );
         if (found.length > 0) problems.push(`${names[i]} (${mode} plan): ${found.join(", ")}`);
       }
     }
@@ -190,4 +206,21 @@ async function exercise(store: KyselyStore): Promise<void> {
   await store.finishWebhookDelivery({ id: deliveries[0]!.id, outcome: "delivered", message: "ok" });
   await store.getRun(chains[1]!);
   await store.runEventsAfter(singles[1]!, 0n, 100);
+  // One retention batch of 20 of the seeded runs (with their rows), and a purge by request of 20 more.
+  const once = new AbortController();
+  await store.retentionPass({
+    now: Date.now() + 1000,
+    defaultRetentionMs: 1,
+    batchSize: 20,
+    signal: once.signal,
+    onBatch: () => once.abort(),
+  });
+  const finishedBefore = new Date(Date.now() + 1000);
+  await store.purgeRuns({
+    namespace: "default",
+    workflowId: CHAIN.id,
+    statuses: ["SUCCEEDED"],
+    finishedBefore,
+    limit: 20,
+  });
 }

@@ -1,6 +1,6 @@
 /**
  * Configuration: the concurrency knobs' backend-dependent defaults and
- * overrides, their bounds, the request timeout, and that the README's table
+ * overrides, their bounds, the request timeout, retention, and that the README's table
  * lists every option with its environment variable.
  */
 import { readFileSync } from "node:fs";
@@ -43,6 +43,19 @@ describe("loadConfig: request timeout", () => {
     expect(() => loadConfig(["--request-timeout-ms", "999"], {})).toThrow(
       /--request-timeout-ms \/ WEFT_REQUEST_TIMEOUT_MS/,
     );
+  });
+});
+
+describe("loadConfig: retention", () => {
+  it("is unset by default, takes durations from flag and environment, and refuses bad ones", () => {
+    expect(loadConfig([], {}).retentionMs).toBeUndefined();
+    expect(loadConfig(["--retention", "30d"], {}).retentionMs).toBe(30 * 86_400_000);
+    expect(loadConfig([], { WEFT_RETENTION: "1h30m" }).retentionMs).toBe(5_400_000);
+    for (const bad of ["0s", "500ms", "soon", "-1d"])
+      expect(() => loadConfig([], { WEFT_RETENTION: bad }), bad).toThrow(
+        /--retention \/ WEFT_RETENTION: expected a duration/,
+      );
+    expect(loadConfig([], {}).retentionIntervalMs).toBe(60_000);
   });
 });
 

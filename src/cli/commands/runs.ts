@@ -1,5 +1,5 @@
 /**
- * `weft trigger` and `weft runs ls|get|watch|history|cancel|retry`.
+ * `weft trigger` and `weft runs ls|get|watch|history|cancel|retry|purge`.
  *
  * @example
  *   weft trigger hello --input '{"name": "Ada"}' --wait
@@ -21,6 +21,7 @@ import { parseJsonArg, parseSince, type CliContext } from "../context.js";
 import { EXIT, UsageError } from "../errors.js";
 import { formatDuration } from "../output.js";
 import { createRunView } from "../run-view.js";
+import { registerPurgeCommand } from "./purge.js";
 
 type Run_ = (
   action: (ctx: CliContext, ...args: never[]) => Promise<number | void>,
@@ -108,6 +109,7 @@ export function registerRunCommands(program: Command, run: Run_): void {
       .addHelpText("after", `\nExample:\n  weft runs ${name} 0193…`)
       .action(run((ctx, runId: string) => steer(ctx, name, runId)));
   }
+  registerPurgeCommand(runs, run);
 }
 
 /** `weft trigger`: starts a run; with `--wait`, follows it to its end. */

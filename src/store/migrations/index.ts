@@ -19,6 +19,7 @@ import { migration0007 } from "./0007-namespaces.js";
 import { migration0008 } from "./0008-table-health.js";
 import { migration0009 } from "./0009-derived-inputs.js";
 import { migration0010 } from "./0010-run-trigger.js";
+import { migration0011 } from "./0011-retention.js";
 
 /** Every migration, by name; names sort in the order they apply. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -32,6 +33,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0008_table_health": migration0008,
   "0009_derived_inputs": migration0009,
   "0010_run_trigger": migration0010,
+  "0011_retention": migration0011,
 };
 
 const provider: MigrationProvider = {
