@@ -275,7 +275,7 @@ export type PurgeRunsRequest = Message<"weft.v1.PurgeRunsRequest"> & {
   finishedBefore?: Timestamp | undefined;
 
   /**
-   * At most this many runs, oldest finished first; 0 = no limit.
+   * At most this many runs (within a workflow, the oldest finished first); 0 = no limit.
    *
    * @generated from field: int64 limit = 4;
    */
