@@ -23,6 +23,8 @@ export interface StepDef {
   id: string;
   action: string;
   dependsOn: string[];
+  /** The step's RetryPolicy (unset: one attempt). */
+  retry?: { maxAttempts: number; initialInterval?: { seconds: bigint; nanos: number } };
 }
 
 export interface StackOptions extends BackendOptions {

@@ -14,9 +14,28 @@ export interface Measurement {
   value: number;
 }
 
+/** The options of the long scenarios (SOAK, PURGE), from `run.ts`'s flags. */
+export interface LongOptions {
+  /** SOAK: minutes of load. */
+  minutes: number;
+  /** SOAK: runs triggered per second. */
+  rate: number;
+  /** SOAK: the server's `--retention` (e.g. `5m`); undefined: none. */
+  retention: string | undefined;
+  /** SOAK, PURGE: an existing Postgres (admin URL) instead of a throwaway cluster. */
+  pgUrl: string | undefined;
+  /** PURGE: finished runs seeded before each purge. */
+  purgeRuns: number;
+  /** PURGE: runs per PurgeRuns call (0: one call, no limit). */
+  purgeLimit: number;
+  /** PURGE: A/B pairs (`--repeats`). */
+  pairs: number;
+}
+
 export interface ScenarioEnv {
   backend: BackendName;
   quick: boolean;
+  long: LongOptions;
   /** Everything `withStack` needs; scenarios may add server flags. */
   stack: StackOptions;
   log: (line: string) => void;
@@ -26,5 +45,10 @@ export interface Scenario {
   id: string;
   title: string;
   backends: BackendName[];
+  /**
+   * Runs only when named with `--scenario`, once: it repeats inside
+   * (PURGE's A/B pairs) or is too long to repeat (SOAK).
+   */
+  onDemand?: boolean;
   run(env: ScenarioEnv): Promise<Measurement[]>;
 }

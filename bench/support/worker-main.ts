@@ -8,10 +8,13 @@
  *   start and the accepted ack are timed against it.
  * - `bench.hold` waits until the parent sends `release` (S6: streams that
  *   hold a task and heartbeat).
+ * - `bench.flaky` (SOAK) returns null, except that 1 % of its tasks, chosen
+ *   by a hash of run id and step id, fail their first attempt with a
+ *   retryable error. Its successes are counted per step id.
  *
  * Talks to the parent over IPC (`WorkerRequest` in, `WorkerReply` out).
  */
-import { Worker } from "../../sdk/index.js";
+import { TaskError, Worker } from "../../sdk/index.js";
 import { wallNow } from "./clock.js";
 
 export type WorkerRequest =
@@ -37,6 +40,10 @@ export interface WorkerStats {
   started: number;
   holding: number;
   connected: number;
+  /** `bench.flaky` attempts that failed on purpose. */
+  flakyFailed: number;
+  /** Accepted successful results of `bench.flaky`, per step id. */
+  flakySucceeded: Record<string, number>;
 }
 
 export interface WorkerCollection extends WorkerStats {
@@ -57,7 +64,15 @@ export type WorkerReply = { id: number; error?: string } & Record<string, unknow
 const workers: Worker[] = [];
 let recordAcks = false;
 let recordRuns = false;
-let stats: WorkerStats = { accepted: 0, refused: 0, started: 0, holding: 0, connected: 0 };
+let stats: WorkerStats = {
+  accepted: 0,
+  refused: 0,
+  started: 0,
+  holding: 0,
+  connected: 0,
+  flakyFailed: 0,
+  flakySucceeded: {},
+};
 let ackTimes: number[] = [];
 let startLatency: number[] = [];
 let succeededLatency: number[] = [];
@@ -65,7 +80,7 @@ let runs = new Map<string, { t: number; lastAck: number }>();
 let firstStartAt = Number.NaN;
 let lastAckAt = Number.NaN;
 /** task id → run id and trigger time, from handler start to its ack. */
-const open = new Map<string, { runId: string; t: number | undefined; startedAt: number }>();
+const open = new Map<string, { runId: string; t: number | undefined; startedAt: number; flakyStep?: string }>();
 /** For refused results: handler start → refusal, and trigger → handler start (ms), to see where a lost lease's time went. */
 const refusedTimes: { startToAck: number[]; triggerToStart: number[] } = { startToAck: [], triggerToStart: [] };
 /** Why results were refused (stale token, run over, …): reason → count. */
@@ -76,6 +91,13 @@ let released = new Promise<void>((r) => (release = r));
 function sendTime(input: unknown): number | undefined {
   const t = (input as { input?: { t?: unknown } } | null)?.input?.t;
   return typeof t === "number" ? t : undefined;
+}
+
+/** FNV-1a of run id and step id, so the failing 1 % is the same whoever runs the task. */
+function failsOnce(runId: string, stepId: string): boolean {
+  let h = 0x811c9dc5;
+  for (const ch of `${runId}/${stepId}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193);
+  return (h >>> 0) % 100 === 0;
 }
 
 function makeWorker(address: string, name: string, slots: number): Worker {
@@ -100,6 +122,15 @@ function makeWorker(address: string, name: string, slots: number): Worker {
     open.set(ctx.taskId, { runId: ctx.runId, t, startedAt: now });
     return null;
   });
+  w.register("bench.flaky", (_input, ctx) => {
+    stats.started++;
+    if (ctx.attempt === 1 && failsOnce(ctx.runId, ctx.stepId)) {
+      stats.flakyFailed++;
+      throw TaskError.retryable("BENCH_FLAKY", "fails once on purpose");
+    }
+    open.set(ctx.taskId, { runId: ctx.runId, t: undefined, startedAt: wallNow(), flakyStep: ctx.stepId });
+    return null;
+  });
   w.register("bench.hold", async () => {
     stats.holding++;
     await released;
@@ -122,6 +153,7 @@ function makeWorker(address: string, name: string, slots: number): Worker {
     }
     stats.accepted++;
     lastAckAt = now;
+    if (o?.flakyStep !== undefined) stats.flakySucceeded[o.flakyStep] = (stats.flakySucceeded[o.flakyStep] ?? 0) + 1;
     if (recordAcks) ackTimes.push(now);
     if (o?.t !== undefined) {
       succeededLatency.push(now - o.t);
@@ -175,7 +207,7 @@ async function handle(msg: WorkerRequest): Promise<Record<string, unknown>> {
         firstStartAt,
         lastAckAt,
       };
-      stats = { ...stats, accepted: 0, refused: 0, started: 0 };
+      stats = { ...stats, accepted: 0, refused: 0, started: 0, flakyFailed: 0, flakySucceeded: {} };
       ackTimes = [];
       startLatency = [];
       succeededLatency = [];
