@@ -60,7 +60,13 @@ export function createPostgresStore(options: PostgresStoreOptions): Promise<Kyse
   // The pool listens to idle connections only: a connection that breaks while checked out (between
   // the statements of a transaction, or between checkout and its first query) emits "error" on the
   // client itself, which would be unhandled. Its queries fail, and the pool drops it on release.
-  pool.on("connect", (client) => client.on("error", onError));
+  pool.on("connect", (client) => {
+    client.on("error", onError);
+    // Weft's statements are short lookups: once statistics say a table is large, Postgres may JIT-compile some of
+    // them, which costs far more than running them (docs/operations.md). Queued before the connection's first
+    // statement; a server without `jit` (before 11) refuses it, harmlessly.
+    client.query("set jit = off").catch(() => undefined);
+  });
   pool.on("error", () => undefined);
   const db = new Kysely<Database>({
     dialect: new PostgresDialect({ pool: options.preparedStatements === false ? pool : preparingPool(pool) }),
