@@ -21,6 +21,7 @@ import { migration0009 } from "./0009-derived-inputs.js";
 import { migration0010 } from "./0010-run-trigger.js";
 import { migration0011 } from "./0011-retention.js";
 import { migration0012 } from "./0012-compact-rows.js";
+import { migration0013 } from "./0013-history-index.js";
 
 /** Every migration, by name; names sort in the order they apply. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -36,6 +37,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0010_run_trigger": migration0010,
   "0011_retention": migration0011,
   "0012_compact_rows": migration0012,
+  "0013_history_index": migration0013,
 };
 
 const provider: MigrationProvider = {

@@ -1,0 +1,33 @@
+/**
+ * Migration 0013: the history's index holds each run once.
+ *
+ * `run_events` was keyed `(run_id, id)` (0004): a unique index, so one
+ * entry of both keys and a header for every event, the largest index a
+ * run has (docs/benchmarks.md). Every read of
+ * the history goes by run and reads a run's few events whole (its history,
+ * or those after an id, sorted in memory), and `id` stays unique by its
+ * sequence, so an index on `run_id` alone serves them; being non-unique, its
+ * B-tree deduplicates: each run's key once, then 6 bytes an event.
+ *
+ * Plain `create index` blocks writes to `run_events` (every run's progress)
+ * while it builds over the existing history; dropping the key is instant.
+ */
+import { sql, type Kysely, type Migration } from "kysely";
+
+/**
+ * @example
+ * ```ts
+ * const MIGRATIONS = { ..., "0013_history_index": migration0013 };
+ * ```
+ */
+export const migration0013: Migration = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await sql`create index run_events_run_id on run_events (run_id)`.execute(db);
+    await sql`alter table run_events drop constraint run_events_pkey`.execute(db);
+  },
+
+  async down(db: Kysely<unknown>): Promise<void> {
+    await sql`alter table run_events add constraint run_events_pkey primary key (run_id, id)`.execute(db);
+    await sql`drop index run_events_run_id`.execute(db);
+  },
+};
