@@ -11,6 +11,7 @@ import { backends, useMigratedStore } from "../support/execution.js";
 
 const hasPostgres = await requirePostgres();
 
+/** Each hot table's autovacuum settings (other storage parameters, such as 0013's `parallel_workers`, left out). */
 async function reloptions(store: KyselyStore): Promise<Record<string, Record<string, number>>> {
   const { rows } = await sql<{ relname: string; reloptions: string[] | null }>`
     select relname, reloptions from pg_class
@@ -19,7 +20,12 @@ async function reloptions(store: KyselyStore): Promise<Record<string, Record<str
   return Object.fromEntries(
     rows.map((r) => [
       r.relname,
-      Object.fromEntries((r.reloptions ?? []).map((o) => o.split("=")).map(([k, v]) => [k!, Number(v)])),
+      Object.fromEntries(
+        (r.reloptions ?? [])
+          .map((o) => o.split("="))
+          .filter(([k]) => k!.startsWith("autovacuum_"))
+          .map(([k, v]) => [k!, Number(v)]),
+      ),
     ]),
   );
 }
