@@ -65,3 +65,15 @@ const CANONICAL = new RegExp(CANONICAL_UUID);
 export function workerIdColumns(workerId: string): [string | null, string | null] {
   return CANONICAL.test(workerId) ? [null, workerId] : [workerId, null];
 }
+
+/**
+ * The worker id a row keeps in either column (`workerIdColumns`' inverse), or null.
+ *
+ * @example
+ * ```ts
+ * workerIdOf({ worker_id: null, worker_uuid: "0193…" }); // "0193…"
+ * ```
+ */
+export function workerIdOf(row: { worker_id: string | null; worker_uuid: string | null }): string | null {
+  return row.worker_id ?? row.worker_uuid;
+}

@@ -6,40 +6,24 @@
  * fails), listed with filters, cancelled, retried; errors print one line and
  * the documented exit code.
  */
-import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TaskContext } from "../../sdk/index.js";
 import { RunStatus, TaskError } from "../../sdk/index.js";
 import { requirePostgres } from "../support/db.js";
 import { uniqueId } from "../support/execution.js";
+import { runWeft } from "../support/cli.js";
 import { requireRedis, redisUrl } from "../support/redis.js";
 import { waitForRun, WorkerPool } from "../support/runs.js";
 import { startWeft, type Weft } from "../support/weft.js";
 
 const hasPostgres = await requirePostgres();
 const hasRedis = await requireRedis();
-const ROOT = resolve(import.meta.dirname, "../..");
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 /** Runs `weft …` against `address`; never rejects. */
-function weft(address: string, args: string[], env: Record<string, string> = {}): Promise<Result> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", join(ROOT, "src/cli/main.ts"), ...args],
-      { cwd: ROOT, env: { ...process.env, WEFT_ADDRESS: address, NO_COLOR: "1", ...env }, timeout: 60_000 },
-      (err, stdout, stderr) => done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const weft = runWeft;
 
 describe.skipIf(!hasPostgres || !hasRedis)("the weft command", () => {
   let server: Weft;

@@ -14,9 +14,7 @@
  * - `weft runs purge`: without `--yes` it counts and exits 2; with it, it
  *   deletes and says what.
  */
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { join, resolve } from "node:path";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,13 +22,15 @@ import { Role } from "../../gen/weft/v1/admin_service_pb.js";
 import { RunStatus } from "../../gen/weft/v1/common_pb.js";
 import { jsonToValue } from "../../sdk/index.js";
 import { authClients, type AuthClients } from "../support/auth-clients.js";
+import { runWeft } from "../support/cli.js";
 import { scrapeMetrics } from "../support/metrics.js";
 import { sleep } from "../support/runs.js";
 import { stackAvailable, startStack, type Stack } from "../support/stack.js";
 
 const available = await stackAvailable();
 const ADMIN_KEY = randomBytes(32).toString("hex");
-const ROOT = resolve(import.meta.dirname, "../..");
+/** Runs `weft …` as the admin; never rejects. */
+const weft = (address: string, args: string[]) => runWeft(address, args, { WEFT_API_KEY: ADMIN_KEY });
 const FINISHED = new Set([RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.TIMED_OUT]);
 
 /** A workflow of one `transform` step (a built-in: no worker needed); `fail` makes it fail. */
@@ -180,19 +180,3 @@ describe.skipIf(!available)("retention and PurgeRuns", () => {
     for (const id of ids) expect(await exists(admin, id)).toBe(false);
   }, 60_000);
 });
-
-/** Runs `weft …` as the admin; never rejects. */
-function weft(address: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", join(ROOT, "src/cli/main.ts"), ...args],
-      {
-        cwd: ROOT,
-        env: { ...process.env, WEFT_ADDRESS: address, WEFT_API_KEY: ADMIN_KEY, NO_COLOR: "1" },
-        timeout: 60_000,
-      },
-      (err, stdout, stderr) => done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}

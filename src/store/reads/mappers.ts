@@ -4,6 +4,7 @@
  */
 import { eventName } from "../db/event-codes.js";
 import { runInput } from "../db/packed-json.js";
+import { workerIdOf } from "../task-id.js";
 import type { WorkflowVersionRow, RunRow, StepRunRow, RunEventRow } from "../db/schema.js";
 import type { RunEventRecord, RunRecord, StepRunRecord, WorkflowRecord } from "../types.js";
 
@@ -129,7 +130,7 @@ export function toRunEventRecord(row: RunEventRow): RunEventRecord {
     stepId: opt(row.step_id),
     stepStatus: opt(eventName(row.step_status, row.step_status_code)),
     attempt: opt(row.attempt),
-    workerId: opt(row.worker_id ?? row.worker_uuid),
+    workerId: opt(workerIdOf(row)),
     error: opt(row.error),
     message: opt(row.message),
   });

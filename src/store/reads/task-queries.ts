@@ -9,7 +9,7 @@ import { sql, type Kysely } from "kysely";
 import type { StepStatus } from "../../engine/model.js";
 import { toRunEventRecord } from "./mappers.js";
 import type { Database } from "../db/schema.js";
-import { isUuid, parseTaskId, taskIdOf } from "../task-id.js";
+import { isUuid, parseTaskId, taskIdOf, workerIdOf } from "../task-id.js";
 import type { RunEventRecord, RunningTaskRef } from "../types.js";
 
 interface RunningRow {
@@ -22,7 +22,7 @@ interface RunningRow {
 
 function toRef(row: RunningRow): RunningTaskRef {
   const ref: RunningTaskRef = { taskId: taskIdOf(row.run_id, row.step_id), leaseToken: BigInt(row.lease_token ?? 0) };
-  const workerId = row.worker_id ?? row.worker_uuid;
+  const workerId = workerIdOf(row);
   if (workerId !== null) ref.workerId = workerId;
   return ref;
 }

@@ -21,6 +21,7 @@ import { sql, type RawBuilder, type Transaction } from "kysely";
 import type { LiveRun, LiveStep, LoadedRun } from "../../engine/live-state.js";
 import { anyUuid, jsonRows } from "../db/json-rows.js";
 import { runInput } from "../db/packed-json.js";
+import { workerIdOf } from "../task-id.js";
 import type { Database, StepRunRow } from "../db/schema.js";
 
 /**
@@ -93,7 +94,7 @@ export async function loadRuns(
     if (r.has_output) step.output = r.output;
     if (r.error !== null) step.error = r.error;
     if (r.lease_token !== null) step.leaseToken = BigInt(r.lease_token);
-    const workerId = r.worker_id ?? r.worker_uuid;
+    const workerId = workerIdOf(r);
     if (workerId !== null) step.workerId = workerId;
     byRun.get(r.run_id)?.steps.set(r.step_id, step);
   }

@@ -13,7 +13,7 @@ import { jsonRows } from "../db/json-rows.js";
 import type { Database, StepRunRow } from "../db/schema.js";
 import { stepsOfRuns } from "./run-state.js";
 import type { SignalBus } from "../signals/signal-bus.js";
-import { taskIdOf } from "../task-id.js";
+import { taskIdOf, workerIdOf } from "../task-id.js";
 import type { RunningTaskRef, StoreSignal } from "../types.js";
 import { writeChanges } from "./write-changes.js";
 
@@ -50,7 +50,7 @@ export async function lockOpenSteps(trx: Transaction<Database>, runs: readonly L
   return rows.map((r) => {
     const step: OpenStep = { runId: r.run_id, stepId: r.step_id, status: r.status, attempts: r.attempts };
     if (r.lease_token !== null) step.leaseToken = BigInt(r.lease_token);
-    const workerId = r.worker_id ?? r.worker_uuid;
+    const workerId = workerIdOf(r);
     if (workerId !== null) step.workerId = workerId;
     return step;
   });
