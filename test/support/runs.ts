@@ -12,6 +12,7 @@
  */
 import type { JsonValue } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
 import {
   RunEventType,
   RunStatus,
@@ -40,7 +41,11 @@ export async function trigger(client: Clients, workflowId: string, input: unknow
 
 const FINISHED = new Set([RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.TIMED_OUT]);
 
-/** Polls GetRun until the run is final (or `until` holds); fails after `timeoutMs`. */
+/**
+ * Polls GetRun until the run is final (or `until` holds); fails after
+ * `timeoutMs`. An `UNAVAILABLE` answer (the server lost its database, as
+ * the outage tests make it) is polled through like a run not done yet.
+ */
 export async function waitForRun(
   client: Clients,
   runId: string,
@@ -50,7 +55,13 @@ export async function waitForRun(
   const end = Date.now() + timeoutMs;
   let last: Run | undefined;
   for (;;) {
-    const { run } = await client.runs.getRun({ runId });
+    const run = await client.runs.getRun({ runId }).then(
+      (res) => res.run,
+      (err: unknown) => {
+        if (ConnectError.from(err).code !== Code.Unavailable || Date.now() > end) throw err;
+        return last;
+      },
+    );
     last = run;
     if (run && (until ? until(run) : FINISHED.has(run.status))) return run;
     if (Date.now() > end) {
